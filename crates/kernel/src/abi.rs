@@ -1,0 +1,62 @@
+//! What a personality sees of the CPU it was trapped from, and what it tells the run loop.
+//!
+//! The machine implements [`Cpu`] over a Unicorn instance; tests implement it over an array.
+
+/// The i386 general registers a personality may read or write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Reg {
+    Eax,
+    Ebx,
+    Ecx,
+    Edx,
+    Esi,
+    Edi,
+    Ebp,
+    Esp,
+    Eip,
+    Eflags,
+    Cs,
+    Ds,
+    Es,
+    Ss,
+}
+
+/// Register access for the thread that trapped.
+pub trait Cpu {
+    /// Read a register (segment registers give the selector/segment value).
+    fn get(&self, r: Reg) -> u32;
+    /// Write a register.
+    fn set(&mut self, r: Reg, v: u32);
+}
+
+/// What happens to the trapping thread after a system call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Results are in the registers / memory; the thread goes on.
+    Continue,
+    /// The thread gave up its time slice (still runnable).
+    Yield,
+    /// The thread now waits in the kernel; the run loop must switch away.
+    Block,
+    /// The thread (and maybe its process) has ended; the run loop must switch away.
+    Exit,
+    /// The guest did something that ends its process (message explains).
+    Fault(String),
+}
+
+/// A plain register file for tests and host-side callers.
+#[derive(Debug, Default, Clone)]
+pub struct RegFile {
+    /// eax, ebx, ecx, edx, esi, edi, ebp, esp, eip, eflags, cs, ds, es, ss
+    pub r: [u32; 14],
+}
+
+impl Cpu for RegFile {
+    fn get(&self, r: Reg) -> u32 {
+        self.r[r as usize]
+    }
+    fn set(&mut self, r: Reg, v: u32) {
+        self.r[r as usize] = v;
+    }
+}
