@@ -33,7 +33,8 @@ impl std::error::Error for MemFault {}
 /// Byte-addressed 32-bit guest memory.
 ///
 /// Accesses are all-or-nothing: on `Err` nothing was read or written. An access whose end
-/// would pass 4 GiB is a fault (addresses never wrap inside one access).
+/// would pass 4 GiB is a fault (addresses never wrap inside one access). Zero-length
+/// accesses always succeed, wherever they point (like `rep movsb` with ecx = 0).
 pub trait GuestMemory {
     /// Copy `buf.len()` bytes starting at `addr` into `buf`.
     fn read(&self, addr: u32, buf: &mut [u8]) -> Result<(), MemFault>;
@@ -41,6 +42,22 @@ pub trait GuestMemory {
     fn write(&mut self, addr: u32, data: &[u8]) -> Result<(), MemFault>;
     /// Whether `[addr, addr + len)` is entirely mapped.
     fn contains(&self, addr: u32, len: u32) -> bool;
+    /// Map a new zero-filled region (page-aligned `base` and `size`). Returns `false` when
+    /// this memory cannot grow or the range is taken.
+    fn map_zeroed(&mut self, _base: u32, _size: u32) -> bool {
+        false
+    }
+    /// Fill `[addr, addr+len)` with zeros.
+    fn zero(&mut self, addr: u32, len: u32) -> Result<(), MemFault> {
+        let chunk = [0u8; 4096];
+        let mut done = 0u32;
+        while done < len {
+            let n = (len - done).min(4096);
+            self.write(addr.wrapping_add(done), &chunk[..n as usize])?;
+            done += n;
+        }
+        Ok(())
+    }
 
     /// Read a little-endian dword.
     fn read_u32(&self, addr: u32) -> Result<u32, MemFault> {
@@ -105,6 +122,9 @@ impl VecMemory {
 
 impl GuestMemory for VecMemory {
     fn read(&self, addr: u32, buf: &mut [u8]) -> Result<(), MemFault> {
+        if buf.is_empty() {
+            return Ok(());
+        }
         if !range_in(addr, buf.len(), self.base, self.bytes.len()) {
             return Err(MemFault {
                 addr,
@@ -117,6 +137,9 @@ impl GuestMemory for VecMemory {
         Ok(())
     }
     fn write(&mut self, addr: u32, data: &[u8]) -> Result<(), MemFault> {
+        if data.is_empty() {
+            return Ok(());
+        }
         if !range_in(addr, data.len(), self.base, self.bytes.len()) {
             return Err(MemFault {
                 addr,
@@ -129,7 +152,7 @@ impl GuestMemory for VecMemory {
         Ok(())
     }
     fn contains(&self, addr: u32, len: u32) -> bool {
-        range_in(addr, len as usize, self.base, self.bytes.len())
+        len == 0 || range_in(addr, len as usize, self.base, self.bytes.len())
     }
 }
 

@@ -1,0 +1,229 @@
+//! `ipcemu`: run 32-bit guest programs side by side with the IPC of their operating systems.
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Parser, Subcommand};
+use ipcemu_kernel::{Config, ExitStatus};
+use ipcemu_machine::{End, GuestSpec, World, WorldConfig};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit status: a guest faulted or was killed.
+const EXIT_GUEST_FAILED: u8 = 1;
+/// Exit status: bad command line or a guest image that cannot be loaded.
+const EXIT_USAGE: u8 = 2;
+/// Exit status: deadlock.
+const EXIT_DEADLOCK: u8 = 3;
+/// Exit status: a time limit passed.
+const EXIT_TIMEOUT: u8 = 4;
+
+#[derive(Parser)]
+#[command(
+    name = "ipcemu",
+    version,
+    about = "Run unmodified 32-bit guest programs side by side and give them the IPC of their OS",
+    long_about = "ipcemu is an i386 user-mode emulator (Unicorn) with one host-side IPC kernel.\n\
+        KolibriOS programs (MENUET01 images) get int 0x40, including function 60 IPC, events,\n\
+        threads and the debug board; static ELF32 programs get a small int 0x80 subset\n\
+        (write, exit) and may use int 0x40 as well.",
+    after_help = "Exit status: 0 every guest ended normally; 1 a guest faulted or was killed;\n\
+        2 bad arguments or an image that cannot be loaded; 3 deadlock; 4 a time limit passed."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start each guest as its own process, in the order given, and run them together.
+    #[command(after_help = "Examples:\n  \
+        ipcemu run fixtures/kolibri/echo_srv.kex fixtures/kolibri/echo_cli.kex\n  \
+        ipcemu run srv.kex cli.kex --params 2=1000        # command line of the 2nd guest\n  \
+        ipcemu run srv.kex cli.kex --params cli.kex=1000  # the same, by file name\n  \
+        ipcemu run a.kex b.kex | grep PASS                # debug-board output is plain stdout\n  \
+        ipcemu run --timeout 10 --wall-timeout 60 loop.kex\n\n\
+        Debug-board bytes (function 63.1) and ELF writes to fd 1 go to stdout exactly as\n\
+        written; writes to fd 2 and every ipcemu report go to stderr. Time is virtual by\n\
+        default: a guest that sleeps 10 s finishes at once, and the same guests and options\n\
+        give the same output on every run.\n\n\
+        Exit status: 0 every guest ended normally; 1 a guest faulted or was killed;\n\
+        2 bad arguments or image; 3 deadlock; 4 a time limit passed.")]
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Guest executables (MENUET00/01/02 or static ELF32 i386).
+    #[arg(required = true, value_name = "GUEST")]
+    guests: Vec<String>,
+    /// Command line for one guest: N=TEXT, where N is its 1-based position or its file name
+    /// (repeatable).
+    #[arg(long, value_name = "N=TEXT")]
+    params: Vec<String>,
+    /// Make unknown system functions a guest fault instead of returning -1.
+    #[arg(long)]
+    strict: bool,
+    /// Stop after this many seconds of guest (virtual) time.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Stop after this many seconds of host wall time.
+    #[arg(long, value_name = "SECONDS")]
+    wall_timeout: Option<f64>,
+    /// Use the host's clock for guest time (sleeps really sleep).
+    #[arg(long)]
+    realtime: bool,
+    /// System calls a thread may make before others get the CPU.
+    #[arg(long, value_name = "N", default_value_t = Config::default().quantum_traps)]
+    quantum: u32,
+    /// Print a summary (processes, system calls, virtual and wall time) on stderr.
+    #[arg(long)]
+    stats: bool,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Run(args) => match run(args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("ipcemu: {e:#}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+    }
+}
+
+fn seconds(s: f64, what: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(s).with_context(|| format!("{what} must be a non-negative number"))
+}
+
+fn params_for(args: &RunArgs) -> Result<Vec<Option<String>>> {
+    let mut out = vec![None; args.guests.len()];
+    for p in &args.params {
+        let Some((key, text)) = p.split_once('=') else {
+            bail!("--params {p:?}: expected N=TEXT (N = guest position or file name)");
+        };
+        let idx = match key.parse::<usize>() {
+            Ok(n) if (1..=args.guests.len()).contains(&n) => n - 1,
+            Ok(n) => bail!("--params {p:?}: there is no guest number {n}"),
+            Err(_) => {
+                let hits: Vec<usize> = (0..args.guests.len())
+                    .filter(|&i| {
+                        let g = &args.guests[i];
+                        g == key || g.rsplit(['/', '\\']).next() == Some(key)
+                    })
+                    .collect();
+                match hits[..] {
+                    [i] => i,
+                    [] => bail!("--params {p:?}: no guest is named {key:?}"),
+                    _ => bail!("--params {p:?}: several guests are named {key:?}; use a position"),
+                }
+            }
+        };
+        out[idx] = Some(text.to_string());
+    }
+    Ok(out)
+}
+
+fn run(args: RunArgs) -> Result<u8> {
+    let params = params_for(&args)?;
+    let config = WorldConfig {
+        kernel: Config {
+            realtime: args.realtime,
+            quantum_traps: args.quantum.max(1),
+            ..Config::default()
+        },
+        strict: args.strict,
+        timeout: args.timeout.map(|s| seconds(s, "--timeout")).transpose()?,
+        wall_timeout: args.wall_timeout.map(|s| seconds(s, "--wall-timeout")).transpose()?,
+    };
+    let out = Box::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()));
+    let err = Box::new(std::io::stderr());
+    let mut world = World::new(config, out, err);
+    for (path, params) in args.guests.iter().zip(params) {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read guest {path}"))?;
+        let spec = GuestSpec { path: path.clone(), bytes, params };
+        world.add_guest(&spec)?;
+    }
+    let report = world.run();
+    drop(world);
+    let mut err = std::io::stderr().lock();
+    let mut code = 0;
+    for p in &report.procs {
+        match &p.status {
+            Some(ExitStatus::Normal(0)) => {}
+            Some(ExitStatus::Normal(c)) => {
+                let _ = writeln!(err, "ipcemu: {}[{}] exited with code {c}", p.name, p.pid);
+                code = EXIT_GUEST_FAILED;
+            }
+            // The fault report was printed when it happened.
+            Some(ExitStatus::Fault(_)) => code = EXIT_GUEST_FAILED,
+            Some(ExitStatus::Killed) => {
+                let _ = writeln!(err, "ipcemu: {}[{}] was killed", p.name, p.pid);
+                code = EXIT_GUEST_FAILED;
+            }
+            None => {}
+        }
+    }
+    match &report.end {
+        End::AllExited => {}
+        End::Deadlock(waiters) => {
+            let _ = writeln!(
+                err,
+                "ipcemu: deadlock at t={:.2}s: every thread waits and nothing can wake it:",
+                report.virtual_ns as f64 / 1e9
+            );
+            for w in waiters {
+                let _ = writeln!(err, "  {w}");
+            }
+            code = EXIT_DEADLOCK;
+        }
+        End::Timeout => {
+            let _ = writeln!(
+                err,
+                "ipcemu: --timeout reached at guest time {:.2}s; still running: {}",
+                report.virtual_ns as f64 / 1e9,
+                alive(&report)
+            );
+            code = EXIT_TIMEOUT;
+        }
+        End::WallTimeout => {
+            let _ = writeln!(
+                err,
+                "ipcemu: --wall-timeout reached after {:.2}s; still running: {}",
+                report.wall.as_secs_f64(),
+                alive(&report)
+            );
+            code = EXIT_TIMEOUT;
+        }
+    }
+    if args.stats {
+        let _ = writeln!(
+            err,
+            "ipcemu: {} process(es), {} system calls, guest time {:.3}s, wall time {:.3}s",
+            report.procs.len(),
+            report.traps,
+            report.virtual_ns as f64 / 1e9,
+            report.wall.as_secs_f64()
+        );
+    }
+    Ok(code)
+}
+
+fn alive(r: &ipcemu_machine::RunReport) -> String {
+    let v: Vec<String> = r
+        .procs
+        .iter()
+        .filter(|p| p.status.is_none())
+        .map(|p| format!("{}[{}]", p.name, p.pid))
+        .collect();
+    v.join(", ")
+}

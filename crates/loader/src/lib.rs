@@ -1,0 +1,309 @@
+//! # ipcemu-loader
+//!
+//! Turns the bytes of a guest executable into an [`Image`]: the memory to map, the bytes to
+//! put there, the entry point and the stack, and where the command line and path go. It knows
+//! nothing of Unicorn. Formats: KolibriOS `MENUET00`/`MENUET01`/`MENUET02` flat images and
+//! static ELF32 i386 executables (parsed with goblin). Everything else is refused with a
+//! [`LoadError`] that names the problem.
+
+#![warn(missing_docs)]
+
+use byteorder::{ByteOrder, LittleEndian as LE};
+use goblin::elf::{header, program_header::PT_LOAD, Elf};
+use thiserror::Error;
+
+/// Which loader produced an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// KolibriOS flat executable with a `MENUETxx` header.
+    Menuet,
+    /// ELF32 i386 static executable.
+    Elf32,
+}
+
+/// A memory region to map, with the bytes to copy to its start (the rest is zero).
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// Page-aligned start address.
+    pub base: u32,
+    /// Page-aligned size.
+    pub size: u32,
+    /// Bytes to place at `base + offset`.
+    pub data: Vec<(u32, Vec<u8>)>,
+}
+
+/// A loaded image, ready for a machine to map.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// The format.
+    pub format: Format,
+    /// Regions to map (non-overlapping, sorted by base).
+    pub segments: Vec<Segment>,
+    /// Initial eip.
+    pub entry: u32,
+    /// Initial esp.
+    pub stack: u32,
+    /// MENUET: the memory size from the header (function 9 reports it). ELF: end of the
+    /// highest segment.
+    pub mem_size: u32,
+    /// MENUET v1: where the command line goes (0 = none).
+    pub params_addr: u32,
+    /// MENUET v1: where the program path goes (0 = none).
+    pub path_addr: u32,
+}
+
+/// Why an image was refused.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum LoadError {
+    /// Fewer bytes than a header.
+    #[error("file is too short ({0} bytes) to be an executable")]
+    TooShort(usize),
+    /// Not a format ipcemu runs.
+    #[error("unsupported format: {0}")]
+    Unsupported(String),
+    /// A header field is inconsistent.
+    #[error("malformed {format} header: {what}")]
+    Malformed {
+        /// Format name.
+        format: &'static str,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+const PAGE: u64 = 4096;
+/// Largest memory a MENUET image may ask for (the guest lives below 2 GiB).
+pub const MAX_MENUET_MEM: u32 = 0x8000_0000;
+/// Top of the stack region given to ELF guests.
+pub const ELF_STACK_TOP: u32 = 0xC000_0000;
+/// Size of the stack region given to ELF guests.
+pub const ELF_STACK_SIZE: u32 = 1 << 20;
+
+fn page_up(v: u64) -> u64 {
+    (v + PAGE - 1) & !(PAGE - 1)
+}
+
+fn bad(format: &'static str, what: impl Into<String>) -> LoadError {
+    LoadError::Malformed {
+        format,
+        what: what.into(),
+    }
+}
+
+/// Load any supported image.
+pub fn load(bytes: &[u8]) -> Result<Image, LoadError> {
+    if bytes.len() >= 8 && &bytes[..6] == b"MENUET" {
+        return load_menuet(bytes);
+    }
+    if bytes.len() >= 4 && &bytes[..4] == b"KPCK" {
+        return Err(LoadError::Unsupported(
+            "kpack-compressed KolibriOS image (KPCK); unpack it first".into(),
+        ));
+    }
+    if bytes.len() >= 4 && &bytes[..4] == b"\x7fELF" {
+        return load_elf(bytes);
+    }
+    if bytes.len() >= 2 && &bytes[..2] == b"MZ" {
+        return Err(LoadError::Unsupported(
+            "MZ/PE executable (DOS or Windows); not supported yet".into(),
+        ));
+    }
+    if bytes.len() < 8 {
+        return Err(LoadError::TooShort(bytes.len()));
+    }
+    Err(LoadError::Unsupported(
+        "no MENUET01 or ELF signature at the start of the file".into(),
+    ))
+}
+
+/// Load a MENUET00/01/02 flat image (loaded at address 0).
+pub fn load_menuet(bytes: &[u8]) -> Result<Image, LoadError> {
+    const F: &str = "MENUET";
+    let ver = match &bytes[..8] {
+        b"MENUET00" => 0,
+        b"MENUET01" => 1,
+        b"MENUET02" => 2,
+        sig => {
+            return Err(LoadError::Unsupported(format!(
+                "unknown MENUET signature {:?}",
+                String::from_utf8_lossy(sig)
+            )))
+        }
+    };
+    let hdr_len = if ver == 0 { 28 } else { 36 };
+    if bytes.len() < hdr_len {
+        return Err(bad(F, format!("header needs {hdr_len} bytes, file has {}", bytes.len())));
+    }
+    let f = |off: usize| LE::read_u32(&bytes[off..off + 4]);
+    let entry = f(12);
+    let image_end = f(16);
+    let mem = f(20);
+    let stack = f(24);
+    let (params, path) = if ver == 0 { (0, 0) } else { (f(28), f(32)) };
+    if mem == 0 || mem > MAX_MENUET_MEM {
+        return Err(bad(F, format!("memory size {mem:#x} is not in 1..={MAX_MENUET_MEM:#x}")));
+    }
+    if image_end > mem {
+        return Err(bad(F, format!("image ({image_end:#x} bytes) is larger than its memory ({mem:#x})")));
+    }
+    if entry >= mem {
+        return Err(bad(F, format!("entry point {entry:#x} is outside its memory ({mem:#x})")));
+    }
+    if stack > mem {
+        return Err(bad(F, format!("initial esp {stack:#x} is outside its memory ({mem:#x})")));
+    }
+    for (name, addr, len) in [("parameter buffer", params, 256u32), ("path buffer", path, 1)] {
+        if addr != 0 && (addr as u64 + len as u64) > mem as u64 {
+            return Err(bad(F, format!("{name} {addr:#x} is outside its memory ({mem:#x})")));
+        }
+    }
+    // Like the KolibriOS loader: the file's bytes are loaded (an image end past the end of
+    // the file is normal: assemblers drop trailing reserved bytes), and bytes of the file
+    // beyond the memory size are refused above only when the header claims them.
+    let end = bytes.len().min(mem as usize);
+    Ok(Image {
+        format: Format::Menuet,
+        segments: vec![Segment {
+            base: 0,
+            size: page_up(mem as u64) as u32,
+            data: vec![(0, bytes[..end].to_vec())],
+        }],
+        entry,
+        stack,
+        mem_size: mem,
+        params_addr: params,
+        path_addr: path,
+    })
+}
+
+/// Load a static ELF32 i386 executable.
+pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
+    const F: &str = "ELF";
+    let elf = Elf::parse(bytes).map_err(|e| bad(F, e.to_string()))?;
+    if elf.is_64 {
+        return Err(LoadError::Unsupported("ELF64 executable; ipcemu runs 32-bit i386 guests".into()));
+    }
+    if elf.header.e_machine != header::EM_386 {
+        return Err(LoadError::Unsupported(format!(
+            "ELF for machine {} ({}); ipcemu runs i386",
+            header::machine_to_str(elf.header.e_machine),
+            elf.header.e_machine
+        )));
+    }
+    if elf.header.e_type != header::ET_EXEC {
+        return Err(LoadError::Unsupported(format!(
+            "ELF type {} (only static ET_EXEC executables; build with -static -no-pie)",
+            header::et_to_str(elf.header.e_type)
+        )));
+    }
+    if elf.interpreter.is_some() {
+        return Err(LoadError::Unsupported("dynamically linked ELF (has PT_INTERP)".into()));
+    }
+    let mut segs: Vec<Segment> = Vec::new();
+    let mut top = 0u64;
+    for ph in elf.program_headers.iter().filter(|p| p.p_type == PT_LOAD) {
+        let (va, msz, off, fsz) = (ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz);
+        if fsz > msz {
+            return Err(bad(F, format!("segment at {va:#x}: file size {fsz:#x} > memory size {msz:#x}")));
+        }
+        if off.checked_add(fsz).is_none_or(|e| e > bytes.len() as u64) {
+            return Err(bad(F, format!("segment at {va:#x}: file range past the end of the file")));
+        }
+        let end = va.checked_add(msz).filter(|&e| e <= ELF_STACK_TOP as u64 - ELF_STACK_SIZE as u64);
+        let Some(end) = end else {
+            return Err(bad(F, format!("segment at {va:#x} (+{msz:#x}) overlaps the stack or 4 GiB")));
+        };
+        if msz == 0 {
+            continue;
+        }
+        top = top.max(end);
+        let base = va & !(PAGE - 1);
+        let size = page_up(end) - base;
+        let data = (
+            (va - base) as u32,
+            bytes[off as usize..(off + fsz) as usize].to_vec(),
+        );
+        // Merge with a previous segment that shares pages.
+        if let Some(prev) = segs.iter_mut().find(|s| {
+            (s.base as u64) < base + size && base < s.base as u64 + s.size as u64
+        }) {
+            let nb = (prev.base as u64).min(base);
+            let ne = (prev.base as u64 + prev.size as u64).max(base + size);
+            let shift = prev.base as u64 - nb;
+            for d in &mut prev.data {
+                d.0 += shift as u32;
+            }
+            prev.data.push(((va - nb) as u32, data.1));
+            prev.base = nb as u32;
+            prev.size = (ne - nb) as u32;
+        } else {
+            segs.push(Segment { base: base as u32, size: size as u32, data: vec![data] });
+        }
+    }
+    if segs.is_empty() {
+        return Err(bad(F, "no loadable (PT_LOAD) segment"));
+    }
+    segs.sort_by_key(|s| s.base);
+    let entry = elf.entry as u32;
+    if !segs
+        .iter()
+        .any(|s| entry >= s.base && (entry as u64) < s.base as u64 + s.size as u64)
+    {
+        return Err(bad(F, format!("entry point {entry:#x} is outside every loaded segment")));
+    }
+    segs.push(Segment {
+        base: ELF_STACK_TOP - ELF_STACK_SIZE,
+        size: ELF_STACK_SIZE,
+        data: vec![],
+    });
+    Ok(Image {
+        format: Format::Elf32,
+        segments: segs,
+        entry,
+        stack: ELF_STACK_TOP - 16,
+        mem_size: top as u32,
+        params_addr: 0,
+        path_addr: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn menuet(entry: u32, end: u32, mem: u32, esp: u32) -> Vec<u8> {
+        let mut v = b"MENUET01".to_vec();
+        for x in [1, entry, end, mem, esp, 0x100, 0x200] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.resize(end.max(36) as usize, 0x90);
+        v
+    }
+
+    #[test]
+    fn good_menuet() {
+        let img = load(&menuet(0x24, 0x40, 0x3000, 0x2ff0)).unwrap();
+        assert_eq!(img.format, Format::Menuet);
+        assert_eq!(img.entry, 0x24);
+        assert_eq!(img.segments[0].size, 0x3000);
+        assert_eq!(img.params_addr, 0x100);
+    }
+
+    #[test]
+    fn bad_menuet_headers_are_named() {
+        let e = |b: &[u8]| load(b).unwrap_err().to_string();
+        assert!(e(&menuet(0x24, 0x40, 0x30, 0x20)).contains("larger than its memory"));
+        assert!(e(&menuet(0x5000, 0x40, 0x3000, 0x20)).contains("entry point"));
+        assert!(e(&menuet(0x24, 0x40, 0, 0x20)).contains("memory size"));
+        assert!(e(&menuet(0x24, 0x40, 0x3000, 0x4000)).contains("esp"));
+        let mut short = menuet(0x24, 0x40, 0x3000, 0x2000);
+        short.truncate(0x30);
+        assert!(load(&short).is_ok(), "trailing reserved bytes may be missing from the file");
+        assert!(e(&short[..20]).contains("header needs"));
+        assert!(e(b"MZ\0\0\0\0\0\0\0\0").contains("MZ/PE"));
+        assert!(e(b"hello").contains("too short"));
+        assert!(e(b"hello world, not an image").contains("no MENUET01 or ELF"));
+        assert!(e(b"KPCKxxxxxxxx").contains("kpack"));
+        assert!(e(b"\x7fELF\x02\x01\x01garbage").contains("ELF"));
+    }
+}
