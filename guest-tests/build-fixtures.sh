@@ -4,7 +4,9 @@
 #   guest-tests/kolibri/*.asm  ->  fixtures/kolibri/<name>.kex   (FASM 1.73, flat MENUET01 images)
 #   guest-tests/c/*.c          ->  fixtures/elf/<name>.elf       (gcc -m32, static freestanding ELF32)
 #
-# Usage: guest-tests/build-fixtures.sh        (from anywhere)
+# Usage: guest-tests/build-fixtures.sh [OUT_DIR]   (from anywhere; OUT_DIR defaults to fixtures/)
+#        guest-tests/build-fixtures.sh --check     (rebuild into a temporary folder and compare
+#                                                   byte for byte with the committed fixtures)
 # Needs: fasm, and gcc able to build 32-bit code (Debian: apt-get install fasm gcc-multilib).
 # The *.expected files next to the fixtures are written by hand and are not touched here.
 # Reproducibility: fixed working directories and relative file names (the only path that lands in
@@ -15,8 +17,30 @@ export LC_ALL=C
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-out_kex="$root/fixtures/kolibri"
-out_elf="$root/fixtures/elf"
+if [ "${1:-}" = "--check" ]; then
+    tmp="$(mktemp -d)"
+    trap 'rm -rf "$tmp"' EXIT
+    "$0" "$tmp" >/dev/null
+    status=0
+    for f in "$tmp"/kolibri/* "$tmp"/elf/*; do
+        rel="${f#"$tmp"/}"
+        if ! cmp -s "$f" "$root/fixtures/$rel"; then
+            echo "build-fixtures: fixtures/$rel differs from a fresh build of its source" >&2
+            status=1
+        fi
+    done
+    for f in "$root"/fixtures/kolibri/*.kex "$root"/fixtures/elf/*.elf; do
+        rel="${f#"$root"/fixtures/}"
+        [ -e "$tmp/$rel" ] || { echo "build-fixtures: fixtures/$rel has no source" >&2; status=1; }
+    done
+    [ $status -eq 0 ] && echo "build-fixtures: every fixture matches a fresh build"
+    exit $status
+fi
+out="${1:-$root/fixtures}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+out_kex="$out/kolibri"
+out_elf="$out/elf"
 
 need() {
     command -v "$1" >/dev/null 2>&1 || { echo "build-fixtures: '$1' not found ($2)" >&2; exit 1; }

@@ -4,7 +4,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use ipcemu_kernel::{Config, ExitStatus};
 use ipcemu_machine::{End, GuestSpec, World, WorldConfig};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -88,6 +88,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     match cli.cmd {
@@ -143,14 +144,24 @@ fn run(args: RunArgs) -> Result<u8> {
         },
         strict: args.strict,
         timeout: args.timeout.map(|s| seconds(s, "--timeout")).transpose()?,
-        wall_timeout: args.wall_timeout.map(|s| seconds(s, "--wall-timeout")).transpose()?,
+        wall_timeout: args
+            .wall_timeout
+            .map(|s| seconds(s, "--wall-timeout"))
+            .transpose()?,
     };
-    let out = Box::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()));
+    let out = Box::new(std::io::BufWriter::with_capacity(
+        1 << 16,
+        std::io::stdout(),
+    ));
     let err = Box::new(std::io::stderr());
     let mut world = World::new(config, out, err);
     for (path, params) in args.guests.iter().zip(params) {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read guest {path}"))?;
-        let spec = GuestSpec { path: path.clone(), bytes, params };
+        let spec = GuestSpec {
+            path: path.clone(),
+            bytes,
+            params,
+        };
         world.add_guest(&spec)?;
     }
     let report = world.run();

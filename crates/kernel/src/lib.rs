@@ -15,8 +15,8 @@ mod heap;
 mod ipc;
 pub mod mem;
 
-use std::collections::{BinaryHeap, VecDeque};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::Instant;
 
 pub use abi::{Cpu, Outcome, Reg, RegFile};

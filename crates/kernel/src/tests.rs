@@ -5,9 +5,15 @@ fn world(n: usize) -> (Kernel<VecMemory>, Vec<ThreadId>) {
     let mut k = Kernel::new(Config::default());
     let ts = (0..n)
         .map(|i| {
-            k.spawn_process(&format!("p{i}.kex"), VecMemory::new(0x10000), 0x10000, Flavor::Kolibri, (0, 0))
-                .unwrap()
-                .1
+            k.spawn_process(
+                &format!("p{i}.kex"),
+                VecMemory::new(0x10000),
+                0x10000,
+                Flavor::Kolibri,
+                (0, 0),
+            )
+            .unwrap()
+            .1
         })
         .collect();
     (k, ts)
@@ -50,8 +56,16 @@ fn send_error_codes_in_kernel_order() {
     assert_eq!(k.ipc_send(a, pb, 0x100, 4), Ok(SendResult::Locked));
     mem_mut(&mut k, b).write_u32(0x2000, 0).unwrap();
     assert_eq!(k.ipc_send(a, pb, 0x100, 17), Ok(SendResult::Overflow));
-    assert_eq!(mem(&k, b).read_u32(0x2004), Ok(8), "overflow changes nothing");
-    assert_eq!(k.ipc_send(a, pb, 0x100, 16), Ok(SendResult::Ok), "exact fit");
+    assert_eq!(
+        mem(&k, b).read_u32(0x2004),
+        Ok(8),
+        "overflow changes nothing"
+    );
+    assert_eq!(
+        k.ipc_send(a, pb, 0x100, 16),
+        Ok(SendResult::Ok),
+        "exact fit"
+    );
     assert_eq!(mem(&k, b).read_u32(0x2004), Ok(32));
     assert_eq!(k.ipc_send(a, pb, 0x100, 0), Ok(SendResult::Overflow));
 }
@@ -87,7 +101,11 @@ fn offset_zero_receiver_gets_header_over_lock_and_offset() {
     k.ipc_set_area(b, 0x2000, 64);
     assert_eq!(k.ipc_send(a, pb, 0x100, 3), Ok(SendResult::Ok));
     let m = mem(&k, b);
-    assert_eq!(m.read_u32(0x2000), Ok(pa), "sender PID became the lock dword");
+    assert_eq!(
+        m.read_u32(0x2000),
+        Ok(pa),
+        "sender PID became the lock dword"
+    );
     assert_eq!(m.read_u32(0x2004), Ok(3), "length overwrote the new offset");
     assert_eq!(k.ipc_send(a, pb, 0x100, 3), Ok(SendResult::Locked));
 }
@@ -120,8 +138,15 @@ fn bad_pointers_never_panic() {
     assert_eq!(k.ipc_send(a, pb, 0x100, 64), Ok(SendResult::Overflow));
     k.ipc_set_area(b, 0x2000, 0x1000);
     mem_mut(&mut k, b).write_u32(0x2004, 8).unwrap();
-    assert!(matches!(k.ipc_send(a, pb, 0xFFFF, 4), Err(SendError::BadMessage(_))));
-    assert_eq!(mem(&k, b).read_u32(0x2004), Ok(8), "a faulting send changes nothing");
+    assert!(matches!(
+        k.ipc_send(a, pb, 0xFFFF, 4),
+        Err(SendError::BadMessage(_))
+    ));
+    assert_eq!(
+        mem(&k, b).read_u32(0x2004),
+        Ok(8),
+        "a faulting send changes nothing"
+    );
 }
 
 #[test]

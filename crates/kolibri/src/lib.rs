@@ -7,9 +7,7 @@
 
 #![warn(missing_docs)]
 
-use ipcemu_kernel::{
-    Cpu, GuestMemory, Kernel, Outcome, Reg, SendError, ThreadId, TICK_NS,
-};
+use ipcemu_kernel::{Cpu, GuestMemory, Kernel, Outcome, Reg, SendError, ThreadId, TICK_NS};
 
 /// The interrupt vector KolibriOS programs trap through.
 pub const VECTOR: u8 = 0x40;
@@ -221,8 +219,12 @@ fn unknown(cpu: &mut dyn Cpu, f: u32, sub: u32, opts: &Options) -> Outcome {
             f as i32
         ));
     }
-    tracing::warn!(function = f as i32, ebx = sub, eip = format_args!("{eip:#x}"),
-        "unsupported KolibriOS function; returning -1");
+    tracing::warn!(
+        function = f as i32,
+        ebx = sub,
+        eip = format_args!("{eip:#x}"),
+        "unsupported KolibriOS function; returning -1"
+    );
     cpu.set(Reg::Eax, NEG1);
     Outcome::Continue
 }

@@ -132,7 +132,10 @@ pub fn load_menuet(bytes: &[u8]) -> Result<Image, LoadError> {
     };
     let hdr_len = if ver == 0 { 28 } else { 36 };
     if bytes.len() < hdr_len {
-        return Err(bad(F, format!("header needs {hdr_len} bytes, file has {}", bytes.len())));
+        return Err(bad(
+            F,
+            format!("header needs {hdr_len} bytes, file has {}", bytes.len()),
+        ));
     }
     let f = |off: usize| LE::read_u32(&bytes[off..off + 4]);
     let entry = f(12);
@@ -141,20 +144,38 @@ pub fn load_menuet(bytes: &[u8]) -> Result<Image, LoadError> {
     let stack = f(24);
     let (params, path) = if ver == 0 { (0, 0) } else { (f(28), f(32)) };
     if mem == 0 || mem > MAX_MENUET_MEM {
-        return Err(bad(F, format!("memory size {mem:#x} is not in 1..={MAX_MENUET_MEM:#x}")));
+        return Err(bad(
+            F,
+            format!("memory size {mem:#x} is not in 1..={MAX_MENUET_MEM:#x}"),
+        ));
     }
     if image_end > mem {
-        return Err(bad(F, format!("image ({image_end:#x} bytes) is larger than its memory ({mem:#x})")));
+        return Err(bad(
+            F,
+            format!("image ({image_end:#x} bytes) is larger than its memory ({mem:#x})"),
+        ));
     }
     if entry >= mem {
-        return Err(bad(F, format!("entry point {entry:#x} is outside its memory ({mem:#x})")));
+        return Err(bad(
+            F,
+            format!("entry point {entry:#x} is outside its memory ({mem:#x})"),
+        ));
     }
     if stack > mem {
-        return Err(bad(F, format!("initial esp {stack:#x} is outside its memory ({mem:#x})")));
+        return Err(bad(
+            F,
+            format!("initial esp {stack:#x} is outside its memory ({mem:#x})"),
+        ));
     }
-    for (name, addr, len) in [("parameter buffer", params, 256u32), ("path buffer", path, 1)] {
+    for (name, addr, len) in [
+        ("parameter buffer", params, 256u32),
+        ("path buffer", path, 1),
+    ] {
         if addr != 0 && (addr as u64 + len as u64) > mem as u64 {
-            return Err(bad(F, format!("{name} {addr:#x} is outside its memory ({mem:#x})")));
+            return Err(bad(
+                F,
+                format!("{name} {addr:#x} is outside its memory ({mem:#x})"),
+            ));
         }
     }
     // Like the KolibriOS loader: the file's bytes are loaded (an image end past the end of
@@ -181,7 +202,9 @@ pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
     const F: &str = "ELF";
     let elf = Elf::parse(bytes).map_err(|e| bad(F, e.to_string()))?;
     if elf.is_64 {
-        return Err(LoadError::Unsupported("ELF64 executable; ipcemu runs 32-bit i386 guests".into()));
+        return Err(LoadError::Unsupported(
+            "ELF64 executable; ipcemu runs 32-bit i386 guests".into(),
+        ));
     }
     if elf.header.e_machine != header::EM_386 {
         return Err(LoadError::Unsupported(format!(
@@ -197,21 +220,34 @@ pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
         )));
     }
     if elf.interpreter.is_some() {
-        return Err(LoadError::Unsupported("dynamically linked ELF (has PT_INTERP)".into()));
+        return Err(LoadError::Unsupported(
+            "dynamically linked ELF (has PT_INTERP)".into(),
+        ));
     }
     let mut segs: Vec<Segment> = Vec::new();
     let mut top = 0u64;
     for ph in elf.program_headers.iter().filter(|p| p.p_type == PT_LOAD) {
         let (va, msz, off, fsz) = (ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz);
         if fsz > msz {
-            return Err(bad(F, format!("segment at {va:#x}: file size {fsz:#x} > memory size {msz:#x}")));
+            return Err(bad(
+                F,
+                format!("segment at {va:#x}: file size {fsz:#x} > memory size {msz:#x}"),
+            ));
         }
         if off.checked_add(fsz).is_none_or(|e| e > bytes.len() as u64) {
-            return Err(bad(F, format!("segment at {va:#x}: file range past the end of the file")));
+            return Err(bad(
+                F,
+                format!("segment at {va:#x}: file range past the end of the file"),
+            ));
         }
-        let end = va.checked_add(msz).filter(|&e| e <= ELF_STACK_TOP as u64 - ELF_STACK_SIZE as u64);
+        let end = va
+            .checked_add(msz)
+            .filter(|&e| e <= ELF_STACK_TOP as u64 - ELF_STACK_SIZE as u64);
         let Some(end) = end else {
-            return Err(bad(F, format!("segment at {va:#x} (+{msz:#x}) overlaps the stack or 4 GiB")));
+            return Err(bad(
+                F,
+                format!("segment at {va:#x} (+{msz:#x}) overlaps the stack or 4 GiB"),
+            ));
         };
         if msz == 0 {
             continue;
@@ -224,9 +260,10 @@ pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
             bytes[off as usize..(off + fsz) as usize].to_vec(),
         );
         // Merge with a previous segment that shares pages.
-        if let Some(prev) = segs.iter_mut().find(|s| {
-            (s.base as u64) < base + size && base < s.base as u64 + s.size as u64
-        }) {
+        if let Some(prev) = segs
+            .iter_mut()
+            .find(|s| (s.base as u64) < base + size && base < s.base as u64 + s.size as u64)
+        {
             let nb = (prev.base as u64).min(base);
             let ne = (prev.base as u64 + prev.size as u64).max(base + size);
             let shift = prev.base as u64 - nb;
@@ -237,7 +274,11 @@ pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
             prev.base = nb as u32;
             prev.size = (ne - nb) as u32;
         } else {
-            segs.push(Segment { base: base as u32, size: size as u32, data: vec![data] });
+            segs.push(Segment {
+                base: base as u32,
+                size: size as u32,
+                data: vec![data],
+            });
         }
     }
     if segs.is_empty() {
@@ -249,7 +290,10 @@ pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
         .iter()
         .any(|s| entry >= s.base && (entry as u64) < s.base as u64 + s.size as u64)
     {
-        return Err(bad(F, format!("entry point {entry:#x} is outside every loaded segment")));
+        return Err(bad(
+            F,
+            format!("entry point {entry:#x} is outside every loaded segment"),
+        ));
     }
     segs.push(Segment {
         base: ELF_STACK_TOP - ELF_STACK_SIZE,
@@ -298,7 +342,10 @@ mod tests {
         assert!(e(&menuet(0x24, 0x40, 0x3000, 0x4000)).contains("esp"));
         let mut short = menuet(0x24, 0x40, 0x3000, 0x2000);
         short.truncate(0x30);
-        assert!(load(&short).is_ok(), "trailing reserved bytes may be missing from the file");
+        assert!(
+            load(&short).is_ok(),
+            "trailing reserved bytes may be missing from the file"
+        );
         assert!(e(&short[..20]).contains("header needs"));
         assert!(e(b"MZ\0\0\0\0\0\0\0\0").contains("MZ/PE"));
         assert!(e(b"hello").contains("too short"));

@@ -37,7 +37,7 @@ pub use memory::{HostRam, ProcMemory};
 pub const TCG_BUFFER_SIZE: u32 = 8 << 20;
 
 /// Options for a world.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WorldConfig {
     /// Kernel tunables (virtual clock, quantum, heap).
     pub kernel: Config,
@@ -49,16 +49,6 @@ pub struct WorldConfig {
     pub wall_timeout: Option<Duration>,
 }
 
-impl Default for WorldConfig {
-    fn default() -> Self {
-        WorldConfig {
-            kernel: Config::default(),
-            strict: false,
-            timeout: None,
-            wall_timeout: None,
-        }
-    }
-}
 
 /// A guest to start.
 #[derive(Debug, Clone)]
@@ -200,7 +190,9 @@ impl World {
     pub fn new(config: WorldConfig, out: Box<dyn Write>, err: Box<dyn Write>) -> Self {
         let shared = Shared {
             kernel: Kernel::new(config.kernel.clone()),
-            kolibri: ipcemu_kolibri::Options { strict: config.strict },
+            kolibri: ipcemu_kolibri::Options {
+                strict: config.strict,
+            },
             strict: config.strict,
             stop: None,
             bad_access: None,
@@ -217,7 +209,10 @@ impl World {
 
     /// Load and start a guest process. Returns its PID.
     pub fn add_guest(&mut self, spec: &GuestSpec) -> Result<u32, StartError> {
-        let fail = |msg: String| StartError { path: spec.path.clone(), msg };
+        let fail = |msg: String| StartError {
+            path: spec.path.clone(),
+            msg,
+        };
         let image = ipcemu_loader::load(&spec.bytes).map_err(|e| fail(e.to_string()))?;
         let mut uc = Unicorn::new(Arch::X86, Mode::MODE_32)
             .map_err(|e| fail(format!("cannot create a Unicorn instance: {e:?}")))?;
@@ -247,7 +242,13 @@ impl World {
         let (proc, tid) = {
             let mut sh = self.shared.borrow_mut();
             sh.kernel
-                .spawn_process(&spec.path, mem, image.mem_size, flavor, (image.entry, image.stack))
+                .spawn_process(
+                    &spec.path,
+                    mem,
+                    image.mem_size,
+                    flavor,
+                    (image.entry, image.stack),
+                )
                 .ok_or_else(|| fail("no free task slot (255 slots)".into()))?
         };
         for (r, v) in [
@@ -262,7 +263,8 @@ impl World {
             (RegisterX86::EIP, image.entry as u64),
             (RegisterX86::EFLAGS, 0x202),
         ] {
-            uc.reg_write(r, v).map_err(|e| fail(format!("register setup: {e:?}")))?;
+            uc.reg_write(r, v)
+                .map_err(|e| fail(format!("register setup: {e:?}")))?;
         }
         self.install_hooks(&mut uc, flavor).map_err(fail)?;
         let pid = {
@@ -318,7 +320,9 @@ impl World {
             let mut cpu = UcCpu(uc);
             let outcome = match (intno, flavor) {
                 (0x40, _) => ipcemu_kolibri::syscall(&mut sh.kernel, t, &mut cpu, &sh.kolibri),
-                (0x80, Flavor::Elf) => ipcemu_linux::syscall(&mut sh.kernel, t, &mut cpu, sh.strict),
+                (0x80, Flavor::Elf) => {
+                    ipcemu_linux::syscall(&mut sh.kernel, t, &mut cpu, sh.strict)
+                }
                 (n, _) => Outcome::Fault(interrupt_name(n)),
             };
             let stop = match outcome {
@@ -335,10 +339,15 @@ impl World {
         })
         .map_err(|e| format!("cannot add the interrupt hook: {e:?}"))?;
         let shared = Rc::clone(&self.shared);
-        uc.add_mem_hook(HookType::MEM_INVALID, 1, 0, move |_, kind, addr, size, _| {
-            shared.borrow_mut().bad_access = Some((kind, addr, size));
-            false
-        })
+        uc.add_mem_hook(
+            HookType::MEM_INVALID,
+            1,
+            0,
+            move |_, kind, addr, size, _| {
+                shared.borrow_mut().bad_access = Some((kind, addr, size));
+                false
+            },
+        )
         .map_err(|e| format!("cannot add the memory hook: {e:?}"))?;
         Ok(())
     }
@@ -409,14 +418,19 @@ impl World {
         let Some(m) = self.machines[proc].as_mut() else {
             // Cannot happen: a process with a live thread has a machine.
             let mut sh = self.shared.borrow_mut();
-            sh.kernel.exit_process(proc, ExitStatus::Fault("machine missing".into()));
+            sh.kernel
+                .exit_process(proc, ExitStatus::Fault("machine missing".into()));
             return;
         };
         if m.loaded != Some(t) {
             if let Some(old) = m.loaded {
                 let alive = self.shared.borrow().kernel.threads[old].state != ThreadState::Ended;
                 if alive {
-                    match m.uc.context_alloc().and_then(|mut c| m.uc.context_save(&mut c).map(|_| c)) {
+                    match m
+                        .uc
+                        .context_alloc()
+                        .and_then(|mut c| m.uc.context_save(&mut c).map(|_| c))
+                    {
                         Ok(c) => {
                             m.contexts.insert(old, c);
                         }
@@ -493,7 +507,11 @@ impl World {
         let eip = r(RegisterX86::EIP);
         let mut code = [0u8; 16];
         let code_s = match m.uc.mem_read(eip as u64, &mut code) {
-            Ok(()) => code.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+            Ok(()) => code
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
             Err(_) => "(not readable)".into(),
         };
         format!(

@@ -67,7 +67,7 @@ impl ProcMemory {
 
     /// Map `size` zero bytes at `base` into the guest. Both must be page aligned.
     pub fn map(&mut self, base: u32, size: u32) -> Result<(), String> {
-        if base % 4096 != 0 || size % 4096 != 0 || size == 0 {
+        if !base.is_multiple_of(4096) || !size.is_multiple_of(4096) || size == 0 {
             return Err(format!("region {base:#x}+{size:#x} is not page aligned"));
         }
         if base as u64 + size as u64 > 1 << 32 {
@@ -78,7 +78,9 @@ impl ProcMemory {
             .iter()
             .any(|r| (base as u64) < r.base as u64 + r.ram.len as u64 && r.base < base + size)
         {
-            return Err(format!("region {base:#x}+{size:#x} overlaps a mapped region"));
+            return Err(format!(
+                "region {base:#x}+{size:#x} overlaps a mapped region"
+            ));
         }
         let ram = HostRam::new(size as usize)
             .ok_or_else(|| format!("cannot allocate {size} bytes of guest memory"))?;
@@ -86,10 +88,18 @@ impl ProcMemory {
             // SAFETY: the handle is alive while this memory is (see type docs), and `ram`
             // stays allocated, unmoved, until this ProcMemory is dropped.
             let err = unsafe {
-                uc_mem_map_ptr(self.uc, base as u64, size as u64, Prot::ALL.0 as _, ram.ptr.as_ptr().cast())
+                uc_mem_map_ptr(
+                    self.uc,
+                    base as u64,
+                    size as u64,
+                    Prot::ALL.0 as _,
+                    ram.ptr.as_ptr().cast(),
+                )
             };
             if err != uc_error::OK {
-                return Err(format!("unicorn refused to map {base:#x}+{size:#x}: {err:?}"));
+                return Err(format!(
+                    "unicorn refused to map {base:#x}+{size:#x}: {err:?}"
+                ));
             }
         }
         let at = self.regions.partition_point(|r| r.base < base);
@@ -126,7 +136,11 @@ impl GuestMemory for ProcMemory {
                 unsafe { std::ptr::copy_nonoverlapping(p.add(off), buf.as_mut_ptr(), buf.len()) };
                 Ok(())
             }
-            None => Err(MemFault { addr, len: buf.len() as u32, write: false }),
+            None => Err(MemFault {
+                addr,
+                len: buf.len() as u32,
+                write: false,
+            }),
         }
     }
 
@@ -141,7 +155,11 @@ impl GuestMemory for ProcMemory {
                 unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p.add(off), data.len()) };
                 Ok(())
             }
-            None => Err(MemFault { addr, len: data.len() as u32, write: true }),
+            None => Err(MemFault {
+                addr,
+                len: data.len() as u32,
+                write: true,
+            }),
         }
     }
 

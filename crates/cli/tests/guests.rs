@@ -1,0 +1,284 @@
+//! Integration tests: real guest programs (fixtures/) through the real `ipcemu` binary.
+//!
+//! Every `fixtures/*/<name>.kex|.elf` with a `<name>.expected` transcript is run alone and its
+//! stdout compared byte for byte (a `<name>.args` file, if present, holds extra arguments, one
+//! per line). Multi-process worlds, faults, deadlocks and bad images have their own tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(name: &str) -> String {
+    let r = root().join("fixtures");
+    for dir in ["kolibri", "elf"] {
+        for ext in ["kex", "elf"] {
+            let p = r.join(dir).join(format!("{name}.{ext}"));
+            if p.exists() {
+                return p.to_string_lossy().into_owned();
+            }
+        }
+    }
+    panic!("no fixture named {name}");
+}
+
+fn ipcemu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run ipcemu")
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let o = ipcemu(args);
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Run guests given by fixture name (plus options) and demand success and no FAIL line.
+fn run_ok(guests: &[&str], opts: &[&str]) -> String {
+    let paths: Vec<String> = guests.iter().map(|g| fixture(g)).collect();
+    let mut args = vec!["run"];
+    args.extend(paths.iter().map(String::as_str));
+    args.extend_from_slice(opts);
+    let (code, out, err) = run(&args);
+    assert_eq!(
+        code, 0,
+        "ipcemu {args:?} failed\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    assert!(!out.contains("FAIL"), "a guest reported FAIL:\n{out}");
+    out
+}
+
+fn lines_with(out: &str, prefix: &str) -> usize {
+    out.lines().filter(|l| l.starts_with(prefix)).count()
+}
+
+#[test]
+fn every_transcript_matches() {
+    let mut checked = 0;
+    for dir in ["kolibri", "elf"] {
+        let d = root().join("fixtures").join(dir);
+        let mut entries: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for exp in entries
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "expected"))
+        {
+            let stem = exp.file_stem().unwrap().to_string_lossy().into_owned();
+            let image = fixture(&stem);
+            let mut args = vec!["run".to_string(), image.clone()];
+            let extra = exp.with_extension("args");
+            if extra.exists() {
+                args.extend(
+                    std::fs::read_to_string(&extra)
+                        .unwrap()
+                        .lines()
+                        .map(str::to_string),
+                );
+            }
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (code, out, err) = run(&argv);
+            let want = std::fs::read_to_string(exp).unwrap();
+            assert_eq!(
+                code, 0,
+                "{stem}: exit {code}\nstderr:\n{err}\nstdout:\n{out}"
+            );
+            assert_eq!(out, want, "{stem}: stdout differs from {}", exp.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "only {checked} transcripts found");
+}
+
+#[test]
+fn echo_pair_in_both_orders() {
+    for order in [["echo_srv", "echo_cli"], ["echo_cli", "echo_srv"]] {
+        let out = run_ok(&order, &[]);
+        assert!(out.contains("PASS echo_cli 100 round trips\n"), "{out}");
+        assert!(out.contains("PASS echo_srv served 100 messages\n"), "{out}");
+    }
+}
+
+#[test]
+fn echo_pair_with_params() {
+    let out = run_ok(&["echo_srv", "echo_cli"], &["--params", "2=2500"]);
+    assert!(out.contains("PASS echo_cli 2500 round trips\n"), "{out}");
+    let out = run_ok(&["echo_srv", "echo_cli"], &["--params", "echo_cli.kex=7"]);
+    assert!(out.contains("PASS echo_cli 7 round trips\n"), "{out}");
+}
+
+#[test]
+fn fan_in_in_any_start_order() {
+    for order in [
+        ["fan_srv", "fan_cli", "fan_cli", "fan_cli"],
+        ["fan_cli", "fan_cli", "fan_cli", "fan_srv"],
+        ["fan_cli", "fan_srv", "fan_cli", "fan_cli"],
+    ] {
+        let out = run_ok(&order, &[]);
+        assert_eq!(lines_with(&out, "PASS fan_cli sent 200"), 3, "{out}");
+        assert!(
+            out.contains("PASS fan_srv 3 clients 600 messages\n"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn fan_in_with_tiny_quantum_still_progresses() {
+    // A quantum of 1 system call preempts busy retry loops as often as possible.
+    let out = run_ok(
+        &["fan_srv", "fan_cli", "fan_cli", "fan_cli"],
+        &["--quantum", "1"],
+    );
+    assert!(
+        out.contains("PASS fan_srv 3 clients 600 messages\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn c_guest_talks_to_kolibri_server() {
+    let out = run_ok(&["echo_srv", "cecho"], &[]);
+    assert!(out.contains("PASS cecho 10 round trips\n"), "{out}");
+    let out = run_ok(&["cecho", "echo_srv"], &[]);
+    assert!(out.contains("PASS echo_srv served 10 messages\n"), "{out}");
+}
+
+#[test]
+fn thread_ping_pong() {
+    let out = run_ok(&["thr_pingpong"], &["--params", "1=20000"]);
+    assert!(
+        out.contains("PASS thr_pingpong final count 20000\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn output_is_deterministic() {
+    let guests = [
+        "fan_cli", "fan_srv", "fan_cli", "echo_srv", "fan_cli", "echo_cli",
+    ];
+    let a = run_ok(&guests, &[]);
+    for _ in 0..2 {
+        assert_eq!(run_ok(&guests, &[]), a, "same guests, different output");
+    }
+}
+
+#[test]
+fn guest_fault_is_reported_and_others_go_on() {
+    let (code, out, err) = run(&["run", &fixture("bad_fault"), &fixture("thr_pingpong")]);
+    assert_eq!(code, 1, "stderr:\n{err}");
+    assert!(out.contains("PASS before fault"), "{out}");
+    assert!(
+        out.contains("PASS thr_pingpong final count"),
+        "other guests keep running:\n{out}"
+    );
+    assert!(err.contains("guest fault in bad_fault[2]"), "{err}");
+    assert!(err.contains("0x7ffffff0"), "faulting address named:\n{err}");
+    assert!(err.contains("eip="), "{err}");
+    assert!(err.contains("code at eip:"), "{err}");
+}
+
+#[test]
+fn deadlock_is_reported() {
+    let (code, _out, err) = run(&["run", &fixture("bad_deadlk")]);
+    assert_eq!(code, 3, "stderr:\n{err}");
+    assert!(err.contains("deadlock"), "{err}");
+    assert!(err.contains("bad_deadlk[2]"), "waiter listed:\n{err}");
+    assert!(err.contains("mask 0x40"), "what it waits for:\n{err}");
+}
+
+#[test]
+fn virtual_timeout_stops_a_sleeper() {
+    // sleep_time sleeps 1 s of guest time; a 0.5 s limit stops it.
+    let (code, _out, err) = run(&["run", &fixture("sleep_time"), "--timeout", "0.5"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("--timeout reached"), "{err}");
+}
+
+#[test]
+fn wall_timeout_stops_a_pure_compute_loop() {
+    let (code, _out, err) = run(&[
+        "run",
+        &fixture("compute"),
+        "--params",
+        "1=1000000",
+        "--wall-timeout",
+        "0.3",
+    ]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("--wall-timeout reached"), "{err}");
+    assert!(err.contains("compute[2]"), "{err}");
+}
+
+#[test]
+fn bad_images_are_refused_with_the_file_named() {
+    let dir = std::env::temp_dir().join(format!("ipcemu-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut menuet = b"MENUET01".to_vec();
+    for v in [1u32, 0x9000, 0x40, 0x1000, 0xff0, 0, 0] {
+        menuet.extend_from_slice(&v.to_le_bytes());
+    }
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.kex", vec![], "too short"),
+        (
+            "text.kex",
+            b"this is not an executable".to_vec(),
+            "no MENUET01 or ELF",
+        ),
+        ("entry.kex", menuet, "entry point"),
+        ("pe.exe", b"MZ\x90\0\x03\0\0\0\x04\0\0\0".to_vec(), "MZ/PE"),
+        (
+            "elf64.elf",
+            b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec(),
+            "ELF",
+        ),
+    ];
+    for (name, bytes, want) in cases {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let ps = p.to_string_lossy().into_owned();
+        let (code, _out, err) = run(&["run", &ps]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(err.contains(name), "{name}: file not named: {err}");
+        assert!(err.contains(want), "{name}: want {want:?} in {err}");
+    }
+    let (code, _, err) = run(&["run", "/nonexistent/guest.kex"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/guest.kex"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn bad_params_are_refused() {
+    let g = fixture("nop");
+    for (p, want) in [
+        ("3=x", "no guest number 3"),
+        ("x", "expected N=TEXT"),
+        ("nope.kex=1", "no guest is named"),
+    ] {
+        let (code, _, err) = run(&["run", &g, "--params", p]);
+        assert_eq!(code, 2, "{p}");
+        assert!(err.contains(want), "{p}: {err}");
+    }
+}
+
+#[test]
+fn strict_mode_makes_unknown_functions_fault() {
+    let (code, out, _) = run(&["run", &fixture("unknown_fn")]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, err) = run(&["run", &fixture("unknown_fn"), "--strict"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("unsupported KolibriOS function 200"), "{err}");
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# setup.sh - install what building and testing ipcemu needs on a fresh Debian machine that has
+# only the Rust toolchain, gcc and Python: cmake and libclang (unicorn-engine's C build and
+# bindgen), fasm and nasm (guest programs), gcc-multilib (32-bit C guests).
+# Installs only what is missing; safe to run again.
+set -euo pipefail
+
+missing=()
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v fasm >/dev/null 2>&1 || missing+=(fasm)
+command -v nasm >/dev/null 2>&1 || missing+=(nasm)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/*/libclang*.so* >/dev/null 2>&1 \
+    || missing+=(libclang-dev)
+[ -e /usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a ] 2>/dev/null \
+    || ls /usr/lib/gcc/x86_64-linux-gnu/*/32/ >/dev/null 2>&1 || missing+=(gcc-multilib)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null 2>&1 || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+        SUDO=sudo
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: cmake, libclang, fasm, nasm and gcc-multilib are present" >&2
