@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
-use ipcemu_kernel::{Config, ExitStatus};
+use ipcemu_kernel::{Config, ExitStatus, PcIpcConfig};
 use ipcemu_machine::{End, GuestSpec, World, WorldConfig};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -25,7 +25,8 @@ const EXIT_TIMEOUT: u8 = 4;
     long_about = "ipcemu is an i386 user-mode emulator (Unicorn) with one host-side IPC kernel.\n\
         KolibriOS programs (MENUET01 images) get int 0x40, including function 60 IPC, events,\n\
         threads and the debug board; static ELF32 programs get a small int 0x80 subset\n\
-        (write, exit) and may use int 0x40 as well.",
+        (write, exit) and may use int 0x40 as well; DOS .COM programs run in real mode with\n\
+        INT 20h and a small INT 21h subset. Every guest can use PC-IPC (INT 60h by default).",
     after_help = "Exit status: 0 every guest ended normally; 1 a guest faulted or was killed;\n\
         2 bad arguments or an image that cannot be loaded; 3 deadlock; 4 a time limit passed."
 )]
@@ -42,7 +43,9 @@ enum Cmd {
         ipcemu run srv.kex cli.kex --params 2=1000        # command line of the 2nd guest\n  \
         ipcemu run srv.kex cli.kex --params cli.kex=1000  # the same, by file name\n  \
         ipcemu run a.kex b.kex | grep PASS                # debug-board output is plain stdout\n  \
-        ipcemu run --timeout 10 --wall-timeout 60 loop.kex\n\n\
+        ipcemu run --timeout 10 --wall-timeout 60 loop.kex\n  \
+        ipcemu run fixtures/dos/pcsrv.com fixtures/dos/pccli.com     # DOS guests over PC-IPC\n  \
+        ipcemu run --pcipc-vector 0x61 fixtures/dos/pcver61.com\n\n\
         Debug-board bytes (function 63.1) and ELF writes to fd 1 go to stdout exactly as\n\
         written; writes to fd 2 and every ipcemu report go to stderr. Time is virtual by\n\
         default: a guest that sleeps 10 s finishes at once, and the same guests and options\n\
@@ -54,7 +57,7 @@ enum Cmd {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Guest executables (MENUET00/01/02 or static ELF32 i386).
+    /// Guest executables (MENUET00/01/02, static ELF32 i386, or DOS .COM by extension).
     #[arg(required = true, value_name = "GUEST")]
     guests: Vec<String>,
     /// Command line for one guest: N=TEXT, where N is its 1-based position or its file name
@@ -79,6 +82,26 @@ struct RunArgs {
     /// Print a summary (processes, system calls, virtual and wall time) on stderr.
     #[arg(long)]
     stats: bool,
+    /// Interrupt vector of PC-IPC (0x00-0xFF, decimal or 0x..); 0x20, 0x21, 0x40, 0x80 are taken.
+    #[arg(long, value_name = "N", default_value = "0x60", value_parser = parse_vector)]
+    pcipc_vector: u8,
+    /// PC-IPC IDs that request-ID hands out (1..=N).
+    #[arg(long, value_name = "N", default_value_t = PcIpcConfig::default().ids)]
+    pcipc_ids: u16,
+    /// PC-IPC message pool size in bytes (at most 65535; each message costs its size + 8).
+    #[arg(long, value_name = "BYTES", default_value_t = PcIpcConfig::default().space)]
+    pcipc_space: u16,
+    /// Start PC-IPC installed and enabled, as if ID 0 had called install (04h).
+    #[arg(long)]
+    pcipc_preinstalled: bool,
+}
+
+fn parse_vector(s: &str) -> Result<u8, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u8::from_str_radix(h, 16),
+        None => s.parse::<u8>(),
+    };
+    r.map_err(|_| format!("{s:?} is not a vector 0x00-0xFF"))
 }
 
 fn main() -> ExitCode {
@@ -137,9 +160,16 @@ fn params_for(args: &RunArgs) -> Result<Vec<Option<String>>> {
 fn run(args: RunArgs) -> Result<u8> {
     let params = params_for(&args)?;
     let config = WorldConfig {
+        pcipc_vector: args.pcipc_vector,
         kernel: Config {
             realtime: args.realtime,
             quantum_traps: args.quantum.max(1),
+            pcipc: PcIpcConfig {
+                ids: args.pcipc_ids,
+                space: args.pcipc_space,
+                preinstalled: args.pcipc_preinstalled,
+                ..PcIpcConfig::default()
+            },
             ..Config::default()
         },
         strict: args.strict,
@@ -154,7 +184,7 @@ fn run(args: RunArgs) -> Result<u8> {
         std::io::stdout(),
     ));
     let err = Box::new(std::io::stderr());
-    let mut world = World::new(config, out, err);
+    let mut world = World::new(config, out, err).map_err(anyhow::Error::msg)?;
     for (path, params) in args.guests.iter().zip(params) {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read guest {path}"))?;
         let spec = GuestSpec {

@@ -14,6 +14,7 @@ pub mod abi;
 mod heap;
 mod ipc;
 pub mod mem;
+pub mod pcipc;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -23,6 +24,7 @@ pub use abi::{Cpu, Outcome, Reg, RegFile};
 pub use heap::Heap;
 pub use ipc::{SendError, SendResult};
 pub use mem::{GuestMemory, MemFault, VecMemory};
+pub use pcipc::{PcIpc, PcIpcConfig, PcOutcome, PcWait};
 
 /// Index of a process in the kernel's process table (never reused in one world).
 pub type ProcId = usize;
@@ -58,6 +60,8 @@ pub enum Flavor {
     Kolibri,
     /// An ELF32 static executable (Linux `int 0x80` subset plus KolibriOS `int 0x40`).
     Elf,
+    /// A DOS `.COM` program in real mode (INT 20h/21h).
+    Dos,
 }
 
 /// A guest process.
@@ -86,6 +90,8 @@ pub enum Wait {
     Event,
     /// Function 5: woken by the deadline.
     Sleep,
+    /// PC-IPC read-wait: woken by a message for its ID.
+    PcIpc,
 }
 
 /// Scheduling state of a thread.
@@ -130,6 +136,8 @@ pub struct Thread {
     pub deadline: Option<u64>,
     /// System calls made by this thread.
     pub traps: u64,
+    /// A blocked PC-IPC read-wait.
+    pub pc_wait: Option<PcWait>,
 }
 
 /// What the run loop should do next.
@@ -158,6 +166,8 @@ pub struct Config {
     pub heap_size: u32,
     /// Unread debug-board bytes kept for function 63.2.
     pub board_capacity: usize,
+    /// PC-IPC tunables.
+    pub pcipc: PcIpcConfig,
 }
 
 impl Default for Config {
@@ -168,6 +178,7 @@ impl Default for Config {
             realtime: false,
             heap_size: 64 << 20,
             board_capacity: 4096,
+            pcipc: PcIpcConfig::default(),
         }
     }
 }
@@ -196,6 +207,8 @@ pub struct Kernel<M> {
     /// Bytes for the host's stderr (Linux fd 2), drained by the run loop.
     pub stderr: Vec<u8>,
     scratch: Vec<u8>,
+    /// PC-IPC state (one TSR per world).
+    pub pcipc: PcIpc,
 }
 
 impl<M: GuestMemory> Kernel<M> {
@@ -204,7 +217,6 @@ impl<M: GuestMemory> Kernel<M> {
         let mut slots = vec![None; MAX_SLOTS as usize + 1];
         slots[0] = None;
         Kernel {
-            config,
             procs: Vec::new(),
             threads: Vec::new(),
             slots,
@@ -220,6 +232,8 @@ impl<M: GuestMemory> Kernel<M> {
             stdout: Vec::new(),
             stderr: Vec::new(),
             scratch: Vec::new(),
+            pcipc: PcIpc::new(config.pcipc.clone()),
+            config,
         }
     }
 
@@ -271,6 +285,7 @@ impl<M: GuestMemory> Kernel<M> {
             wake_value: None,
             deadline: None,
             traps: 0,
+            pc_wait: None,
         });
         self.slots[slot as usize] = Some(tid);
         self.max_slot = self.max_slot.max(slot);
@@ -423,7 +438,7 @@ impl<M: GuestMemory> Kernel<M> {
         }
     }
 
-    fn wake(&mut self, t: ThreadId, value: Option<u32>) {
+    pub(crate) fn wake(&mut self, t: ThreadId, value: Option<u32>) {
         let th = &mut self.threads[t];
         th.state = ThreadState::Ready;
         th.wake_value = value;
@@ -509,6 +524,10 @@ impl<M: GuestMemory> Kernel<M> {
                 }
             ),
             ThreadState::Waiting(Wait::Sleep) => "sleeps (function 5)".to_string(),
+            ThreadState::Waiting(Wait::PcIpc) => format!(
+                "waits in PC-IPC read-wait (0Ah) for a message to ID {}",
+                th.pc_wait.map_or(0, |w| w.id)
+            ),
             s => format!("{s:?}"),
         };
         format!("{} slot {}: {}", self.thread_label(t), th.slot, what)

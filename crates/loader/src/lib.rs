@@ -19,6 +19,8 @@ pub enum Format {
     Menuet,
     /// ELF32 i386 static executable.
     Elf32,
+    /// DOS `.COM` program (16-bit real mode, loaded at 1000h:0100h behind a PSP).
+    Com,
 }
 
 /// A memory region to map, with the bytes to copy to its start (the rest is zero).
@@ -90,7 +92,69 @@ fn bad(format: &'static str, what: impl Into<String>) -> LoadError {
     }
 }
 
-/// Load any supported image.
+/// Segment a `.COM` program is loaded in (its PSP is at offset 0).
+pub const COM_SEGMENT: u16 = 0x1000;
+/// Largest `.COM` program: 64 KiB minus the PSP and a stack word.
+pub const MAX_COM: usize = 0xFF00;
+/// Real-mode memory given to DOS guests.
+pub const DOS_MEMORY: u32 = 0x10_0000;
+
+/// Load an image, using the file name where the format has no signature (`.COM`).
+pub fn load_named(name: &str, bytes: &[u8]) -> Result<Image, LoadError> {
+    let is_com = name
+        .rsplit('.')
+        .next()
+        .is_some_and(|e| e.eq_ignore_ascii_case("com"))
+        && name.contains('.');
+    if is_com && !bytes.starts_with(b"MENUET") && !bytes.starts_with(b"\x7fELF") {
+        return load_com(bytes);
+    }
+    load(bytes)
+}
+
+/// Load a DOS `.COM` program: 1 MiB of real-mode memory, a PSP at 1000h:0000h (`INT 20h` at
+/// offset 0, memory top at 02h), the program at 1000h:0100h, SP = FFFEh over a zero word.
+/// The command tail (PSP:80h) is written by the machine.
+pub fn load_com(bytes: &[u8]) -> Result<Image, LoadError> {
+    const F: &str = "DOS .COM";
+    if bytes.starts_with(b"MZ") || bytes.starts_with(b"ZM") {
+        return Err(LoadError::Unsupported(
+            "MZ (DOS .EXE) executable named .COM; only flat .COM programs are supported".into(),
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(bad(F, "empty file"));
+    }
+    if bytes.len() > MAX_COM {
+        return Err(bad(
+            F,
+            format!(
+                "{} bytes is larger than a .COM program can be ({MAX_COM})",
+                bytes.len()
+            ),
+        ));
+    }
+    let psp = (COM_SEGMENT as u32) << 4;
+    let mut psp_bytes = vec![0u8; 0x80];
+    psp_bytes[0] = 0xCD; // INT 20h
+    psp_bytes[1] = 0x20;
+    psp_bytes[2..4].copy_from_slice(&0xA000u16.to_le_bytes()); // top of memory segment
+    Ok(Image {
+        format: Format::Com,
+        segments: vec![Segment {
+            base: 0,
+            size: DOS_MEMORY,
+            data: vec![(psp, psp_bytes), (psp + 0x100, bytes.to_vec())],
+        }],
+        entry: 0x100,
+        stack: 0xFFFE,
+        mem_size: DOS_MEMORY,
+        params_addr: psp + 0x80,
+        path_addr: 0,
+    })
+}
+
+/// Load any supported image that has a signature (MENUET, ELF).
 pub fn load(bytes: &[u8]) -> Result<Image, LoadError> {
     if bytes.len() >= 8 && &bytes[..6] == b"MENUET" {
         return load_menuet(bytes);
@@ -322,6 +386,29 @@ mod tests {
         }
         v.resize(end.max(36) as usize, 0x90);
         v
+    }
+
+    #[test]
+    fn com_images() {
+        let img = load_named("x/PROG.COM", &[0xC3]).unwrap();
+        assert_eq!(img.format, Format::Com);
+        assert_eq!(img.entry, 0x100);
+        assert!(load_named("a.com", &[])
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        assert!(load_named("a.com", b"MZxx")
+            .unwrap_err()
+            .to_string()
+            .contains(".EXE"));
+        assert!(load_named("a.com", &vec![0x90; MAX_COM + 1])
+            .unwrap_err()
+            .to_string()
+            .contains("larger"));
+        assert!(
+            load_named("com", &[0xC3]).is_err(),
+            "no extension: not a .COM"
+        );
     }
 
     #[test]

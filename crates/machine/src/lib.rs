@@ -37,8 +37,10 @@ pub use memory::{HostRam, ProcMemory};
 pub const TCG_BUFFER_SIZE: u32 = 8 << 20;
 
 /// Options for a world.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WorldConfig {
+    /// The interrupt vector PC-IPC listens on (default 0x60).
+    pub pcipc_vector: u8,
     /// Kernel tunables (virtual clock, quantum, heap).
     pub kernel: Config,
     /// Unknown system calls fault the guest instead of returning -1 / -ENOSYS.
@@ -49,6 +51,50 @@ pub struct WorldConfig {
     pub wall_timeout: Option<Duration>,
 }
 
+impl Default for WorldConfig {
+    fn default() -> Self {
+        WorldConfig {
+            pcipc_vector: ipcemu_pcipc::DEFAULT_VECTOR,
+            kernel: Config::default(),
+            strict: false,
+            timeout: None,
+            wall_timeout: None,
+        }
+    }
+}
+
+/// Vectors owned by a personality other than PC-IPC.
+pub const RESERVED_VECTORS: [(u8, &str); 4] = [
+    (ipcemu_kolibri::VECTOR, "KolibriOS system calls (int 0x40)"),
+    (ipcemu_linux::VECTOR, "Linux system calls (int 0x80)"),
+    (ipcemu_dos::VECTOR_EXIT, "DOS terminate (int 0x20)"),
+    (ipcemu_dos::VECTOR_DOS, "DOS services (int 0x21)"),
+];
+
+impl WorldConfig {
+    /// Refuse configurations that cannot work (a PC-IPC vector another personality owns).
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some((v, who)) = RESERVED_VECTORS
+            .iter()
+            .find(|(v, _)| *v == self.pcipc_vector)
+        {
+            return Err(format!(
+                "PC-IPC vector {v:#04x} collides with {who}; choose another with --pcipc-vector"
+            ));
+        }
+        if self.pcipc_vector < 0x20 {
+            tracing::warn!(
+                vector = self.pcipc_vector,
+                "PC-IPC vector is also a CPU exception vector: a CPU fault with that number \
+                 would be taken as a PC-IPC call"
+            );
+        }
+        if self.kernel.pcipc.ids == 0 {
+            return Err("--pcipc-ids must be at least 1".into());
+        }
+        Ok(())
+    }
+}
 
 /// A guest to start.
 #[derive(Debug, Clone)]
@@ -131,6 +177,7 @@ enum Stop {
 /// State shared between the run loop and the interrupt hooks.
 struct Shared {
     kernel: Kernel<ProcMemory>,
+    pcipc_vector: u32,
     kolibri: ipcemu_kolibri::Options,
     strict: bool,
     stop: Option<Stop>,
@@ -139,6 +186,7 @@ struct Shared {
 
 struct Machine {
     uc: Unicorn<'static, ()>,
+    real_mode: bool,
     loaded: Option<ThreadId>,
     contexts: HashMap<ThreadId, Context>,
 }
@@ -187,9 +235,16 @@ impl Cpu for UcCpu<'_, '_> {
 
 impl World {
     /// An empty world writing guest output to `out` (stdout data) and `err` (stderr data).
-    pub fn new(config: WorldConfig, out: Box<dyn Write>, err: Box<dyn Write>) -> Self {
+    /// Fails when the configuration cannot work (see [`WorldConfig::validate`]).
+    pub fn new(
+        config: WorldConfig,
+        out: Box<dyn Write>,
+        err: Box<dyn Write>,
+    ) -> Result<Self, String> {
+        config.validate()?;
         let shared = Shared {
             kernel: Kernel::new(config.kernel.clone()),
+            pcipc_vector: config.pcipc_vector as u32,
             kolibri: ipcemu_kolibri::Options {
                 strict: config.strict,
             },
@@ -197,14 +252,14 @@ impl World {
             stop: None,
             bad_access: None,
         };
-        World {
+        Ok(World {
             shared: Rc::new(RefCell::new(shared)),
             machines: Vec::new(),
             first_pid: Vec::new(),
             config,
             out,
             err,
-        }
+        })
     }
 
     /// Load and start a guest process. Returns its PID.
@@ -213,8 +268,15 @@ impl World {
             path: spec.path.clone(),
             msg,
         };
-        let image = ipcemu_loader::load(&spec.bytes).map_err(|e| fail(e.to_string()))?;
-        let mut uc = Unicorn::new(Arch::X86, Mode::MODE_32)
+        let image =
+            ipcemu_loader::load_named(&spec.path, &spec.bytes).map_err(|e| fail(e.to_string()))?;
+        let real_mode = image.format == Format::Com;
+        let mode = if real_mode {
+            Mode::MODE_16
+        } else {
+            Mode::MODE_32
+        };
+        let mut uc = Unicorn::new(Arch::X86, mode)
             .map_err(|e| fail(format!("cannot create a Unicorn instance: {e:?}")))?;
         // Must come before anything initialises the engine.
         // SAFETY: valid handle; the control takes one u32 argument.
@@ -238,6 +300,7 @@ impl World {
         let flavor = match image.format {
             Format::Menuet => Flavor::Kolibri,
             Format::Elf32 => Flavor::Elf,
+            Format::Com => Flavor::Dos,
         };
         let (proc, tid) = {
             let mut sh = self.shared.borrow_mut();
@@ -266,6 +329,18 @@ impl World {
             uc.reg_write(r, v)
                 .map_err(|e| fail(format!("register setup: {e:?}")))?;
         }
+        if real_mode {
+            let seg = ipcemu_loader::COM_SEGMENT as u64;
+            for r in [
+                RegisterX86::CS,
+                RegisterX86::DS,
+                RegisterX86::ES,
+                RegisterX86::SS,
+            ] {
+                uc.reg_write(r, seg)
+                    .map_err(|e| fail(format!("register setup: {e:?}")))?;
+            }
+        }
         self.install_hooks(&mut uc, flavor).map_err(fail)?;
         let pid = {
             let mut sh = self.shared.borrow_mut();
@@ -276,6 +351,7 @@ impl World {
         self.machines.push(Some(Machine {
             uc,
             loaded: Some(tid),
+            real_mode,
             contexts: HashMap::new(),
         }));
         self.first_pid.push(pid);
@@ -285,6 +361,22 @@ impl World {
 
     fn write_args(&self, image: &Image, spec: &GuestSpec, mem: &mut ProcMemory) {
         use ipcemu_kernel::GuestMemory;
+        if image.format == Format::Com {
+            // DOS command tail: length byte, text (with the leading blank COMMAND.COM keeps),
+            // carriage return.
+            let text = spec.params.as_deref().unwrap_or("");
+            let mut tail = if text.is_empty() {
+                Vec::new()
+            } else {
+                format!(" {text}").into_bytes()
+            };
+            tail.truncate(126);
+            let mut v = vec![tail.len() as u8];
+            v.extend_from_slice(&tail);
+            v.push(0x0D);
+            let _ = mem.write(image.params_addr, &v);
+            return;
+        }
         if image.params_addr != 0 {
             let p = spec.params.as_deref().unwrap_or("").as_bytes();
             let mut v = p[..p.len().min(255)].to_vec();
@@ -307,6 +399,7 @@ impl World {
     }
 
     fn install_hooks(&self, uc: &mut Unicorn<'static, ()>, flavor: Flavor) -> Result<(), String> {
+        let real_mode = flavor == Flavor::Dos;
         let shared = Rc::clone(&self.shared);
         uc.add_intr_hook(move |uc, intno| {
             let mut guard = shared.borrow_mut();
@@ -317,11 +410,20 @@ impl World {
                 return;
             };
             let preempt = sh.kernel.charge_trap();
+            tracing::trace!(intno, tid = t, "trap");
             let mut cpu = UcCpu(uc);
             let outcome = match (intno, flavor) {
-                (0x40, _) => ipcemu_kolibri::syscall(&mut sh.kernel, t, &mut cpu, &sh.kolibri),
+                (n, _) if n == sh.pcipc_vector => {
+                    ipcemu_pcipc::syscall(&mut sh.kernel, t, &mut cpu, real_mode)
+                }
+                (0x40, Flavor::Kolibri | Flavor::Elf) => {
+                    ipcemu_kolibri::syscall(&mut sh.kernel, t, &mut cpu, &sh.kolibri)
+                }
                 (0x80, Flavor::Elf) => {
                     ipcemu_linux::syscall(&mut sh.kernel, t, &mut cpu, sh.strict)
+                }
+                (0x20 | 0x21, Flavor::Dos) => {
+                    ipcemu_dos::syscall(&mut sh.kernel, t, &mut cpu, intno as u8)
                 }
                 (n, _) => Outcome::Fault(interrupt_name(n)),
             };
@@ -460,10 +562,18 @@ impl World {
         if let Some(v) = wake {
             let _ = m.uc.reg_write(RegisterX86::EAX, v as u64);
         }
-        let pc = m.uc.pc_read().unwrap_or(0);
+        let pc = if m.real_mode {
+            // Unicorn takes a linear start address in 16-bit mode.
+            let cs = m.uc.reg_read(RegisterX86::CS).unwrap_or(0) & 0xffff;
+            let ip = m.uc.reg_read(RegisterX86::EIP).unwrap_or(0) & 0xffff;
+            (cs << 4) + ip
+        } else {
+            m.uc.pc_read().unwrap_or(0)
+        };
         if let Some(d) = dog {
             d.enter(m.uc.get_handle());
         }
+        tracing::trace!(pc = format_args!("{pc:#x}"), tid = t, "emu_start");
         let result = m.uc.emu_start(pc, 0, 0, 0);
         if let Some(d) = dog {
             d.leave();
@@ -505,8 +615,23 @@ impl World {
         };
         let r = |reg| m.uc.reg_read(reg).unwrap_or(0) as u32;
         let eip = r(RegisterX86::EIP);
+        let (code_at, seg) = if m.real_mode {
+            let (cs, ss) = (r(RegisterX86::CS) & 0xffff, r(RegisterX86::SS) & 0xffff);
+            (
+                (cs << 4) + (eip & 0xffff),
+                format!(
+                    "\n  cs:ip={cs:04x}:{:04x} ss:sp={ss:04x}:{:04x} ds={:04x} es={:04x} (real mode)",
+                    eip & 0xffff,
+                    r(RegisterX86::ESP) & 0xffff,
+                    r(RegisterX86::DS) & 0xffff,
+                    r(RegisterX86::ES) & 0xffff
+                ),
+            )
+        } else {
+            (eip, String::new())
+        };
         let mut code = [0u8; 16];
-        let code_s = match m.uc.mem_read(eip as u64, &mut code) {
+        let code_s = match m.uc.mem_read(code_at as u64, &mut code) {
             Ok(()) => code
                 .iter()
                 .map(|b| format!("{b:02x}"))
@@ -515,7 +640,7 @@ impl World {
             Err(_) => "(not readable)".into(),
         };
         format!(
-            "ipcemu: guest fault in {label}: {reason}\n  eip={eip:08x} eax={:08x} ebx={:08x} ecx={:08x} edx={:08x}\n  esi={:08x} edi={:08x} ebp={:08x} esp={:08x} eflags={:08x}\n  code at eip: {code_s}",
+            "ipcemu: guest fault in {label}: {reason}\n  eip={eip:08x} eax={:08x} ebx={:08x} ecx={:08x} edx={:08x}\n  esi={:08x} edi={:08x} ebp={:08x} esp={:08x} eflags={:08x}\n  code at eip: {code_s}{seg}",
             r(RegisterX86::EAX),
             r(RegisterX86::EBX),
             r(RegisterX86::ECX),
@@ -590,6 +715,8 @@ fn interrupt_name(n: u32) -> String {
         13 => "general protection fault (#GP)",
         14 => "page fault (#PF)",
         0x80 => "int 0x80 (Linux system call) in a non-ELF guest",
+        0x20 | 0x21 => "DOS interrupt in a guest that is not a DOS program",
+        0x40 => "int 0x40 (KolibriOS system call) in a DOS guest",
         _ => "",
     };
     if what.is_empty() {

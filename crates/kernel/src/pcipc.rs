@@ -1,0 +1,530 @@
+//! PC-IPC (Donnelly Software Engineering's DOS TSR): one message pool, recognised IDs, the
+//! ten commands of its table, and read-wait as a real kernel wait.
+//!
+//! The guest pushes a DWORD pointer to a 16-byte parameter block and executes `INT vector`.
+//! The personality finds the block's linear address on the stack; everything from there on —
+//! decoding the block (far or linear data pointer), validating it, the command and the
+//! write-back — happens here. Every decision the table leaves open is in `docs/pc-ipc.md`.
+
+use crate::{GuestMemory, Kernel, MemFault, ThreadId, ThreadState, Wait};
+use std::collections::{BTreeSet, VecDeque};
+
+/// Status bit: IPC enabled.
+pub const ST_ENABLED: u16 = 1 << 1;
+/// Status bit: IPC installed.
+pub const ST_INSTALLED: u16 = 1 << 2;
+/// Status bit: error (the error code is not 0).
+pub const ST_ERROR: u16 = 1 << 3;
+/// Status bit: message(s) available for the caller.
+pub const ST_MESSAGES: u16 = 1 << 4;
+
+/// Command codes.
+pub mod cmd {
+    /// Inquire status, free space and waiting messages.
+    pub const INQUIRE: u16 = 0x01;
+    /// Re-enable (only the ID that disabled).
+    pub const ENABLE: u16 = 0x02;
+    /// Disable.
+    pub const DISABLE: u16 = 0x03;
+    /// Install / reset (only ID 0).
+    pub const INSTALL: u16 = 0x04;
+    /// Read a message.
+    pub const READ: u16 = 0x06;
+    /// Send a message.
+    pub const SEND: u16 = 0x07;
+    /// Request a new ID.
+    pub const REQ_ID: u16 = 0x08;
+    /// Delete the caller's ID.
+    pub const DEL_ID: u16 = 0x09;
+    /// Read, waiting if nothing is there.
+    pub const READ_WAIT: u16 = 0x0A;
+    /// Version string.
+    pub const VERSION: u16 = 0x0B;
+}
+
+/// Error codes (table 2942).
+pub mod err {
+    /// No error.
+    pub const OK: u16 = 0x00;
+    /// Invalid command or parameter.
+    pub const INVALID: u16 = 0x01;
+    /// Only process 0 can install/reset IPC.
+    pub const ONLY_ZERO_INSTALLS: u16 = 0x02;
+    /// Process can not install/reset IPC.
+    pub const CANNOT_INSTALL: u16 = 0x03;
+    /// IPC is not enabled.
+    pub const NOT_ENABLED: u16 = 0x04;
+    /// Process can not disable IPC.
+    pub const CANNOT_DISABLE: u16 = 0x05;
+    /// Invalid destination process ID.
+    pub const BAD_DEST: u16 = 0x06;
+    /// Invalid sending process ID.
+    pub const BAD_SENDER: u16 = 0x07;
+    /// Invalid data destination.
+    pub const BAD_DATA: u16 = 0x08;
+    /// No more process IDs available.
+    pub const NO_IDS: u16 = 0x09;
+    /// Can not relinquish that process ID.
+    pub const CANNOT_RELINQUISH: u16 = 0x0A;
+    /// Message space is full.
+    pub const SPACE_FULL: u16 = 0x0B;
+    /// IPC is not installed.
+    pub const NOT_INSTALLED: u16 = 0x0C;
+}
+
+/// Bytes each queued message costs in the pool on top of its data (from, to, size, link).
+pub const MSG_OVERHEAD: u32 = 8;
+
+/// PC-IPC tunables.
+#[derive(Debug, Clone)]
+pub struct PcIpcConfig {
+    /// IDs handed out by request-ID are 1..=ids (ID 0 always exists).
+    pub ids: u16,
+    /// Message pool size in bytes (inquire reports free bytes as a WORD).
+    pub space: u16,
+    /// Start installed and enabled, as if ID 0 had called install.
+    pub preinstalled: bool,
+    /// What the version command returns.
+    pub version: String,
+}
+
+impl Default for PcIpcConfig {
+    fn default() -> Self {
+        PcIpcConfig {
+            ids: 32,
+            space: 16384,
+            preinstalled: false,
+            version: "PC-IPC 1.00".into(),
+        }
+    }
+}
+
+/// One queued message.
+#[derive(Debug, Clone)]
+struct Msg {
+    from: u16,
+    to: u16,
+    data: Vec<u8>,
+}
+
+/// Where a blocked read-wait must write its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PcWait {
+    /// The waiting ID.
+    pub id: u16,
+    /// Linear address of the parameter block.
+    pub block: u32,
+    /// The block's data pointer is a real-mode far pointer.
+    pub real_mode: bool,
+}
+
+/// The PC-IPC state of a world.
+#[derive(Debug, Clone)]
+pub struct PcIpc {
+    /// Tunables.
+    pub config: PcIpcConfig,
+    installed: bool,
+    enabled: bool,
+    disabled_by: Option<u16>,
+    ids: BTreeSet<u16>,
+    queue: VecDeque<Msg>,
+    used: u32,
+    /// Messages ever sent (for statistics and tests).
+    pub sent: u64,
+}
+
+impl PcIpc {
+    /// A fresh TSR.
+    pub fn new(config: PcIpcConfig) -> Self {
+        let on = config.preinstalled;
+        PcIpc {
+            config,
+            installed: on,
+            enabled: on,
+            disabled_by: None,
+            ids: BTreeSet::new(),
+            queue: VecDeque::new(),
+            used: 0,
+            sent: 0,
+        }
+    }
+
+    fn known(&self, id: u16) -> bool {
+        id == 0 || self.ids.contains(&id)
+    }
+
+    fn waiting_for(&self, id: u16) -> usize {
+        self.queue.iter().filter(|m| m.to == id).count()
+    }
+
+    fn free(&self) -> u32 {
+        (self.config.space as u32).saturating_sub(self.used)
+    }
+
+    fn status(&self, caller: u16, error: u16) -> u16 {
+        let mut s = 0;
+        if self.enabled {
+            s |= ST_ENABLED;
+        }
+        if self.installed {
+            s |= ST_INSTALLED;
+        }
+        if error != 0 {
+            s |= ST_ERROR;
+        }
+        if self.known(caller) && self.waiting_for(caller) > 0 {
+            s |= ST_MESSAGES;
+        }
+        s
+    }
+
+    /// Drop every message addressed to `id` (or every message when `None`); returns how many.
+    fn drop_messages(&mut self, id: Option<u16>) -> usize {
+        let before = self.queue.len();
+        let mut freed = 0;
+        self.queue.retain(|m| {
+            let keep = id.is_some_and(|i| m.to != i);
+            if !keep {
+                freed += m.data.len() as u32 + MSG_OVERHEAD;
+            }
+            keep
+        });
+        self.used -= freed;
+        before - self.queue.len()
+    }
+}
+
+/// The decoded parameter block.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    caller: u16,
+    to: u16,
+    cmd: u16,
+    size: u16,
+    /// Linear address of the data buffer.
+    data: u32,
+}
+
+/// Linear address of a real-mode far pointer stored as offset (low word) : segment (high word).
+pub fn far_to_linear(far: u32) -> u32 {
+    ((far >> 16) << 4) + (far & 0xffff)
+}
+
+/// What a PC-IPC call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PcOutcome {
+    /// Results are in the block.
+    Done,
+    /// Read-wait found nothing: the thread now waits.
+    Blocked,
+}
+
+impl<M: GuestMemory> Kernel<M> {
+    fn pc_read_block(&self, t: ThreadId, addr: u32, real_mode: bool) -> Result<Block, MemFault> {
+        let mut b = [0u8; 16];
+        let p = self.threads[t].proc;
+        let mem = &self.procs[p].mem;
+        mem.read(addr, &mut b)?;
+        if !mem.contains(addr, 16) {
+            return Err(MemFault {
+                addr,
+                len: 16,
+                write: true,
+            });
+        }
+        let w = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+        let ptr = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
+        Ok(Block {
+            caller: w(0),
+            to: w(2),
+            cmd: w(4),
+            size: w(10),
+            data: if real_mode { far_to_linear(ptr) } else { ptr },
+        })
+    }
+
+    /// Write the returned fields (caller ID, to ID, status, error, size) into the block.
+    fn pc_write_back(&mut self, t: ThreadId, addr: u32, b: &Block, error: u16) {
+        let status = self.pcipc.status(b.caller, error);
+        let p = self.threads[t].proc;
+        let mut out = [0u8; 12];
+        out[0..2].copy_from_slice(&b.caller.to_le_bytes());
+        out[2..4].copy_from_slice(&b.to.to_le_bytes());
+        out[4..6].copy_from_slice(&b.cmd.to_le_bytes());
+        out[6..8].copy_from_slice(&status.to_le_bytes());
+        out[8..10].copy_from_slice(&error.to_le_bytes());
+        out[10..12].copy_from_slice(&b.size.to_le_bytes());
+        // The block was checked to be writable before the command ran.
+        let _ = self.procs[p].mem.write(addr, &out);
+        tracing::debug!(
+            caller = b.caller,
+            cmd = b.cmd,
+            error,
+            status,
+            "PC-IPC command done"
+        );
+    }
+
+    /// Deliver the first message for `b.caller` into the caller's buffer; `Ok(false)` when
+    /// there is none. Errors are PC-IPC error codes.
+    fn pc_take_message(&mut self, t: ThreadId, b: &mut Block) -> Result<bool, u16> {
+        let Some(i) = self.pcipc.queue.iter().position(|m| m.to == b.caller) else {
+            b.size = 0;
+            return Ok(false);
+        };
+        let len = self.pcipc.queue[i].data.len() as u32;
+        let p = self.threads[t].proc;
+        // An input size of 0 means "not stated": the whole message is written.
+        if (b.size != 0 && (b.size as u32) < len) || !self.procs[p].mem.contains(b.data, len) {
+            return Err(err::BAD_DATA);
+        }
+        let Some(m) = self.pcipc.queue.remove(i) else {
+            return Ok(false);
+        };
+        self.pcipc.used -= len + MSG_OVERHEAD;
+        let _ = self.procs[p].mem.write(b.data, &m.data);
+        b.size = len as u16;
+        b.to = m.from;
+        Ok(true)
+    }
+
+    /// Execute the PC-IPC call of thread `t` whose parameter block is at linear `block`.
+    /// `real_mode`: the block's data pointer is a far pointer. A block that is not in guest
+    /// memory is a guest fault (`Err`), since no status can be written back.
+    pub fn pcipc_call(
+        &mut self,
+        t: ThreadId,
+        block: u32,
+        real_mode: bool,
+    ) -> Result<PcOutcome, MemFault> {
+        let mut b = self.pc_read_block(t, block, real_mode)?;
+        let p = self.threads[t].proc;
+        let st = &mut self.pcipc;
+        let needs_install = !matches!(b.cmd, cmd::INSTALL | cmd::INQUIRE | cmd::VERSION);
+        let error = if !matches!(
+            b.cmd,
+            cmd::INQUIRE
+                | cmd::ENABLE
+                | cmd::DISABLE
+                | cmd::INSTALL
+                | cmd::READ
+                | cmd::SEND
+                | cmd::REQ_ID
+                | cmd::DEL_ID
+                | cmd::READ_WAIT
+                | cmd::VERSION
+        ) {
+            err::INVALID
+        } else if needs_install && !st.installed {
+            err::NOT_INSTALLED
+        } else {
+            match b.cmd {
+                cmd::INQUIRE => {
+                    let free = st.free().min(0xffff) as u16;
+                    b.size = if st.known(b.caller) {
+                        st.waiting_for(b.caller).min(0xffff) as u16
+                    } else {
+                        0
+                    };
+                    match self.procs[p].mem.write_u16(b.data, free) {
+                        Ok(()) => err::OK,
+                        Err(_) => err::BAD_DATA,
+                    }
+                }
+                cmd::ENABLE => {
+                    if st.disabled_by == Some(b.caller) {
+                        st.enabled = true;
+                        st.disabled_by = None;
+                    }
+                    err::OK
+                }
+                cmd::DISABLE => {
+                    if !st.known(b.caller) {
+                        err::CANNOT_DISABLE
+                    } else {
+                        match st.disabled_by {
+                            Some(other) if other != b.caller => err::CANNOT_DISABLE,
+                            _ => {
+                                st.enabled = false;
+                                st.disabled_by = Some(b.caller);
+                                err::OK
+                            }
+                        }
+                    }
+                }
+                cmd::INSTALL => {
+                    if st.installed && !st.known(b.caller) {
+                        err::CANNOT_INSTALL
+                    } else if b.caller != 0 {
+                        err::ONLY_ZERO_INSTALLS
+                    } else {
+                        let dropped = st.drop_messages(None);
+                        let ids = std::mem::take(&mut st.ids);
+                        st.installed = true;
+                        st.enabled = true;
+                        st.disabled_by = None;
+                        if dropped > 0 || !ids.is_empty() {
+                            tracing::info!(dropped, ?ids, "PC-IPC reset dropped messages and IDs");
+                        }
+                        self.pc_wake_orphans();
+                        err::OK
+                    }
+                }
+                cmd::READ | cmd::READ_WAIT => {
+                    if !st.known(b.caller) {
+                        err::BAD_SENDER
+                    } else {
+                        match self.pc_take_message(t, &mut b) {
+                            Ok(true) => err::OK,
+                            Ok(false) if b.cmd == cmd::READ_WAIT => {
+                                let w = PcWait {
+                                    id: b.caller,
+                                    block,
+                                    real_mode,
+                                };
+                                self.threads[t].pc_wait = Some(w);
+                                self.block_current(Wait::PcIpc, None);
+                                return Ok(PcOutcome::Blocked);
+                            }
+                            Ok(false) => err::OK,
+                            Err(e) => e,
+                        }
+                    }
+                }
+                cmd::SEND => {
+                    if !st.enabled {
+                        err::NOT_ENABLED
+                    } else if !st.known(b.caller) {
+                        err::BAD_SENDER
+                    } else if !st.known(b.to) {
+                        err::BAD_DEST
+                    } else if b.size as u32 + MSG_OVERHEAD > st.free() {
+                        err::SPACE_FULL
+                    } else {
+                        let mut data = vec![0u8; b.size as usize];
+                        if self.procs[p].mem.read(b.data, &mut data).is_err() {
+                            err::BAD_DATA
+                        } else {
+                            let st = &mut self.pcipc;
+                            st.used += b.size as u32 + MSG_OVERHEAD;
+                            st.sent += 1;
+                            st.queue.push_back(Msg {
+                                from: b.caller,
+                                to: b.to,
+                                data,
+                            });
+                            self.pc_deliver_to_waiter(b.to);
+                            err::OK
+                        }
+                    }
+                }
+                cmd::REQ_ID => match (1..=st.config.ids).find(|i| !st.ids.contains(i)) {
+                    Some(id) => {
+                        st.ids.insert(id);
+                        b.caller = id;
+                        err::OK
+                    }
+                    None => err::NO_IDS,
+                },
+                cmd::DEL_ID => {
+                    if b.caller == 0 || !st.ids.remove(&b.caller) {
+                        err::CANNOT_RELINQUISH
+                    } else {
+                        let dropped = st.drop_messages(Some(b.caller));
+                        if dropped > 0 {
+                            tracing::info!(
+                                id = b.caller,
+                                dropped,
+                                "PC-IPC delete-ID dropped messages"
+                            );
+                        }
+                        if st.disabled_by == Some(b.caller) {
+                            // Nobody could re-enable otherwise.
+                            st.enabled = true;
+                            st.disabled_by = None;
+                        }
+                        self.pc_wake_orphans();
+                        err::OK
+                    }
+                }
+                cmd::VERSION => {
+                    let v = st.config.version.clone().into_bytes();
+                    if (b.size != 0 && (b.size as usize) < v.len())
+                        || self.procs[p].mem.write(b.data, &v).is_err()
+                    {
+                        err::BAD_DATA
+                    } else {
+                        b.size = v.len() as u16;
+                        err::OK
+                    }
+                }
+                _ => err::INVALID,
+            }
+        };
+        self.pc_write_back(t, block, &b, error);
+        Ok(PcOutcome::Done)
+    }
+
+    /// A message for `id` arrived: complete the oldest read-wait on that ID, if any.
+    fn pc_deliver_to_waiter(&mut self, id: u16) {
+        let Some(w) = (0..self.threads.len()).find(|&w| {
+            self.threads[w].state == ThreadState::Waiting(Wait::PcIpc)
+                && self.threads[w].pc_wait.is_some_and(|pw| pw.id == id)
+        }) else {
+            return;
+        };
+        self.pc_complete_wait(w);
+    }
+
+    /// Finish a blocked read-wait: read the block again, take the message, write back, wake.
+    fn pc_complete_wait(&mut self, w: ThreadId) {
+        let Some(pw) = self.threads[w].pc_wait.take() else {
+            return;
+        };
+        let error;
+        let mut b = match self.pc_read_block(w, pw.block, pw.real_mode) {
+            Ok(b) => b,
+            Err(_) => {
+                // The block was valid when the thread blocked and only it could change it.
+                self.wake(w, None);
+                return;
+            }
+        };
+        b.caller = pw.id;
+        if !self.pcipc.known(pw.id) {
+            error = err::BAD_SENDER;
+        } else {
+            match self.pc_take_message(w, &mut b) {
+                Ok(true) => error = err::OK,
+                Ok(false) => {
+                    // Nothing (any more): keep waiting.
+                    self.threads[w].pc_wait = Some(pw);
+                    return;
+                }
+                Err(e) => error = e,
+            }
+        }
+        self.pc_write_back(w, pw.block, &b, error);
+        self.wake(w, None);
+    }
+
+    /// Wake read-waits whose ID no longer exists (after reset or delete-ID), with error 07h.
+    fn pc_wake_orphans(&mut self) {
+        let orphans: Vec<ThreadId> = (0..self.threads.len())
+            .filter(|&w| {
+                self.threads[w].state == ThreadState::Waiting(Wait::PcIpc)
+                    && self.threads[w]
+                        .pc_wait
+                        .is_some_and(|pw| !self.pcipc.known(pw.id))
+            })
+            .collect();
+        for w in orphans {
+            self.pc_complete_wait(w);
+        }
+    }
+
+    /// Free bytes in the PC-IPC pool.
+    pub fn pcipc_free(&self) -> u32 {
+        self.pcipc.free()
+    }
+}
