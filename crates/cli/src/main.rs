@@ -53,6 +53,19 @@ enum Cmd {
         Exit status: 0 every guest ended normally; 1 a guest faulted or was killed;\n\
         2 bad arguments or image; 3 deadlock; 4 a time limit passed.")]
     Run(RunArgs),
+    /// Work with trace files written by `ipcemu run --trace`.
+    #[command(subcommand)]
+    Trace(TraceCmd),
+}
+
+#[derive(Subcommand)]
+enum TraceCmd {
+    /// Per sender -> receiver message counts, bytes and result codes, and the longest waits,
+    /// from a JSONL trace (`ipcemu run --trace t.jsonl --trace-format jsonl ...`).
+    Summary {
+        /// The JSONL trace file.
+        file: String,
+    },
 }
 
 #[derive(Args)]
@@ -94,6 +107,21 @@ struct RunArgs {
     /// Start PC-IPC installed and enabled, as if ID 0 had called install (04h).
     #[arg(long)]
     pcipc_preinstalled: bool,
+    /// Write a trace of every IPC record to FILE (`-` = stderr).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<String>,
+    /// Trace format: text (aligned lines), jsonl (schema in docs/trace-format.md), chrome
+    /// (Chrome Trace Event JSON for ui.perfetto.dev and chrome://tracing).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    trace_format: ipcemu_trace::Format,
+    /// Bytes of each payload shown in text traces.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    trace_payload: usize,
+    /// Keep only matching records: comma-separated key=value[|value] terms, all must match;
+    /// keys pid, name, pers (kolibri, elf, dos, pcipc), kind (send, deliver, event, event_read,
+    /// wait, wake, ipc_area, pc_cmd, proc_start, proc_end, ...).
+    #[arg(long, value_name = "FILTER")]
+    trace_filter: Option<String>,
 }
 
 fn parse_vector(s: &str) -> Result<u8, String> {
@@ -105,24 +133,48 @@ fn parse_vector(s: &str) -> Result<u8, String> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Run(args) => run(args),
+        Cmd::Trace(TraceCmd::Summary { file }) => trace_summary(&file),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("ipcemu: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Developer logs (RUST_LOG, default warn) on stderr, plus the trace layer when asked for.
+fn init_logging(trace: Option<ipcemu_trace::TraceLayer>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let mut env = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let asked = std::env::var("RUST_LOG").is_ok_and(|v| v.contains("ipcemu::trace"));
+    if !asked {
+        if let Ok(d) = "ipcemu::trace=off".parse() {
+            env = env.add_directive(d);
+        }
+    }
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    let cli = Cli::parse();
-    match cli.cmd {
-        Cmd::Run(args) => match run(args) {
-            Ok(code) => ExitCode::from(code),
-            Err(e) => {
-                eprintln!("ipcemu: {e:#}");
-                ExitCode::from(EXIT_USAGE)
-            }
-        },
-    }
+        .with_filter(env);
+    let trace = trace.map(|t| t.with_filter(ipcemu_trace::only_trace_records::<()>()));
+    tracing_subscriber::registry().with(fmt).with(trace).init();
+}
+
+fn trace_summary(file: &str) -> Result<u8> {
+    init_logging(None);
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read trace {file}"))?;
+    let s = ipcemu_trace::summary(&text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    print!("{s}");
+    Ok(0)
 }
 
 fn seconds(s: f64, what: &str) -> Result<Duration> {
@@ -158,6 +210,26 @@ fn params_for(args: &RunArgs) -> Result<Vec<Option<String>>> {
 }
 
 fn run(args: RunArgs) -> Result<u8> {
+    let mut trace_handle = None;
+    let layer = match &args.trace {
+        None => None,
+        Some(path) => {
+            let filter = ipcemu_trace::Filter::parse(args.trace_filter.as_deref().unwrap_or(""))
+                .map_err(anyhow::Error::msg)?;
+            let out: Box<dyn Write + Send> = if path == "-" {
+                Box::new(std::io::LineWriter::new(std::io::stderr()))
+            } else {
+                let f = std::fs::File::create(path)
+                    .with_context(|| format!("cannot create trace file {path}"))?;
+                Box::new(std::io::BufWriter::with_capacity(1 << 16, f))
+            };
+            let sink = ipcemu_trace::sink_for(args.trace_format, out, args.trace_payload);
+            let (layer, handle) = ipcemu_trace::TraceLayer::new(sink, filter);
+            trace_handle = Some(handle);
+            Some(layer)
+        }
+    };
+    init_logging(layer);
     let params = params_for(&args)?;
     let config = WorldConfig {
         pcipc_vector: args.pcipc_vector,
@@ -196,6 +268,9 @@ fn run(args: RunArgs) -> Result<u8> {
     }
     let report = world.run();
     drop(world);
+    if let Some(h) = &trace_handle {
+        h.finish().context("writing the trace")?;
+    }
     let mut err = std::io::stderr().lock();
     let mut code = 0;
     for p in &report.procs {

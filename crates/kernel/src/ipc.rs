@@ -4,7 +4,8 @@
 //! lock dword (2), 32-bit overflow check (3), then store the new end offset *first* and
 //! write `[sender PID][length][data]` at the *old* offset, then raise event 7.
 
-use crate::{GuestMemory, Kernel, MemFault, ThreadId, EVENT_IPC};
+use crate::trace::{hex, PAYLOAD_MAX};
+use crate::{trace_rec, GuestMemory, Kernel, MemFault, ThreadId, EVENT_IPC};
 
 /// Result codes of function 60.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +36,81 @@ impl<M: GuestMemory> Kernel<M> {
         let th = &mut self.threads[t];
         th.ipc_area = addr;
         th.ipc_size = size;
+        if self.trace_on {
+            trace_rec!(self, t, "ipc_area", "kolibri", addr = addr, size = size);
+        }
     }
 
     /// Function 60.2: send `len` bytes at `msg` (in the sender's memory) to `pid`.
     pub fn ipc_send(
+        &mut self,
+        sender: ThreadId,
+        pid: u32,
+        msg: u32,
+        len: u32,
+    ) -> Result<SendResult, SendError> {
+        let r = self.ipc_send_inner(sender, pid, msg, len);
+        if self.trace_on && r != Ok(SendResult::Ok) {
+            // Successful sends are recorded at delivery, before the event they raise.
+            self.trace_send(sender, pid, len, r);
+        }
+        r
+    }
+
+    fn trace_send(
+        &mut self,
+        sender: ThreadId,
+        pid: u32,
+        len: u32,
+        r: Result<SendResult, SendError>,
+    ) {
+        let target = self.thread_by_pid(pid);
+        let peer = target.map_or("", |rt| self.procs[self.threads[rt].proc].name.as_str());
+        let ok = r == Ok(SendResult::Ok);
+        let result = match r {
+            Ok(code) => code as i64,
+            Err(_) => -1,
+        };
+        let payload = if ok {
+            hex(&self.scratch, PAYLOAD_MAX)
+        } else {
+            String::new()
+        };
+        let seq = if ok { self.msg_seq } else { 0 };
+        trace_rec!(
+            self,
+            sender,
+            "send",
+            "kolibri",
+            peer_pid = pid,
+            peer_name = peer,
+            len = len,
+            result = result,
+            msg = seq,
+            payload = payload.as_str()
+        );
+    }
+
+    fn trace_delivery(&mut self, sender: ThreadId, rt: ThreadId, off: u32, len: u32) {
+        let seq = self.msg_seq;
+        self.trace_send(sender, self.threads[rt].pid, len, Ok(SendResult::Ok));
+        let spid = self.threads[sender].pid;
+        let sname = self.procs[self.threads[sender].proc].name.clone();
+        self.threads[rt].unread.push(seq);
+        trace_rec!(
+            self,
+            rt,
+            "deliver",
+            "kolibri",
+            peer_pid = spid,
+            peer_name = sname.as_str(),
+            len = len,
+            offset = off,
+            msg = seq
+        );
+    }
+
+    fn ipc_send_inner(
         &mut self,
         sender: ThreadId,
         pid: u32,
@@ -100,6 +172,10 @@ impl<M: GuestMemory> Kernel<M> {
         if wrote.is_err() {
             // Unreachable after the checks above, but never panic on guest data.
             return Ok(SendResult::Overflow);
+        }
+        self.msg_seq += 1;
+        if self.trace_on {
+            self.trace_delivery(sender, rt, off, len);
         }
         self.raise_event(rt, EVENT_IPC);
         Ok(SendResult::Ok)

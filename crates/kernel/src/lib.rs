@@ -15,6 +15,7 @@ mod heap;
 mod ipc;
 pub mod mem;
 pub mod pcipc;
+pub mod trace;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -138,6 +139,8 @@ pub struct Thread {
     pub traps: u64,
     /// A blocked PC-IPC read-wait.
     pub pc_wait: Option<PcWait>,
+    /// Trace only: messages delivered since the thread last read event 7.
+    pub unread: Vec<u64>,
 }
 
 /// What the run loop should do next.
@@ -209,6 +212,12 @@ pub struct Kernel<M> {
     scratch: Vec<u8>,
     /// PC-IPC state (one TSR per world).
     pub pcipc: PcIpc,
+    /// System calls handled in this world (the `step` of trace records).
+    pub steps: u64,
+    /// Whether a trace subscriber listens (decided at creation).
+    pub trace_on: bool,
+    /// Sequence number of the last message sent (trace flow ids).
+    pub msg_seq: u64,
 }
 
 impl<M: GuestMemory> Kernel<M> {
@@ -233,6 +242,9 @@ impl<M: GuestMemory> Kernel<M> {
             stderr: Vec::new(),
             scratch: Vec::new(),
             pcipc: PcIpc::new(config.pcipc.clone()),
+            steps: 0,
+            trace_on: trace::listening(),
+            msg_seq: 0,
             config,
         }
     }
@@ -286,12 +298,18 @@ impl<M: GuestMemory> Kernel<M> {
             deadline: None,
             traps: 0,
             pc_wait: None,
+            unread: Vec::new(),
         });
         self.slots[slot as usize] = Some(tid);
         self.max_slot = self.max_slot.max(slot);
         self.procs[proc].live_threads += 1;
         self.ready.push_back(tid);
         tracing::debug!(pid, slot, proc, "thread created");
+        if self.trace_on {
+            let first = self.procs[proc].live_threads == 1;
+            let kind = if first { "proc_start" } else { "thread_start" };
+            trace_rec!(self, tid, kind, self.pers_of(tid), slot = slot, entry = eip);
+        }
         Some(tid)
     }
 
@@ -353,6 +371,26 @@ impl<M: GuestMemory> Kernel<M> {
         if p.live_threads == 0 && p.exit.is_none() {
             p.exit = Some(ExitStatus::Normal(0));
         }
+        if self.trace_on {
+            trace_rec!(self, t, "thread_end", self.pers_of(t), slot = slot);
+            if self.procs[proc].live_threads == 0 {
+                let status = match &self.procs[proc].exit {
+                    Some(ExitStatus::Normal(c)) => format!("exit {c}"),
+                    Some(ExitStatus::Killed) => "killed".to_string(),
+                    Some(ExitStatus::Fault(f)) => {
+                        format!("fault: {}", f.lines().next().unwrap_or(""))
+                    }
+                    None => String::new(),
+                };
+                trace_rec!(
+                    self,
+                    t,
+                    "proc_end",
+                    self.pers_of(t),
+                    detail = status.as_str()
+                );
+            }
+        }
         tracing::debug!(pid = self.threads[t].pid, slot, "thread ended");
     }
 
@@ -406,6 +444,7 @@ impl<M: GuestMemory> Kernel<M> {
     #[inline]
     pub fn charge_trap(&mut self) -> bool {
         self.virt_ns += self.config.trap_ns;
+        self.steps += 1;
         if let Some(t) = self.current {
             self.threads[t].traps += 1;
         }
@@ -428,6 +467,20 @@ impl<M: GuestMemory> Kernel<M> {
         if let Some(d) = deadline {
             self.timers.push(Reverse((d, t)));
         }
+        if self.trace_on {
+            let what = match wait {
+                Wait::Event => "event",
+                Wait::Sleep => "sleep",
+                Wait::PcIpc => "pcipc_read",
+            };
+            let pers = if wait == Wait::PcIpc {
+                "pcipc"
+            } else {
+                self.pers_of(t)
+            };
+            let timeout = deadline.map_or(-1, |d| d.saturating_sub(self.now_ns()) as i64);
+            trace_rec!(self, t, "wait", pers, what = what, timeout_ns = timeout);
+        }
     }
 
     /// Move the current thread to the back of the ready queue.
@@ -444,6 +497,15 @@ impl<M: GuestMemory> Kernel<M> {
         th.wake_value = value;
         th.deadline = None;
         self.ready.push_back(t);
+        if self.trace_on {
+            trace_rec!(
+                self,
+                t,
+                "wake",
+                self.pers_of(t),
+                result = value.map_or(-1, |v| v as i64)
+            );
+        }
     }
 
     fn expire_timers(&mut self) {
@@ -553,6 +615,27 @@ impl<M: GuestMemory> Kernel<M> {
     /// Highest code first; event 1 (redraw) is a flag that stays until function 0;
     /// events 5..=10 reset when read; 2 and 3 never happen headless; 4 and 11.. are ignored.
     pub fn take_event(&mut self, t: ThreadId) -> u32 {
+        let ev = self.take_event_raw(t);
+        if self.trace_on && ev != 0 {
+            let msgs = if ev == EVENT_IPC {
+                let v = std::mem::take(&mut self.threads[t].unread);
+                v.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+            } else {
+                String::new()
+            };
+            trace_rec!(
+                self,
+                t,
+                "event_read",
+                self.pers_of(t),
+                code = ev,
+                msgs = msgs.as_str()
+            );
+        }
+        ev
+    }
+
+    fn take_event_raw(&mut self, t: ThreadId) -> u32 {
         let th = &mut self.threads[t];
         let mut mask = th.event_mask & 0x3ff & !(1 << 3);
         while mask != 0 {
@@ -580,6 +663,18 @@ impl<M: GuestMemory> Kernel<M> {
     pub fn raise_event(&mut self, t: ThreadId, code: u32) {
         let th = &mut self.threads[t];
         th.events |= 1 << (code - 1);
+        if self.trace_on {
+            let masked = self.threads[t].event_mask & (1 << (code - 1)) == 0;
+            trace_rec!(
+                self,
+                t,
+                "event",
+                self.pers_of(t),
+                code = code,
+                masked = masked
+            );
+        }
+        let th = &self.threads[t];
         if th.state == ThreadState::Waiting(Wait::Event) {
             let ev = self.take_event(t);
             if ev != 0 {

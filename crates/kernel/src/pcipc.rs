@@ -6,7 +6,8 @@
 //! decoding the block (far or linear data pointer), validating it, the command and the
 //! write-back — happens here. Every decision the table leaves open is in `docs/pc-ipc.md`.
 
-use crate::{GuestMemory, Kernel, MemFault, ThreadId, ThreadState, Wait};
+use crate::trace::{hex, PAYLOAD_MAX};
+use crate::{trace_rec, GuestMemory, Kernel, MemFault, ThreadId, ThreadState, Wait};
 use std::collections::{BTreeSet, VecDeque};
 
 /// Status bit: IPC enabled.
@@ -105,6 +106,7 @@ struct Msg {
     from: u16,
     to: u16,
     data: Vec<u8>,
+    seq: u64,
 }
 
 /// Where a blocked read-wait must write its answer.
@@ -131,6 +133,10 @@ pub struct PcIpc {
     used: u32,
     /// Messages ever sent (for statistics and tests).
     pub sent: u64,
+    /// Trace only: the message the current command sent or consumed (0 = none).
+    last_msg: u64,
+    /// Trace only: payload of the current command's message.
+    last_payload: Vec<u8>,
 }
 
 impl PcIpc {
@@ -146,6 +152,8 @@ impl PcIpc {
             queue: VecDeque::new(),
             used: 0,
             sent: 0,
+            last_msg: 0,
+            last_payload: Vec::new(),
         }
     }
 
@@ -256,6 +264,25 @@ impl<M: GuestMemory> Kernel<M> {
         out[10..12].copy_from_slice(&b.size.to_le_bytes());
         // The block was checked to be writable before the command ran.
         let _ = self.procs[p].mem.write(addr, &out);
+        if self.trace_on {
+            let seq = std::mem::take(&mut self.pcipc.last_msg);
+            let payload = hex(&self.pcipc.last_payload, PAYLOAD_MAX);
+            self.pcipc.last_payload.clear();
+            trace_rec!(
+                self,
+                t,
+                "pc_cmd",
+                "pcipc",
+                cmd = b.cmd,
+                caller_id = b.caller,
+                to_id = b.to,
+                status = status,
+                error = error,
+                size = b.size,
+                msg = seq,
+                payload = payload.as_str()
+            );
+        }
         tracing::debug!(
             caller = b.caller,
             cmd = b.cmd,
@@ -283,6 +310,10 @@ impl<M: GuestMemory> Kernel<M> {
         };
         self.pcipc.used -= len + MSG_OVERHEAD;
         let _ = self.procs[p].mem.write(b.data, &m.data);
+        if self.trace_on {
+            self.pcipc.last_msg = m.seq;
+            self.pcipc.last_payload = m.data.clone();
+        }
         b.size = len as u16;
         b.to = m.from;
         Ok(true)
@@ -301,6 +332,8 @@ impl<M: GuestMemory> Kernel<M> {
         let p = self.threads[t].proc;
         let st = &mut self.pcipc;
         let needs_install = !matches!(b.cmd, cmd::INSTALL | cmd::INQUIRE | cmd::VERSION);
+        // A send completes a waiting reader only after the sender's own block is written.
+        let mut deliver_to = None;
         let error = if !matches!(
             b.cmd,
             cmd::INQUIRE
@@ -405,15 +438,23 @@ impl<M: GuestMemory> Kernel<M> {
                         if self.procs[p].mem.read(b.data, &mut data).is_err() {
                             err::BAD_DATA
                         } else {
+                            self.msg_seq += 1;
+                            let seq = self.msg_seq;
+                            let trace_on = self.trace_on;
                             let st = &mut self.pcipc;
                             st.used += b.size as u32 + MSG_OVERHEAD;
                             st.sent += 1;
+                            if trace_on {
+                                st.last_msg = seq;
+                                st.last_payload = data.clone();
+                            }
                             st.queue.push_back(Msg {
                                 from: b.caller,
                                 to: b.to,
                                 data,
+                                seq,
                             });
-                            self.pc_deliver_to_waiter(b.to);
+                            deliver_to = Some(b.to);
                             err::OK
                         }
                     }
@@ -462,6 +503,9 @@ impl<M: GuestMemory> Kernel<M> {
             }
         };
         self.pc_write_back(t, block, &b, error);
+        if let Some(id) = deliver_to {
+            self.pc_deliver_to_waiter(id);
+        }
         Ok(PcOutcome::Done)
     }
 

@@ -1,0 +1,274 @@
+//! Trace output of real guests: golden text and JSONL traces (byte for byte), determinism,
+//! filters, the summary, and the Chrome/Perfetto file parsed back and checked.
+//! Set IPCEMU_BLESS=1 to rewrite the golden files after an intended change.
+
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ipcemu-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+/// Run ipcemu with a trace into `file`; returns the trace text.
+fn traced(args: &[&str], format: &str, file: &Path, extra: &[&str]) -> String {
+    let f = file.to_string_lossy().into_owned();
+    let mut a = vec!["run"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["--trace", &f, "--trace-format", format]);
+    a.extend_from_slice(extra);
+    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args(&a)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{a:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::read_to_string(file).unwrap()
+}
+
+const ECHO: [&str; 4] = [
+    "fixtures/kolibri/echo_srv.kex",
+    "fixtures/kolibri/echo_cli.kex",
+    "--params",
+    "2=3",
+];
+
+fn golden(name: &str, got: &str) {
+    let p = root().join("fixtures/traces").join(name);
+    if std::env::var_os("IPCEMU_BLESS").is_some() {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, got).unwrap();
+    }
+    let want = std::fs::read_to_string(&p)
+        .unwrap_or_else(|_| panic!("missing {} (run with IPCEMU_BLESS=1)", p.display()));
+    assert!(
+        got == want,
+        "{name} differs from the golden file {}",
+        p.display()
+    );
+}
+
+#[test]
+fn echo_pair_golden_text_and_jsonl() {
+    let text = traced(&ECHO, "text", &tmp("echo.txt"), &[]);
+    golden("echo_pair.txt", &text);
+    let jsonl = traced(&ECHO, "jsonl", &tmp("echo.jsonl"), &[]);
+    golden("echo_pair.jsonl", &jsonl);
+}
+
+#[test]
+fn every_message_is_sent_delivered_and_read() {
+    let jsonl = traced(&ECHO, "jsonl", &tmp("flow.jsonl"), &[]);
+    let mut lines = jsonl.lines();
+    let header: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["kind"], "header");
+    assert_eq!(header["version"], 1);
+    let recs: Vec<Value> = lines.map(|l| serde_json::from_str(l).unwrap()).collect();
+    let ids = |kind: &str| -> Vec<u64> {
+        recs.iter()
+            .filter(|r| r["kind"] == kind)
+            .filter_map(|r| r["msg"].as_u64())
+            .filter(|&m| m != 0)
+            .collect()
+    };
+    let sent = ids("send");
+    assert_eq!(sent.len(), 7, "3 requests, 3 replies, quit");
+    assert_eq!(sent, ids("deliver"));
+    let read: Vec<u64> = recs
+        .iter()
+        .filter(|r| r["kind"] == "event_read")
+        .flat_map(|r| r["msgs"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_u64())
+        .collect();
+    assert_eq!(
+        read, sent,
+        "each delivered message is consumed by one event-7 read"
+    );
+    for w in recs.windows(2) {
+        assert!(
+            w[0]["t_ns"].as_u64() <= w[1]["t_ns"].as_u64(),
+            "time never goes back"
+        );
+    }
+}
+
+#[test]
+fn jsonl_is_byte_identical_across_runs() {
+    let args = [
+        "fixtures/kolibri/fan_cli.kex",
+        "fixtures/kolibri/fan_srv.kex",
+        "fixtures/kolibri/fan_cli.kex",
+        "fixtures/kolibri/fan_cli.kex",
+    ];
+    let a = traced(&args, "jsonl", &tmp("det1.jsonl"), &[]);
+    let b = traced(&args, "jsonl", &tmp("det2.jsonl"), &[]);
+    assert!(a.lines().count() > 1000, "a real trace");
+    assert!(a == b, "same inputs, different trace");
+}
+
+#[test]
+fn filters_keep_only_matching_records() {
+    let t = traced(
+        &ECHO,
+        "jsonl",
+        &tmp("filt.jsonl"),
+        &["--trace-filter", "kind=send,name=echo_cli"],
+    );
+    let recs: Vec<Value> = t
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 7, "sends from or to echo_cli");
+    assert!(recs.iter().all(|r| r["kind"] == "send"));
+    let t = traced(
+        &ECHO,
+        "jsonl",
+        &tmp("filt2.jsonl"),
+        &["--trace-filter", "pid=3,kind=wait|wake"],
+    );
+    assert!(t
+        .lines()
+        .skip(1)
+        .all(|l| l.contains("\"pid\":3") && (l.contains("wait") || l.contains("wake"))));
+    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args([
+            "run",
+            "fixtures/kolibri/nop.kex",
+            "--trace",
+            "-",
+            "--trace-filter",
+            "colour=red",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown key \"colour\""));
+}
+
+#[test]
+fn summary_counts_pairs_and_waits() {
+    let f = tmp("sum.jsonl");
+    traced(&ECHO, "jsonl", &f, &[]);
+    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args(["trace", "summary", &f.to_string_lossy()])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let s = String::from_utf8_lossy(&o.stdout);
+    let row = |from: &str| {
+        s.lines()
+            .find(|l| l.starts_with(from))
+            .unwrap_or_else(|| panic!("{s}"))
+            .to_string()
+    };
+    let cli = row("echo_cli[3]");
+    assert!(cli.contains("echo_srv[2]"), "{cli}");
+    let nums: Vec<&str> = cli.split_whitespace().collect();
+    assert_eq!(&nums[2..5], ["4", "4", "64"], "3 x 20 B + quit 4 B: {cli}");
+    assert!(s.contains("longest waits:"), "{s}");
+    assert!(s.contains("echo_srv[2]"), "{s}");
+}
+
+/// Check a Chrome Trace Event document the way Perfetto's JSON importer needs it.
+fn check_chrome(doc: &Value) -> (usize, usize) {
+    let evs = doc["traceEvents"].as_array().expect("traceEvents array");
+    let mut depth: HashMap<(u64, u64), i64> = HashMap::new();
+    let mut last_ts: HashMap<(u64, u64), f64> = HashMap::new();
+    let (mut starts, mut ends) = (HashSet::new(), HashSet::new());
+    for e in evs {
+        let ph = e["ph"].as_str().expect("ph");
+        let key = (
+            e["pid"].as_u64().expect("pid"),
+            e["tid"].as_u64().expect("tid"),
+        );
+        if ph == "M" {
+            assert!(e["args"]["name"].is_string());
+            continue;
+        }
+        let ts = e["ts"].as_f64().expect("ts");
+        let prev = last_ts.insert(key, ts).unwrap_or(0.0);
+        assert!(ts >= prev, "timestamps go back on track {key:?}");
+        match ph {
+            "B" => *depth.entry(key).or_default() += 1,
+            "E" => {
+                let d = depth.entry(key).or_default();
+                *d -= 1;
+                assert!(*d >= 0, "E without B on {key:?}");
+            }
+            "X" => assert!(e["dur"].as_f64().expect("dur") > 0.0),
+            "i" => {}
+            "s" => {
+                assert!(
+                    starts.insert(e["id"].as_u64().expect("id")),
+                    "flow started twice"
+                );
+            }
+            "f" => {
+                assert_eq!(e["bp"], "e");
+                ends.insert(e["id"].as_u64().expect("id"));
+            }
+            other => panic!("unexpected phase {other}"),
+        }
+    }
+    assert!(depth.values().all(|&d| d == 0), "unbalanced B/E");
+    assert_eq!(starts, ends, "every flow that starts ends");
+    (starts.len(), evs.len())
+}
+
+#[test]
+fn chrome_trace_parses_and_flows_connect() {
+    let t = traced(&ECHO, "chrome", &tmp("echo.json"), &[]);
+    let doc: Value = serde_json::from_str(&t).expect("one JSON document");
+    let (flows, _) = check_chrome(&doc);
+    assert_eq!(flows, 7);
+    let names: Vec<&str> = doc["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "thread_name")
+        .filter_map(|e| e["args"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["echo_srv[2]", "echo_cli[3]"]);
+    // A world that ends in deadlock still closes its slices.
+    let f = tmp("dl.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args([
+            "run",
+            "fixtures/kolibri/bad_deadlk.kex",
+            "--trace",
+            &f.to_string_lossy(),
+            "--trace-format",
+            "chrome",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    check_chrome(&serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap());
+}
+
+#[test]
+fn thread_ping_pong_flows_stay_inside_one_process() {
+    let t = traced(
+        &["fixtures/kolibri/thr_pingpong.kex", "--params", "1=50"],
+        "chrome",
+        &tmp("thr.json"),
+        &[],
+    );
+    let doc: Value = serde_json::from_str(&t).unwrap();
+    let (flows, _) = check_chrome(&doc);
+    assert!(flows >= 50, "{flows}");
+}

@@ -1,0 +1,58 @@
+//! `--trace-filter`: comma-separated `key=value[|value...]` terms, all of which must match.
+//! Keys: `pid` (the record's PID or its peer's), `name` (process name, or the peer's),
+//! `pers` (personality), `kind` (record kind).
+
+use crate::Record;
+
+/// A parsed filter (empty = everything).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pids: Vec<u32>,
+    names: Vec<String>,
+    pers: Vec<String>,
+    kinds: Vec<String>,
+}
+
+impl Filter {
+    /// Parse `pid=2|3,kind=send|deliver`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut f = Filter::default();
+        for term in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let (k, v) = term
+                .split_once('=')
+                .ok_or_else(|| format!("trace filter term {term:?}: expected key=value"))?;
+            let vals = v.split('|').map(str::to_string);
+            match k.trim() {
+                "pid" => {
+                    for x in vals {
+                        f.pids.push(
+                            x.parse()
+                                .map_err(|_| format!("trace filter: bad pid {x:?}"))?,
+                        );
+                    }
+                }
+                "name" => f.names.extend(vals),
+                "pers" | "personality" => f.pers.extend(vals),
+                "kind" => f.kinds.extend(vals),
+                other => {
+                    return Err(format!(
+                        "trace filter: unknown key {other:?} (pid, name, pers, kind)"
+                    ))
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    /// Whether a record passes.
+    pub fn matches(&self, r: &Record) -> bool {
+        (self.pids.is_empty()
+            || self.pids.contains(&r.pid)
+            || r.peer_pid.is_some_and(|p| self.pids.contains(&p)))
+            && (self.names.is_empty()
+                || self.names.contains(&r.name)
+                || r.peer_name.as_ref().is_some_and(|n| self.names.contains(n)))
+            && (self.pers.is_empty() || self.pers.contains(&r.pers))
+            && (self.kinds.is_empty() || self.kinds.contains(&r.kind))
+    }
+}

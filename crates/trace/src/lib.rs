@@ -1,0 +1,199 @@
+//! # ipcemu-trace
+//!
+//! Consumers of the kernel's trace records (`tracing` events with target
+//! [`ipcemu_kernel::trace::TARGET`]): [`TraceLayer`] is a `tracing_subscriber::Layer` that turns
+//! each event into a [`Record`], applies a [`Filter`], and hands it to a [`Sink`]:
+//! [`TextSink`] (aligned lines), [`JsonlSink`] (one JSON object per line, schema in
+//! `docs/trace-format.md`) or [`ChromeSink`] (Chrome Trace Event JSON for Perfetto and
+//! chrome://tracing, with a track per guest thread, slices for blocked waits and flow arrows
+//! from each send to the read that consumed it). [`summary`] reads a JSONL trace back.
+
+#![warn(missing_docs)]
+
+mod chrome;
+mod filter;
+mod record;
+mod summary;
+mod text;
+
+pub use chrome::ChromeSink;
+pub use filter::Filter;
+pub use record::Record;
+pub use summary::summary;
+pub use text::TextSink;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tracing::Subscriber;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::Layer;
+
+/// Version of the JSONL schema (the `version` of the header record).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where records go.
+pub trait Sink: Send {
+    /// Take one record.
+    fn record(&mut self, r: &Record) -> std::io::Result<()>;
+    /// Write whatever is buffered (called once at the end).
+    fn finish(&mut self) -> std::io::Result<()>;
+}
+
+/// JSON Lines: a header line, then one record per line.
+pub struct JsonlSink {
+    out: Box<dyn Write + Send>,
+    started: bool,
+}
+
+impl JsonlSink {
+    /// A sink writing to `out` (buffer it: records are small and many).
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        JsonlSink {
+            out,
+            started: false,
+        }
+    }
+}
+
+impl Sink for JsonlSink {
+    fn record(&mut self, r: &Record) -> std::io::Result<()> {
+        if !self.started {
+            self.started = true;
+            writeln!(
+                self.out,
+                "{{\"kind\":\"header\",\"version\":{SCHEMA_VERSION},\"tool\":\"ipcemu\",\"time_unit\":\"ns\"}}"
+            )?;
+        }
+        serde_json::to_writer(&mut self.out, r)?;
+        self.out.write_all(b"\n")
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        if !self.started {
+            self.started = true;
+            writeln!(
+                self.out,
+                "{{\"kind\":\"header\",\"version\":{SCHEMA_VERSION},\"tool\":\"ipcemu\",\"time_unit\":\"ns\"}}"
+            )?;
+        }
+        self.out.flush()
+    }
+}
+
+/// A sink shared between the layer and whoever finishes the run.
+pub type SharedSink = Arc<Mutex<Box<dyn Sink>>>;
+
+/// The `tracing` layer that feeds trace records to a sink. Combine it with
+/// [`only_trace_records`] as its per-layer filter so it never turns other events on.
+pub struct TraceLayer {
+    sink: SharedSink,
+    filter: Filter,
+    error: Arc<Mutex<Option<std::io::Error>>>,
+}
+
+impl TraceLayer {
+    /// A layer writing records that pass `filter` to `sink`.
+    pub fn new(sink: Box<dyn Sink>, filter: Filter) -> (Self, TraceHandle) {
+        let sink = Arc::new(Mutex::new(sink));
+        let error = Arc::new(Mutex::new(None));
+        (
+            TraceLayer {
+                sink: Arc::clone(&sink),
+                filter,
+                error: Arc::clone(&error),
+            },
+            TraceHandle { sink, error },
+        )
+    }
+}
+
+/// Finishes the sink after the run and reports the first write error.
+pub struct TraceHandle {
+    sink: SharedSink,
+    error: Arc<Mutex<Option<std::io::Error>>>,
+}
+
+impl TraceHandle {
+    /// Flush the sink; returns the first error any write hit.
+    pub fn finish(&self) -> std::io::Result<()> {
+        if let Some(e) = self.error.lock().ok().and_then(|mut e| e.take()) {
+            return Err(e);
+        }
+        match self.sink.lock() {
+            Ok(mut s) => s.finish(),
+            Err(_) => Err(std::io::Error::other("trace sink poisoned")),
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for TraceLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != ipcemu_kernel::trace::TARGET {
+            return;
+        }
+        let mut r = Record::default();
+        event.record(&mut r);
+        if !self.filter.matches(&r) {
+            return;
+        }
+        if let Ok(mut s) = self.sink.lock() {
+            if let Err(e) = s.record(&r) {
+                if let Ok(mut slot) = self.error.lock() {
+                    slot.get_or_insert(e);
+                }
+            }
+        }
+    }
+}
+
+/// The per-layer filter for [`TraceLayer`]: trace records only.
+pub fn only_trace_records<S>(
+) -> tracing_subscriber::filter::FilterFn<impl Fn(&tracing::Metadata<'_>) -> bool> {
+    tracing_subscriber::filter::filter_fn(|m| m.target() == ipcemu_kernel::trace::TARGET)
+}
+
+/// Output formats of `--trace-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned, readable lines.
+    Text,
+    /// JSON Lines.
+    Jsonl,
+    /// Chrome Trace Event JSON.
+    Chrome,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(Format::Text),
+            "jsonl" => Ok(Format::Jsonl),
+            "chrome" | "perfetto" => Ok(Format::Chrome),
+            _ => Err(format!("unknown trace format {s:?} (text, jsonl, chrome)")),
+        }
+    }
+}
+
+/// Make the sink for a format.
+pub fn sink_for(format: Format, out: Box<dyn Write + Send>, payload_width: usize) -> Box<dyn Sink> {
+    match format {
+        Format::Text => Box::new(TextSink::new(out, payload_width)),
+        Format::Jsonl => Box::new(JsonlSink::new(out)),
+        Format::Chrome => Box::new(ChromeSink::new(out)),
+    }
+}
+
+/// Decode the lower-case hex payload of a record.
+pub fn unhex(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let v = |c: u8| match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0,
+    };
+    b.chunks(2)
+        .filter(|c| c.len() == 2)
+        .map(|c| v(c[0]) << 4 | v(c[1]))
+        .collect()
+}

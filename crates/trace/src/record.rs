@@ -1,0 +1,170 @@
+//! One trace record, as the kernel emits it and as JSONL stores it.
+
+use serde::{Deserialize, Serialize};
+use tracing::field::{Field, Visit};
+
+/// A trace record. Fields a kind does not use are absent from JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// What happened (`send`, `deliver`, `event`, `event_read`, `wait`, `wake`, `ipc_area`,
+    /// `proc_start`, `thread_start`, `thread_end`, `proc_end`, `pc_cmd`, `host_send`, ...).
+    pub kind: String,
+    /// Guest clock in ns.
+    pub t_ns: u64,
+    /// System calls handled in the world before this record.
+    pub step: u64,
+    /// Personality (`kolibri`, `elf`, `dos`, `pcipc`, `host`).
+    pub pers: String,
+    /// Process index (0-based, start order).
+    pub proc: u64,
+    /// PID/TID of the thread the record is about.
+    pub pid: u32,
+    /// Its process name.
+    pub name: String,
+    /// The other side (receiver of a send, sender of a delivery).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub peer_pid: Option<u32>,
+    /// The other side's process name.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub peer_name: Option<String>,
+    /// Message length in bytes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub len: Option<u64>,
+    /// Result code (function 60.2: 0..4; -1 fault) or the woken thread's eax (-1 none).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub result: Option<i64>,
+    /// Message sequence number (flow id; 0 = none).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub msg: Option<u64>,
+    /// Messages consumed by an `event_read` of event 7.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub msgs: Option<Vec<u64>>,
+    /// Payload (first 256 bytes), lower-case hex.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payload: Option<String>,
+    /// Offset in the receiver's IPC area where the message was written.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub offset: Option<u64>,
+    /// Event code.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub code: Option<u64>,
+    /// The event was masked when raised.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub masked: Option<bool>,
+    /// What a wait waits for (`event`, `sleep`, `pcipc_read`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub what: Option<String>,
+    /// Timeout of a wait in ns (-1 = none).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub timeout_ns: Option<i64>,
+    /// IPC area address.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub addr: Option<u64>,
+    /// IPC area size.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub size: Option<u64>,
+    /// Task slot.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub slot: Option<u64>,
+    /// Entry point of a new thread.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub entry: Option<u64>,
+    /// PC-IPC command code.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cmd: Option<u64>,
+    /// PC-IPC caller's ID (after the command).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub caller_id: Option<u64>,
+    /// PC-IPC to-ID (after the command: the sender's ID on a read).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub to_id: Option<u64>,
+    /// PC-IPC status word.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<u64>,
+    /// PC-IPC error code.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<u64>,
+    /// Free text (exit status, fault report).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
+}
+
+impl Visit for Record {
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        match f.name() {
+            "t_ns" => self.t_ns = v,
+            "step" => self.step = v,
+            "proc" => self.proc = v,
+            "pid" => self.pid = v as u32,
+            "peer_pid" => self.peer_pid = Some(v as u32),
+            "len" => self.len = Some(v),
+            "msg" => self.msg = Some(v),
+            "offset" => self.offset = Some(v),
+            "code" => self.code = Some(v),
+            "addr" => self.addr = Some(v),
+            "size" => self.size = Some(v),
+            "slot" => self.slot = Some(v),
+            "entry" => self.entry = Some(v),
+            "cmd" => self.cmd = Some(v),
+            "caller_id" => self.caller_id = Some(v),
+            "to_id" => self.to_id = Some(v),
+            "status" => self.status = Some(v),
+            "error" => self.error = Some(v),
+            "result" => self.result = Some(v as i64),
+            "timeout_ns" => self.timeout_ns = Some(v as i64),
+            _ => {}
+        }
+    }
+    fn record_i64(&mut self, f: &Field, v: i64) {
+        match f.name() {
+            "result" => self.result = Some(v),
+            "timeout_ns" => self.timeout_ns = Some(v),
+            _ if v >= 0 => self.record_u64(f, v as u64),
+            _ => {}
+        }
+    }
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        if f.name() == "masked" {
+            self.masked = Some(v);
+        }
+    }
+    fn record_str(&mut self, f: &Field, v: &str) {
+        match f.name() {
+            "kind" => self.kind = v.to_string(),
+            "pers" => self.pers = v.to_string(),
+            "name" => self.name = v.to_string(),
+            "peer_name" => self.peer_name = Some(v.to_string()),
+            "payload" => self.payload = Some(v.to_string()),
+            "what" => self.what = Some(v.to_string()),
+            "detail" => self.detail = Some(v.to_string()),
+            "msgs" => {
+                self.msgs = Some(v.split(',').filter_map(|x| x.parse().ok()).collect());
+            }
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+        if f.name() == "message" {
+            return;
+        }
+        self.record_str(f, &format!("{v:?}"));
+    }
+}
+
+impl Record {
+    /// `name[pid]`.
+    pub fn actor(&self) -> String {
+        format!("{}[{}]", self.name, self.pid)
+    }
+    /// `peer_name[peer_pid]` (or `?[pid]` when the peer is unknown).
+    pub fn peer(&self) -> Option<String> {
+        self.peer_pid.map(|p| {
+            let n = self
+                .peer_name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("?");
+            format!("{n}[{p}]")
+        })
+    }
+}
