@@ -3,15 +3,17 @@
 #
 #   guest-tests/kolibri/*.asm  ->  fixtures/kolibri/<name>.kex   (FASM 1.73, flat MENUET01 images)
 #   guest-tests/c/*.c          ->  fixtures/elf/<name>.elf       (gcc -m32, static freestanding ELF32)
+#   guest-tests/dos/*.asm      ->  fixtures/dos/<name>.com       (NASM -f bin, DOS .COM programs)
+#                                  + fixtures/dos/pcver61.com    (pcver.asm with -DVECTOR=0x61)
 #
 # Usage: guest-tests/build-fixtures.sh [OUT_DIR]   (from anywhere; OUT_DIR defaults to fixtures/)
 #        guest-tests/build-fixtures.sh --check     (rebuild into a temporary folder and compare
 #                                                   byte for byte with the committed fixtures)
-# Needs: fasm, and gcc able to build 32-bit code (Debian: apt-get install fasm gcc-multilib).
+# Needs: fasm, nasm, and gcc able to build 32-bit code (Debian: apt-get install fasm nasm gcc-multilib).
 # The *.expected files next to the fixtures are written by hand and are not touched here.
 # Reproducibility: fixed working directories and relative file names (the only path that lands in
 # an ELF is the source file name in its symbol table), no debug info, no build ID, no .comment;
-# fasm output depends on nothing but the source.
+# fasm and nasm -f bin output depends on nothing but the source.
 set -euo pipefail
 export LC_ALL=C
 
@@ -22,14 +24,14 @@ if [ "${1:-}" = "--check" ]; then
     trap 'rm -rf "$tmp"' EXIT
     "$0" "$tmp" >/dev/null
     status=0
-    for f in "$tmp"/kolibri/* "$tmp"/elf/*; do
+    for f in "$tmp"/kolibri/* "$tmp"/elf/* "$tmp"/dos/*; do
         rel="${f#"$tmp"/}"
         if ! cmp -s "$f" "$root/fixtures/$rel"; then
             echo "build-fixtures: fixtures/$rel differs from a fresh build of its source" >&2
             status=1
         fi
     done
-    for f in "$root"/fixtures/kolibri/*.kex "$root"/fixtures/elf/*.elf; do
+    for f in "$root"/fixtures/kolibri/*.kex "$root"/fixtures/elf/*.elf "$root"/fixtures/dos/*.com; do
         rel="${f#"$root"/fixtures/}"
         [ -e "$tmp/$rel" ] || { echo "build-fixtures: fixtures/$rel has no source" >&2; status=1; }
     done
@@ -41,14 +43,16 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 out_kex="$out/kolibri"
 out_elf="$out/elf"
+out_dos="$out/dos"
 
 need() {
     command -v "$1" >/dev/null 2>&1 || { echo "build-fixtures: '$1' not found ($2)" >&2; exit 1; }
 }
 need fasm "apt-get install fasm"
 need gcc "apt-get install gcc gcc-multilib"
+need nasm "apt-get install nasm"
 
-mkdir -p "$out_kex" "$out_elf"
+mkdir -p "$out_kex" "$out_elf" "$out_dos"
 shopt -s nullglob
 
 count=0
@@ -79,4 +83,22 @@ for src in *.c; do
     count=$((count + 1))
 done
 
-echo "build-fixtures: built $count fixtures into fixtures/kolibri and fixtures/elf"
+# NASM resolves %include "include/pcipc.inc" from the working directory: assemble from dos/.
+cd "$here/dos"
+nasm_com() { # nasm_com SOURCE OUTPUT [OPTIONS...]
+    local src="$1" dst="$2"
+    shift 2
+    if ! log="$(nasm -f bin "$@" -o "$dst" "$src" 2>&1)"; then
+        printf '%s\n' "$log" >&2
+        echo "build-fixtures: nasm failed on guest-tests/dos/$src" >&2
+        exit 1
+    fi
+    count=$((count + 1))
+}
+for src in *.asm; do
+    nasm_com "$src" "$out_dos/${src%.asm}.com"
+done
+# The same version test on another vector (run with --pcipc-vector 0x61).
+nasm_com pcver.asm "$out_dos/pcver61.com" -DVECTOR=0x61
+
+echo "build-fixtures: built $count fixtures into fixtures/kolibri, fixtures/elf and fixtures/dos"

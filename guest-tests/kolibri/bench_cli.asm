@@ -269,7 +269,7 @@ msg             db 'bench-message-20byte'   ; 20 bytes
 quit_msg        db 'quit'
 srv_name        db 'bench_srv', 0, 0        ; 11 bytes
 
-align 16
+align 4096                      ; data on its own pages: guest stores never hit a code page
 I_END:
 PARAMS:         rb 256
 PATH:           rb 1024

@@ -89,7 +89,7 @@ START:
 
         TEST_LIB
 
-align 16
+align 4096                      ; data on its own pages: guest stores never hit a code page
 I_END:
 PARAMS:         rb 256
 PATH:           rb 1024

@@ -13,8 +13,8 @@ fn root() -> PathBuf {
 
 fn fixture(name: &str) -> String {
     let r = root().join("fixtures");
-    for dir in ["kolibri", "elf"] {
-        for ext in ["kex", "elf"] {
+    for dir in ["kolibri", "elf", "dos"] {
+        for ext in ["kex", "elf", "com"] {
             let p = r.join(dir).join(format!("{name}.{ext}"));
             if p.exists() {
                 return p.to_string_lossy().into_owned();
@@ -63,7 +63,7 @@ fn lines_with(out: &str, prefix: &str) -> usize {
 #[test]
 fn every_transcript_matches() {
     let mut checked = 0;
-    for dir in ["kolibri", "elf"] {
+    for dir in ["kolibri", "elf", "dos"] {
         let d = root().join("fixtures").join(dir);
         let mut entries: Vec<_> = std::fs::read_dir(&d)
             .unwrap()
@@ -98,7 +98,7 @@ fn every_transcript_matches() {
             checked += 1;
         }
     }
-    assert!(checked >= 19, "only {checked} transcripts found");
+    assert!(checked >= 25, "only {checked} transcripts found");
 }
 
 #[test]
@@ -281,4 +281,75 @@ fn strict_mode_makes_unknown_functions_fault() {
     let (code, _, err) = run(&["run", &fixture("unknown_fn"), "--strict"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("unsupported KolibriOS function 200"), "{err}");
+}
+
+#[test]
+fn pcipc_request_answer_pair_in_both_orders() {
+    for order in [["pcsrv", "pccli"], ["pccli", "pcsrv"]] {
+        let out = run_ok(&order, &[]);
+        assert!(out.contains("PASS pccli 100 round trips"), "{out}");
+        assert!(out.contains("PASS pcsrv served 100"), "{out}");
+    }
+    let out = run_ok(
+        &["pcsrv", "pccli"],
+        &["--params", "2=1000", "--quantum", "1"],
+    );
+    assert!(out.contains("PASS pccli 1000 round trips"), "{out}");
+}
+
+#[test]
+fn dos_and_32_bit_guests_share_pcipc() {
+    for order in [["pcsrv", "pc32cli"], ["pc32cli", "pcsrv"]] {
+        let out = run_ok(&order, &[]);
+        assert!(out.contains("PASS pc32cli 10 round trips"), "{out}");
+        assert!(out.contains("PASS pcsrv served 10"), "{out}");
+    }
+}
+
+#[test]
+fn pcipc_client_probes_ids_until_the_server_exists() {
+    let out = run_ok(&["pcprobe", "pcsrv"], &["--pcipc-preinstalled"]);
+    assert!(out.contains("PASS pcprobe"), "{out}");
+    let out = run_ok(&["pcsrv", "pccli", "pcprobe"], &["--params", "1=2"]);
+    assert!(out.contains("PASS pccli 100 round trips"), "{out}");
+    assert!(out.contains("PASS pcprobe"), "{out}");
+}
+
+#[test]
+fn pcipc_on_another_vector() {
+    let out = run_ok(&["pcver61"], &["--pcipc-vector", "0x61"]);
+    assert!(out.contains("DONE 15 0"), "{out}");
+    // The same program on the default vector: INT 61h belongs to nobody.
+    let (code, _, err) = run(&["run", &fixture("pcver61")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("unhandled interrupt 0x61"), "{err}");
+    assert!(err.contains("guest fault in pcver61[2]"), "{err}");
+    // A vector another personality owns is refused before anything runs.
+    for v in ["0x40", "0x21", "0x80", "32"] {
+        let (code, _, err) = run(&["run", &fixture("pcver"), "--pcipc-vector", v]);
+        assert_eq!(code, 2, "{v}: {err}");
+        assert!(err.contains("collides with"), "{v}: {err}");
+    }
+}
+
+#[test]
+fn unsupported_dos_call_names_ah_and_the_guest() {
+    let dir = std::env::temp_dir().join(format!("ipcemu-dos-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("opener.com");
+    // mov ah, 3Dh ; int 21h ; ret
+    std::fs::write(&p, [0xB4, 0x3D, 0xCD, 0x21, 0xC3]).unwrap();
+    let (code, _, err) = run(&["run", &p.to_string_lossy()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("AH=3Dh"), "{err}");
+    assert!(err.contains("opener[2]"), "{err}");
+    assert!(
+        err.contains("cs:ip=1000:0104"),
+        "real-mode registers in the report: {err}"
+    );
+    // A .COM that just returns exits through INT 20h at PSP:0 with status 0.
+    std::fs::write(&p, [0xC3]).unwrap();
+    let (code, _, err) = run(&["run", &p.to_string_lossy()]);
+    assert_eq!(code, 0, "{err}");
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -272,3 +272,41 @@ fn thread_ping_pong_flows_stay_inside_one_process() {
     let (flows, _) = check_chrome(&doc);
     assert!(flows >= 50, "{flows}");
 }
+
+#[test]
+fn pcipc_traffic_is_traced_with_flows() {
+    let args = [
+        "fixtures/dos/pcsrv.com",
+        "fixtures/dos/pccli.com",
+        "--params",
+        "2=5",
+    ];
+    let t = traced(
+        &args,
+        "jsonl",
+        &tmp("pc.jsonl"),
+        &["--trace-filter", "pers=pcipc"],
+    );
+    let recs: Vec<Value> = t
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sends: Vec<u64> = recs
+        .iter()
+        .filter(|r| r["cmd"] == 7 && r["error"] == 0)
+        .map(|r| r["msg"].as_u64().unwrap())
+        .collect();
+    let reads: Vec<u64> = recs
+        .iter()
+        .filter(|r| (r["cmd"] == 6 || r["cmd"] == 10) && r["msg"].as_u64().unwrap_or(0) != 0)
+        .map(|r| r["msg"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sends.len(), 11, "5 pings, 5 pongs, quit");
+    let mut sorted = reads.clone();
+    sorted.sort();
+    assert_eq!(sorted, sends, "every PC-IPC message is read exactly once");
+    let c = traced(&args, "chrome", &tmp("pc.json"), &[]);
+    let (flows, _) = check_chrome(&serde_json::from_str(&c).unwrap());
+    assert_eq!(flows, 11);
+}
