@@ -53,9 +53,33 @@ enum Cmd {
         Exit status: 0 every guest ended normally; 1 a guest faulted or was killed;\n\
         2 bad arguments or image; 3 deadlock; 4 a time limit passed.")]
     Run(RunArgs),
+    /// Run scenario files (TOML; see docs/scenarios.md) or every *.toml under folders, and check
+    /// their expectations. One line per scenario, a diff for each failure.
+    #[command(after_help = "Examples:\n  \
+        ipcemu test fixtures/scenarios\n  \
+        ipcemu test my.toml --bless            # accept the current output as the reference\n  \
+        ipcemu test fixtures/scenarios -j 2 --junit results.xml\n\n\
+        Exit status: 0 when every scenario passed, 1 when any failed, 2 when a file is invalid.")]
+    Test(TestArgs),
     /// Work with trace files written by `ipcemu run --trace`.
     #[command(subcommand)]
     Trace(TraceCmd),
+}
+
+#[derive(Args)]
+struct TestArgs {
+    /// Scenario files, or folders searched for *.toml.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+    /// Rewrite reference transcripts (expect_output_file / output_file) with the actual output.
+    #[arg(long)]
+    bless: bool,
+    /// Also write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<String>,
+    /// Scenarios run at the same time (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -137,6 +161,7 @@ fn main() -> ExitCode {
     let result = match cli.cmd {
         Cmd::Run(args) => run(args),
         Cmd::Trace(TraceCmd::Summary { file }) => trace_summary(&file),
+        Cmd::Test(args) => test(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -290,7 +315,7 @@ fn run(args: RunArgs) -> Result<u8> {
         }
     }
     match &report.end {
-        End::AllExited => {}
+        End::AllExited | End::Condition => {}
         End::Deadlock(waiters) => {
             let _ = writeln!(
                 err,
@@ -342,4 +367,129 @@ fn alive(r: &ipcemu_machine::RunReport) -> String {
         .map(|p| format!("{}[{}]", p.name, p.pid))
         .collect();
     v.join(", ")
+}
+
+fn scenario_files(paths: &[String]) -> Result<Vec<std::path::PathBuf>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.extension().is_some_and(|e| e == "toml") {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        let path = std::path::PathBuf::from(p);
+        if path.is_dir() {
+            walk(&path, &mut out).with_context(|| format!("cannot read folder {p}"))?;
+        } else if path.exists() {
+            out.push(path);
+        } else {
+            bail!("{p}: no such scenario file or folder");
+        }
+    }
+    if out.is_empty() {
+        bail!("no scenario files (*.toml) in {}", paths.join(" "));
+    }
+    Ok(out)
+}
+
+fn test(args: TestArgs) -> Result<u8> {
+    init_logging(None);
+    let files = scenario_files(&args.paths)?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let files = std::sync::Arc::new(files);
+    let mut workers = Vec::new();
+    for _ in 0..jobs.min(files.len()) {
+        let (tx, next, files, bless) = (tx.clone(), next.clone(), files.clone(), args.bless);
+        workers.push(std::thread::spawn(move || loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(f) = files.get(i) else { break };
+            let r = ipcemu_scenario::run_file(f, bless);
+            if tx.send((i, r)).is_err() {
+                break;
+            }
+        }));
+    }
+    drop(tx);
+    // Print in file order as results arrive.
+    let mut results: Vec<Option<Result<ipcemu_scenario::Outcome, ipcemu_scenario::ScenarioError>>> =
+        (0..files.len()).map(|_| None).collect();
+    let mut printed = 0;
+    let (mut passed, mut failed, mut invalid) = (0, 0, 0);
+    let mut outcomes = Vec::new();
+    let mut errors = Vec::new();
+    for (i, r) in rx {
+        results[i] = Some(r);
+        while printed < files.len() {
+            let Some(r) = results[printed].take() else {
+                break;
+            };
+            match r {
+                Ok(o) => {
+                    let t = format!(
+                        "guest {:.3}s, wall {:.3}s",
+                        o.virtual_ns as f64 / 1e9,
+                        o.wall.as_secs_f64()
+                    );
+                    if o.passed() {
+                        passed += 1;
+                        let b = if o.blessed.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", blessed {}", o.blessed.len())
+                        };
+                        println!("PASS {}  ({t}{b})", o.name);
+                    } else {
+                        failed += 1;
+                        println!("FAIL {}  ({t})  {}", o.name, o.path.display());
+                        for f in &o.failures {
+                            println!("  - {f}");
+                        }
+                        for d in &o.diffs {
+                            for l in d.lines() {
+                                println!("    {l}");
+                            }
+                        }
+                    }
+                    outcomes.push(o);
+                }
+                Err(e) => {
+                    invalid += 1;
+                    println!("ERROR {}", files[printed].display());
+                    println!("  - {e}");
+                    errors.push((files[printed].display().to_string(), e.to_string()));
+                }
+            }
+            printed += 1;
+        }
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    println!("{passed} passed, {} failed", failed + invalid);
+    if let Some(j) = &args.junit {
+        std::fs::write(j, ipcemu_scenario::junit_xml(&outcomes, &errors))
+            .with_context(|| format!("cannot write {j}"))?;
+    }
+    Ok(if invalid > 0 {
+        EXIT_USAGE
+    } else if failed > 0 {
+        EXIT_GUEST_FAILED
+    } else {
+        0
+    })
 }

@@ -38,7 +38,7 @@ pub fn syscall<M: GuestMemory>(
     let set_ax = |cpu: &mut dyn Cpu, v: u32| cpu.set(Reg::Eax, (eax & 0xffff_0000) | (v & 0xffff));
     match ah {
         0x02 => {
-            k.stdout.push(dx as u8);
+            k.output(t, &[dx as u8], false);
             Outcome::Continue
         }
         0x09 => {
@@ -58,7 +58,7 @@ pub fn syscall<M: GuestMemory>(
                 }
                 out.push(b[0]);
             }
-            k.stdout.extend_from_slice(&out);
+            k.output(t, &out, false);
             Outcome::Continue
         }
         0x30 => {
@@ -83,11 +83,7 @@ pub fn syscall<M: GuestMemory>(
                     ds & 0xffff
                 ));
             }
-            if handle == 1 {
-                k.stdout.extend_from_slice(&data);
-            } else {
-                k.stderr.extend_from_slice(&data);
-            }
+            k.output(t, &data, handle == 2);
             set_ax(cpu, count);
             cpu.set(Reg::Eflags, flags & !CF);
             Outcome::Continue

@@ -77,11 +77,16 @@ impl<M: GuestMemory> Kernel<M> {
             String::new()
         };
         let seq = if ok { self.msg_seq } else { 0 };
+        let pers = if self.procs[self.threads[sender].proc].flavor == crate::Flavor::Host {
+            "host"
+        } else {
+            "kolibri"
+        };
         trace_rec!(
             self,
             sender,
             "send",
-            "kolibri",
+            pers,
             peer_pid = pid,
             peer_name = peer,
             len = len,

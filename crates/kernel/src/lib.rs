@@ -63,6 +63,8 @@ pub enum Flavor {
     Elf,
     /// A DOS `.COM` program in real mode (INT 20h/21h).
     Dos,
+    /// The host actor of a scenario: a process with memory but no CPU.
+    Host,
 }
 
 /// A guest process.
@@ -82,6 +84,9 @@ pub struct Process<M> {
     pub exit: Option<ExitStatus>,
     /// The user heap (functions 68.11/12/13).
     pub heap: Heap,
+    /// Everything the process wrote to stdout/stderr (debug board, fd 1/2), when
+    /// `Config::capture_output` is set.
+    pub output: Vec<u8>,
 }
 
 /// Why a thread waits.
@@ -93,6 +98,8 @@ pub enum Wait {
     Sleep,
     /// PC-IPC read-wait: woken by a message for its ID.
     PcIpc,
+    /// The host actor's thread: never runs on a CPU; woken only by its own timer.
+    Host,
 }
 
 /// Scheduling state of a thread.
@@ -171,6 +178,8 @@ pub struct Config {
     pub board_capacity: usize,
     /// PC-IPC tunables.
     pub pcipc: PcIpcConfig,
+    /// Keep each process's output in `Process::output` as well.
+    pub capture_output: bool,
 }
 
 impl Default for Config {
@@ -182,6 +191,7 @@ impl Default for Config {
             heap_size: 64 << 20,
             board_capacity: 4096,
             pcipc: PcIpcConfig::default(),
+            capture_output: false,
         }
     }
 }
@@ -272,6 +282,7 @@ impl<M: GuestMemory> Kernel<M> {
             live_threads: 0,
             exit: None,
             heap: Heap::new(heap_base, self.config.heap_size),
+            output: Vec::new(),
         });
         let tid = self.spawn_thread(pid, entry.0, entry.1)?;
         Some((pid, tid))
@@ -472,6 +483,7 @@ impl<M: GuestMemory> Kernel<M> {
                 Wait::Event => "event",
                 Wait::Sleep => "sleep",
                 Wait::PcIpc => "pcipc_read",
+                Wait::Host => "host",
             };
             let pers = if wait == Wait::PcIpc {
                 "pcipc"
@@ -521,7 +533,7 @@ impl<M: GuestMemory> Kernel<M> {
             }
             match th.state {
                 ThreadState::Waiting(Wait::Event) => self.wake(t, Some(0)),
-                ThreadState::Waiting(Wait::Sleep) => self.wake(t, None),
+                ThreadState::Waiting(Wait::Sleep | Wait::Host) => self.wake(t, None),
                 _ => {}
             }
         }
@@ -559,7 +571,9 @@ impl<M: GuestMemory> Kernel<M> {
                 }
                 None => {
                     let waiters: Vec<String> = (0..self.threads.len())
-                        .filter(|&t| matches!(self.threads[t].state, ThreadState::Waiting(_)))
+                        .filter(|&t| {
+                            matches!(self.threads[t].state, ThreadState::Waiting(w) if w != Wait::Host)
+                        })
                         .map(|t| self.describe_wait(t))
                         .collect();
                     return if waiters.is_empty() {
@@ -593,6 +607,23 @@ impl<M: GuestMemory> Kernel<M> {
             s => format!("{s:?}"),
         };
         format!("{} slot {}: {}", self.thread_label(t), th.slot, what)
+    }
+
+    /// Put thread `t` (the host actor's) to sleep until `deadline` (ns), or for ever.
+    pub fn park_host(&mut self, t: ThreadId, deadline: Option<u64>) {
+        let th = &mut self.threads[t];
+        if th.state == ThreadState::Ready {
+            self.ready.retain(|&x| x != t);
+        }
+        if self.current == Some(t) {
+            self.current = None;
+        }
+        let th = &mut self.threads[t];
+        th.state = ThreadState::Waiting(Wait::Host);
+        th.deadline = deadline;
+        if let Some(d) = deadline {
+            self.timers.push(Reverse((d, t)));
+        }
     }
 
     /// Number of threads not ended.
@@ -712,9 +743,22 @@ impl<M: GuestMemory> Kernel<M> {
 
     // ----- debug board --------------------------------------------------------------------
 
+    /// Guest output of thread `t` for the host's stdout (or stderr).
+    pub fn output(&mut self, t: ThreadId, data: &[u8], stderr: bool) {
+        if stderr {
+            self.stderr.extend_from_slice(data);
+        } else {
+            self.stdout.extend_from_slice(data);
+        }
+        if self.config.capture_output {
+            let p = self.threads[t].proc;
+            self.procs[p].output.extend_from_slice(data);
+        }
+    }
+
     /// Function 63.1: one byte to the board (and the host's stdout).
-    pub fn board_write(&mut self, b: u8) {
-        self.stdout.push(b);
+    pub fn board_write(&mut self, t: ThreadId, b: u8) {
+        self.output(t, &[b], false);
         if self.board.len() >= self.config.board_capacity {
             self.board.pop_front();
         }

@@ -157,6 +157,16 @@ impl PcIpc {
         }
     }
 
+    /// Whether install (04h) has been done.
+    pub fn installed(&self) -> bool {
+        self.installed
+    }
+
+    /// Messages queued for `id`.
+    pub fn pending_for(&self, id: u16) -> usize {
+        self.waiting_for(id)
+    }
+
     fn known(&self, id: u16) -> bool {
         id == 0 || self.ids.contains(&id)
     }

@@ -228,7 +228,7 @@ fn slots_are_reused_lowest_first_pids_never() {
 fn board_keeps_unread_bytes() {
     let (mut k, _) = world(1);
     for b in b"ab" {
-        k.board_write(*b);
+        k.board_write(0, *b);
     }
     assert_eq!(k.board_read(), Some(b'a'));
     assert_eq!(k.board_read(), Some(b'b'));

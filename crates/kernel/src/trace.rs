@@ -19,6 +19,7 @@ pub fn flavor_name(f: Flavor) -> &'static str {
         Flavor::Kolibri => "kolibri",
         Flavor::Elf => "elf",
         Flavor::Dos => "dos",
+        Flavor::Host => "host",
     }
 }
 

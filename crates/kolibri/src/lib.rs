@@ -133,7 +133,7 @@ pub fn syscall<M: GuestMemory>(
         },
         63 => match ebx {
             1 => {
-                k.board_write(cpu.get(Reg::Ecx) as u8);
+                k.board_write(t, cpu.get(Reg::Ecx) as u8);
                 Outcome::Continue
             }
             2 => {

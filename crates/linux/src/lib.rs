@@ -50,11 +50,7 @@ pub fn syscall<M: GuestMemory>(
             if edx > 0x100_0000 || k.procs[p].mem.read(ecx, &mut data).is_err() {
                 return ret(cpu, -EFAULT);
             }
-            if ebx == 1 {
-                k.stdout.extend_from_slice(&data);
-            } else {
-                k.stderr.extend_from_slice(&data);
-            }
+            k.output(t, &data, ebx == 2);
             ret(cpu, edx as i32)
         }
         _ => {

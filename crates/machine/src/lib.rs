@@ -16,8 +16,11 @@
 
 #![warn(missing_docs)]
 
+mod host;
 mod memory;
 mod watchdog;
+
+pub use host::{HostAction, HostMessage, HostSent, HostTarget, Trigger, HOST_MAX_MESSAGE};
 
 use ipcemu_kernel::{
     Config, Cpu, ExitStatus, Flavor, Kernel, Outcome, Pick, ProcId, Reg, ThreadId, ThreadState,
@@ -107,6 +110,21 @@ pub struct GuestSpec {
     pub params: Option<String>,
 }
 
+impl GuestSpec {
+    /// Read a guest from a file (its process name comes from the file name).
+    pub fn from_file(
+        path: impl AsRef<std::path::Path>,
+        params: Option<&str>,
+    ) -> std::io::Result<Self> {
+        let path = path.as_ref();
+        Ok(GuestSpec {
+            path: path.to_string_lossy().into_owned(),
+            bytes: std::fs::read(path)?,
+            params: params.map(str::to_string),
+        })
+    }
+}
+
 /// An error starting a guest (bad image, no memory, no slot).
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {msg}")]
@@ -128,6 +146,8 @@ pub enum End {
     Timeout,
     /// The wall-time limit passed.
     WallTimeout,
+    /// The condition given to [`World::run_until`] held.
+    Condition,
 }
 
 /// The outcome of one process.
@@ -199,6 +219,8 @@ pub struct World {
     config: WorldConfig,
     out: Box<dyn Write>,
     err: Box<dyn Write>,
+    host: Option<host::HostState>,
+    started: Option<Instant>,
 }
 
 /// Register access for a personality (one Unicorn call per register: measured faster than a
@@ -263,6 +285,8 @@ impl World {
             config,
             out,
             err,
+            host: None,
+            started: None,
         })
     }
 
@@ -457,10 +481,78 @@ impl World {
         Ok(())
     }
 
-    /// Run until every process has ended, a deadlock, or a limit.
+    /// Add the host actor: a process named `name` with a KolibriOS IPC area of `area_size`
+    /// bytes and, when `pcipc` is set, a PC-IPC ID once PC-IPC is installed. Call it after
+    /// the guests, so their PIDs are the same as without a host. Returns the host's PID.
+    pub fn add_host(&mut self, name: &str, area_size: u32, pcipc: bool) -> Result<u32, StartError> {
+        let fail = |msg: String| StartError {
+            path: name.to_string(),
+            msg,
+        };
+        if self.host.is_some() {
+            return Err(fail("a world has one host actor".into()));
+        }
+        let (mem, area) = host::HostState::memory(area_size).map_err(fail)?;
+        let mut sh = self.shared.borrow_mut();
+        let k = &mut sh.kernel;
+        let (_, tid) = k
+            .spawn_process(name, mem, area, Flavor::Host, (0, 0))
+            .ok_or_else(|| fail("no free task slot (255 slots)".into()))?;
+        let h = host::HostState::new(k, tid, area, pcipc);
+        let pid = h.pid;
+        drop(sh);
+        self.machines.push(None);
+        self.first_pid.push(pid);
+        self.host = Some(h);
+        Ok(pid)
+    }
+
+    /// Schedule a host message; returns its index (see [`World::host_sent`]).
+    pub fn host_send(&mut self, action: HostAction) -> Option<usize> {
+        let h = self.host.as_mut()?;
+        let mut sh = self.shared.borrow_mut();
+        Some(h.add(&mut sh.kernel, action))
+    }
+
+    /// Messages the host actor received so far.
+    pub fn host_received(&self) -> &[HostMessage] {
+        self.host.as_ref().map_or(&[], |h| &h.received)
+    }
+
+    /// Host messages sent so far, with their result codes.
+    pub fn host_sent(&self) -> &[HostSent] {
+        self.host.as_ref().map_or(&[], |h| &h.sent)
+    }
+
+    /// PID of the host actor.
+    pub fn host_pid(&self) -> Option<u32> {
+        self.host.as_ref().map(|h| h.pid)
+    }
+
+    /// What process `proc` (start order, 0-based) has written so far; needs
+    /// `Config::capture_output`.
+    pub fn output_of(&self, proc: ProcId) -> Vec<u8> {
+        let sh = self.shared.borrow();
+        sh.kernel
+            .procs
+            .get(proc)
+            .map(|p| p.output.clone())
+            .unwrap_or_default()
+    }
+
+    /// Run until every guest process has ended, a deadlock, or a limit.
     pub fn run(&mut self) -> RunReport {
-        let started = Instant::now();
-        let dog = self.config.wall_timeout.map(watchdog::Watchdog::start);
+        self.run_until(|_| false)
+    }
+
+    /// Run until `stop` returns true (checked at every scheduling point), every guest process
+    /// has ended, a deadlock, or a limit. A world stopped by its condition can run again.
+    pub fn run_until(&mut self, mut stop: impl FnMut(&Kernel<ProcMemory>) -> bool) -> RunReport {
+        let started = *self.started.get_or_insert_with(Instant::now);
+        let dog = self
+            .config
+            .wall_timeout
+            .map(|w| watchdog::Watchdog::start(w.saturating_sub(started.elapsed())));
         let virt_limit = self.config.timeout.map(|d| d.as_nanos() as u64);
         let end = loop {
             self.flush(false);
@@ -468,13 +560,34 @@ impl World {
                 break End::WallTimeout;
             }
             let pick = {
-                let mut sh = self.shared.borrow_mut();
+                let mut guard = self.shared.borrow_mut();
+                let sh = &mut *guard;
+                if let Some(h) = self.host.as_mut() {
+                    h.step(&mut sh.kernel);
+                    let host_proc = h.proc;
+                    if sh
+                        .kernel
+                        .procs
+                        .iter()
+                        .enumerate()
+                        .all(|(i, p)| i == host_proc || p.exit.is_some())
+                    {
+                        break End::AllExited;
+                    }
+                }
+                if stop(&sh.kernel) {
+                    break End::Condition;
+                }
                 if virt_limit.is_some_and(|l| sh.kernel.now_ns() >= l) {
                     break End::Timeout;
                 }
                 sh.kernel.pick_next()
             };
             let t = match pick {
+                Pick::Run(t) if self.host.as_ref().is_some_and(|h| h.tid == t) => {
+                    // The host's timer fired: it acts at the top of the loop.
+                    continue;
+                }
                 Pick::Run(t) => t,
                 Pick::Idle(until) => {
                     self.flush(true);
@@ -493,15 +606,22 @@ impl World {
         };
         drop(dog);
         self.flush(true);
+        self.report(end, started)
+    }
+
+    fn report(&self, end: End, started: Instant) -> RunReport {
         let sh = self.shared.borrow();
         let k = &sh.kernel;
+        let host_proc = self.host.as_ref().map(|h| h.proc);
         RunReport {
             end,
             procs: k
                 .procs
                 .iter()
                 .zip(&self.first_pid)
-                .map(|(p, &pid)| ProcReport {
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != host_proc)
+                .map(|(_, (p, &pid))| ProcReport {
                     name: p.name.clone(),
                     pid,
                     status: p.exit.clone(),

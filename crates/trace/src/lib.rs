@@ -79,6 +79,35 @@ impl Sink for JsonlSink {
     }
 }
 
+/// Keeps records in memory, for programs and tests that inspect a trace.
+#[derive(Clone, Default)]
+pub struct MemorySink {
+    records: Arc<Mutex<Vec<Record>>>,
+}
+
+impl MemorySink {
+    /// A new, empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The records so far.
+    pub fn records(&self) -> Vec<Record> {
+        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl Sink for MemorySink {
+    fn record(&mut self, r: &Record) -> std::io::Result<()> {
+        if let Ok(mut v) = self.records.lock() {
+            v.push(r.clone());
+        }
+        Ok(())
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A sink shared between the layer and whoever finishes the run.
 pub type SharedSink = Arc<Mutex<Box<dyn Sink>>>;
 

@@ -1,0 +1,174 @@
+//! `ipcemu test`: the shipped scenarios pass; wrong expectations fail with messages that name
+//! the scenario, the process and the mismatch; bad files name the key and line; --bless and
+//! --junit work.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ipcemu_test(args: &[&str]) -> (i32, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .arg("test")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&o.stderr));
+    (o.status.code().unwrap_or(-1), s)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ipcemu-sc-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn fixtures() -> String {
+    root()
+        .join("fixtures")
+        .canonicalize()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn shipped_scenarios_pass() {
+    let (code, out) = ipcemu_test(&["fixtures/scenarios"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("11 passed, 0 failed"), "{out}");
+    assert!(
+        out.contains("PASS host actor drives a KolibriOS receiver"),
+        "{out}"
+    );
+}
+
+#[test]
+fn parallel_runs_print_the_same_report() {
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| l.split("  (").next().unwrap_or(l).to_string())
+            .collect()
+    };
+    let (_, a) = ipcemu_test(&["fixtures/scenarios", "-j", "1"]);
+    let (_, b) = ipcemu_test(&["fixtures/scenarios", "-j", "3"]);
+    assert_eq!(strip(&a), strip(&b));
+}
+
+#[test]
+fn wrong_expectations_fail_with_names_and_diffs() {
+    let d = scratch("wrong");
+    let f = fixtures();
+    std::fs::write(
+        d.join("wrong.toml"),
+        format!(
+            r#"
+name = "deliberately wrong"
+
+[[process]]
+label = "srv"
+image = "{f}/kolibri/echo_srv.kex"
+expect_output_contains = ["PASS echo_srv served 99 messages"]
+
+[[process]]
+label = "cli"
+image = "{f}/kolibri/echo_cli.kex"
+params = "3"
+expect_output = "PASS echo_cli 4 round trips\nDONE 1 0\n"
+expect_exit = 1
+
+[host]
+[[host.send]]
+to = "cli"
+text = "never answered"
+when_output = "this text never appears"
+
+[[expect.host_received]]
+from = "srv"
+text = "nothing"
+"#
+        ),
+    )
+    .unwrap();
+    let junit = d.join("report.xml");
+    let (code, out) = ipcemu_test(&[
+        d.join("wrong.toml").to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL deliberately wrong"), "{out}");
+    assert!(out.contains("process srv (echo_srv[2]) output does not contain \"PASS echo_srv served 99 messages\""), "{out}");
+    assert!(
+        out.contains("process cli (echo_cli[3]): expected exit code 1, got exit code 0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("process cli (echo_cli[3]) output differs from the expected text"),
+        "{out}"
+    );
+    assert!(
+        out.contains("-PASS echo_cli 4 round trips"),
+        "diff shows the expected line:\n{out}"
+    );
+    assert!(
+        out.contains("+PASS echo_cli 3 round trips"),
+        "diff shows the actual line:\n{out}"
+    );
+    assert!(out.contains("host.send[0] never went out"), "{out}");
+    assert!(
+        out.contains("host: expected at least 1 message(s) from srv equal to \"nothing\""),
+        "{out}"
+    );
+    assert!(out.contains("0 passed, 1 failed"), "{out}");
+    let x = std::fs::read_to_string(junit).unwrap();
+    assert!(x.contains("<testcase name=\"deliberately wrong\""), "{x}");
+    assert!(x.contains("<failure message="), "{x}");
+    assert!(x.contains("failures=\"1\""), "{x}");
+}
+
+#[test]
+fn bad_files_name_the_key_and_line() {
+    let d = scratch("bad");
+    std::fs::write(
+        d.join("typo.toml"),
+        "[[process]]\nimage = \"x.kex\"\nparmas = \"1\"\n",
+    )
+    .unwrap();
+    let (code, out) = ipcemu_test(&[d.join("typo.toml").to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("parmas"), "{out}");
+    assert!(out.contains("line 3"), "{out}");
+    std::fs::write(d.join("empty.toml"), "name = \"nothing\"\n").unwrap();
+    let (code, out) = ipcemu_test(&[d.join("empty.toml").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(out.contains("at least one [[process]]"), "{out}");
+    let (code, out) = ipcemu_test(&["/nonexistent/dir"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("/nonexistent/dir"), "{out}");
+}
+
+#[test]
+fn bless_writes_the_reference_transcript() {
+    let d = scratch("bless");
+    let f = fixtures();
+    std::fs::write(
+        d.join("t.toml"),
+        format!("[[process]]\nimage = \"{f}/kolibri/ipc_area.kex\"\n[expect]\noutput_file = \"t.expected\"\n"),
+    )
+    .unwrap();
+    let t = d.join("t.toml");
+    let (code, out) = ipcemu_test(&[t.to_str().unwrap()]);
+    assert_eq!(code, 1, "missing reference fails: {out}");
+    assert!(out.contains("run with --bless"), "{out}");
+    let (code, out) = ipcemu_test(&[t.to_str().unwrap(), "--bless"]);
+    assert_eq!(code, 0, "{out}");
+    let want = std::fs::read_to_string(root().join("fixtures/kolibri/ipc_area.expected")).unwrap();
+    assert_eq!(std::fs::read_to_string(d.join("t.expected")).unwrap(), want);
+    let (code, _) = ipcemu_test(&[t.to_str().unwrap()]);
+    assert_eq!(code, 0);
+}

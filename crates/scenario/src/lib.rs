@@ -1,0 +1,466 @@
+//! # ipcemu-scenario
+//!
+//! Scenario files describe a world once — which programs, their command lines, what a host
+//! actor sends them and when, what must come out — and [`run_file`] runs one and checks every
+//! expectation, returning a [`Outcome`] with a readable failure list and diffs. `ipcemu test`
+//! is a thin CLI over this crate. The format is documented in `docs/scenarios.md`.
+
+#![warn(missing_docs)]
+
+mod junit;
+mod spec;
+
+#[doc = include_str!("../../../docs/library.md")]
+pub mod library_guide {}
+
+pub use junit::junit_xml;
+pub use spec::{
+    ExitExpect, Expect, HostSendSpec, HostSpec, Options, ProcessSpec, ReceivedSpec, Scenario,
+};
+
+use ipcemu_kernel::{Config, PcIpcConfig};
+use ipcemu_machine::{End, GuestSpec, HostAction, HostTarget, Trigger, World, WorldConfig};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Why a scenario could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// The TOML is malformed or has an unknown key (the message names key and line).
+    #[error("{0}: {1}")]
+    Parse(String, String),
+    /// The scenario is consistent TOML but says something impossible.
+    #[error("{0}: {1}")]
+    Invalid(String, String),
+}
+
+/// The result of one scenario.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Scenario name.
+    pub name: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Every expectation that did not hold, one line each (empty = passed).
+    pub failures: Vec<String>,
+    /// Unified diffs for exact-output expectations that did not hold.
+    pub diffs: Vec<String>,
+    /// Reference transcripts rewritten by `bless`.
+    pub blessed: Vec<PathBuf>,
+    /// Guest time at the end (ns).
+    pub virtual_ns: u64,
+    /// Host wall time.
+    pub wall: Duration,
+    /// All output of the world.
+    pub output: String,
+}
+
+impl Outcome {
+    /// Whether every expectation held.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Load and check a scenario file without running it.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let p = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io(p.clone(), e))?;
+    let sc: Scenario =
+        toml::from_str(&text).map_err(|e| ScenarioError::Parse(p.clone(), e.to_string()))?;
+    sc.validate().map_err(|e| ScenarioError::Invalid(p, e))?;
+    Ok(sc)
+}
+
+/// A shared byte buffer used as the world's stdout/stderr.
+#[derive(Clone, Default)]
+struct Buf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Run a scenario file. With `bless`, reference transcripts that differ are rewritten (and
+/// count as passing).
+pub fn run_file(path: &Path, bless: bool) -> Result<Outcome, ScenarioError> {
+    let sc = load(path)?;
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let name = sc.name.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    let p = path.display().to_string();
+    let invalid = |m: String| ScenarioError::Invalid(p.clone(), m);
+    let started = Instant::now();
+    let o = &sc.options;
+    let config = WorldConfig {
+        pcipc_vector: o.pcipc_vector.unwrap_or(0x60),
+        kernel: Config {
+            quantum_traps: o.quantum.unwrap_or(Config::default().quantum_traps).max(1),
+            capture_output: true,
+            pcipc: PcIpcConfig {
+                ids: o.pcipc_ids.unwrap_or(PcIpcConfig::default().ids),
+                space: o.pcipc_space.unwrap_or(PcIpcConfig::default().space),
+                preinstalled: o.pcipc_preinstalled,
+                ..PcIpcConfig::default()
+            },
+            ..Config::default()
+        },
+        strict: o.strict,
+        timeout: Some(Duration::from_secs_f64(o.timeout.unwrap_or(60.0))),
+        wall_timeout: Some(Duration::from_secs_f64(o.wall_timeout.unwrap_or(60.0))),
+    };
+    let out = Buf::default();
+    let err = Buf::default();
+    let mut world =
+        World::new(config, Box::new(out.clone()), Box::new(err.clone())).map_err(invalid)?;
+
+    // Processes, with labels for the expectations.
+    let labels = sc.labels();
+    let mut pid_of: HashMap<String, u32> = HashMap::new();
+    let mut proc_of: HashMap<String, usize> = HashMap::new();
+    for (i, ps) in sc.processes.iter().enumerate() {
+        let image = dir.join(&ps.image);
+        let bytes = std::fs::read(&image).map_err(|e| {
+            invalid(format!(
+                "process {}: cannot read {}: {e}",
+                labels[i],
+                image.display()
+            ))
+        })?;
+        let spec = GuestSpec {
+            path: image.to_string_lossy().into_owned(),
+            bytes,
+            params: ps.params.clone(),
+        };
+        let pid = world
+            .add_guest(&spec)
+            .map_err(|e| invalid(format!("process {}: {e}", labels[i])))?;
+        pid_of.insert(labels[i].clone(), pid);
+        proc_of.insert(labels[i].clone(), i);
+    }
+
+    // The host actor.
+    if let Some(h) = &sc.host {
+        let pid = world
+            .add_host(
+                h.name.as_deref().unwrap_or("host"),
+                h.area.unwrap_or(4096),
+                h.pcipc,
+            )
+            .map_err(|e| invalid(e.to_string()))?;
+        pid_of.insert("host".into(), pid);
+        for (i, s) in h.sends.iter().enumerate() {
+            let what = format!("host.send[{i}]");
+            let label_pid = |l: &str| {
+                pid_of
+                    .get(l)
+                    .copied()
+                    .ok_or_else(|| invalid(format!("{what}: no process labelled {l:?}")))
+            };
+            let target = match (&s.to, s.to_pid, s.to_id) {
+                (Some(l), None, None) => HostTarget::Kolibri(label_pid(l)?),
+                (None, Some(p), None) => HostTarget::Kolibri(p),
+                (None, None, Some(id)) => HostTarget::PcIpc(id),
+                _ => {
+                    return Err(invalid(format!(
+                        "{what}: give exactly one of to, to_pid, to_id"
+                    )))
+                }
+            };
+            let trigger = match (s.at, &s.when_area_set, &s.when_output, s.when_received) {
+                (Some(t), None, None, None) => Trigger::At((t * 1e9) as u64),
+                (None, Some(l), None, None) => Trigger::AreaSet(label_pid(l)?),
+                (None, None, Some(text), None) => {
+                    let p = match &s.when_output_of {
+                        Some(l) => Some(*proc_of.get(l).ok_or_else(|| {
+                            invalid(format!("{what}: no process labelled {l:?}"))
+                        })?),
+                        None => None,
+                    };
+                    Trigger::Output(p, text.clone())
+                }
+                (None, None, None, Some(n)) => Trigger::Received(n),
+                (None, None, None, None) => Trigger::At(0),
+                _ => {
+                    return Err(invalid(format!(
+                        "{what}: give at most one of at, when_area_set, when_output, when_received"
+                    )))
+                }
+            };
+            let data = s.payload().map_err(|e| invalid(format!("{what}: {e}")))?;
+            world.host_send(HostAction {
+                trigger,
+                target,
+                data,
+                retry: s.retry.unwrap_or(true),
+            });
+        }
+    }
+
+    let report = world.run();
+    let output = String::from_utf8_lossy(&out.0.borrow()).into_owned();
+    let stderr = String::from_utf8_lossy(&err.0.borrow()).into_owned();
+    let mut failures = Vec::new();
+    let mut diffs = Vec::new();
+    let mut blessed = Vec::new();
+    let e = &sc.expect;
+
+    // How the run ended.
+    match (&report.end, e.deadlock) {
+        (End::Deadlock(_), true) | (End::AllExited, false) => {}
+        (End::Deadlock(w), false) => failures.push(format!("deadlock: {}", w.join("; "))),
+        (End::AllExited, true) => {
+            failures.push("expected a deadlock, but every process ended".into())
+        }
+        (End::Timeout, _) => failures.push(format!(
+            "guest-time limit ({} s) reached; still running: {}",
+            o.timeout.unwrap_or(60.0),
+            running(&report)
+        )),
+        (End::WallTimeout, _) => failures.push(format!(
+            "wall-time limit ({} s) reached; still running: {}",
+            o.wall_timeout.unwrap_or(60.0),
+            running(&report)
+        )),
+        (End::Condition, _) => {}
+    }
+    if let Some(max) = e.max_time {
+        let t = report.virtual_ns as f64 / 1e9;
+        if t > max {
+            failures.push(format!("guest time {t:.3} s is over max_time {max} s"));
+        }
+    }
+
+    // Exit statuses and per-process output.
+    for (i, ps) in sc.processes.iter().enumerate() {
+        let label = &labels[i];
+        let r = &report.procs[i];
+        let who = format!("process {label} ({}[{}])", r.name, r.pid);
+        let want = ps.expect_exit.clone().unwrap_or(ExitExpect::Code(0));
+        if let Some(problem) = want.check(r.status.as_ref()) {
+            failures.push(format!("{who}: {problem}"));
+        }
+        let got = String::from_utf8_lossy(&world.output_of(i)).into_owned();
+        check_text(
+            &format!("{who} output"),
+            &got,
+            &ps.text_expect(),
+            &dir,
+            bless,
+            &mut failures,
+            &mut diffs,
+            &mut blessed,
+        );
+    }
+    check_text(
+        "output",
+        &output,
+        &e.text_expect(),
+        &dir,
+        bless,
+        &mut failures,
+        &mut diffs,
+        &mut blessed,
+    );
+
+    // Messages the host received.
+    let got = world.host_received();
+    for (i, rs) in e.host_received.iter().enumerate() {
+        let what = format!("expect.host_received[{i}]");
+        let from_pid = match &rs.from {
+            Some(l) => Some(
+                *pid_of
+                    .get(l)
+                    .ok_or_else(|| invalid(format!("{what}: no process labelled {l:?}")))?,
+            ),
+            None => None,
+        };
+        let want = rs.payload().map_err(|e| invalid(format!("{what}: {e}")))?;
+        let matching = got
+            .iter()
+            .filter(|m| from_pid.is_none_or(|p| m.from_pid == p))
+            .filter(|m| match (&want, &rs.contains) {
+                (Some(w), _) => &m.data == w,
+                (None, Some(c)) => String::from_utf8_lossy(&m.data).contains(c.as_str()),
+                (None, None) => true,
+            })
+            .count();
+        let ok = match rs.count {
+            Some(n) => matching == n,
+            None => matching >= 1,
+        };
+        if !ok {
+            let seen: Vec<String> = got
+                .iter()
+                .take(8)
+                .map(|m| {
+                    format!(
+                        "{}[{}] {:?}",
+                        m.from_name,
+                        m.from_pid,
+                        String::from_utf8_lossy(&m.data)
+                    )
+                })
+                .collect();
+            failures.push(format!(
+                "host: expected {} message(s){}{}; got {matching} matching of {} received{}",
+                rs.count.map_or("at least 1".to_string(), |n| n.to_string()),
+                rs.from
+                    .as_ref()
+                    .map(|f| format!(" from {f}"))
+                    .unwrap_or_default(),
+                match (&want, &rs.contains) {
+                    (Some(w), _) => format!(" equal to {:?}", String::from_utf8_lossy(w)),
+                    (None, Some(c)) => format!(" containing {c:?}"),
+                    _ => String::new(),
+                },
+                got.len(),
+                if seen.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (first: {})", seen.join(", "))
+                }
+            ));
+        }
+    }
+    if let Some(h) = &sc.host {
+        let sent = world.host_sent();
+        for (i, s) in h.sends.iter().enumerate() {
+            match sent.iter().find(|x| x.index == i) {
+                None => failures.push(format!(
+                    "host.send[{i}] never went out (its trigger never held)"
+                )),
+                Some(x) if x.code != 0 && s.expect_code.is_none() => {
+                    failures.push(format!("host.send[{i}] failed with code {}", x.code))
+                }
+                Some(x) if s.expect_code.is_some_and(|c| c != x.code) => failures.push(format!(
+                    "host.send[{i}]: code {} but expect_code {}",
+                    x.code,
+                    s.expect_code.unwrap_or(0)
+                )),
+                _ => {}
+            }
+        }
+    }
+    if !failures.is_empty() && !stderr.is_empty() {
+        failures.push(format!("ipcemu reported:\n{}", indent(&stderr)));
+    }
+    Ok(Outcome {
+        name,
+        path: path.to_path_buf(),
+        failures,
+        diffs,
+        blessed,
+        virtual_ns: report.virtual_ns,
+        wall: started.elapsed(),
+        output,
+    })
+}
+
+fn running(r: &ipcemu_machine::RunReport) -> String {
+    r.procs
+        .iter()
+        .filter(|p| p.status.is_none())
+        .map(|p| format!("{}[{}]", p.name, p.pid))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Text expectations of one output stream.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct TextExpect {
+    exact: Option<String>,
+    contains: Vec<String>,
+    not_contains: Vec<String>,
+    regex: Vec<String>,
+    file: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_text(
+    what: &str,
+    got: &str,
+    t: &TextExpect,
+    dir: &Path,
+    bless: bool,
+    failures: &mut Vec<String>,
+    diffs: &mut Vec<String>,
+    blessed: &mut Vec<PathBuf>,
+) {
+    if let Some(want) = &t.exact {
+        if got != want {
+            failures.push(format!("{what} differs from the expected text"));
+            diffs.push(diff(what, want, got));
+        }
+    }
+    if let Some(f) = &t.file {
+        let p = dir.join(f);
+        let want = std::fs::read_to_string(&p).ok();
+        if want.as_deref() != Some(got) {
+            if bless {
+                match std::fs::write(&p, got) {
+                    Ok(()) => blessed.push(p),
+                    Err(e) => failures.push(format!("{what}: cannot bless {}: {e}", p.display())),
+                }
+            } else {
+                match &want {
+                    Some(w) => {
+                        failures.push(format!(
+                            "{what} differs from {} (run with --bless to accept)",
+                            p.display()
+                        ));
+                        diffs.push(diff(&p.display().to_string(), w, got));
+                    }
+                    None => failures.push(format!(
+                        "{what}: reference {} is missing (run with --bless)",
+                        p.display()
+                    )),
+                }
+            }
+        }
+    }
+    for c in &t.contains {
+        if !got.contains(c.as_str()) {
+            failures.push(format!("{what} does not contain {c:?}"));
+        }
+    }
+    for c in &t.not_contains {
+        if let Some(line) = got.lines().find(|l| l.contains(c.as_str())) {
+            failures.push(format!("{what} contains {c:?}: {line:?}"));
+        }
+    }
+    for r in &t.regex {
+        match regex::Regex::new(&format!("(?m){r}")) {
+            Ok(re) if re.is_match(got) => {}
+            Ok(_) => failures.push(format!("{what} does not match /{r}/")),
+            Err(e) => failures.push(format!("{what}: bad regex /{r}/: {e}")),
+        }
+    }
+}
+
+fn diff(name: &str, want: &str, got: &str) -> String {
+    similar::TextDiff::from_lines(want, got)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("expected ({name})"), "actual")
+        .to_string()
+}
