@@ -116,6 +116,9 @@ struct RunArgs {
     /// System calls a thread may make before others get the CPU.
     #[arg(long, value_name = "N", default_value_t = Config::default().quantum_traps)]
     quantum: u32,
+    /// Highest task slot (KolibriOS has 255); raise it for worlds of more processes.
+    #[arg(long, value_name = "N", default_value_t = ipcemu_kernel::MAX_SLOTS)]
+    max_slots: u16,
     /// Print a summary (processes, system calls, virtual and wall time) on stderr.
     #[arg(long)]
     stats: bool,
@@ -261,6 +264,7 @@ fn run(args: RunArgs) -> Result<u8> {
         kernel: Config {
             realtime: args.realtime,
             quantum_traps: args.quantum.max(1),
+            max_slots: args.max_slots,
             pcipc: PcIpcConfig {
                 ids: args.pcipc_ids,
                 space: args.pcipc_space,

@@ -353,3 +353,33 @@ fn unsupported_dos_call_names_ah_and_the_guest() {
     assert_eq!(code, 0, "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// N ring members, each given "N R" as its command line.
+fn ring(n: usize, rounds: usize, extra: &[&str]) -> (i32, String, String) {
+    let img = fixture("ring");
+    let params: Vec<String> = (1..=n).map(|i| format!("{i}={n} {rounds}")).collect();
+    let mut args: Vec<&str> = vec!["run"];
+    args.extend(std::iter::repeat_n(img.as_str(), n));
+    for p in &params {
+        args.extend(["--params", p.as_str()]);
+    }
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn token_ring_of_twenty() {
+    let (code, out, err) = ring(20, 50, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "PASS ring 20 members 1000 hops\n");
+}
+
+#[test]
+fn more_processes_than_kolibrios_slots_with_max_slots() {
+    let (code, _, err) = ring(300, 2, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no free task slot"), "{err}");
+    let (code, out, err) = ring(300, 2, &["--max-slots", "400"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "PASS ring 300 members 600 hops\n");
+}

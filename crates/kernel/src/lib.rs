@@ -32,7 +32,8 @@ pub type ProcId = usize;
 /// Index of a thread in the kernel's thread table (never reused in one world).
 pub type ThreadId = usize;
 
-/// Highest slot number (KolibriOS has 255 task slots).
+/// Highest slot number of KolibriOS (255 task slots); `Config::max_slots` may raise it for
+/// scale tests.
 pub const MAX_SLOTS: u16 = 255;
 /// PID of the idle pseudo-thread in slot 1.
 pub const IDLE_PID: u32 = 1;
@@ -178,6 +179,8 @@ pub struct Config {
     pub board_capacity: usize,
     /// PC-IPC tunables.
     pub pcipc: PcIpcConfig,
+    /// Highest task slot (KolibriOS: 255). More slots allow worlds of more threads.
+    pub max_slots: u16,
     /// Keep each process's output in `Process::output` as well.
     pub capture_output: bool,
 }
@@ -191,6 +194,7 @@ impl Default for Config {
             heap_size: 64 << 20,
             board_capacity: 4096,
             pcipc: PcIpcConfig::default(),
+            max_slots: MAX_SLOTS,
             capture_output: false,
         }
     }
@@ -233,7 +237,7 @@ pub struct Kernel<M> {
 impl<M: GuestMemory> Kernel<M> {
     /// An empty world.
     pub fn new(config: Config) -> Self {
-        let mut slots = vec![None; MAX_SLOTS as usize + 1];
+        let mut slots = vec![None; config.max_slots.max(2) as usize + 1];
         slots[0] = None;
         Kernel {
             procs: Vec::new(),
@@ -325,19 +329,16 @@ impl<M: GuestMemory> Kernel<M> {
     }
 
     fn free_slot(&self) -> Option<u16> {
-        (2..=MAX_SLOTS).find(|&s| self.slots[s as usize].is_none())
+        (2..self.slots.len() as u16).find(|&s| self.slots[s as usize].is_none())
     }
 
     /// The thread with this PID, if it is alive (the idle pseudo-thread is not a thread).
     pub fn thread_by_pid(&self, pid: u32) -> Option<ThreadId> {
-        if pid <= IDLE_PID {
-            return None;
-        }
-        self.slots[2..=self.max_slot as usize]
-            .iter()
-            .flatten()
-            .copied()
-            .find(|&t| self.threads[t].pid == pid)
+        // PIDs are handed out in thread-creation order from IDLE_PID + 1 and never reused, so
+        // a PID names its thread-table index directly.
+        let t = pid.checked_sub(IDLE_PID + 1)? as usize;
+        let th = self.threads.get(t)?;
+        (th.pid == pid && th.state != ThreadState::Ended).then_some(t)
     }
 
     /// Slot for a PID (function 18.21): 0 when there is none.
