@@ -696,15 +696,19 @@ impl<M: GuestMemory> Kernel<M> {
         let th = &mut self.threads[t];
         th.events |= 1 << (code - 1);
         if self.trace_on {
+            // Recorded when the event stays pending (masked, or the thread is not waiting);
+            // an event that wakes a waiting thread shows as its `event_read` right away.
             let masked = self.threads[t].event_mask & (1 << (code - 1)) == 0;
-            trace_rec!(
-                self,
-                t,
-                "event",
-                self.pers_of(t),
-                code = code,
-                masked = masked
-            );
+            if masked || self.threads[t].state != ThreadState::Waiting(Wait::Event) {
+                trace_rec!(
+                    self,
+                    t,
+                    "event",
+                    self.pers_of(t),
+                    code = code,
+                    masked = masked
+                );
+            }
         }
         let th = &self.threads[t];
         if th.state == ThreadState::Waiting(Wait::Event) {

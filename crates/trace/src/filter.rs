@@ -56,3 +56,43 @@ impl Filter {
             && (self.kinds.is_empty() || self.kinds.contains(&r.kind))
     }
 }
+
+/// Filter verdicts collected field by field (for sinks that never build a `Record`).
+#[derive(Debug, Default)]
+pub(crate) struct Match {
+    pid: bool,
+    name: bool,
+    pers: bool,
+    kind: bool,
+}
+
+impl Match {
+    pub(crate) fn pid(&mut self, f: &Filter, v: u32) {
+        self.pid |= f.pids.contains(&v);
+    }
+    pub(crate) fn name(&mut self, f: &Filter, v: &str) {
+        self.name |= f.names.iter().any(|n| n == v);
+    }
+    pub(crate) fn pers(&mut self, f: &Filter, v: &str) {
+        self.pers |= f.pers.iter().any(|n| n == v);
+    }
+    pub(crate) fn kind(&mut self, f: &Filter, v: &str) {
+        self.kind |= f.kinds.iter().any(|n| n == v);
+    }
+    pub(crate) fn passes(&self, f: &Filter) -> bool {
+        (f.pids.is_empty() || self.pid)
+            && (f.names.is_empty() || self.name)
+            && (f.pers.is_empty() || self.pers)
+            && (f.kinds.is_empty() || self.kind)
+    }
+}
+
+impl Filter {
+    /// Whether the filter keeps everything.
+    pub fn is_empty(&self) -> bool {
+        self.pids.is_empty()
+            && self.names.is_empty()
+            && self.pers.is_empty()
+            && self.kinds.is_empty()
+    }
+}

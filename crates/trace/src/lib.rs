@@ -35,6 +35,15 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub trait Sink: Send {
     /// Take one record.
     fn record(&mut self, r: &Record) -> std::io::Result<()>;
+    /// Take one event directly, without building a [`Record`] (a fast path a sink may offer);
+    /// `None` means "not offered: give me a Record".
+    fn event(
+        &mut self,
+        _event: &tracing::Event<'_>,
+        _filter: &Filter,
+    ) -> Option<std::io::Result<()>> {
+        None
+    }
     /// Write whatever is buffered (called once at the end).
     fn finish(&mut self) -> std::io::Result<()>;
 }
@@ -42,39 +51,58 @@ pub trait Sink: Send {
 /// JSON Lines: a header line, then one record per line.
 pub struct JsonlSink {
     out: Box<dyn Write + Send>,
-    started: bool,
+    buf: Vec<u8>,
 }
 
 impl JsonlSink {
-    /// A sink writing to `out` (buffer it: records are small and many).
+    /// A sink writing to `out` (records are collected in 64 KiB chunks before each write).
     pub fn new(out: Box<dyn Write + Send>) -> Self {
-        JsonlSink {
-            out,
-            started: false,
+        let mut buf = Vec::with_capacity(1 << 16);
+        buf.extend_from_slice(
+            format!(
+                "{{\"kind\":\"header\",\"version\":{SCHEMA_VERSION},\"tool\":\"ipcemu\",\"time_unit\":\"ns\"}}\n"
+            )
+            .as_bytes(),
+        );
+        JsonlSink { out, buf }
+    }
+}
+
+impl JsonlSink {
+    fn end_line(&mut self) -> std::io::Result<()> {
+        self.buf.push(b'\n');
+        if self.buf.len() >= 1 << 16 {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
         }
+        Ok(())
     }
 }
 
 impl Sink for JsonlSink {
     fn record(&mut self, r: &Record) -> std::io::Result<()> {
-        if !self.started {
-            self.started = true;
-            writeln!(
-                self.out,
-                "{{\"kind\":\"header\",\"version\":{SCHEMA_VERSION},\"tool\":\"ipcemu\",\"time_unit\":\"ns\"}}"
-            )?;
+        r.write_json(&mut self.buf);
+        self.end_line()
+    }
+    fn event(
+        &mut self,
+        event: &tracing::Event<'_>,
+        filter: &Filter,
+    ) -> Option<std::io::Result<()>> {
+        let start = self.buf.len();
+        let mut v = record::JsonVisitor::new(&mut self.buf, filter);
+        event.record(&mut v);
+        let keep = v.finish();
+        if keep {
+            Some(self.end_line())
+        } else {
+            self.buf.truncate(start);
+            Some(Ok(()))
         }
-        serde_json::to_writer(&mut self.out, r)?;
-        self.out.write_all(b"\n")
     }
     fn finish(&mut self) -> std::io::Result<()> {
-        if !self.started {
-            self.started = true;
-            writeln!(
-                self.out,
-                "{{\"kind\":\"header\",\"version\":{SCHEMA_VERSION},\"tool\":\"ipcemu\",\"time_unit\":\"ns\"}}"
-            )?;
-        }
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
         self.out.flush()
     }
 }
@@ -158,6 +186,16 @@ impl<S: Subscriber> Layer<S> for TraceLayer {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
         if event.metadata().target() != ipcemu_kernel::trace::TARGET {
             return;
+        }
+        if let Ok(mut s) = self.sink.lock() {
+            if let Some(res) = s.event(event, &self.filter) {
+                if let Err(e) = res {
+                    if let Ok(mut slot) = self.error.lock() {
+                        slot.get_or_insert(e);
+                    }
+                }
+                return;
+            }
         }
         let mut r = Record::default();
         event.record(&mut r);

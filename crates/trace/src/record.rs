@@ -151,7 +151,227 @@ impl Visit for Record {
     }
 }
 
+/// Append `s` as a JSON string (quoted, escaped).
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: Option<&[u8]> = match c {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.extend_from_slice(&b[start..i]);
+        match esc {
+            Some(e) => out.extend_from_slice(e),
+            None => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
+fn json_key(out: &mut Vec<u8>, k: &str) {
+    out.push(b',');
+    out.push(b'"');
+    out.extend_from_slice(k.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn json_u64(out: &mut Vec<u8>, k: &str, v: u64) {
+    json_key(out, k);
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+fn json_i64(out: &mut Vec<u8>, k: &str, v: i64) {
+    json_key(out, k);
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Writes an event's fields straight into a JSONL line, in the order the kernel emits them
+/// (`kind`, `t_ns`, `step`, `pers`, `proc`, `pid`, `name`, then the kind's own fields), and
+/// evaluates a [`Filter`] on the way without allocating.
+pub(crate) struct JsonVisitor<'a> {
+    out: &'a mut Vec<u8>,
+    filter: &'a crate::Filter,
+    first: bool,
+    m: crate::filter::Match,
+}
+
+impl<'a> JsonVisitor<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>, filter: &'a crate::Filter) -> Self {
+        out.push(b'{');
+        JsonVisitor {
+            out,
+            filter,
+            first: true,
+            m: crate::filter::Match::default(),
+        }
+    }
+
+    #[inline]
+    fn key(&mut self, k: &str) {
+        // One reservation, then byte pushes the compiler keeps inline.
+        self.out.reserve(k.len() + 4);
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.push(b'"');
+        self.out.push(b':');
+    }
+
+    /// Close the object; returns whether the filter keeps the record.
+    pub(crate) fn finish(self) -> bool {
+        self.out.push(b'}');
+        self.filter.is_empty() || self.m.passes(self.filter)
+    }
+}
+
+impl Visit for JsonVisitor<'_> {
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        self.key(f.name());
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        match f.name() {
+            "pid" => self.m.pid(self.filter, v as u32),
+            "peer_pid" => self.m.pid(self.filter, v as u32),
+            _ => {}
+        }
+    }
+    fn record_i64(&mut self, f: &Field, v: i64) {
+        self.key(f.name());
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        self.key(f.name());
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
+    }
+    fn record_str(&mut self, f: &Field, v: &str) {
+        let name = f.name();
+        self.key(name);
+        if name == "msgs" {
+            self.out.push(b'[');
+            self.out.extend_from_slice(v.as_bytes());
+            self.out.push(b']');
+        } else {
+            json_str(self.out, v);
+        }
+        match name {
+            "kind" => self.m.kind(self.filter, v),
+            "pers" => self.m.pers(self.filter, v),
+            "name" | "peer_name" => self.m.name(self.filter, v),
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+        if f.name() != "message" {
+            self.record_str(f, &format!("{v:?}"));
+        }
+    }
+}
+
 impl Record {
+    /// Append this record as one JSON object (the JSONL schema; same keys, order and values
+    /// as its `Serialize` impl, written without serde for speed).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"kind\":");
+        json_str(out, &self.kind);
+        json_u64(out, "t_ns", self.t_ns);
+        json_u64(out, "step", self.step);
+        json_key(out, "pers");
+        json_str(out, &self.pers);
+        json_u64(out, "proc", self.proc);
+        json_u64(out, "pid", self.pid as u64);
+        json_key(out, "name");
+        json_str(out, &self.name);
+        if let Some(v) = self.peer_pid {
+            json_u64(out, "peer_pid", v as u64);
+        }
+        if let Some(v) = &self.peer_name {
+            json_key(out, "peer_name");
+            json_str(out, v);
+        }
+        for (k, v) in [("len", self.len)] {
+            if let Some(v) = v {
+                json_u64(out, k, v);
+            }
+        }
+        if let Some(v) = self.result {
+            json_i64(out, "result", v);
+        }
+        if let Some(v) = self.msg {
+            json_u64(out, "msg", v);
+        }
+        if let Some(v) = &self.msgs {
+            json_key(out, "msgs");
+            out.push(b'[');
+            for (i, m) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(itoa::Buffer::new().format(*m).as_bytes());
+            }
+            out.push(b']');
+        }
+        if let Some(v) = &self.payload {
+            json_key(out, "payload");
+            json_str(out, v);
+        }
+        for (k, v) in [("offset", self.offset), ("code", self.code)] {
+            if let Some(v) = v {
+                json_u64(out, k, v);
+            }
+        }
+        if let Some(v) = self.masked {
+            json_key(out, "masked");
+            out.extend_from_slice(if v { b"true" } else { b"false" });
+        }
+        if let Some(v) = &self.what {
+            json_key(out, "what");
+            json_str(out, v);
+        }
+        if let Some(v) = self.timeout_ns {
+            json_i64(out, "timeout_ns", v);
+        }
+        for (k, v) in [
+            ("addr", self.addr),
+            ("size", self.size),
+            ("slot", self.slot),
+            ("entry", self.entry),
+            ("cmd", self.cmd),
+            ("caller_id", self.caller_id),
+            ("to_id", self.to_id),
+            ("status", self.status),
+            ("error", self.error),
+        ] {
+            if let Some(v) = v {
+                json_u64(out, k, v);
+            }
+        }
+        if let Some(v) = &self.detail {
+            json_key(out, "detail");
+            json_str(out, v);
+        }
+        out.push(b'}');
+    }
+
     /// `name[pid]`.
     pub fn actor(&self) -> String {
         format!("{}[{}]", self.name, self.pid)
@@ -166,5 +386,52 @@ impl Record {
                 .unwrap_or("?");
             format!("{n}[{p}]")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_written_json_equals_serde() {
+        let mut r = Record {
+            kind: "send".into(),
+            t_ns: 5,
+            step: 7,
+            pers: "kolibri".into(),
+            proc: 1,
+            pid: 3,
+            name: "a\"b\\c\n\u{1}".into(),
+            peer_pid: Some(2),
+            peer_name: Some("srv".into()),
+            len: Some(20),
+            result: Some(-1),
+            msg: Some(9),
+            msgs: Some(vec![1, 2]),
+            payload: Some("00ff".into()),
+            masked: Some(true),
+            timeout_ns: Some(-1),
+            detail: Some("fault: x".into()),
+            ..Record::default()
+        };
+        let mut out = Vec::new();
+        r.write_json(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&r).unwrap()
+        );
+        r = Record {
+            kind: "wake".into(),
+            cmd: Some(7),
+            error: Some(0),
+            ..Record::default()
+        };
+        let mut out = Vec::new();
+        r.write_json(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&r).unwrap()
+        );
     }
 }

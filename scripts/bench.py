@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Guest-level benchmarks of ipcemu (`just bench`), with native and bare-Unicorn references
+measured in the same run.
+
+Runs the real `ipcemu` binary on our own guest programs (fixtures/), the native pipe programs
+(bench/native_pipes.c) and, when qemu-i386 is installed, the same pipe program under qemu user
+mode; prints a table of every target of issue 6 next to the measured figures, writes
+target/bench/report.json and target/bench/report.md, and plots the scale curve to
+target/bench/scale.png (matplotlib, installed with pip if missing).
+
+Every figure is the best of --repeat runs (default 3); ipcemu and the native programs are pinned
+to one CPU with taskset. Quick mode (--quick) uses smaller counts, for a smoke test.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "target" / "bench"
+IPCEMU = ROOT / "target" / "release" / "ipcemu"
+K = ROOT / "fixtures" / "kolibri"
+D = ROOT / "fixtures" / "dos"
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+
+
+def pinned(cmd):
+    return (["taskset", "-c", "0"] if shutil.which("taskset") else []) + cmd
+
+
+def timed(cmd, expect=None):
+    """Run cmd; return (wall seconds, max RSS KiB, stdout)."""
+    t0 = time.perf_counter()
+    p = subprocess.run(
+        ["/usr/bin/time", "-f", "%M"] + pinned(cmd) if Path("/usr/bin/time").exists() else pinned(cmd),
+        text=True,
+        capture_output=True,
+    )
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(map(str, cmd))} failed ({p.returncode}):\n{p.stderr}")
+    if expect and expect not in p.stdout:
+        raise SystemExit(f"bench: {' '.join(map(str, cmd))}: no {expect!r} in output:\n{p.stdout}")
+    rss = 0
+    lines = p.stderr.strip().splitlines()
+    if lines and lines[-1].strip().isdigit():
+        rss = int(lines[-1].strip())
+    return wall, rss, p.stdout
+
+
+def best(n, f):
+    runs = [f() for _ in range(n)]
+    return min(runs, key=lambda r: r[0])
+
+
+def ipcemu(args, expect, repeat):
+    return best(repeat, lambda: timed([str(IPCEMU), "run", *map(str, args)], expect))
+
+
+def ring(n, rounds, repeat):
+    args = [K / "ring.kex"] * n
+    for i in range(1, n + 1):
+        args += ["--params", f"{i}={n} {rounds}"]
+    args += ["--max-slots", str(max(255, n + 10))]
+    return ipcemu(args, f"PASS ring {n} members", repeat)
+
+
+def build(quick):
+    print("bench: building release binaries ...", file=sys.stderr)
+    sh(["cargo", "build", "--release", "-q", "-p", "ipcemu"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "-q", "-p", "ipcemu-machine", "--example", "bare_unicorn"], cwd=ROOT)
+    OUT.mkdir(parents=True, exist_ok=True)
+    sh(["gcc", "-O2", "-o", str(OUT / "native_pipes"), str(ROOT / "bench" / "native_pipes.c")])
+    qemu = shutil.which("qemu-i386") or shutil.which("qemu-i386-static")
+    if qemu:
+        try:
+            sh(["gcc", "-m32", "-static", "-O2", "-o", str(OUT / "native_pipes32"), str(ROOT / "bench" / "native_pipes.c")])
+        except subprocess.CalledProcessError:
+            qemu = None
+    return qemu
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small counts (smoke test)")
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    q = a.quick
+    rep = 1 if q else a.repeat
+    qemu = build(q)
+    res = {"machine": machine(), "quick": q}
+
+    # --- references -------------------------------------------------------------------------
+    bare = json.loads(sh([str(ROOT / "target" / "release" / "examples" / "bare_unicorn")]).stdout)
+    res["bare_unicorn"] = bare
+    npp = 100_000 if q else 1_000_000
+    nst = 1_000_000 if q else 5_000_000
+
+    def native(prog, mode, n):
+        def once():
+            t0 = time.perf_counter()
+            out = sh(pinned([str(prog), mode, str(n)])).stdout.split()
+            return (float(out[2]), 0, "")
+        return best(rep, once)[0]
+
+    res["native_pingpong_rt_s"] = npp / native(OUT / "native_pipes", "pingpong", npp)
+    res["native_stream_msg_s"] = nst / native(OUT / "native_pipes", "stream", nst)
+    if qemu:
+        qn = npp // 4
+        res["qemu_pingpong_rt_s"] = qn / best(rep, lambda: (float(sh(pinned([qemu, str(OUT / "native_pipes32"), "pingpong", str(qn)])).stdout.split()[2]), 0, ""))[0]
+        res["qemu_stream_msg_s"] = nst / best(rep, lambda: (float(sh(pinned([qemu, str(OUT / "native_pipes32"), "stream", str(nst)])).stdout.split()[2]), 0, ""))[0]
+
+    # --- ipcemu -----------------------------------------------------------------------------
+    n = 200_000 if q else 1_000_000
+    w, _, _ = ipcemu([K / "bench_srv.kex", K / "bench_cli.kex", "--params", f"2={n}"], f"PASS bench_cli {n}", rep)
+    res["pingpong_rt_s"] = n / w
+
+    n = 1_000_000 if q else 5_000_000
+    w, _, _ = ipcemu([K / "bench_stream_rx.kex", K / "bench_stream_tx.kex", "--params", f"2={n}"], f"PASS bench_stream_rx {n}", rep)
+    res["stream_msg_s"] = n / w
+
+    n = 1_000_000 if q else 10_000_000
+    w, _, _ = ipcemu([K / "trapper.kex", "--params", f"1={n}"], f"PASS trapper {n}", rep)
+    w0, _, _ = ipcemu([K / "nop.kex"], "", rep)
+    res["syscall_ns"] = (w - w0) / n * 1e9
+
+    m = 20 if q else 100
+    w, _, _ = ipcemu([K / "compute.kex", "--params", f"1={m}"], "PASS compute", rep)
+    res["compute_s_100m"] = (w - w0) * 100 / m
+    res["compute_vs_bare"] = bare["compute_hooked_s"] / res["compute_s_100m"]
+
+    starts = [timed([str(IPCEMU), "run", str(K / "nop.kex")]) for _ in range(5 if q else 20)]
+    res["startup_ms"] = min(s[0] for s in starts) * 1e3
+    res["startup_rss_kib"] = min(s[1] for s in starts)
+
+    n = 20_000 if q else 200_000
+    w, _, _ = ipcemu([D / "pcsrv.com", D / "pccli.com", "--params", f"2={n}"], f"PASS pccli {n} round trips", rep)
+    res["pcipc_pingpong_rt_s"] = n / w
+
+    # --- tracing cost -------------------------------------------------------------------------
+    n = 20_000 if q else 100_000
+    base, _, _ = ipcemu([K / "bench_srv.kex", K / "bench_cli.kex", "--params", f"2={n}"], "PASS", rep)
+    jl, _, _ = ipcemu([K / "bench_srv.kex", K / "bench_cli.kex", "--params", f"2={n}", "--trace", OUT / "trace.jsonl", "--trace-format", "jsonl"], "PASS", rep)
+    res["trace_jsonl_slowdown"] = jl / base
+    res["trace_jsonl_bytes"] = (OUT / "trace.jsonl").stat().st_size
+    (OUT / "trace.jsonl").unlink()
+
+    # --- scale --------------------------------------------------------------------------------
+    scale = []
+    for procs, rounds in ([(10, 200), (100, 20), (300, 5)] if q else [(10, 2000), (100, 200), (1000, 20)]):
+        w, rss, _ = ring(procs, rounds, rep)
+        hops = procs * rounds
+        scale.append({"procs": procs, "wall_s": w, "rss_kib": rss, "hops": hops})
+    base_rss = res["startup_rss_kib"]
+    for s in scale:
+        s["rss_per_proc_kib"] = (s["rss_kib"] - base_rss) / s["procs"]
+    res["scale"] = scale
+
+    report(res)
+
+
+def machine():
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
+
+
+def fmt(v, unit):
+    if v is None:
+        return "n/a"
+    if unit == "/s":
+        return f"{v / 1e6:.2f}M/s" if v >= 1e6 else f"{v / 1e3:.0f}k/s"
+    if unit == "ns":
+        return f"{v:.0f} ns"
+    if unit == "x":
+        return f"{v:.2f}x"
+    if unit == "%":
+        return f"{v * 100:.0f}%"
+    if unit == "ms":
+        return f"{v:.1f} ms"
+    if unit == "MiB":
+        return f"{v / 1024:.2f} MiB"
+    return str(v)
+
+
+def report(r):
+    b = r["bare_unicorn"]
+    big = max(r["scale"], key=lambda s: s["procs"])
+    rows = [
+        # (what, measured, unit, target text, met, native, qemu, bare)
+        ("KolibriOS 60.2 ping-pong, 20 B (round trips)", r["pingpong_rt_s"], "/s", ">= 1.5M/s", r["pingpong_rt_s"] >= 1.5e6,
+         fmt(r["native_pingpong_rt_s"], "/s"), fmt(r.get("qemu_pingpong_rt_s"), "/s"), f"switch {b['switch_ns']:.0f} ns"),
+        ("one-way stream, 20 B (messages)", r["stream_msg_s"], "/s", ">= 10M/s", r["stream_msg_s"] >= 10e6,
+         fmt(r["native_stream_msg_s"], "/s"), fmt(r.get("qemu_stream_msg_s"), "/s"), ""),
+        ("non-blocking system call (26.9)", r["syscall_ns"], "ns", "<= 60 ns", r["syscall_ns"] <= 60,
+         "", "", f"trap {b['trap_ns']:.0f} ns"),
+        ("compute loop, share of bare Unicorn", r["compute_vs_bare"], "%", ">= 95%", r["compute_vs_bare"] >= 0.95,
+         "", "", f"{b['compute_hooked_s']:.3f} s / 100M"),
+        ("start-up of a trivial guest (wall)", r["startup_ms"], "ms", "<= 5 ms", r["startup_ms"] <= 5,
+         "", "", ""),
+        (f"host memory per idle guest ({big['procs']} guests)", big["rss_per_proc_kib"], "MiB", "<= 1 MiB", big["rss_per_proc_kib"] <= 1024,
+         "", "", ""),
+        ("PC-IPC read-wait ping-pong (round trips)", r["pcipc_pingpong_rt_s"], "/s",
+         f">= {fmt(r['pingpong_rt_s'] / 1.5, '/s')} (KolibriOS / 1.5)", r["pcipc_pingpong_rt_s"] * 1.5 >= r["pingpong_rt_s"], "", "", ""),
+        ("JSONL tracing slowdown (100k round trips)", r["trace_jsonl_slowdown"], "x", "<= 2x", r["trace_jsonl_slowdown"] <= 2, "", "", ""),
+    ]
+    lines = [
+        f"ipcemu benchmarks — {r['machine']['date']}, {r['machine']['cpu']}, {r['machine']['cores']} cores"
+        + (" (quick mode)" if r["quick"] else ""),
+        "",
+        "| workload | ipcemu | target | met | native | qemu-i386 | bare Unicorn |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for what, v, unit, target, met, nat, qem, bare in rows:
+        lines.append(f"| {what} | {fmt(v, unit)} | {target} | {'yes' if met else 'NO'} | {nat} | {qem} | {bare} |")
+    lines += [
+        "",
+        f"Ratios: ping-pong {r['pingpong_rt_s'] / r['native_pingpong_rt_s']:.2f}x native pipes"
+        + (f", {r['pingpong_rt_s'] / r['qemu_pingpong_rt_s']:.2f}x qemu-i386" if r.get("qemu_pingpong_rt_s") else "")
+        + f"; stream {r['stream_msg_s'] / r['native_stream_msg_s']:.2f}x native.",
+        f"Bare Unicorn, same run: guest store {b['store_ns']:.0f} ns, trap {b['trap_ns']:.0f} ns, "
+        f"emu_start + trap + emu_stop {b['switch_ns']:.0f} ns, compute {b['compute_s']:.3f} s (no hooks).",
+        "",
+        "| processes | ring hops | wall | hops/s | peak RSS | RSS per process |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in r["scale"]:
+        lines.append(
+            f"| {s['procs']} | {s['hops']} | {s['wall_s']:.3f} s | {fmt(s['hops'] / s['wall_s'], '/s')} | "
+            f"{s['rss_kib'] / 1024:.1f} MiB | {s['rss_per_proc_kib']:.0f} KiB |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    (OUT / "report.md").write_text(text)
+    (OUT / "report.json").write_text(json.dumps(r, indent=2) + "\n")
+    plot(r)
+
+
+def plot(r):
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "matplotlib"], check=False)
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("bench: matplotlib not available; no scale.png", file=sys.stderr)
+        return
+    s = r["scale"]
+    x = [p["procs"] for p in s]
+    fig, ax1 = plt.subplots(figsize=(7, 4))
+    ax1.plot(x, [p["rss_kib"] / 1024 for p in s], "o-", color="tab:blue", label="peak RSS (MiB)")
+    ax1.set_xscale("log")
+    ax1.set_xlabel("guest processes (token ring)")
+    ax1.set_ylabel("peak RSS (MiB)", color="tab:blue")
+    ax2 = ax1.twinx()
+    ax2.plot(x, [p["hops"] / p["wall_s"] / 1e3 for p in s], "s--", color="tab:red", label="hops/s (k)")
+    ax2.set_ylabel("ring hops per second (thousands, incl. start-up)", color="tab:red")
+    ax1.set_title("ipcemu scale: memory and message rate vs process count")
+    fig.tight_layout()
+    fig.savefig(OUT / "scale.png", dpi=100)
+    print(f"bench: wrote {OUT / 'scale.png'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
