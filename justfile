@@ -28,3 +28,10 @@ lint:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# Benchmarks: kernel paths (criterion), then guest-level figures through the real binary with
+# native, qemu-i386 and bare-Unicorn references from the same run (table, target/bench/report.json,
+# target/bench/scale.png).
+bench: setup
+    cargo bench -p ipcemu-kernel --bench kernel
+    python3 scripts/bench.py

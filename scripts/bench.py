@@ -133,17 +133,27 @@ def main():
     w0, _, _ = ipcemu([K / "nop.kex"], "", rep)
     res["syscall_ns"] = (w - w0) / n * 1e9
 
+    # Compute: ipcemu and bare Unicorn interleaved (this machine's speed drifts between runs).
     m = 20 if q else 100
-    w, _, _ = ipcemu([K / "compute.kex", "--params", f"1={m}"], "PASS compute", rep)
-    res["compute_s_100m"] = (w - w0) * 100 / m
-    res["compute_vs_bare"] = bare["compute_hooked_s"] / res["compute_s_100m"]
+    ours, theirs = [], []
+    for _ in range(rep + 2):
+        w, _, _ = timed([str(IPCEMU), "run", str(K / "compute.kex"), "--params", f"1={m}"], "PASS compute")
+        ours.append((w - w0) * 100 / m)
+        out = sh(pinned([str(ROOT / "target" / "release" / "examples" / "bare_unicorn"), "compute"])).stdout
+        theirs.append(json.loads(out)["compute_hooked_s"])
+    res["compute_s_100m"] = min(ours)
+    res["compute_bare_s_100m"] = min(theirs)
+    res["compute_vs_bare"] = min(theirs) / min(ours)
 
-    starts = [timed([str(IPCEMU), "run", str(K / "nop.kex")]) for _ in range(5 if q else 20)]
-    res["startup_ms"] = min(s[0] for s in starts) * 1e3
-    res["startup_rss_kib"] = min(s[1] for s in starts)
+    def start_once():
+        t0 = time.perf_counter()
+        subprocess.run([str(IPCEMU), "run", str(K / "nop.kex")], check=True)
+        return time.perf_counter() - t0
+    res["startup_ms"] = min(start_once() for _ in range(5 if q else 20)) * 1e3
+    res["startup_rss_kib"] = timed([str(IPCEMU), "run", str(K / "nop.kex")])[1]
 
     n = 20_000 if q else 200_000
-    w, _, _ = ipcemu([D / "pcsrv.com", D / "pccli.com", "--params", f"2={n}"], f"PASS pccli {n} round trips", rep)
+    w, _, _ = ipcemu([D / "pcbsrv.com", D / "pcbcli.com", "--params", f"2={n}"], "PASS pcbcli", rep)
     res["pcipc_pingpong_rt_s"] = n / w
 
     # --- tracing cost -------------------------------------------------------------------------
@@ -210,7 +220,7 @@ def report(r):
         ("non-blocking system call (26.9)", r["syscall_ns"], "ns", "<= 60 ns", r["syscall_ns"] <= 60,
          "", "", f"trap {b['trap_ns']:.0f} ns"),
         ("compute loop, share of bare Unicorn", r["compute_vs_bare"], "%", ">= 95%", r["compute_vs_bare"] >= 0.95,
-         "", "", f"{b['compute_hooked_s']:.3f} s / 100M"),
+         "", "", f"{r['compute_bare_s_100m']:.3f} s vs {r['compute_s_100m']:.3f} s / 100M"),
         ("start-up of a trivial guest (wall)", r["startup_ms"], "ms", "<= 5 ms", r["startup_ms"] <= 5,
          "", "", ""),
         (f"host memory per idle guest ({big['procs']} guests)", big["rss_per_proc_kib"], "MiB", "<= 1 MiB", big["rss_per_proc_kib"] <= 1024,

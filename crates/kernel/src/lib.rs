@@ -341,6 +341,13 @@ impl<M: GuestMemory> Kernel<M> {
         (th.pid == pid && th.state != ThreadState::Ended).then_some(t)
     }
 
+    /// Process name of a PID, also after the thread has ended.
+    pub fn name_of_pid(&self, pid: u32) -> Option<&str> {
+        let t = pid.checked_sub(IDLE_PID + 1)? as usize;
+        let th = self.threads.get(t)?;
+        (th.pid == pid).then(|| self.procs[th.proc].name.as_str())
+    }
+
     /// Slot for a PID (function 18.21): 0 when there is none.
     pub fn slot_of_pid(&self, pid: u32) -> u32 {
         if pid == IDLE_PID {

@@ -42,6 +42,11 @@ fn main() {
             t.elapsed().as_secs_f64()
         })
     };
+    if std::env::args().nth(1).as_deref() == Some("compute") {
+        // Only the hooked compute loop (for interleaved comparisons).
+        println!("{{\"compute_hooked_s\":{:.4}}}", run_compute(true));
+        return;
+    }
     let compute_s = run_compute(false);
     let compute_hooked_s = run_compute(true);
 

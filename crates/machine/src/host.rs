@@ -254,10 +254,7 @@ impl HostState {
         let _ = mem.write_u32(AREA + 4, 8);
         let _ = mem.write_u32(AREA, 0);
         for (pid, data) in got {
-            let from_name = k
-                .thread_by_pid(pid)
-                .map(|t| k.procs[k.threads[t].proc].name.clone())
-                .unwrap_or_default();
+            let from_name = k.name_of_pid(pid).unwrap_or_default().to_string();
             self.received.push(HostMessage {
                 t_ns: now,
                 from_pid: pid,

@@ -1,0 +1,151 @@
+; sendto.asm - send N messages to a process found by name: a driver for programs we did not
+; write (they only receive). Params: "NAME N" (default N = 1). Finds NAME with function 9
+; (retrying every tick until it exists), waits until it has an IPC area (send returns 1 until
+; then), sends N 20-byte messages "sendto NNNNNNNNNNNN", and prints one result line:
+;   PASS sendto N to NAME        every message was delivered
+;   FULL sendto K of N to NAME   the receiver's area filled up after K (it does not drain it)
+;   FAIL sendto ...              the receiver vanished (code 4)
+include 'include/test.inc'
+HEADER
+
+START:
+        mov     esi, PARAMS                     ; name: up to 11 bytes before a blank
+        mov     edi, target
+        mov     ecx, 11
+.name:  mov     al, [esi]
+        cmp     al, ' '
+        je      .name_end
+        test    al, al
+        jz      .name_end
+        stosb
+        inc     esi
+        loop    .name
+.name_end:
+        call    parse_uint
+        jc      .find
+        mov     [count], eax
+.find:
+        mov     ebp, 1
+.slot:  mov     eax, 9
+        mov     ebx, info
+        mov     ecx, ebp
+        int     0x40
+        mov     [max_slot], eax
+        cmp     word [info + 50], 9
+        je      .next
+        mov     esi, info + 10
+        mov     edi, target
+        mov     ecx, 11
+        repe    cmpsb
+        jne     .next
+        mov     eax, dword [info + 30]
+        mov     [pid], eax
+        jmp     .found
+.next:  inc     ebp
+        cmp     ebp, [max_slot]
+        jbe     .slot
+        mov     eax, 5
+        mov     ebx, 1
+        int     0x40
+        jmp     .find
+.found:
+        xor     ebx, ebx                        ; messages delivered
+.send:  cmp     ebx, [count]
+        jae     .all
+        lea     eax, [ebx + 1]                  ; "sendto " + 12-digit sequence number
+        mov     edi, msg + 19
+        mov     ecx, 12
+.digit: xor     edx, edx
+        push    ebx
+        mov     ebx, 10
+        div     ebx
+        pop     ebx
+        add     dl, '0'
+        mov     [edi], dl
+        dec     edi
+        loop    .digit
+        push    ebx
+.again: mov     eax, 60
+        mov     ebx, 2
+        mov     ecx, [pid]
+        mov     edx, msg
+        mov     esi, 20
+        int     0x40
+        cmp     eax, 1                          ; no area yet, or locked: wait a tick
+        je      .later
+        cmp     eax, 2
+        je      .later
+        pop     ebx
+        cmp     eax, 3
+        je      .full
+        cmp     eax, 4
+        je      .gone
+        inc     ebx
+        jmp     .send
+.later: mov     eax, 5
+        mov     ebx, 1
+        int     0x40
+        jmp     .again
+.all:   PRINT   'PASS sendto '
+        mov     eax, ebx
+        call    print_dec
+        jmp     .to
+.full:  PRINT   'FULL sendto '
+        mov     eax, ebx
+        call    print_dec
+        PRINT   ' of '
+        mov     eax, [count]
+        call    print_dec
+        jmp     .to
+.gone:  PRINT   'FAIL sendto: the receiver ended after '
+        mov     eax, ebx
+        call    print_dec
+.to:    PRINT   ' to '
+        mov     esi, target
+        call    print_str
+        PRINTLN ''
+        mov     eax, -1
+        int     0x40
+
+; parse_uint: esi -> text; eax = number, CF = 0; CF = 1 if no digit.
+parse_uint:
+        xor     eax, eax
+.blank: cmp     byte [esi], ' '
+        jne     .first
+        inc     esi
+        jmp     .blank
+.first: movzx   edx, byte [esi]
+        sub     edx, '0'
+        cmp     edx, 9
+        ja      .none
+.dig:   movzx   edx, byte [esi]
+        sub     edx, '0'
+        cmp     edx, 9
+        ja      .ok
+        imul    eax, 10
+        add     eax, edx
+        inc     esi
+        jmp     .dig
+.ok:    clc
+        ret
+.none:  stc
+        ret
+
+TEST_LIB
+
+msg     db      'sendto 000000000000'
+        db      0
+count   dd      1
+target  db      12 dup 0
+
+align 4
+I_END:
+pid       rd 1
+max_slot  rd 1
+info      rb 1024
+PARAMS    rb 256
+PATH      rb 256
+align 16
+          rb 4096
+STACK_TOP:
+MEM_END:
