@@ -390,11 +390,20 @@ fn benchmark_guests_work() {
     assert_eq!(out, "PASS pp_cli 5000\nPASS pp_srv 5000\n");
     let out = run_ok(&["bench_srv", "bench_cli"], &["--params", "2=2000"]);
     assert!(out.contains("PASS bench_cli 2000"), "{out}");
-    let out = run_ok(&["bench_stream_rx", "bench_stream_tx"], &["--params", "2=20000"]);
+    let out = run_ok(
+        &["bench_stream_rx", "bench_stream_tx"],
+        &["--params", "2=20000"],
+    );
     assert!(out.contains("PASS bench_stream_rx 20000"), "{out}");
     let out = run_ok(&["trapper"], &["--params", "1=10000"]);
     assert!(out.contains("PASS trapper 10000"), "{out}");
-    let (code, out, err) = run(&["run", &fixture("pcbsrv"), &fixture("pcbcli"), "--params", "2=2000"]);
+    let (code, out, err) = run(&[
+        "run",
+        &fixture("pcbsrv"),
+        &fixture("pcbcli"),
+        "--params",
+        "2=2000",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "PASS pcbcli\r\nPASS pcbsrv\r\n");
     let (code, out, _) = run(&["run", &fixture("nop")]);
