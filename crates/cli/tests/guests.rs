@@ -409,3 +409,16 @@ fn benchmark_guests_work() {
     let (code, out, _) = run(&["run", &fixture("nop")]);
     assert_eq!((code, out.as_str()), (0, ""));
 }
+
+#[test]
+fn realtime_sleeps_really_sleep() {
+    // sleep_time sleeps 1 s of guest time in total; with --realtime that is host time too.
+    let t = std::time::Instant::now();
+    let out = run_ok(&["sleep_time"], &["--realtime"]);
+    assert!(out.contains("DONE 4 0"), "{out}");
+    assert!(
+        t.elapsed() >= std::time::Duration::from_millis(900),
+        "{:?}",
+        t.elapsed()
+    );
+}

@@ -81,6 +81,11 @@ params = "3"
 expect_output = "PASS echo_cli 4 round trips\nDONE 1 0\n"
 expect_exit = 1
 
+[[process.expect_received]]
+from = "srv"
+contains = "msg-"
+count = 4
+
 [host]
 [[host.send]]
 to = "cli"
@@ -120,6 +125,12 @@ text = "nothing"
         "diff shows the actual line:\n{out}"
     );
     assert!(out.contains("host.send[0] never went out"), "{out}");
+    assert!(
+        out.contains(
+            "process cli: expected 4 message(s) from srv containing \"msg-\"; got 3 matching"
+        ),
+        "{out}"
+    );
     assert!(
         out.contains("host: expected at least 1 message(s) from srv equal to \"nothing\""),
         "{out}"

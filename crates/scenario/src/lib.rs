@@ -94,6 +94,26 @@ impl std::io::Write for Buf {
 /// count as passing).
 pub fn run_file(path: &Path, bless: bool) -> Result<Outcome, ScenarioError> {
     let sc = load(path)?;
+    if sc.processes.iter().all(|p| p.expect_received.is_empty()) {
+        return run_loaded(path, bless, sc, None);
+    }
+    // Messages received by guests are checked against the trace: collect it in memory.
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+    let sink = ipcemu_trace::MemorySink::new();
+    let (layer, _handle) =
+        ipcemu_trace::TraceLayer::new(Box::new(sink.clone()), ipcemu_trace::Filter::default());
+    let subscriber = tracing_subscriber::registry()
+        .with(layer.with_filter(ipcemu_trace::only_trace_records::<()>()));
+    tracing::subscriber::with_default(subscriber, || run_loaded(path, bless, sc, Some(sink)))
+}
+
+fn run_loaded(
+    path: &Path,
+    bless: bool,
+    sc: Scenario,
+    trace: Option<ipcemu_trace::MemorySink>,
+) -> Result<Outcome, ScenarioError> {
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let name = sc.name.clone().unwrap_or_else(|| {
         path.file_stem()
@@ -252,6 +272,10 @@ pub fn run_file(path: &Path, bless: bool) -> Result<Outcome, ScenarioError> {
         if let Some(problem) = want.check(r.status.as_ref()) {
             failures.push(format!("{who}: {problem}"));
         }
+        if let Some(sink) = &trace {
+            check_received(label, r.pid, ps, &sink.records(), &pid_of, &mut failures)
+                .map_err(&invalid)?;
+        }
         let got = String::from_utf8_lossy(&world.output_of(i)).into_owned();
         check_text(
             &format!("{who} output"),
@@ -367,6 +391,77 @@ pub fn run_file(path: &Path, bless: bool) -> Result<Outcome, ScenarioError> {
         wall: started.elapsed(),
         output,
     })
+}
+
+/// Messages delivered to one guest (KolibriOS deliveries, PC-IPC reads), from the trace.
+fn check_received(
+    label: &str,
+    pid: u32,
+    ps: &ProcessSpec,
+    records: &[ipcemu_trace::Record],
+    pid_of: &HashMap<String, u32>,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
+    use std::collections::HashMap as Map;
+    let payload_of: Map<u64, &str> = records
+        .iter()
+        .filter(|r| r.kind == "send" && r.result == Some(0))
+        .filter_map(|r| Some((r.msg?, r.payload.as_deref()?)))
+        .collect();
+    // (sender pid or 0 for PC-IPC, payload)
+    let got: Vec<(u32, Vec<u8>)> = records
+        .iter()
+        .filter(|r| r.pid == pid)
+        .filter_map(|r| match r.kind.as_str() {
+            "deliver" => Some((
+                r.peer_pid.unwrap_or(0),
+                ipcemu_trace::unhex(payload_of.get(&r.msg?).copied().unwrap_or("")),
+            )),
+            "pc_cmd" if matches!(r.cmd, Some(0x06) | Some(0x0A)) && r.msg.unwrap_or(0) != 0 => {
+                Some((0, ipcemu_trace::unhex(r.payload.as_deref().unwrap_or(""))))
+            }
+            _ => None,
+        })
+        .collect();
+    for (i, rs) in ps.expect_received.iter().enumerate() {
+        let what = format!("process {label}: expect_received[{i}]");
+        let from = match &rs.from {
+            Some(l) => Some(
+                *pid_of
+                    .get(l)
+                    .ok_or_else(|| format!("{what}: no process labelled {l:?}"))?,
+            ),
+            None => None,
+        };
+        let want = rs.payload().map_err(|e| format!("{what}: {e}"))?;
+        let n = got
+            .iter()
+            .filter(|(p, _)| from.is_none_or(|f| *p == f))
+            .filter(|(_, d)| match (&want, &rs.contains) {
+                (Some(w), _) => d == w,
+                (None, Some(c)) => String::from_utf8_lossy(d).contains(c.as_str()),
+                (None, None) => true,
+            })
+            .count();
+        let ok = rs.count.map_or(n >= 1, |c| n == c);
+        if !ok {
+            failures.push(format!(
+                "process {label}: expected {} message(s){}{}; got {n} matching of {} received",
+                rs.count.map_or("at least 1".to_string(), |c| c.to_string()),
+                rs.from
+                    .as_ref()
+                    .map(|f| format!(" from {f}"))
+                    .unwrap_or_default(),
+                match (&want, &rs.contains) {
+                    (Some(w), _) => format!(" equal to {:?}", String::from_utf8_lossy(w)),
+                    (None, Some(c)) => format!(" containing {c:?}"),
+                    _ => String::new(),
+                },
+                got.len()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn running(r: &ipcemu_machine::RunReport) -> String {

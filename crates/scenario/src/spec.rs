@@ -116,6 +116,9 @@ pub struct ProcessSpec {
     pub expect_output_regex: Vec<String>,
     /// Reference transcript of its output, relative to the scenario (`--bless` writes it).
     pub expect_output_file: Option<String>,
+    /// Messages this process must have received (`[[process.expect_received]]`).
+    #[serde(default)]
+    pub expect_received: Vec<ReceivedSpec>,
 }
 
 impl ProcessSpec {
@@ -313,6 +316,12 @@ impl Scenario {
         }
         for (i, s) in self.host.iter().flat_map(|h| h.sends.iter()).enumerate() {
             s.payload().map_err(|e| format!("host.send[{i}]: {e}"))?;
+        }
+        for (l, p) in labels.iter().zip(&self.processes) {
+            for (i, r) in p.expect_received.iter().enumerate() {
+                r.payload()
+                    .map_err(|e| format!("process {l}: expect_received[{i}]: {e}"))?;
+            }
         }
         for (i, r) in self.expect.host_received.iter().enumerate() {
             r.payload()
