@@ -300,65 +300,24 @@ fn run_loaded(
     );
 
     // Messages the host received.
-    let got = world.host_received();
-    for (i, rs) in e.host_received.iter().enumerate() {
-        let what = format!("expect.host_received[{i}]");
-        let from_pid = match &rs.from {
-            Some(l) => Some(
-                *pid_of
-                    .get(l)
-                    .ok_or_else(|| invalid(format!("{what}: no process labelled {l:?}")))?,
-            ),
-            None => None,
-        };
-        let want = rs.payload().map_err(|e| invalid(format!("{what}: {e}")))?;
-        let matching = got
-            .iter()
-            .filter(|m| from_pid.is_none_or(|p| m.from_pid == p))
-            .filter(|m| match (&want, &rs.contains) {
-                (Some(w), _) => &m.data == w,
-                (None, Some(c)) => String::from_utf8_lossy(&m.data).contains(c.as_str()),
-                (None, None) => true,
-            })
-            .count();
-        let ok = match rs.count {
-            Some(n) => matching == n,
-            None => matching >= 1,
-        };
-        if !ok {
-            let seen: Vec<String> = got
-                .iter()
-                .take(8)
-                .map(|m| {
-                    format!(
-                        "{}[{}] {:?}",
-                        m.from_name,
-                        m.from_pid,
-                        String::from_utf8_lossy(&m.data)
-                    )
-                })
-                .collect();
-            failures.push(format!(
-                "host: expected {} message(s){}{}; got {matching} matching of {} received{}",
-                rs.count.map_or("at least 1".to_string(), |n| n.to_string()),
-                rs.from
-                    .as_ref()
-                    .map(|f| format!(" from {f}"))
-                    .unwrap_or_default(),
-                match (&want, &rs.contains) {
-                    (Some(w), _) => format!(" equal to {:?}", String::from_utf8_lossy(w)),
-                    (None, Some(c)) => format!(" containing {c:?}"),
-                    _ => String::new(),
-                },
-                got.len(),
-                if seen.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (first: {})", seen.join(", "))
-                }
-            ));
-        }
-    }
+    let got: Vec<Received> = world
+        .host_received()
+        .iter()
+        .map(|m| Received {
+            from_pid: m.from_pid,
+            from: m.from_name.clone(),
+            data: m.data.clone(),
+        })
+        .collect();
+    check_messages(
+        "host",
+        "expect.host_received",
+        &e.host_received,
+        &got,
+        &pid_of,
+        &mut failures,
+    )
+    .map_err(&invalid)?;
     if let Some(h) = &sc.host {
         let sent = world.host_sent();
         for (i, s) in h.sends.iter().enumerate() {
@@ -393,6 +352,15 @@ fn run_loaded(
     })
 }
 
+/// A message as the expectations see it.
+struct Received {
+    /// Sender PID (0 for PC-IPC messages, whose senders are IDs).
+    from_pid: u32,
+    /// Sender's process name (or `PC-IPC id N`).
+    from: String,
+    data: Vec<u8>,
+}
+
 /// Messages delivered to one guest (KolibriOS deliveries, PC-IPC reads), from the trace.
 fn check_received(
     label: &str,
@@ -402,64 +370,104 @@ fn check_received(
     pid_of: &HashMap<String, u32>,
     failures: &mut Vec<String>,
 ) -> Result<(), String> {
-    use std::collections::HashMap as Map;
-    let payload_of: Map<u64, &str> = records
+    let payload_of: HashMap<u64, &str> = records
         .iter()
         .filter(|r| r.kind == "send" && r.result == Some(0))
         .filter_map(|r| Some((r.msg?, r.payload.as_deref()?)))
         .collect();
-    // (sender pid or 0 for PC-IPC, payload)
-    let got: Vec<(u32, Vec<u8>)> = records
+    let got: Vec<Received> = records
         .iter()
         .filter(|r| r.pid == pid)
         .filter_map(|r| match r.kind.as_str() {
-            "deliver" => Some((
-                r.peer_pid.unwrap_or(0),
-                ipcemu_trace::unhex(payload_of.get(&r.msg?).copied().unwrap_or("")),
-            )),
+            "deliver" => Some(Received {
+                from_pid: r.peer_pid.unwrap_or(0),
+                from: r.peer_name.clone().unwrap_or_default(),
+                data: ipcemu_trace::unhex(payload_of.get(&r.msg?).copied().unwrap_or("")),
+            }),
             "pc_cmd" if matches!(r.cmd, Some(0x06) | Some(0x0A)) && r.msg.unwrap_or(0) != 0 => {
-                Some((0, ipcemu_trace::unhex(r.payload.as_deref().unwrap_or(""))))
+                Some(Received {
+                    from_pid: 0,
+                    from: format!("PC-IPC id {}", r.to_id.unwrap_or(0)),
+                    data: ipcemu_trace::unhex(r.payload.as_deref().unwrap_or("")),
+                })
             }
             _ => None,
         })
         .collect();
-    for (i, rs) in ps.expect_received.iter().enumerate() {
-        let what = format!("process {label}: expect_received[{i}]");
-        let from = match &rs.from {
+    let who = format!("process {label}");
+    check_messages(
+        &who,
+        &format!("{who}: expect_received"),
+        &ps.expect_received,
+        &got,
+        pid_of,
+        failures,
+    )
+}
+
+/// Check message expectations against what arrived; `who` starts each failure line, `what`
+/// names the expectation list in errors about the scenario itself.
+fn check_messages(
+    who: &str,
+    what: &str,
+    specs: &[ReceivedSpec],
+    got: &[Received],
+    pid_of: &HashMap<String, u32>,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
+    for (i, rs) in specs.iter().enumerate() {
+        let from_pid = match &rs.from {
             Some(l) => Some(
                 *pid_of
                     .get(l)
-                    .ok_or_else(|| format!("{what}: no process labelled {l:?}"))?,
+                    .ok_or_else(|| format!("{what}[{i}]: no process labelled {l:?}"))?,
             ),
             None => None,
         };
-        let want = rs.payload().map_err(|e| format!("{what}: {e}"))?;
-        let n = got
+        let want = rs.payload().map_err(|e| format!("{what}[{i}]: {e}"))?;
+        let matching = got
             .iter()
-            .filter(|(p, _)| from.is_none_or(|f| *p == f))
-            .filter(|(_, d)| match (&want, &rs.contains) {
-                (Some(w), _) => d == w,
-                (None, Some(c)) => String::from_utf8_lossy(d).contains(c.as_str()),
+            .filter(|m| from_pid.is_none_or(|p| m.from_pid == p))
+            .filter(|m| match (&want, &rs.contains) {
+                (Some(w), _) => &m.data == w,
+                (None, Some(c)) => String::from_utf8_lossy(&m.data).contains(c.as_str()),
                 (None, None) => true,
             })
             .count();
-        let ok = rs.count.map_or(n >= 1, |c| n == c);
-        if !ok {
-            failures.push(format!(
-                "process {label}: expected {} message(s){}{}; got {n} matching of {} received",
-                rs.count.map_or("at least 1".to_string(), |c| c.to_string()),
-                rs.from
-                    .as_ref()
-                    .map(|f| format!(" from {f}"))
-                    .unwrap_or_default(),
-                match (&want, &rs.contains) {
-                    (Some(w), _) => format!(" equal to {:?}", String::from_utf8_lossy(w)),
-                    (None, Some(c)) => format!(" containing {c:?}"),
-                    _ => String::new(),
-                },
-                got.len()
-            ));
+        if rs.count.map_or(matching >= 1, |n| matching == n) {
+            continue;
         }
+        let seen: Vec<String> = got
+            .iter()
+            .take(8)
+            .map(|m| {
+                format!(
+                    "{}[{}] {:?}",
+                    m.from,
+                    m.from_pid,
+                    String::from_utf8_lossy(&m.data)
+                )
+            })
+            .collect();
+        failures.push(format!(
+            "{who}: expected {} message(s){}{}; got {matching} matching of {} received{}",
+            rs.count.map_or("at least 1".to_string(), |n| n.to_string()),
+            rs.from
+                .as_ref()
+                .map(|f| format!(" from {f}"))
+                .unwrap_or_default(),
+            match (&want, &rs.contains) {
+                (Some(w), _) => format!(" equal to {:?}", String::from_utf8_lossy(w)),
+                (None, Some(c)) => format!(" containing {c:?}"),
+                _ => String::new(),
+            },
+            got.len(),
+            if seen.is_empty() {
+                String::new()
+            } else {
+                format!(" (first: {})", seen.join(", "))
+            }
+        ));
     }
     Ok(())
 }
