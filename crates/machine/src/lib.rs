@@ -325,7 +325,7 @@ impl World {
                     .map_err(|e| fail(format!("segment data: {e}")))?;
             }
         }
-        self.write_args(&image, spec, &mut mem);
+        let stack = self.write_args(&image, spec, &mut mem);
         let flavor = match image.format {
             Format::Menuet => Flavor::Kolibri,
             Format::Elf32 => Flavor::Elf,
@@ -351,7 +351,7 @@ impl World {
             (RegisterX86::ESI, 0),
             (RegisterX86::EDI, 0),
             (RegisterX86::EBP, 0),
-            (RegisterX86::ESP, image.stack as u64),
+            (RegisterX86::ESP, stack as u64),
             (RegisterX86::EIP, image.entry as u64),
             (RegisterX86::EFLAGS, 0x202),
         ] {
@@ -388,8 +388,35 @@ impl World {
         Ok(pid)
     }
 
-    fn write_args(&self, image: &Image, spec: &GuestSpec, mem: &mut ProcMemory) {
+    /// Put the command line where the format expects it; returns the initial esp.
+    fn write_args(&self, image: &Image, spec: &GuestSpec, mem: &mut ProcMemory) -> u32 {
         use ipcemu_kernel::GuestMemory;
+        if image.format == Format::Elf32 {
+            // Linux i386 entry stack: argc, argv[], NULL, envp[] (empty), NULL, auxv AT_NULL.
+            // argv[0] is the file name; --params is split at blanks.
+            let file = spec.path.rsplit(['/', '\\']).next().unwrap_or(&spec.path);
+            let mut args: Vec<&str> = vec![file];
+            args.extend(spec.params.as_deref().unwrap_or("").split_whitespace());
+            let mut sp = image.stack;
+            let mut ptrs = Vec::new();
+            for a in &args {
+                let mut b = a.as_bytes()[..a.len().min(4096)].to_vec();
+                b.push(0);
+                sp -= b.len() as u32;
+                let _ = mem.write(sp, &b);
+                ptrs.push(sp);
+            }
+            sp &= !15;
+            let mut words: Vec<u32> = vec![ptrs.len() as u32];
+            words.extend(&ptrs);
+            words.extend([0, 0, 0, 0]); // argv NULL, envp NULL, AT_NULL (type, value)
+            sp -= 4 * words.len() as u32;
+            sp &= !15;
+            for (i, w) in words.iter().enumerate() {
+                let _ = mem.write_u32(sp + 4 * i as u32, *w);
+            }
+            return sp;
+        }
         if image.format == Format::Com {
             // DOS command tail: length byte, text (with the leading blank COMMAND.COM keeps),
             // carriage return.
@@ -404,7 +431,7 @@ impl World {
             v.extend_from_slice(&tail);
             v.push(0x0D);
             let _ = mem.write(image.params_addr, &v);
-            return;
+            return image.stack;
         }
         if image.params_addr != 0 {
             let p = spec.params.as_deref().unwrap_or("").as_bytes();
@@ -425,6 +452,7 @@ impl World {
                 }
             }
         }
+        image.stack
     }
 
     fn install_hooks(&self, uc: &mut Unicorn<'static, ()>, flavor: Flavor) -> Result<(), String> {
