@@ -310,3 +310,23 @@ fn pcipc_traffic_is_traced_with_flows() {
     let (flows, _) = check_chrome(&serde_json::from_str(&c).unwrap());
     assert_eq!(flows, 11);
 }
+
+#[test]
+fn pcipc_reset_shows_what_it_dropped() {
+    let t = traced(
+        &["fixtures/dos/pcinst.com"],
+        "jsonl",
+        &tmp("drop.jsonl"),
+        &["--trace-filter", "kind=pc_dropped"],
+    );
+    let recs: Vec<Value> = t
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 1, "{t}");
+    assert_eq!(
+        recs[0]["detail"],
+        "reset dropped 2 message(s) and IDs {1, 2}"
+    );
+}

@@ -408,6 +408,11 @@ impl<M: GuestMemory> Kernel<M> {
                         st.disabled_by = None;
                         if dropped > 0 || !ids.is_empty() {
                             tracing::info!(dropped, ?ids, "PC-IPC reset dropped messages and IDs");
+                            if self.trace_on {
+                                let d =
+                                    format!("reset dropped {dropped} message(s) and IDs {ids:?}");
+                                trace_rec!(self, t, "pc_dropped", "pcipc", detail = d.as_str());
+                            }
                         }
                         self.pc_wake_orphans();
                         err::OK
@@ -493,6 +498,13 @@ impl<M: GuestMemory> Kernel<M> {
                             // Nobody could re-enable otherwise.
                             st.enabled = true;
                             st.disabled_by = None;
+                        }
+                        if self.trace_on && dropped > 0 {
+                            let d = format!(
+                                "delete-ID {} dropped {dropped} message(s) addressed to it",
+                                b.caller
+                            );
+                            trace_rec!(self, t, "pc_dropped", "pcipc", detail = d.as_str());
                         }
                         self.pc_wake_orphans();
                         err::OK
