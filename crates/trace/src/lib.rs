@@ -213,9 +213,12 @@ impl<S: Subscriber> Layer<S> for TraceLayer {
 }
 
 /// The per-layer filter for [`TraceLayer`]: trace records only.
-pub fn only_trace_records<S>(
-) -> tracing_subscriber::filter::FilterFn<impl Fn(&tracing::Metadata<'_>) -> bool> {
-    tracing_subscriber::filter::filter_fn(|m| m.target() == ipcemu_kernel::trace::TARGET)
+///
+/// A `Targets` filter decides once per call site (not per event), so trace records reach the
+/// layer without a dynamic filter check each time.
+pub fn only_trace_records<S>() -> tracing_subscriber::filter::Targets {
+    tracing_subscriber::filter::Targets::new()
+        .with_target(ipcemu_kernel::trace::TARGET, tracing::Level::TRACE)
 }
 
 /// Output formats of `--trace-format`.
