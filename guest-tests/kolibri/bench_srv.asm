@@ -11,22 +11,16 @@
 ;     DONE <passes> <fails>
 
 include 'include/test.inc'
+include 'include/lib.inc'
 
 AREA_SIZE = 4096
 
         HEADER
 
 START:
-        mov     dword [area], 0
-        mov     dword [area + 4], 8
-        mov     eax, 60
-        mov     ebx, 1
         mov     ecx, area
         mov     edx, AREA_SIZE
-        int     0x40
-        mov     eax, 40
-        mov     ebx, 0x40
-        int     0x40
+        call    ipc_setup                       ; empty, unlocked, only event 7 (IPC)
         xor     ebp, ebp                        ; messages echoed
 
   .wait:
@@ -54,7 +48,7 @@ START:
         push    ebx
         mov     ecx, [edi]
         lea     edx, [edi + 8]
-  .send:
+  .send:                                        ; (not send_retry: 1 is final for a reply)
         mov     eax, 60
         mov     ebx, 2
         int     0x40
@@ -88,6 +82,7 @@ START:
         FINISH
 
         TEST_LIB
+        IPC_LIB
 
 align 4096                      ; data on its own pages: guest stores never hit a code page
 I_END:

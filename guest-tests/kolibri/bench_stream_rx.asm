@@ -12,6 +12,7 @@
 ;     DONE <passes> <fails>
 
 include 'include/test.inc'
+include 'include/lib.inc'
 
 AREA_SIZE = 65536
 MSG_LEN   = 20
@@ -19,16 +20,9 @@ MSG_LEN   = 20
         HEADER
 
 START:
-        mov     dword [area], 0
-        mov     dword [area + 4], 8
-        mov     eax, 60
-        mov     ebx, 1
         mov     ecx, area
         mov     edx, AREA_SIZE
-        int     0x40
-        mov     eax, 40
-        mov     ebx, 0x40
-        int     0x40
+        call    ipc_setup                       ; empty, unlocked, only event 7 (IPC)
         xor     ebp, ebp                        ; data messages received
 
   .wait:
@@ -97,6 +91,7 @@ START:
         FINISH
 
         TEST_LIB
+        IPC_LIB
 
 align 4
 end_count       dd 0

@@ -15,6 +15,7 @@
 ; and sends the 8-byte end message "end" 0 + dword n, and ends.
 
 include 'include/test.inc'
+include 'include/lib.inc'
 
 MSG_LEN = 20
 
@@ -27,12 +28,11 @@ START:
         mov     eax, 1000000
 @@:     mov     [count], eax
 
-        mov     eax, 9
         mov     ebx, info_buf
-        mov     ecx, -1
-        int     0x40
-        mov     edi, [info_buf + 30]            ; own PID: skip it while scanning
+        call    get_own_pid
+        mov     edi, eax                        ; own PID: skip it while scanning
         mov     esi, peer_name
+        mov     edx, FIND_FOLD or FIND_MAX255 or 11
         call    wait_peer
         mov     [rx_pid], eax
 
@@ -44,7 +44,7 @@ START:
         mov     eax, [msg]
         cmp     eax, edi
         jae     .sent_all
-  .send:
+  .send:                                        ; send_retry written out: no call in the loop
         mov     eax, 60
         mov     ebx, 2
         int     0x40
@@ -89,162 +89,7 @@ START:
         FINISH
 
         TEST_LIB
-
-; ---- local helpers (each program carries its own copy; test.inc stays untouched) ----
-
-; parse_uint: esi -> text. Skips blanks, reads a decimal number: eax = value and CF = 0, or
-; eax = 0 and CF = 1 when there is no digit. esi is left after the number.
-parse_uint:
-        push    ebx
-        push    edx
-  .blank:
-        cmp     byte [esi], ' '
-        je      .skip
-        cmp     byte [esi], 9
-        jne     .digits
-  .skip:
-        inc     esi
-        jmp     .blank
-  .digits:
-        xor     eax, eax
-        xor     ebx, ebx
-  .digit:
-        movzx   edx, byte [esi]
-        sub     edx, '0'
-        cmp     edx, 9
-        ja      .end
-        imul    eax, eax, 10
-        add     eax, edx
-        inc     esi
-        inc     ebx
-        jmp     .digit
-  .end:
-        test    ebx, ebx                        ; clears CF
-        jnz     .out
-        stc
-  .out:
-        pop     edx
-        pop     ebx
-        ret
-
-; find_proc: esi -> 11-byte process name (zero padded), edi = PID to skip (0 = none).
-; Scans slots 1..max with function 9 (skipping free slots, state 9) and returns eax = the PID of
-; the first process with that name (case-insensitive, blank = zero), or 0.
-find_proc:
-        push    ebx
-        push    ecx
-        push    ebp
-        mov     ebp, 1                          ; highest slot, refreshed by every call
-        mov     ecx, 1
-  .slot:
-        cmp     ecx, ebp
-        ja      .none
-        mov     eax, 9
-        mov     ebx, info_buf
-        int     0x40
-        mov     ebp, eax
-        cmp     ebp, 255
-        jbe     @f
-        mov     ebp, 255
-@@:     cmp     word [info_buf + 50], 9
-        je      .next
-        mov     eax, [info_buf + 30]
-        cmp     eax, edi
-        je      .next
-        call    name_match
-        je      .out
-  .next:
-        inc     ecx
-        jmp     .slot
-  .none:
-        xor     eax, eax
-  .out:
-        pop     ebp
-        pop     ecx
-        pop     ebx
-        ret
-
-; name_match: ZF = 1 when the 11 bytes at esi equal the name at info_buf + 10
-name_match:
-        push    eax
-        push    ecx
-        push    edx
-        xor     ecx, ecx
-  .byte:
-        mov     al, [esi + ecx]
-        call    .fold
-        mov     dl, al
-        mov     al, [info_buf + 10 + ecx]
-        call    .fold
-        cmp     al, dl
-        jne     .out
-        inc     ecx
-        cmp     ecx, 11
-        jb      .byte                           ; falls through with ZF = 1
-  .out:
-        pop     edx
-        pop     ecx
-        pop     eax
-        ret
-  .fold:                                        ; al: a-z -> A-Z, blank -> 0
-        cmp     al, ' '
-        jne     @f
-        xor     al, al
-@@:     cmp     al, 'a'
-        jb      @f
-        cmp     al, 'z'
-        ja      @f
-        sub     al, 32
-@@:     ret
-
-; wait_peer: like find_proc, but sleeps one tick (function 5) between scans until the peer exists
-wait_peer:
-        call    find_proc
-        test    eax, eax
-        jnz     .out
-        push    ebx
-        mov     eax, 5
-        mov     ebx, 1
-        int     0x40
-        pop     ebx
-        jmp     wait_peer
-  .out:
-        ret
-
-; send_retry: ecx = PID, edx = message, esi = length. Retries (yielding with 68.1) while the result
-; is 1 (no area yet), 2 (locked) or 3 (full). eax = 0, or the final error (4 = no such PID).
-send_retry:
-        push    ebx
-  .again:
-        mov     eax, 60
-        mov     ebx, 2
-        int     0x40
-        test    eax, eax
-        jz      .out
-        cmp     eax, 3
-        ja      .out
-        mov     eax, 68
-        mov     ebx, 1
-        int     0x40
-        jmp     .again
-  .out:
-        pop     ebx
-        ret
-
-; print_done: print "DONE <passes> <fails>" without ending the thread
-print_done:
-        pushad
-        PRINT   'DONE '
-        mov     eax, [test_passes]
-        call    print_dec
-        mov     al, ' '
-        call    print_char
-        mov     eax, [test_fails]
-        call    print_dec
-        mov     al, 10
-        call    print_char
-        popad
-        ret
+        IPC_LIB
 
 align 4
 count           dd 0

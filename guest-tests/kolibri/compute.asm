@@ -11,6 +11,7 @@
 ; With the default 100 million iterations the output is in fixtures/kolibri/compute.expected.
 
 include 'include/test.inc'
+include 'include/lib.inc'
 
         HEADER
 
@@ -44,43 +45,7 @@ START:
         FINISH
 
         TEST_LIB
-
-; ---- local helpers (each program carries its own copy; test.inc stays untouched) ----
-
-; parse_uint: esi -> text. Skips blanks, reads a decimal number: eax = value and CF = 0, or
-; eax = 0 and CF = 1 when there is no digit. esi is left after the number.
-parse_uint:
-        push    ebx
-        push    edx
-  .blank:
-        cmp     byte [esi], ' '
-        je      .skip
-        cmp     byte [esi], 9
-        jne     .digits
-  .skip:
-        inc     esi
-        jmp     .blank
-  .digits:
-        xor     eax, eax
-        xor     ebx, ebx
-  .digit:
-        movzx   edx, byte [esi]
-        sub     edx, '0'
-        cmp     edx, 9
-        ja      .end
-        imul    eax, eax, 10
-        add     eax, edx
-        inc     esi
-        inc     ebx
-        jmp     .digit
-  .end:
-        test    ebx, ebx                        ; clears CF
-        jnz     .out
-        stc
-  .out:
-        pop     edx
-        pop     ebx
-        ret
+        IPC_LIB
 
 align 16
 I_END:

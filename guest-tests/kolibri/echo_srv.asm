@@ -12,6 +12,7 @@
 ; and DONE <passes> <fails>, and ends.
 
 include 'include/test.inc'
+include 'include/lib.inc'
 
 AREA_SIZE = 4096
 
@@ -28,16 +29,9 @@ START:
         inc     eax
 @@:     mov     [quits_wanted], eax
 
-        mov     dword [area], 0                 ; unlocked
-        mov     dword [area + 4], 8             ; empty
-        mov     eax, 60
-        mov     ebx, 1
         mov     ecx, area
         mov     edx, AREA_SIZE
-        int     0x40
-        mov     eax, 40
-        mov     ebx, 0x40                       ; only event 7 (IPC)
-        int     0x40
+        call    ipc_setup                       ; empty, unlocked, only event 7 (IPC)
 
   .wait:
         mov     eax, 10
@@ -66,7 +60,7 @@ START:
   .echo:
         mov     ecx, [edi]                      ; sender PID
         lea     edx, [edi + 8]                  ; data, esi = length
-  .send:
+  .send:                                        ; (not send_retry: 1 is final for a reply)
         mov     eax, 60
         mov     ebx, 2
         int     0x40
@@ -119,41 +113,7 @@ START:
         FINISH
 
         TEST_LIB
-
-; parse_uint: esi -> text. Skips blanks, reads a decimal number: eax = value and CF = 0, or
-; eax = 0 and CF = 1 when there is no digit. esi is left after the number.
-parse_uint:
-        push    ebx
-        push    edx
-  .blank:
-        cmp     byte [esi], ' '
-        je      .skip
-        cmp     byte [esi], 9
-        jne     .digits
-  .skip:
-        inc     esi
-        jmp     .blank
-  .digits:
-        xor     eax, eax
-        xor     ebx, ebx
-  .digit:
-        movzx   edx, byte [esi]
-        sub     edx, '0'
-        cmp     edx, 9
-        ja      .end
-        imul    eax, eax, 10
-        add     eax, edx
-        inc     esi
-        inc     ebx
-        jmp     .digit
-  .end:
-        test    ebx, ebx                        ; clears CF
-        jnz     .out
-        stc
-  .out:
-        pop     edx
-        pop     ebx
-        ret
+        IPC_LIB
 
 align 4
 quits_wanted    dd 0

@@ -3,8 +3,10 @@
 ; event 7 is masked is kept and reported once the mask allows it; reading event 7 resets
 ; it; several messages before one read give a single event 7.
 include 'include/test.inc'
+include 'include/lib.inc'
 HEADER
 START:
+        mov     ebx, info
         call    get_own_pid
         mov     [own_pid], eax
 
@@ -59,30 +61,8 @@ START:
 
         FINISH
 
-; send_self: send the 4-byte message to ourselves; eax = result
-send_self:
-        push    ebx ecx edx esi
-        mov     eax, 60
-        mov     ebx, 2
-        mov     ecx, [own_pid]
-        mov     edx, msg
-        mov     esi, 4
-        int     0x40
-        pop     esi edx ecx ebx
-        ret
-
-; get_own_pid: eax = PID of the current thread (function 9, slot -1)
-get_own_pid:
-        push    ebx ecx
-        mov     eax, 9
-        mov     ebx, info
-        mov     ecx, -1
-        int     0x40
-        mov     eax, [info+30]
-        pop     ecx ebx
-        ret
-
 TEST_LIB
+IPC_LIB
 
 msg     db      'ping'
 

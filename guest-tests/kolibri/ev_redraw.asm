@@ -3,8 +3,10 @@
 ; window) clears the flag; function 12 (redraw begin/end) does not clear it.
 ; With both IPC and redraw pending, the higher code (7) is reported first.
 include 'include/test.inc'
+include 'include/lib.inc'
 HEADER
 START:
+        mov     ebx, info
         call    get_own_pid
         mov     [own_pid], eax
 
@@ -79,18 +81,8 @@ START:
 
         FINISH
 
-; get_own_pid: eax = PID of the current thread (function 9, slot -1)
-get_own_pid:
-        push    ebx ecx
-        mov     eax, 9
-        mov     ebx, info
-        mov     ecx, -1
-        int     0x40
-        mov     eax, [info+30]
-        pop     ecx ebx
-        ret
-
 TEST_LIB
+IPC_LIB
 
 msg     db      'ping'
 title   db      'ev_redraw', 0

@@ -16,6 +16,7 @@
 ; and ends.
 
 include 'include/test.inc'
+include 'include/lib.inc'
 
 AREA_SIZE   = 256
 PER_CLIENT  = 200
@@ -31,16 +32,9 @@ START:
         mov     eax, 3
 @@:     mov     [wanted], eax
 
-        mov     dword [area], 0
-        mov     dword [area + 4], 8
-        mov     eax, 60
-        mov     ebx, 1
         mov     ecx, area
         mov     edx, AREA_SIZE
-        int     0x40
-        mov     eax, 40
-        mov     ebx, 0x40
-        int     0x40
+        call    ipc_setup                       ; empty, unlocked, only event 7 (IPC)
 
   .check_done:
         mov     eax, [byes]
@@ -182,43 +176,7 @@ client_index:
         ret
 
         TEST_LIB
-
-; ---- local helpers (each program carries its own copy; test.inc stays untouched) ----
-
-; parse_uint: esi -> text. Skips blanks, reads a decimal number: eax = value and CF = 0, or
-; eax = 0 and CF = 1 when there is no digit. esi is left after the number.
-parse_uint:
-        push    ebx
-        push    edx
-  .blank:
-        cmp     byte [esi], ' '
-        je      .skip
-        cmp     byte [esi], 9
-        jne     .digits
-  .skip:
-        inc     esi
-        jmp     .blank
-  .digits:
-        xor     eax, eax
-        xor     ebx, ebx
-  .digit:
-        movzx   edx, byte [esi]
-        sub     edx, '0'
-        cmp     edx, 9
-        ja      .end
-        imul    eax, eax, 10
-        add     eax, edx
-        inc     esi
-        inc     ebx
-        jmp     .digit
-  .end:
-        test    ebx, ebx                        ; clears CF
-        jnz     .out
-        stc
-  .out:
-        pop     edx
-        pop     ebx
-        ret
+        IPC_LIB
 
 align 4
 wanted          dd 0

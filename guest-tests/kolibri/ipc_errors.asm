@@ -2,8 +2,10 @@
 ; 4 unknown PID, 1 no area, 2 locked, 3 overflow, 0 sent; plus exact fit, a zero-length
 ; message, and -1 for unknown subfunctions of function 60.
 include 'include/test.inc'
+include 'include/lib.inc'
 HEADER
 START:
+        mov     ebx, info
         call    get_own_pid
         mov     [own_pid], eax
 
@@ -117,17 +119,6 @@ START:
 
         FINISH
 
-; get_own_pid: eax = PID of the current thread (function 9, slot -1)
-get_own_pid:
-        push    ebx ecx
-        mov     eax, 9
-        mov     ebx, info
-        mov     ecx, -1
-        int     0x40
-        mov     eax, [info+30]
-        pop     ecx ebx
-        ret
-
 ; set_area: ecx = address, edx = size; eax = result
 set_area:
         push    ebx
@@ -147,6 +138,7 @@ send_msg:
         ret
 
 TEST_LIB
+IPC_LIB
 
 ; message data: bytes 0, 1, 2, ... 63
 msg:

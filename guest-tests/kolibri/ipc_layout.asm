@@ -2,8 +2,10 @@
 ; +0 lock (stays 0), +4 end offset, then per message: sender PID, length, data.
 ; Message 1 is 5 bytes, message 2 is 3 bytes, so message 2 starts unaligned at +21.
 include 'include/test.inc'
+include 'include/lib.inc'
 HEADER
 START:
+        mov     ebx, info
         call    get_own_pid
         mov     [own_pid], eax
 
@@ -52,18 +54,8 @@ START:
 
         FINISH
 
-; get_own_pid: eax = PID of the current thread (function 9, slot -1)
-get_own_pid:
-        push    ebx ecx
-        mov     eax, 9
-        mov     ebx, info
-        mov     ecx, -1
-        int     0x40
-        mov     eax, [info+30]
-        pop     ecx ebx
-        ret
-
 TEST_LIB
+IPC_LIB
 
 msg1    db      'ABCDE'
 msg2    db      'xyz'

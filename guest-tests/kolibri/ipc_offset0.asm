@@ -4,8 +4,10 @@
 ; Result: [+0] = sender PID, [+4] = 4, [+8] = data. A second send then finds the
 ; lock dword nonzero and returns 2.
 include 'include/test.inc'
+include 'include/lib.inc'
 HEADER
 START:
+        mov     ebx, info
         call    get_own_pid
         mov     [own_pid], eax
 
@@ -42,18 +44,8 @@ START:
 
         FINISH
 
-; get_own_pid: eax = PID of the current thread (function 9, slot -1)
-get_own_pid:
-        push    ebx ecx
-        mov     eax, 9
-        mov     ebx, info
-        mov     ecx, -1
-        int     0x40
-        mov     eax, [info+30]
-        pop     ecx ebx
-        ret
-
 TEST_LIB
+IPC_LIB
 
 msg     db      'WXYZ'
 

@@ -5,8 +5,10 @@
 ;    area + 0xFFFFFFF8 = area - 8 (sender PID at area-8, length 0 at area-4).
 ; 2. offset 0xFFFFFFF0, length 0: 0xFFFFFFF8 > 64, overflow (3), nothing written.
 include 'include/test.inc'
+include 'include/lib.inc'
 HEADER
 START:
+        mov     ebx, info
         call    get_own_pid
         mov     [own_pid], eax
 
@@ -55,18 +57,8 @@ START:
 
         FINISH
 
-; get_own_pid: eax = PID of the current thread (function 9, slot -1)
-get_own_pid:
-        push    ebx ecx
-        mov     eax, 9
-        mov     ebx, info
-        mov     ecx, -1
-        int     0x40
-        mov     eax, [info+30]
-        pop     ecx ebx
-        ret
-
 TEST_LIB
+IPC_LIB
 
 msg     db      'MSG!'
 

@@ -13,41 +13,13 @@
 ; memory gives 08h, and deletes its ID.
 
 include 'include/test.inc'
+include 'include/lib.inc'
 
 VECTOR   = 0x60
-SENTINEL = 0xEEEE
-
-; commands, errors, status bits (docs/pc-ipc.md)
-PC_INQUIRE = 0x01
-PC_INSTALL = 0x04
-PC_READ    = 0x06
-PC_SEND    = 0x07
-PC_REQID   = 0x08
-PC_DELID   = 0x09
-PC_READW   = 0x0A
-PC_VERS    = 0x0B
-E_BADDATA  = 0x08
-ST_ENABLED   = 0x02
-ST_INSTALLED = 0x04
-ST_MESSAGES  = 0x10
 
 FLAGS_SET = 0x0ED7      ; OF DF IF SF ZF AF PF CF (and bit 1)
 FLAGS_CLR = 0x0202      ; IF only
 FLAGS_CMP = 0x0CD5      ; the arithmetic flags and DF
-
-; PC cmd, caller, to, size, data - fill pcb and call; eax = error, r_* = the returned fields
-macro PC cmd, caller, to, size, data
-{
-        push    ebx ecx edx esi
-        push    dword data
-        push    dword size
-        push    dword to
-        push    dword caller
-        push    dword cmd
-        pop     eax ebx ecx edx esi
-        call    pc_call
-        pop     esi edx ecx ebx
-}
 
         HEADER
 
@@ -139,38 +111,6 @@ START:
 
         FINISH
 
-; pc_call: eax = command, ebx = caller, ecx = to, edx = size, esi = data (linear).
-; Returns eax = error; r_caller, r_to, r_status, r_err, r_size = the returned words.
-pc_call:
-        mov     word [pcb + 4], ax
-        mov     word [pcb + 0], bx
-        mov     word [pcb + 2], cx
-        mov     word [pcb + 10], dx
-        mov     [pcb + 12], esi
-        mov     word [pcb + 6], SENTINEL
-        mov     word [pcb + 8], SENTINEL
-        push    pcb
-        int     VECTOR
-        add     esp, 4
-        call    get_results
-        mov     eax, [r_err]
-        ret
-
-get_results:
-        push    eax
-        movzx   eax, word [pcb + 0]
-        mov     [r_caller], eax
-        movzx   eax, word [pcb + 2]
-        mov     [r_to], eax
-        movzx   eax, word [pcb + 6]
-        mov     [r_status], eax
-        movzx   eax, word [pcb + 8]
-        mov     [r_err], eax
-        movzx   eax, word [pcb + 10]
-        mov     [r_size], eax
-        pop     eax
-        ret
-
 ; reg_run: eax = command (caller = id_a for inquire), ebx = flags, ecx = base value.
 ; Calls PC-IPC with eax..ebp = base + n * 0x01010101 and the given flags, and stores what came
 ; back in s_* (expected values in x_*).
@@ -181,8 +121,8 @@ reg_run:
         mov     word [pcb + 2], 0
         mov     word [pcb + 10], 0
         mov     dword [pcb + 12], freew
-        mov     word [pcb + 6], SENTINEL
-        mov     word [pcb + 8], SENTINEL
+        mov     word [pcb + 6], PC_SENTINEL
+        mov     word [pcb + 8], PC_SENTINEL
         mov     [x_fl], ebx
         mov     eax, ecx
         mov     edi, x_regs
@@ -255,6 +195,7 @@ reg_checks:
         ret
 
         TEST_LIB
+        IPC_LIB
 
 msg     db      'kolibri'
 
@@ -262,16 +203,10 @@ align 4
 I_END:
 PARAMS  rb 256
 PATH    rb 256
-align 16
-pcb:    rb 16
+        PC_BSS
 id_a    rd 1
 free0   rd 1
 freew   rd 1
-r_caller rd 1
-r_to    rd 1
-r_status rd 1
-r_err   rd 1
-r_size  rd 1
 x_regs  rd 7
 x_fl    rd 1
 x_esp   rd 1

@@ -16,32 +16,11 @@
 ; then sends "quit" to the server, deletes its ID and ends (function -1).
 
 include 'include/test.inc'
+include 'include/lib.inc'
 
 VECTOR    = 0x60
 SERVER_ID = 1
 BUF_LEN   = 32
-
-PC_INQUIRE = 0x01
-PC_SEND    = 0x07
-PC_REQID   = 0x08
-PC_DELID   = 0x09
-PC_READW   = 0x0A
-E_BADDEST  = 0x06
-ST_INSTALLED = 0x04
-
-; PC cmd, caller, to, size, data - fill pcb and call; eax = error (other registers kept)
-macro PC cmd, caller, to, size, data
-{
-        push    ebx ecx edx esi
-        push    dword data
-        push    dword size
-        push    dword to
-        push    dword caller
-        push    dword cmd
-        pop     eax ebx ecx edx esi
-        call    pc_call
-        pop     esi edx ecx ebx
-}
 
         HEADER
 
@@ -172,21 +151,6 @@ START:
         inc     dword [test_fails]
         jmp     .quit
 
-; pc_call: eax = command, ebx = caller, ecx = to, edx = size, esi = data (linear).
-; push pcb / int 0x60 / add esp, 4. Returns eax = error code (zero-extended).
-pc_call:
-        mov     word [pcb + 4], ax
-        mov     word [pcb + 0], bx
-        mov     word [pcb + 2], cx
-        mov     word [pcb + 10], dx
-        mov     dword [pcb + 12], esi
-        mov     dword [pcb + 6], 0xEEEEEEEE     ; status and error: must be written back
-        push    pcb
-        int     VECTOR
-        add     esp, 4
-        movzx   eax, word [pcb + 8]
-        ret
-
 ; yield: function 68.1 (switch to another thread)
 yield:
         push    eax ebx
@@ -217,58 +181,7 @@ utoa:
         ret
 
         TEST_LIB
-
-; ---- local helpers (as in echo_cli.asm; test.inc stays untouched) ----
-
-; parse_uint: esi -> text. Skips blanks, reads a decimal number: eax = value and CF = 0, or
-; eax = 0 and CF = 1 when there is no digit. esi is left after the number.
-parse_uint:
-        push    ebx
-        push    edx
-  .blank:
-        cmp     byte [esi], ' '
-        je      .skip
-        cmp     byte [esi], 9
-        jne     .digits
-  .skip:
-        inc     esi
-        jmp     .blank
-  .digits:
-        xor     eax, eax
-        xor     ebx, ebx
-  .digit:
-        movzx   edx, byte [esi]
-        sub     edx, '0'
-        cmp     edx, 9
-        ja      .end
-        imul    eax, eax, 10
-        add     eax, edx
-        inc     esi
-        inc     ebx
-        jmp     .digit
-  .end:
-        test    ebx, ebx                        ; clears CF
-        jnz     .out
-        stc
-  .out:
-        pop     edx
-        pop     ebx
-        ret
-
-; print_done: print "DONE <passes> <fails>" without ending the thread
-print_done:
-        pushad
-        PRINT   'DONE '
-        mov     eax, [test_passes]
-        call    print_dec
-        mov     al, ' '
-        call    print_char
-        mov     eax, [test_fails]
-        call    print_dec
-        mov     al, 10
-        call    print_char
-        popad
-        ret
+        IPC_LIB
 
 align 4
 count           dd 0
@@ -284,7 +197,7 @@ align 16
 I_END:
 PARAMS:         rb 256
 PATH:           rb 1024
-pcb:            rb 16
+                PC_BSS
 rbuf:           rb BUF_LEN
                 rb 4096
 STACK_TOP:

@@ -2,6 +2,7 @@
 ; 100000) 20-byte messages, each after the previous answer came back, then prints
 ; "PASS pp_cli N" and sends a 4-byte quit. One guest store per round trip in the loop.
 include 'include/test.inc'
+include 'include/lib.inc'
 HEADER
 
 START:
@@ -29,29 +30,13 @@ START:
         mov     eax, 40
         mov     ebx, 0x40
         int     0x40
-.find:  mov     ebp, 1                          ; scan slots for "pp_srv"
-.slot:  mov     eax, 9
+        mov     esi, srv_name                   ; scan slots for "pp_srv"
+        mov     edx, 8                          ; exact, "pp_srv" and two zero bytes
+        xor     edi, edi
         mov     ebx, info
-        mov     ecx, ebp
-        int     0x40
-        mov     edi, eax
-        cmp     word [info + 50], 9
-        je      .next
-        cmp     dword [info + 10], 'pp_s'
-        jne     .next
-        cmp     dword [info + 14], 'rv'
-        jne     .next
-        mov     eax, dword [info + 30]
+        call    wait_peer
         mov     [srv], eax
-        jmp     .go
-.next:  inc     ebp
-        cmp     ebp, edi
-        jbe     .slot
-        mov     eax, 5
-        mov     ebx, 1
-        int     0x40
-        jmp     .find
-.go:    mov     edi, [count]
+        mov     edi, [count]
 .round: mov     eax, 60
         mov     ebx, 2
         mov     ecx, [srv]
@@ -60,8 +45,8 @@ START:
         int     0x40
         test    eax, eax
         jz      .sent
-        mov     eax, 5                          ; server not ready yet
-        mov     ebx, 1
+        mov     eax, 5                          ; server not ready yet: wait a tick (inline,
+        mov     ebx, 1                          ; not send_retry: no call in the loop)
         int     0x40
         jmp     .round
 .sent:  mov     eax, 10
@@ -83,8 +68,10 @@ START:
         int     0x40
 
 TEST_LIB
+IPC_LIB
 
 msg     db      'ping-pong 20 bytes..'
+srv_name db     'pp_srv', 0, 0
 
 align 4096
 I_END:

@@ -7,35 +7,26 @@
 ; stop token (0xFFFFFFFF) around; every member forwards it once and ends.
 ;   ipcemu run --max-slots 1100 ring.kex ring.kex ... --params 1="1000 5" (params of every member)
 include 'include/test.inc'
+include 'include/lib.inc'
 HEADER
 
 START:
         mov     esi, PARAMS
-        call    parse_uint
+        call    parse_uint_sp
         jc      .defaults
         mov     [ring_n], eax
-        call    parse_uint
+        call    parse_uint_sp
         jc      .defaults
         mov     [rounds], eax
 .defaults:
         ; own PID
-        mov     eax, 9
         mov     ebx, info
-        mov     ecx, -1
-        int     0x40
-        mov     eax, dword [info + 30]
+        call    get_own_pid
         mov     [my_pid], eax
         ; area, mask
-        mov     dword [area], 0
-        mov     dword [area + 4], 8
-        mov     eax, 60
-        mov     ebx, 1
         mov     ecx, area
         mov     edx, AREA_SIZE
-        int     0x40
-        mov     eax, 40
-        mov     ebx, 0x40
-        int     0x40
+        call    ipc_setup                       ; empty, unlocked, only event 7 (IPC)
 
 .scan:                                  ; find my index and the next member
         xor     edi, edi                ; members seen
@@ -132,7 +123,8 @@ START:
         mov     eax, -1
         int     0x40
 
-; forward: send [token] to [next_pid], retrying while the receiver is not ready
+; forward: send [token] to [next_pid], retrying while the receiver is not ready (send_retry's
+; policy, written out: this is the benchmark's hop, and a call would add guest stores to it)
 forward:
         pushad
 .again:
@@ -154,36 +146,8 @@ forward:
         popad
         ret
 
-; parse_uint: esi -> text; eax = number, CF = 0; CF = 1 if no digit. esi after the number.
-parse_uint:
-        xor     eax, eax
-.blank:
-        cmp     byte [esi], ' '
-        jne     .first
-        inc     esi
-        jmp     .blank
-.first:
-        movzx   edx, byte [esi]
-        sub     edx, '0'
-        cmp     edx, 9
-        ja      .none
-.digit:
-        movzx   edx, byte [esi]
-        sub     edx, '0'
-        cmp     edx, 9
-        ja      .ok
-        imul    eax, 10
-        add     eax, edx
-        inc     esi
-        jmp     .digit
-.ok:
-        clc
-        ret
-.none:
-        stc
-        ret
-
 TEST_LIB
+IPC_LIB
 
 align 4
 ring_n    dd 2

@@ -6,6 +6,7 @@
 ;   FULL sendto K of N to NAME   the receiver's area filled up after K (it does not drain it)
 ;   FAIL sendto ...              the receiver vanished (code 4)
 include 'include/test.inc'
+include 'include/lib.inc'
 HEADER
 
 START:
@@ -21,34 +22,15 @@ START:
         inc     esi
         loop    .name
 .name_end:
-        call    parse_uint
+        call    parse_uint_sp
         jc      .find
         mov     [count], eax
-.find:
-        mov     ebp, 1
-.slot:  mov     eax, 9
+.find:  mov     esi, target                     ; exact name, every slot (no 255 limit)
+        mov     edx, 11
+        xor     edi, edi
         mov     ebx, info
-        mov     ecx, ebp
-        int     0x40
-        mov     [max_slot], eax
-        cmp     word [info + 50], 9
-        je      .next
-        mov     esi, info + 10
-        mov     edi, target
-        mov     ecx, 11
-        repe    cmpsb
-        jne     .next
-        mov     eax, dword [info + 30]
+        call    wait_peer
         mov     [pid], eax
-        jmp     .found
-.next:  inc     ebp
-        cmp     ebp, [max_slot]
-        jbe     .slot
-        mov     eax, 5
-        mov     ebx, 1
-        int     0x40
-        jmp     .find
-.found:
         xor     ebx, ebx                        ; messages delivered
 .send:  cmp     ebx, [count]
         jae     .all
@@ -64,8 +46,8 @@ START:
         mov     [edi], dl
         dec     edi
         loop    .digit
-        push    ebx
-.again: mov     eax, 60
+        push    ebx                             ; (not send_retry: 3 = full is an answer here,
+.again: mov     eax, 60                         ; and a retry waits a tick instead of yielding)
         mov     ebx, 2
         mov     ecx, [pid]
         mov     edx, msg
@@ -107,31 +89,8 @@ START:
         mov     eax, -1
         int     0x40
 
-; parse_uint: esi -> text; eax = number, CF = 0; CF = 1 if no digit.
-parse_uint:
-        xor     eax, eax
-.blank: cmp     byte [esi], ' '
-        jne     .first
-        inc     esi
-        jmp     .blank
-.first: movzx   edx, byte [esi]
-        sub     edx, '0'
-        cmp     edx, 9
-        ja      .none
-.dig:   movzx   edx, byte [esi]
-        sub     edx, '0'
-        cmp     edx, 9
-        ja      .ok
-        imul    eax, 10
-        add     eax, edx
-        inc     esi
-        jmp     .dig
-.ok:    clc
-        ret
-.none:  stc
-        ret
-
 TEST_LIB
+IPC_LIB
 
 msg     db      'sendto 000000000000'
         db      0
@@ -141,7 +100,6 @@ target  db      12 dup 0
 align 4
 I_END:
 pid       rd 1
-max_slot  rd 1
 info      rb 1024
 PARAMS    rb 256
 PATH      rb 256

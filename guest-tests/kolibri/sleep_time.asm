@@ -1,6 +1,7 @@
 ; sleep_time - function 26.9 (uptime, hundredths of a second) never goes backwards;
 ; function 5 (sleep) with 100 advances it by at least 100; sleep 0 returns at once.
 include 'include/test.inc'
+include 'include/lib.inc'
 HEADER
 START:
         call    uptime
@@ -36,16 +37,8 @@ START:
 
         FINISH
 
-; uptime: eax = function 26.9 (hundredths of a second)
-uptime:
-        push    ebx
-        mov     eax, 26
-        mov     ebx, 9
-        int     0x40
-        pop     ebx
-        ret
-
 TEST_LIB
+IPC_LIB
 
 I_END:
 PARAMS  rb 256

@@ -20,6 +20,7 @@
 ;     DONE 6 0
 
 include 'include/test.inc'
+include 'include/lib.inc'
 
 AREA_SIZE = 256
 FIN       = 0xFFFFFFFF
@@ -47,11 +48,8 @@ START:
         mov     eax, 1000
 @@:     mov     [count], eax
 
-        mov     eax, 9
         mov     ebx, info_main
-        mov     ecx, -1
-        int     0x40
-        mov     eax, [info_main + 30]
+        call    get_own_pid
         mov     [pid_main], eax
 
         mov     ebx, st_main
@@ -114,11 +112,8 @@ START:
 
 ; the second thread: registers are 0, esp = thread_stack_top
 thread_entry:
-        mov     eax, 9
         mov     ebx, info_thread
-        mov     ecx, -1
-        int     0x40
-        mov     eax, [info_thread + 30]
+        call    get_own_pid
         mov     [pid_thread], eax
 
         mov     ebx, st_thread
@@ -134,18 +129,13 @@ thread_entry:
 
 ; setup_area: ebx = state. Empties and registers the thread's IPC area, sets mask 0x40.
 setup_area:
-        pushad
+        push    ecx
+        push    edx
         mov     ecx, [ebx + ST_AREA]
-        mov     dword [ecx], 0
-        mov     dword [ecx + 4], 8
-        mov     eax, 60
-        mov     ebx, 1
         mov     edx, AREA_SIZE
-        int     0x40
-        mov     eax, 40
-        mov     ebx, 0x40
-        int     0x40
-        popad
+        call    ipc_setup
+        pop     edx
+        pop     ecx
         ret
 
 ; run_pingpong: ebx = state. Returns when this thread has finished bouncing, has sent its marker
@@ -285,63 +275,7 @@ report_thread:
         ret
 
         TEST_LIB
-
-; ---- local helpers (each program carries its own copy; test.inc stays untouched) ----
-
-; parse_uint: esi -> text. Skips blanks, reads a decimal number: eax = value and CF = 0, or
-; eax = 0 and CF = 1 when there is no digit. esi is left after the number.
-parse_uint:
-        push    ebx
-        push    edx
-  .blank:
-        cmp     byte [esi], ' '
-        je      .skip
-        cmp     byte [esi], 9
-        jne     .digits
-  .skip:
-        inc     esi
-        jmp     .blank
-  .digits:
-        xor     eax, eax
-        xor     ebx, ebx
-  .digit:
-        movzx   edx, byte [esi]
-        sub     edx, '0'
-        cmp     edx, 9
-        ja      .end
-        imul    eax, eax, 10
-        add     eax, edx
-        inc     esi
-        inc     ebx
-        jmp     .digit
-  .end:
-        test    ebx, ebx                        ; clears CF
-        jnz     .out
-        stc
-  .out:
-        pop     edx
-        pop     ebx
-        ret
-
-; send_retry: ecx = PID, edx = message, esi = length. Retries (yielding with 68.1) while the result
-; is 1 (no area yet), 2 (locked) or 3 (full). eax = 0, or the final error (4 = no such PID).
-send_retry:
-        push    ebx
-  .again:
-        mov     eax, 60
-        mov     ebx, 2
-        int     0x40
-        test    eax, eax
-        jz      .out
-        cmp     eax, 3
-        ja      .out
-        mov     eax, 68
-        mov     ebx, 1
-        int     0x40
-        jmp     .again
-  .out:
-        pop     ebx
-        ret
+        IPC_LIB
 
 align 4
 count           dd 0

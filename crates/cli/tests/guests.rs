@@ -422,3 +422,16 @@ fn realtime_sleeps_really_sleep() {
         t.elapsed()
     );
 }
+
+#[test]
+fn a_lone_busy_guest_still_meets_its_time_limits() {
+    let (code, _, err) = run(&["run", &fixture("spin"), "--timeout", "0.5"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("--timeout reached at guest time 0.50s"),
+        "{err}"
+    );
+    assert!(err.contains("spin[2]"), "{err}");
+    let (code, _, err) = run(&["run", &fixture("spin"), "--wall-timeout", "0.3"]);
+    assert_eq!(code, 4, "{err}");
+}

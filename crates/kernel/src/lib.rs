@@ -232,6 +232,9 @@ pub struct Kernel<M> {
     pub trace_on: bool,
     /// Sequence number of the last message sent (trace flow ids).
     pub msg_seq: u64,
+    /// Guest-time limit of the run (ns): a thread that never blocks is stopped at its next
+    /// quantum once the clock passes it, so the run loop can end the run.
+    pub time_limit: Option<u64>,
 }
 
 impl<M: GuestMemory> Kernel<M> {
@@ -259,6 +262,7 @@ impl<M: GuestMemory> Kernel<M> {
             steps: 0,
             trace_on: trace::listening(),
             msg_seq: 0,
+            time_limit: None,
             config,
         }
     }
@@ -472,10 +476,19 @@ impl<M: GuestMemory> Kernel<M> {
             return false;
         }
         self.budget = self.config.quantum_traps;
-        !self.ready.is_empty() || self.timers.peek().is_some_and(|r| r.0 .0 <= self.now_ns())
+        self.others_runnable()
     }
 
     // ----- scheduling ---------------------------------------------------------------------
+
+    /// Whether the run loop should get control: another thread could run now (ready, or a
+    /// timer has expired), or the guest-time limit has passed.
+    pub fn others_runnable(&self) -> bool {
+        let now = self.now_ns();
+        !self.ready.is_empty()
+            || self.timers.peek().is_some_and(|r| r.0 .0 <= now)
+            || self.time_limit.is_some_and(|l| now >= l)
+    }
 
     /// Put the current thread to sleep. `deadline` is an absolute clock value in ns.
     pub fn block_current(&mut self, wait: Wait, deadline: Option<u64>) {

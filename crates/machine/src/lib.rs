@@ -485,6 +485,8 @@ impl World {
             };
             let stop = match outcome {
                 Outcome::Continue if !preempt => return,
+                // Giving up the CPU with nobody to take it: go on without leaving Unicorn.
+                Outcome::Yield if !sh.kernel.others_runnable() => return,
                 Outcome::Continue | Outcome::Yield => {
                     sh.kernel.yield_current();
                     Stop::Switch
@@ -583,6 +585,7 @@ impl World {
             .wall_timeout
             .map(|w| watchdog::Watchdog::start(w.saturating_sub(started.elapsed())));
         let virt_limit = self.config.timeout.map(|d| d.as_nanos() as u64);
+        self.shared.borrow_mut().kernel.time_limit = virt_limit;
         let end = loop {
             self.flush(false);
             if dog.as_ref().is_some_and(|d| d.fired()) {
