@@ -3,17 +3,7 @@
  * empty envp, empty auxv). */
 typedef unsigned int u32;
 
-static int sys_write(int fd, const void *buf, u32 len) {
-    int r;
-    __asm__ volatile("int $0x80" : "=a"(r) : "a"(4), "b"(fd), "c"(buf), "d"(len) : "memory");
-    return r;
-}
-
-static void sys_exit_group(int code) {
-    __asm__ volatile("int $0x80" : : "a"(252), "b"(code) : "memory");
-    for (;;) {
-    }
-}
+#include "rt.h"
 
 static u32 len(const char *s) {
     u32 n = 0;

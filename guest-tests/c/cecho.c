@@ -23,21 +23,7 @@ typedef unsigned int u32;
 
 /* ---- system calls ---- */
 
-static int sys_write(int fd, const void *buf, u32 len)
-{
-    int ret;
-    __asm__ volatile("int $0x80"
-                     : "=a"(ret)
-                     : "0"(4), "b"(fd), "c"(buf), "d"(len)
-                     : "memory");
-    return ret;
-}
-
-static void __attribute__((noreturn)) sys_exit_group(int status)
-{
-    for (;;)
-        __asm__ volatile("int $0x80" : : "a"(252), "b"(status) : "memory");
-}
+#include "rt.h"
 
 /* KolibriOS int 0x40: eax = function, ebx/ecx/edx/esi arguments, result in eax */
 static u32 kos(u32 eax, u32 ebx, u32 ecx, u32 edx, u32 esi)

@@ -8,21 +8,7 @@
  * guest-tests/build-fixtures.sh. Written for ipcemu.
  */
 
-static int sys_write(int fd, const void *buf, unsigned len)
-{
-    int ret;
-    __asm__ volatile("int $0x80"
-                     : "=a"(ret)
-                     : "0"(4), "b"(fd), "c"(buf), "d"(len)
-                     : "memory");
-    return ret;
-}
-
-static void __attribute__((noreturn)) sys_exit_group(int status)
-{
-    for (;;)
-        __asm__ volatile("int $0x80" : : "a"(252), "b"(status) : "memory");
-}
+#include "rt.h"
 
 int cmain(void);
 
