@@ -73,11 +73,10 @@ impl ProcMemory {
         if base as u64 + size as u64 > 1 << 32 {
             return Err(format!("region {base:#x}+{size:#x} passes 4 GiB"));
         }
-        if self
-            .regions
-            .iter()
-            .any(|r| (base as u64) < r.base as u64 + r.ram.len as u64 && r.base < base + size)
-        {
+        if self.regions.iter().any(|r| {
+            (base as u64) < r.base as u64 + r.ram.len as u64
+                && (r.base as u64) < base as u64 + size as u64
+        }) {
             return Err(format!(
                 "region {base:#x}+{size:#x} overlaps a mapped region"
             ));
@@ -169,5 +168,34 @@ impl GuestMemory for ProcMemory {
 
     fn map_zeroed(&mut self, base: u32, size: u32) -> bool {
         self.map(base, size).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_reject_overlap_and_the_end_of_the_address_space() {
+        let mut m = ProcMemory::new(std::ptr::null_mut());
+        assert!(m.map(0x1000, 0x2000).is_ok());
+        assert!(m.map(0x2000, 0x1000).is_err(), "overlap");
+        assert!(
+            m.map(0xFFFF_F000, 0x1000).is_ok(),
+            "a region ending exactly at 4 GiB"
+        );
+        assert!(m.map(0xFFFF_F000, 0x2000).is_err(), "passes 4 GiB");
+        assert!(m.map(0x5001, 0x1000).is_err(), "unaligned");
+        assert!(m.write_u32(0x2ffc, 7).is_ok());
+        assert!(
+            m.write_u32(0x2ffe, 7).is_err(),
+            "an access may not run off a region"
+        );
+        assert_eq!(m.read_u32(0xFFFF_FFFC), Ok(0));
+        assert!(m.read_u32(0xFFFF_FFFE).is_err());
+        assert!(
+            m.read(0x9999_0000, &mut []).is_ok(),
+            "zero-length accesses always succeed"
+        );
     }
 }
