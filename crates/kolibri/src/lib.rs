@@ -7,7 +7,7 @@
 
 #![warn(missing_docs)]
 
-use ipcemu_kernel::{Cpu, GuestMemory, Kernel, Outcome, Reg, SendError, ThreadId, TICK_NS};
+use ipcemu_kernel::{Cpu, GuestMemory, Kernel, Outcome, Reg, SendError, ThreadId};
 
 /// The interrupt vector KolibriOS programs trap through.
 pub const VECTOR: u8 = 0x40;
@@ -228,6 +228,3 @@ fn unknown(cpu: &mut dyn Cpu, f: u32, sub: u32, opts: &Options) -> Outcome {
     cpu.set(Reg::Eax, NEG1);
     Outcome::Continue
 }
-
-/// Virtual nanoseconds per KolibriOS tick (re-exported for callers that convert).
-pub const TICK: u64 = TICK_NS;
