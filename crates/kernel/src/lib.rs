@@ -240,8 +240,7 @@ pub struct Kernel<M> {
 impl<M: GuestMemory> Kernel<M> {
     /// An empty world.
     pub fn new(config: Config) -> Self {
-        let mut slots = vec![None; config.max_slots.max(2) as usize + 1];
-        slots[0] = None;
+        let slots = vec![None; config.max_slots.max(2) as usize + 1];
         Kernel {
             procs: Vec::new(),
             threads: Vec::new(),

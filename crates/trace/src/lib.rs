@@ -81,7 +81,8 @@ impl JsonlSink {
 
 impl Sink for JsonlSink {
     fn record(&mut self, r: &Record) -> std::io::Result<()> {
-        r.write_json(&mut self.buf);
+        // The fallback path (the layer uses `event`): same keys, serde's field order.
+        serde_json::to_writer(&mut self.buf, r)?;
         self.end_line()
     }
     fn event(

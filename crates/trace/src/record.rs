@@ -183,23 +183,6 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-fn json_key(out: &mut Vec<u8>, k: &str) {
-    out.push(b',');
-    out.push(b'"');
-    out.extend_from_slice(k.as_bytes());
-    out.extend_from_slice(b"\":");
-}
-
-fn json_u64(out: &mut Vec<u8>, k: &str, v: u64) {
-    json_key(out, k);
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-}
-
-fn json_i64(out: &mut Vec<u8>, k: &str, v: i64) {
-    json_key(out, k);
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-}
-
 /// Writes an event's fields straight into a JSONL line, in the order the kernel emits them
 /// (`kind`, `t_ns`, `step`, `pers`, `proc`, `pid`, `name`, then the kind's own fields), and
 /// evaluates a [`Filter`] on the way without allocating.
@@ -288,90 +271,6 @@ impl Visit for JsonVisitor<'_> {
 }
 
 impl Record {
-    /// Append this record as one JSON object (the JSONL schema; same keys, order and values
-    /// as its `Serialize` impl, written without serde for speed).
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"kind\":");
-        json_str(out, &self.kind);
-        json_u64(out, "t_ns", self.t_ns);
-        json_u64(out, "step", self.step);
-        json_key(out, "pers");
-        json_str(out, &self.pers);
-        json_u64(out, "proc", self.proc);
-        json_u64(out, "pid", self.pid as u64);
-        json_key(out, "name");
-        json_str(out, &self.name);
-        if let Some(v) = self.peer_pid {
-            json_u64(out, "peer_pid", v as u64);
-        }
-        if let Some(v) = &self.peer_name {
-            json_key(out, "peer_name");
-            json_str(out, v);
-        }
-        for (k, v) in [("len", self.len)] {
-            if let Some(v) = v {
-                json_u64(out, k, v);
-            }
-        }
-        if let Some(v) = self.result {
-            json_i64(out, "result", v);
-        }
-        if let Some(v) = self.msg {
-            json_u64(out, "msg", v);
-        }
-        if let Some(v) = &self.msgs {
-            json_key(out, "msgs");
-            out.push(b'[');
-            for (i, m) in v.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(itoa::Buffer::new().format(*m).as_bytes());
-            }
-            out.push(b']');
-        }
-        if let Some(v) = &self.payload {
-            json_key(out, "payload");
-            json_str(out, v);
-        }
-        for (k, v) in [("offset", self.offset), ("code", self.code)] {
-            if let Some(v) = v {
-                json_u64(out, k, v);
-            }
-        }
-        if let Some(v) = self.masked {
-            json_key(out, "masked");
-            out.extend_from_slice(if v { b"true" } else { b"false" });
-        }
-        if let Some(v) = &self.what {
-            json_key(out, "what");
-            json_str(out, v);
-        }
-        if let Some(v) = self.timeout_ns {
-            json_i64(out, "timeout_ns", v);
-        }
-        for (k, v) in [
-            ("addr", self.addr),
-            ("size", self.size),
-            ("slot", self.slot),
-            ("entry", self.entry),
-            ("cmd", self.cmd),
-            ("caller_id", self.caller_id),
-            ("to_id", self.to_id),
-            ("status", self.status),
-            ("error", self.error),
-        ] {
-            if let Some(v) = v {
-                json_u64(out, k, v);
-            }
-        }
-        if let Some(v) = &self.detail {
-            json_key(out, "detail");
-            json_str(out, v);
-        }
-        out.push(b'}');
-    }
-
     /// `name[pid]`.
     pub fn actor(&self) -> String {
         format!("{}[{}]", self.name, self.pid)
@@ -386,52 +285,5 @@ impl Record {
                 .unwrap_or("?");
             format!("{n}[{p}]")
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hand_written_json_equals_serde() {
-        let mut r = Record {
-            kind: "send".into(),
-            t_ns: 5,
-            step: 7,
-            pers: "kolibri".into(),
-            proc: 1,
-            pid: 3,
-            name: "a\"b\\c\n\u{1}".into(),
-            peer_pid: Some(2),
-            peer_name: Some("srv".into()),
-            len: Some(20),
-            result: Some(-1),
-            msg: Some(9),
-            msgs: Some(vec![1, 2]),
-            payload: Some("00ff".into()),
-            masked: Some(true),
-            timeout_ns: Some(-1),
-            detail: Some("fault: x".into()),
-            ..Record::default()
-        };
-        let mut out = Vec::new();
-        r.write_json(&mut out);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            serde_json::to_string(&r).unwrap()
-        );
-        r = Record {
-            kind: "wake".into(),
-            cmd: Some(7),
-            error: Some(0),
-            ..Record::default()
-        };
-        let mut out = Vec::new();
-        r.write_json(&mut out);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            serde_json::to_string(&r).unwrap()
-        );
     }
 }
