@@ -10,8 +10,8 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v fasm >/dev/null 2>&1 || missing+=(fasm)
 command -v nasm >/dev/null 2>&1 || missing+=(nasm)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/*/libclang*.so* >/dev/null 2>&1 \
-    || missing+=(libclang-dev)
+# libclang as bindgen/clang-sys finds it; libclang-cpp.so.* (on the stock image) is not libclang
+bash "$(dirname "$0")/find-libclang.sh" >/dev/null || missing+=(libclang-dev)
 [ -e /usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a ] 2>/dev/null \
     || ls /usr/lib/gcc/x86_64-linux-gnu/*/32/ >/dev/null 2>&1 || missing+=(gcc-multilib)
 
@@ -26,4 +26,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "setup: cmake, libclang, fasm, nasm and gcc-multilib are present" >&2
+if ! lib=$(bash "$(dirname "$0")/find-libclang.sh"); then
+    echo "setup: libclang is still missing after installing libclang-dev; set LIBCLANG_PATH to the directory holding libclang.so" >&2
+    exit 1
+fi
+echo "setup: cmake, libclang ($lib), fasm, nasm and gcc-multilib are present" >&2
