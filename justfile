@@ -33,5 +33,5 @@ ci:
 # native, qemu-i386 and bare-Unicorn references from the same run (table, target/bench/report.json,
 # target/bench/scale.png).
 bench: setup
-    cargo bench -p ipcemu-kernel --bench kernel
+    cargo bench -p ipcemu-kolibri --bench kernel
     python3 scripts/bench.py

@@ -24,14 +24,16 @@ if [ "${1:-}" = "--check" ]; then
     trap 'rm -rf "$tmp"' EXIT
     "$0" "$tmp" >/dev/null
     status=0
-    for f in "$tmp"/kolibri/* "$tmp"/elf/* "$tmp"/dos/*; do
+    for f in "$tmp"/*/*; do
         rel="${f#"$tmp"/}"
         if ! cmp -s "$f" "$root/fixtures/$rel"; then
             echo "build-fixtures: fixtures/$rel differs from a fresh build of its source" >&2
             status=1
         fi
     done
-    for f in "$root"/fixtures/kolibri/*.kex "$root"/fixtures/elf/*.elf "$root"/fixtures/dos/*.com; do
+    for f in "$root"/fixtures/kolibri/*.kex "$root"/fixtures/elf/*.elf "$root"/fixtures/dos/*.com \
+             "$root"/fixtures/kos/*.elf "$root"/fixtures/win32/*.exe; do
+        [ -e "$f" ] || continue
         rel="${f#"$root"/fixtures/}"
         [ -e "$tmp/$rel" ] || { echo "build-fixtures: fixtures/$rel has no source" >&2; status=1; }
     done
@@ -100,5 +102,12 @@ for src in *.asm; do
 done
 # The same version test on another vector (run with --pcipc-vector 0x61).
 nasm_com pcver.asm "$out_dos/pcver61.com" -DVECTOR=0x61
+
+# Further guest families bring their own build script: guest-tests/<family>/build.sh OUT_DIR
+# builds into OUT_DIR/<family>/ byte-identically and prints how many fixtures it built.
+for b in "$here"/*/build.sh; do
+    n=$(bash "$b" "$out")
+    count=$((count + n))
+done
 
 echo "build-fixtures: built $count fixtures into fixtures/kolibri, fixtures/elf and fixtures/dos"

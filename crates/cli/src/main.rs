@@ -2,8 +2,9 @@
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
-use ipcemu_kernel::{Config, ExitStatus, PcIpcConfig};
-use ipcemu_machine::{End, GuestSpec, World, WorldConfig};
+use ipcemu_kernel::{Config, ExitStatus};
+use ipcemu_machine::{End, GuestSpec, WorldConfig};
+use ipcemu_registry::{PcIpcConfig, Personalities};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -260,32 +261,37 @@ fn run(args: RunArgs) -> Result<u8> {
     init_logging(layer);
     let params = params_for(&args)?;
     let config = WorldConfig {
-        pcipc_vector: args.pcipc_vector,
         kernel: Config {
             realtime: args.realtime,
             quantum_traps: args.quantum.max(1),
             max_slots: args.max_slots,
-            pcipc: PcIpcConfig {
-                ids: args.pcipc_ids,
-                space: args.pcipc_space,
-                preinstalled: args.pcipc_preinstalled,
-                ..PcIpcConfig::default()
-            },
             ..Config::default()
         },
-        strict: args.strict,
         timeout: args.timeout.map(|s| seconds(s, "--timeout")).transpose()?,
         wall_timeout: args
             .wall_timeout
             .map(|s| seconds(s, "--wall-timeout"))
             .transpose()?,
     };
+    let personalities = Personalities {
+        strict: args.strict,
+        pcipc_vector: args.pcipc_vector,
+        pcipc: PcIpcConfig {
+            ids: args.pcipc_ids,
+            space: args.pcipc_space,
+            preinstalled: args.pcipc_preinstalled,
+            ..PcIpcConfig::default()
+        },
+        ..Personalities::default()
+    };
     let out = Box::new(std::io::BufWriter::with_capacity(
         1 << 16,
         std::io::stdout(),
     ));
     let err = Box::new(std::io::stderr());
-    let mut world = World::new(config, out, err).map_err(anyhow::Error::msg)?;
+    let mut world = personalities
+        .world(config, out, err)
+        .map_err(anyhow::Error::msg)?;
     for (path, params) in args.guests.iter().zip(params) {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read guest {path}"))?;
         let spec = GuestSpec {

@@ -324,9 +324,14 @@ fn pcipc_reset_shows_what_it_dropped() {
         .skip(1)
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(recs.len(), 1, "{t}");
+    assert_eq!(recs.len(), 2, "{t}");
     assert_eq!(
         recs[0]["detail"],
         "reset dropped 2 message(s) and IDs {1, 2}"
+    );
+    // The ID the program requested after the reset is released when it ends.
+    assert_eq!(
+        recs[1]["detail"],
+        "pcinst[2] ended: ID 1 released, 0 message(s) addressed to it dropped"
     );
 }

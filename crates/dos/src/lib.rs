@@ -6,7 +6,69 @@
 
 #![warn(missing_docs)]
 
-use ipcemu_kernel::{Cpu, ExitStatus, GuestMemory, Kernel, Outcome, Reg, ThreadId};
+use ipcemu_kernel::{Cpu, ExitStatus, GuestFault, GuestMemory, Kernel, Outcome, Reg, ThreadId};
+use ipcemu_personality::{Entry, Format, Image, Personality, StartArgs, Trap};
+use std::any::Any;
+
+/// Name of the personality (and of the processes it starts).
+pub const NAME: &str = "dos";
+
+/// The DOS personality.
+#[derive(Debug, Clone, Default)]
+pub struct Dos;
+
+impl<M: GuestMemory> Personality<M> for Dos {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn vectors(&self) -> Vec<(u8, String)> {
+        vec![
+            (VECTOR_EXIT, "DOS terminate (int 0x20)".into()),
+            (VECTOR_DOS, "DOS services (int 0x21)".into()),
+        ]
+    }
+    fn attaches(&self, format: Format) -> bool {
+        format == Format::Com
+    }
+    fn starts(&self, format: Format) -> bool {
+        format == Format::Com
+    }
+    fn start(&mut self, image: &Image, args: &StartArgs<'_>, mem: &mut M) -> Result<Entry, String> {
+        // DOS command tail at PSP:80h: length byte, text (with the leading blank COMMAND.COM
+        // keeps), carriage return.
+        let text = args.params.unwrap_or("");
+        let mut tail = if text.is_empty() {
+            Vec::new()
+        } else {
+            format!(" {text}").into_bytes()
+        };
+        tail.truncate(126);
+        let mut v = vec![tail.len() as u8];
+        v.extend_from_slice(&tail);
+        v.push(0x0D);
+        let _ = mem.write(image.params_addr, &v);
+        Ok(Entry {
+            eip: image.entry,
+            esp: image.stack,
+            real_mode_segment: Some(ipcemu_loader_segment()),
+        })
+    }
+    fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, trap: Trap) -> Outcome {
+        let Trap::Interrupt(v) = trap;
+        syscall(k, t, cpu, v)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// The segment `.COM` programs are loaded in.
+fn ipcemu_loader_segment() -> u16 {
+    ipcemu_personality::COM_SEGMENT
+}
 
 /// `INT 20h`: terminate.
 pub const VECTOR_EXIT: u8 = 0x20;
@@ -48,10 +110,10 @@ pub fn syscall<M: GuestMemory>(
             for i in 0..0x1_0000u32 {
                 let mut b = [0u8; 1];
                 if mem.read(start + i, &mut b).is_err() {
-                    return Outcome::Fault(format!(
+                    return Outcome::Fault(GuestFault::Refused(format!(
                         "INT 21h/09h: string at {:04x}:{dx:04x} runs out of memory without '$'",
                         ds & 0xffff
-                    ));
+                    )));
                 }
                 if b[0] == b'$' {
                     break;
@@ -77,11 +139,11 @@ pub fn syscall<M: GuestMemory>(
                 return Outcome::Continue;
             }
             let mut data = vec![0u8; count as usize];
-            if k.procs[p].mem.read(linear(ds, dx), &mut data).is_err() {
-                return Outcome::Fault(format!(
-                    "INT 21h/40h: buffer {:04x}:{dx:04x}+{count} is outside memory",
-                    ds & 0xffff
-                ));
+            if let Err(fault) = k.procs[p].mem.read(linear(ds, dx), &mut data) {
+                return Outcome::Fault(GuestFault::BadPointer {
+                    what: format!("INT 21h/40h: buffer {:04x}:{dx:04x}+{count}", ds & 0xffff),
+                    fault,
+                });
             }
             k.output(t, &data, handle == 2);
             set_ax(cpu, count);
@@ -92,8 +154,10 @@ pub fn syscall<M: GuestMemory>(
             k.exit_process(p, ExitStatus::Normal((eax & 0xff) as i32));
             Outcome::Exit
         }
-        _ => Outcome::Fault(format!(
-            "unsupported DOS call INT 21h AH={ah:02X}h (supported: 02h, 09h, 30h, 40h, 4Ch)"
-        )),
+        _ => Outcome::Fault(GuestFault::Unsupported {
+            abi: "DOS",
+            function: format!("INT 21h AH={ah:02X}h"),
+            detail: "(supported: 02h, 09h, 30h, 40h, 4Ch)".into(),
+        }),
     }
 }

@@ -20,6 +20,8 @@ pub enum Reg {
     Ds,
     Es,
     Ss,
+    Fs,
+    Gs,
 }
 
 /// Register access for the thread that trapped.
@@ -41,15 +43,15 @@ pub enum Outcome {
     Block,
     /// The thread (and maybe its process) has ended; the run loop must switch away.
     Exit,
-    /// The guest did something that ends its process (message explains).
-    Fault(String),
+    /// The guest did something that ends its process.
+    Fault(crate::GuestFault),
 }
 
 /// A plain register file for tests and host-side callers.
 #[derive(Debug, Default, Clone)]
 pub struct RegFile {
-    /// eax, ebx, ecx, edx, esi, edi, ebp, esp, eip, eflags, cs, ds, es, ss
-    pub r: [u32; 14],
+    /// eax, ebx, ecx, edx, esi, edi, ebp, esp, eip, eflags, cs, ds, es, ss, fs, gs
+    pub r: [u32; 16],
 }
 
 impl Cpu for RegFile {

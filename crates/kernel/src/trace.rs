@@ -8,20 +8,10 @@
 //! Whether anyone listens is decided once when the kernel is created, so a world without a
 //! trace subscriber pays one predictable branch per emission point.
 
-use crate::{Flavor, GuestMemory, Kernel, ThreadId};
+use crate::{GuestMemory, Kernel, Message, MsgKind, ThreadId, Verdict};
 
 /// The `tracing` target of trace records.
 pub const TARGET: &str = "ipcemu::trace";
-
-/// Personality name of a process flavor.
-pub fn flavor_name(f: Flavor) -> &'static str {
-    match f {
-        Flavor::Kolibri => "kolibri",
-        Flavor::Elf => "elf",
-        Flavor::Dos => "dos",
-        Flavor::Host => "host",
-    }
-}
 
 /// Is a trace subscriber listening?
 pub fn listening() -> bool {
@@ -55,7 +45,7 @@ macro_rules! trace_rec {
             t_ns = $k.now_ns(),
             step = $k.steps,
             pers = $pers,
-            proc = th.proc,
+            proc = th.proc.0,
             pid = th.pid,
             name = $k.procs[th.proc].name.as_str(),
             $($($rest)*)?
@@ -66,13 +56,124 @@ macro_rules! trace_rec {
 impl<M: GuestMemory> Kernel<M> {
     /// Personality name of thread `t`'s process.
     pub fn pers_of(&self, t: ThreadId) -> &'static str {
-        flavor_name(self.procs[self.threads[t].proc].flavor)
+        self.procs[self.threads[t].proc].abi
     }
 
     /// Record a fault or another host-side note about thread `t` (used by the machine).
     pub fn trace_note(&self, t: ThreadId, kind: &str, detail: &str) {
         if self.trace_on {
             trace_rec!(self, t, kind, self.pers_of(t), detail = detail);
+        }
+    }
+
+    /// Record a message send attempt that never reached the message path (the personality
+    /// refused it first: no area, locked, ...): `result` is the personality's code.
+    pub fn trace_failed_send(
+        &self,
+        from: ThreadId,
+        pers: &str,
+        peer_pid: u32,
+        len: u32,
+        result: i64,
+    ) {
+        if !self.trace_on {
+            return;
+        }
+        let peer = self
+            .thread_by_pid(peer_pid)
+            .map_or("", |rt| self.procs[self.threads[rt].proc].name.as_str());
+        let pers = if self.pers_of(from) == "host" {
+            "host"
+        } else {
+            pers
+        };
+        trace_rec!(
+            self,
+            from,
+            "send",
+            pers,
+            peer_pid = peer_pid,
+            peer_name = peer,
+            len = len,
+            result = result,
+            msg = 0u64,
+            payload = ""
+        );
+    }
+
+    /// The message path's record of one message (queued messages are recorded by the
+    /// personality command that queued them).
+    pub(crate) fn trace_message(&self, msg: &Message, verdict: &Verdict, by: &str) {
+        let Some(from) = msg.from.thread else { return };
+        let peer = msg.to.proc.map_or("", |p| self.procs[p].name.as_str());
+        let pers = if self.pers_of(from) == "host" {
+            "host"
+        } else {
+            msg.personality
+        };
+        match verdict {
+            Verdict::Allow if msg.kind == MsgKind::Queued => {}
+            Verdict::Allow => {
+                let payload = hex(&msg.data, PAYLOAD_MAX);
+                match (msg.channel.as_deref(), msg.method) {
+                    (None, None) => trace_rec!(
+                        self,
+                        from,
+                        "send",
+                        pers,
+                        peer_pid = msg.to.pid,
+                        peer_name = peer,
+                        len = msg.data.len() as u64,
+                        result = 0i64,
+                        msg = msg.seq,
+                        payload = payload.as_str()
+                    ),
+                    (chan, method) => {
+                        let (riid, mid) = method.unwrap_or((0, 0));
+                        trace_rec!(
+                            self,
+                            from,
+                            "send",
+                            pers,
+                            peer_pid = msg.to.pid,
+                            peer_name = peer,
+                            len = msg.data.len() as u64,
+                            result = 0i64,
+                            msg = msg.seq,
+                            payload = payload.as_str(),
+                            dir = msg.kind.as_str(),
+                            channel = chan.unwrap_or(""),
+                            riid = riid,
+                            mid = mid,
+                            reply_to = msg.reply_to.unwrap_or(0)
+                        )
+                    }
+                }
+            }
+            Verdict::Deny(reason) | Verdict::Drop(reason) => {
+                let kind = if matches!(verdict, Verdict::Deny(_)) {
+                    "deny"
+                } else {
+                    "drop"
+                };
+                let (riid, mid) = msg.method.unwrap_or((0, 0));
+                trace_rec!(
+                    self,
+                    from,
+                    kind,
+                    pers,
+                    peer_pid = msg.to.pid,
+                    peer_name = peer,
+                    len = msg.data.len() as u64,
+                    msg = msg.seq,
+                    dir = msg.kind.as_str(),
+                    channel = msg.channel.as_deref().unwrap_or(""),
+                    riid = riid,
+                    mid = mid,
+                    hook = by,
+                    detail = reason.as_str()
+                );
+            }
         }
     }
 }

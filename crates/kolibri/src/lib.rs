@@ -1,230 +1,789 @@
 //! # ipcemu-kolibri
 //!
-//! The KolibriOS personality: the `int 0x40` system-call table. Each arm decodes registers,
-//! calls one kernel operation and writes the result back; policy lives in the kernel.
+//! The KolibriOS personality: the `int 0x40` system-call table and everything of KolibriOS the
+//! core does not know — function-60 IPC areas and delivery, event flags and masks, the redraw
+//! flag, the debug board, the user heap, function 9, MENUET start-up (parameters and path).
 //! Function numbers and register use follow KolibriOS `sysfuncs.txt`; see `docs/kolibrios.md`
 //! for every supported function and every decision the documentation leaves open.
 
 #![warn(missing_docs)]
 
-use ipcemu_kernel::{Cpu, GuestMemory, Kernel, Outcome, Reg, SendError, ThreadId};
+mod heap;
+mod ipc;
+
+pub use heap::Heap;
+pub use ipc::{SendError, SendResult};
+
+use ipcemu_kernel::{
+    trace_rec, Blocker, Cpu, GuestFault, GuestMemory, Kernel, Outcome, ProcId, Reg, Sleep,
+    ThreadId, ThreadState, Wake,
+};
+use ipcemu_personality::{
+    Entry, Format, HostMessage, HostPort, HostSendResult, Image, Personality, StartArgs, Trap,
+};
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
 
 /// The interrupt vector KolibriOS programs trap through.
 pub const VECTOR: u8 = 0x40;
+/// PID of the idle pseudo-thread in slot 1.
+pub const IDLE_PID: u32 = 1;
+/// Event code of IPC messages.
+pub const EVENT_IPC: u32 = 7;
+/// Default event mask of a new thread (redraw, key, button).
+pub const DEFAULT_EVENT_MASK: u32 = 7;
+/// Nanoseconds in one KolibriOS tick (1/100 s).
+pub const TICK_NS: u64 = 10_000_000;
+/// Name of the personality.
+pub const NAME: &str = "kolibri";
 
 /// Options of the personality.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// An unknown function is a guest fault instead of returning -1.
     pub strict: bool,
+    /// Size of the user heap region mapped by function 68.11.
+    pub heap_size: u32,
+    /// Unread debug-board bytes kept for function 63.2.
+    pub board_capacity: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            strict: false,
+            heap_size: 64 << 20,
+            board_capacity: 4096,
+        }
+    }
 }
 
 const NEG1: u32 = u32::MAX;
 
-/// Handle one `int 0x40` from thread `t`.
-pub fn syscall<M: GuestMemory>(
-    k: &mut Kernel<M>,
-    t: ThreadId,
-    cpu: &mut dyn Cpu,
-    opts: &Options,
-) -> Outcome {
-    let eax = cpu.get(Reg::Eax);
-    let ebx = cpu.get(Reg::Ebx);
-    let set = |cpu: &mut dyn Cpu, v: u32| {
-        cpu.set(Reg::Eax, v);
-        Outcome::Continue
-    };
-    match eax {
-        // -1: end the calling thread.
-        NEG1 => {
-            k.exit_thread(t);
-            Outcome::Exit
+/// KolibriOS state of one thread.
+#[derive(Debug, Clone)]
+pub struct KThread {
+    /// IPC area address (0 = none).
+    pub ipc_area: u32,
+    /// IPC area size.
+    pub ipc_size: u32,
+    /// Event mask (function 40).
+    pub event_mask: u32,
+    /// Occurred events not yet read: bit `n-1` is event `n`.
+    pub events: u32,
+    /// The window redraw flag (event 1), set at start, cleared by function 0.
+    pub redraw: bool,
+    /// Trace only: messages delivered since the thread last read event 7.
+    pub unread: Vec<u64>,
+}
+
+impl Default for KThread {
+    fn default() -> Self {
+        KThread {
+            ipc_area: 0,
+            ipc_size: 0,
+            event_mask: DEFAULT_EVENT_MASK,
+            events: 0,
+            redraw: true,
+            unread: Vec::new(),
         }
-        // 0: define window. Headless: only clears the redraw flag.
-        0 => {
-            k.clear_redraw(t);
-            Outcome::Continue
-        }
-        // Drawing and window functions: accepted, nothing visible changes.
-        1 | 4 | 7 | 8 | 12 | 13 | 15 | 38 | 47 | 65 | 67 | 71 | 73 => Outcome::Continue,
-        // 2 get key, 17 get pressed button: the buffer is empty.
-        2 | 17 => set(cpu, 1),
-        // 3: system time 0x00SSMMHH in BCD, from the world clock (starts at 00:00:00).
-        3 => {
-            let s = k.now_ns() / 1_000_000_000;
-            let bcd = |v: u64| ((v / 10) << 4 | (v % 10)) as u32;
-            let v = bcd(s / 3600 % 24) | bcd(s / 60 % 60) << 8 | bcd(s % 60) << 16;
-            set(cpu, v)
-        }
-        // 5: delay ebx hundredths of a second.
-        5 => {
-            if k.sleep(ebx) {
-                Outcome::Block
+    }
+}
+
+/// A thread waiting in function 10 or 23.
+#[derive(Debug, Clone)]
+pub struct EventWait {
+    mask: u32,
+    area: u32,
+    size: u32,
+}
+
+impl Blocker for EventWait {
+    fn personality(&self) -> &'static str {
+        NAME
+    }
+    fn what(&self) -> &'static str {
+        "event"
+    }
+    fn describe(&self) -> String {
+        format!(
+            "waits for an event (function 10/23) with mask {:#x}, IPC area {}",
+            self.mask,
+            if self.area == 0 {
+                "not set".to_string()
             } else {
-                Outcome::Continue
+                format!("{:#x} size {}", self.area, self.size)
             }
+        )
+    }
+    fn on_timeout(&self) -> Wake {
+        Wake::Eax(0)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The host actor's wait: it never runs on a CPU.
+#[derive(Debug)]
+struct HostIdle;
+
+impl Blocker for HostIdle {
+    fn personality(&self) -> &'static str {
+        "host"
+    }
+    fn what(&self) -> &'static str {
+        "host"
+    }
+    fn describe(&self) -> String {
+        "is the host actor".into()
+    }
+    fn counts_for_deadlock(&self) -> bool {
+        false
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The KolibriOS personality and its state in one world.
+#[derive(Debug)]
+pub struct Kolibri {
+    /// Options.
+    pub opts: Options,
+    threads: Vec<KThread>,
+    heaps: HashMap<ProcId, Heap>,
+    board: VecDeque<u8>,
+    scratch: Vec<u8>,
+}
+
+impl Kolibri {
+    /// A fresh personality.
+    pub fn new(opts: Options) -> Self {
+        Kolibri {
+            opts,
+            threads: Vec::new(),
+            heaps: HashMap::new(),
+            board: VecDeque::new(),
+            scratch: Vec::new(),
         }
-        // 9: thread information.
-        9 => {
-            let ecx = cpu.get(Reg::Ecx);
-            match k.thread_info(t, ecx, ebx) {
-                Ok(max) => set(cpu, max),
-                Err(f) => Outcome::Fault(format!("function 9: thread-info buffer: {f}")),
-            }
+    }
+
+    /// KolibriOS state of thread `t` (created with defaults on first use).
+    #[inline]
+    pub fn thread(&mut self, t: ThreadId) -> &mut KThread {
+        if t.0 >= self.threads.len() {
+            self.threads.resize_with(t.0 + 1, KThread::default);
         }
-        // 10 wait for event, 11 check for event, 23 wait with timeout.
-        10 | 11 | 23 => {
-            let timeout = match eax {
-                10 => None,
-                11 => Some(0),
-                _ => Some(ebx),
+        &mut self.threads[t.0]
+    }
+
+    /// KolibriOS state of thread `t`, if it has any yet.
+    pub fn thread_ref(&self, t: ThreadId) -> Option<&KThread> {
+        self.threads.get(t.0)
+    }
+
+    /// The IPC area of thread `t` (0 = none).
+    pub fn ipc_area(&self, t: ThreadId) -> u32 {
+        self.threads.get(t.0).map_or(0, |th| th.ipc_area)
+    }
+
+    /// Heap of process `p`, if it has one.
+    pub fn heap(&self, p: ProcId) -> Option<&Heap> {
+        self.heaps.get(&p)
+    }
+
+    // ----- events ---------------------------------------------------------------------------
+
+    /// Function 40: set the mask, return the previous one.
+    pub fn set_event_mask(&mut self, t: ThreadId, mask: u32) -> u32 {
+        std::mem::replace(&mut self.thread(t).event_mask, mask)
+    }
+
+    /// The next event the thread's mask allows, consuming it (0 = none).
+    ///
+    /// Highest code first; event 1 (redraw) is a flag that stays until function 0;
+    /// events 5..=10 reset when read; 2 and 3 never happen headless; 4 and 11.. are ignored.
+    pub fn take_event<M: GuestMemory>(&mut self, k: &Kernel<M>, t: ThreadId) -> u32 {
+        let ev = self.take_event_raw(t);
+        if k.trace_on && ev != 0 {
+            let msgs = if ev == EVENT_IPC {
+                let v = std::mem::take(&mut self.thread(t).unread);
+                v.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+            } else {
+                String::new()
             };
-            match k.wait_event(t, timeout) {
-                Some(ev) => set(cpu, ev),
-                None => Outcome::Block,
-            }
+            trace_rec!(
+                k,
+                t,
+                "event_read",
+                k.pers_of(t),
+                code = ev,
+                msgs = msgs.as_str()
+            );
         }
-        // 14: screen size (a fixed 1024x768 headless screen).
-        14 => set(cpu, (1023 << 16) | 767),
-        18 => sys_misc(k, t, cpu, ebx, opts),
-        26 => match ebx {
-            9 => set(cpu, k.ticks()),
-            10 => {
-                let ns = k.now_ns();
-                cpu.set(Reg::Edx, (ns >> 32) as u32);
-                set(cpu, ns as u32)
-            }
-            _ => unknown(cpu, eax, ebx, opts),
-        },
-        // 29: system date 0x00DDMMYY in BCD: a fixed 01.01.26 (deterministic).
-        29 => set(cpu, 0x0001_0126),
-        // 37 mouse, 48 skin/style, 66 keyboard: headless answers are 0.
-        37 | 48 | 66 => set(cpu, 0),
-        40 => {
-            let old = k.set_event_mask(t, ebx);
-            set(cpu, old)
-        }
-        51 => match ebx {
-            1 => {
-                let p = k.threads[t].proc;
-                let (ecx, edx) = (cpu.get(Reg::Ecx), cpu.get(Reg::Edx));
-                match k.spawn_thread(p, ecx, edx) {
-                    Some(nt) => set(cpu, k.threads[nt].pid),
-                    None => set(cpu, NEG1),
+        ev
+    }
+
+    fn take_event_raw(&mut self, t: ThreadId) -> u32 {
+        let th = self.thread(t);
+        let mut mask = th.event_mask & 0x3ff & !(1 << 3);
+        while mask != 0 {
+            let bit = 31 - mask.leading_zeros();
+            mask &= !(1 << bit);
+            match bit {
+                0 => {
+                    if th.redraw {
+                        return 1;
+                    }
                 }
-            }
-            _ => unknown(cpu, eax, ebx, opts),
-        },
-        60 => match ebx {
-            1 => {
-                k.ipc_set_area(t, cpu.get(Reg::Ecx), cpu.get(Reg::Edx));
-                set(cpu, 0)
-            }
-            2 => {
-                let (pid, msg, len) = (cpu.get(Reg::Ecx), cpu.get(Reg::Edx), cpu.get(Reg::Esi));
-                match k.ipc_send(t, pid, msg, len) {
-                    Ok(r) => set(cpu, r as u32),
-                    Err(SendError::BadMessage(f)) => {
-                        Outcome::Fault(format!("function 60.2: message to PID {pid}: {f}"))
+                1 | 2 => {} // key, button: no input devices
+                _ => {
+                    if th.events & (1 << bit) != 0 {
+                        th.events &= !(1 << bit);
+                        return bit + 1;
                     }
                 }
             }
-            _ => set(cpu, NEG1),
-        },
-        63 => match ebx {
-            1 => {
-                k.board_write(t, cpu.get(Reg::Ecx) as u8);
+        }
+        0
+    }
+
+    /// Raise event `code` (1..=32) for a thread and wake it if it waits for it.
+    pub fn raise_event<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId, code: u32) {
+        self.thread(t).events |= 1 << (code - 1);
+        let waiting = k.blocker_of::<EventWait>(t).is_some();
+        if k.trace_on {
+            // Recorded when the event stays pending (masked, or the thread is not waiting);
+            // an event that wakes a waiting thread shows as its `event_read` right away.
+            let masked = self.thread(t).event_mask & (1 << (code - 1)) == 0;
+            if masked || !waiting {
+                trace_rec!(k, t, "event", k.pers_of(t), code = code, masked = masked);
+            }
+        }
+        if waiting {
+            let ev = self.take_event(k, t);
+            if ev != 0 {
+                k.wake(t, Wake::Eax(ev));
+            }
+        }
+    }
+
+    /// Functions 10/11/23. `timeout` in ticks: `None` waits forever, `Some(0)` polls.
+    /// Returns `Some(event)` at once or `None` when the thread now waits.
+    pub fn wait_event<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        timeout: Option<u32>,
+    ) -> Option<u32> {
+        let ev = self.take_event(k, t);
+        if ev != 0 || timeout == Some(0) {
+            return Some(ev);
+        }
+        let deadline = timeout.map(|ticks| k.now_ns() + ticks as u64 * TICK_NS);
+        let th = self.thread(t);
+        let w = EventWait {
+            mask: th.event_mask,
+            area: th.ipc_area,
+            size: th.ipc_size,
+        };
+        k.block_current(Box::new(w), deadline);
+        None
+    }
+
+    /// Function 5: sleep `ticks` hundredths of a second (0 returns at once). Returns whether
+    /// the thread now waits.
+    pub fn sleep<M: GuestMemory>(&mut self, k: &mut Kernel<M>, ticks: u32) -> bool {
+        if ticks == 0 {
+            return false;
+        }
+        let d = k.now_ns() + ticks as u64 * TICK_NS;
+        k.block_current(
+            Box::new(Sleep {
+                personality: NAME,
+                text: "sleeps (function 5)",
+            }),
+            Some(d),
+        );
+        true
+    }
+
+    // ----- debug board ----------------------------------------------------------------------
+
+    /// Function 63.1: one byte to the board (and the host's stdout).
+    pub fn board_write<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId, b: u8) {
+        k.output(t, &[b], false);
+        if self.board.len() >= self.opts.board_capacity {
+            self.board.pop_front();
+        }
+        self.board.push_back(b);
+    }
+
+    /// Function 63.2: the oldest unread board byte.
+    pub fn board_read(&mut self) -> Option<u8> {
+        self.board.pop_front()
+    }
+
+    // ----- heap -------------------------------------------------------------------------------
+
+    fn heap_of<M: GuestMemory>(&mut self, k: &Kernel<M>, p: ProcId) -> &mut Heap {
+        let size = self.opts.heap_size;
+        self.heaps.entry(p).or_insert_with(|| {
+            let base = ipcemu_kernel::align_up(k.procs[p].mem_size as u64 + 0x1000, 0x10000);
+            Heap::new(base as u32, size)
+        })
+    }
+
+    /// Function 68.11: map the heap region if needed; returns its size (0 if it cannot be
+    /// mapped).
+    pub fn heap_init<M: GuestMemory>(&mut self, k: &mut Kernel<M>, p: ProcId) -> u32 {
+        let h = self.heap_of(k, p);
+        if !h.mapped {
+            if !k.procs[p].mem.map_zeroed(h.base, h.size) {
+                return 0;
+            }
+            h.mapped = true;
+        }
+        h.size
+    }
+
+    /// Function 68.12: allocate (initialising the heap if needed); 0 on failure.
+    pub fn heap_alloc<M: GuestMemory>(&mut self, k: &mut Kernel<M>, p: ProcId, size: u32) -> u32 {
+        if self.heap_init(k, p) == 0 {
+            return 0;
+        }
+        self.heap_of(k, p).alloc(size).unwrap_or(0)
+    }
+
+    /// Function 68.13: free a block; its pages read as zero when allocated again.
+    pub fn heap_free<M: GuestMemory>(&mut self, k: &mut Kernel<M>, p: ProcId, addr: u32) -> bool {
+        match self.heap_of(k, p).free(addr) {
+            Some(size) => k.procs[p].mem.zero(addr, size).is_ok(),
+            None => false,
+        }
+    }
+
+    // ----- thread information -----------------------------------------------------------------
+
+    /// Slot for a PID (function 18.21): 0 when there is none.
+    pub fn slot_of_pid<M: GuestMemory>(k: &Kernel<M>, pid: u32) -> u32 {
+        if pid == IDLE_PID {
+            return 1;
+        }
+        k.thread_by_pid(pid).map_or(0, |t| k.threads[t].slot as u32)
+    }
+
+    /// Function 9: write thread information for `slot` (-1 = the caller's) into the caller's
+    /// memory at `buf`. Returns the highest slot number.
+    pub fn thread_info<M: GuestMemory>(
+        k: &mut Kernel<M>,
+        caller: ThreadId,
+        slot: u32,
+        buf: u32,
+    ) -> Result<u32, ipcemu_kernel::MemFault> {
+        let slot = if slot == u32::MAX {
+            k.threads[caller].slot as u32
+        } else {
+            slot
+        };
+        let proc = k.threads[caller].proc;
+        let mut rec = [0u8; 71];
+        let state: u16;
+        if slot == 1 {
+            rec[10..14].copy_from_slice(b"IDLE");
+            rec[30..34].copy_from_slice(&IDLE_PID.to_le_bytes());
+            state = 0;
+        } else if let Some(t) = k.thread_in_slot(slot) {
+            let th = &k.threads[t];
+            let p = &k.procs[th.proc];
+            let n = kolibri_name(&p.name);
+            rec[10..10 + n.len()].copy_from_slice(n.as_bytes());
+            rec[26..30].copy_from_slice(&p.mem_size.wrapping_sub(1).to_le_bytes());
+            rec[30..34].copy_from_slice(&th.pid.to_le_bytes());
+            state = match th.state {
+                ThreadState::Waiting => 5,
+                _ => 0,
+            };
+        } else {
+            let max = k.max_slot() as u32;
+            return k.procs[proc]
+                .mem
+                .write_u16(buf.wrapping_add(50), 9)
+                .map(|_| max);
+        }
+        rec[4..6].copy_from_slice(&(slot as u16).to_le_bytes());
+        rec[6..8].copy_from_slice(&(slot as u16).to_le_bytes());
+        rec[50..52].copy_from_slice(&state.to_le_bytes());
+        k.procs[proc].mem.write(buf, &rec)?;
+        Ok(k.max_slot() as u32)
+    }
+
+    // ----- the system-call table ---------------------------------------------------------------
+
+    /// Handle one `int 0x40` from thread `t`.
+    pub fn syscall<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+    ) -> Outcome {
+        let eax = cpu.get(Reg::Eax);
+        let ebx = cpu.get(Reg::Ebx);
+        let set = |cpu: &mut dyn Cpu, v: u32| {
+            cpu.set(Reg::Eax, v);
+            Outcome::Continue
+        };
+        match eax {
+            // -1: end the calling thread.
+            NEG1 => {
+                k.exit_thread(t);
+                Outcome::Exit
+            }
+            // 0: define window. Headless: only clears the redraw flag.
+            0 => {
+                self.thread(t).redraw = false;
                 Outcome::Continue
             }
-            2 => {
-                let (v, ok) = k.board_read().map_or((0, 0), |b| (b as u32, 1));
-                cpu.set(Reg::Ebx, ok);
+            // Drawing and window functions: accepted, nothing visible changes.
+            1 | 4 | 7 | 8 | 12 | 13 | 15 | 38 | 47 | 65 | 67 | 71 | 73 => Outcome::Continue,
+            // 2 get key, 17 get pressed button: the buffer is empty.
+            2 | 17 => set(cpu, 1),
+            // 3: system time 0x00SSMMHH in BCD, from the world clock (starts at 00:00:00).
+            3 => {
+                let s = k.now_ns() / 1_000_000_000;
+                let bcd = |v: u64| ((v / 10) << 4 | (v % 10)) as u32;
+                let v = bcd(s / 3600 % 24) | bcd(s / 60 % 60) << 8 | bcd(s % 60) << 16;
                 set(cpu, v)
             }
-            _ => unknown(cpu, eax, ebx, opts),
-        },
-        68 => {
-            let p = k.threads[t].proc;
-            let ecx = cpu.get(Reg::Ecx);
-            match ebx {
-                1 => Outcome::Yield,
-                11 => {
-                    let v = k.heap_init(p);
+            // 5: delay ebx hundredths of a second.
+            5 => {
+                if self.sleep(k, ebx) {
+                    Outcome::Block
+                } else {
+                    Outcome::Continue
+                }
+            }
+            // 9: thread information.
+            9 => {
+                let ecx = cpu.get(Reg::Ecx);
+                match Self::thread_info(k, t, ecx, ebx) {
+                    Ok(max) => set(cpu, max),
+                    Err(fault) => Outcome::Fault(GuestFault::BadPointer {
+                        what: "function 9: thread-info buffer".into(),
+                        fault,
+                    }),
+                }
+            }
+            // 10 wait for event, 11 check for event, 23 wait with timeout.
+            10 | 11 | 23 => {
+                let timeout = match eax {
+                    10 => None,
+                    11 => Some(0),
+                    _ => Some(ebx),
+                };
+                match self.wait_event(k, t, timeout) {
+                    Some(ev) => set(cpu, ev),
+                    None => Outcome::Block,
+                }
+            }
+            // 14: screen size (a fixed 1024x768 headless screen).
+            14 => set(cpu, (1023 << 16) | 767),
+            18 => self.sys_misc(k, t, cpu, ebx),
+            26 => match ebx {
+                9 => set(cpu, (k.now_ns() / TICK_NS) as u32),
+                10 => {
+                    let ns = k.now_ns();
+                    cpu.set(Reg::Edx, (ns >> 32) as u32);
+                    set(cpu, ns as u32)
+                }
+                _ => self.unknown(cpu, eax, ebx),
+            },
+            // 29: system date 0x00DDMMYY in BCD: a fixed 01.01.26 (deterministic).
+            29 => set(cpu, 0x0001_0126),
+            // 37 mouse, 48 skin/style, 66 keyboard: headless answers are 0.
+            37 | 48 | 66 => set(cpu, 0),
+            40 => {
+                let old = self.set_event_mask(t, ebx);
+                set(cpu, old)
+            }
+            51 => match ebx {
+                1 => {
+                    let p = k.threads[t].proc;
+                    let (ecx, edx) = (cpu.get(Reg::Ecx), cpu.get(Reg::Edx));
+                    match k.spawn_thread(p, ecx, edx) {
+                        Some(nt) => set(cpu, k.threads[nt].pid),
+                        None => set(cpu, NEG1),
+                    }
+                }
+                _ => self.unknown(cpu, eax, ebx),
+            },
+            60 => match ebx {
+                1 => {
+                    self.ipc_set_area(k, t, cpu.get(Reg::Ecx), cpu.get(Reg::Edx));
+                    set(cpu, 0)
+                }
+                2 => {
+                    let (pid, msg, len) = (cpu.get(Reg::Ecx), cpu.get(Reg::Edx), cpu.get(Reg::Esi));
+                    match self.ipc_send(k, t, pid, msg, len) {
+                        Ok(r) => set(cpu, r as u32),
+                        Err(SendError::BadMessage(fault)) => {
+                            Outcome::Fault(GuestFault::BadPointer {
+                                what: format!("function 60.2: message to PID {pid}"),
+                                fault,
+                            })
+                        }
+                    }
+                }
+                _ => set(cpu, NEG1),
+            },
+            63 => match ebx {
+                1 => {
+                    self.board_write(k, t, cpu.get(Reg::Ecx) as u8);
+                    Outcome::Continue
+                }
+                2 => {
+                    let (v, ok) = self.board_read().map_or((0, 0), |b| (b as u32, 1));
+                    cpu.set(Reg::Ebx, ok);
                     set(cpu, v)
                 }
-                12 => {
-                    let v = k.heap_alloc(p, ecx);
-                    set(cpu, v)
+                _ => self.unknown(cpu, eax, ebx),
+            },
+            68 => {
+                let p = k.threads[t].proc;
+                let ecx = cpu.get(Reg::Ecx);
+                match ebx {
+                    1 => Outcome::Yield,
+                    11 => {
+                        let v = self.heap_init(k, p);
+                        set(cpu, v)
+                    }
+                    12 => {
+                        let v = self.heap_alloc(k, p, ecx);
+                        set(cpu, v)
+                    }
+                    13 => {
+                        let v = self.heap_free(k, p, ecx) as u32;
+                        set(cpu, v)
+                    }
+                    _ => self.unknown(cpu, eax, ebx),
                 }
-                13 => {
-                    let v = k.heap_free(p, ecx) as u32;
-                    set(cpu, v)
+            }
+            _ => self.unknown(cpu, eax, ebx),
+        }
+    }
+
+    fn sys_misc<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+        sub: u32,
+    ) -> Outcome {
+        let ecx = cpu.get(Reg::Ecx);
+        let kill = |k: &mut Kernel<M>, target: Option<ThreadId>| match target {
+            Some(x) if x == t => {
+                k.exit_thread(x);
+                Some(Outcome::Exit)
+            }
+            Some(x) => {
+                k.exit_thread(x);
+                None
+            }
+            None => None,
+        };
+        match sub {
+            // 18.2: end the thread in slot ecx.
+            2 => {
+                let target = k.thread_in_slot(ecx);
+                kill(k, target).unwrap_or(Outcome::Continue)
+            }
+            // 18.18: end the thread with PID ecx; -1 when there is none.
+            18 => {
+                let target = k.thread_by_pid(ecx);
+                if target.is_none() {
+                    cpu.set(Reg::Eax, NEG1);
+                    return Outcome::Continue;
                 }
-                _ => unknown(cpu, eax, ebx, opts),
+                cpu.set(Reg::Eax, 0);
+                kill(k, target).unwrap_or(Outcome::Continue)
+            }
+            // 18.21: slot of a PID, 0 if none.
+            21 => {
+                cpu.set(Reg::Eax, Self::slot_of_pid(k, ecx));
+                Outcome::Continue
+            }
+            _ => self.unknown(cpu, 18, sub),
+        }
+    }
+
+    fn unknown(&self, cpu: &mut dyn Cpu, f: u32, sub: u32) -> Outcome {
+        let eip = cpu.get(Reg::Eip);
+        if self.opts.strict {
+            return Outcome::Fault(GuestFault::Unsupported {
+                abi: "KolibriOS",
+                function: format!("{}", f as i32),
+                detail: format!("(ebx={sub}) at eip={eip:#010x} (--strict)"),
+            });
+        }
+        tracing::warn!(
+            function = f as i32,
+            ebx = sub,
+            eip = format_args!("{eip:#x}"),
+            "unsupported KolibriOS function; returning -1"
+        );
+        cpu.set(Reg::Eax, NEG1);
+        Outcome::Continue
+    }
+
+    /// Write the MENUET v1 parameters and path into a new process's memory.
+    fn write_params<M: GuestMemory>(image: &Image, args: &StartArgs<'_>, mem: &mut M) {
+        if image.params_addr != 0 {
+            let p = args.params.unwrap_or("").as_bytes();
+            let mut v = p[..p.len().min(255)].to_vec();
+            v.push(0);
+            let _ = mem.write(image.params_addr, &v);
+        }
+        if image.path_addr != 0 {
+            let file = args.path.rsplit(['/', '\\']).next().unwrap_or(args.path);
+            let mut v = format!("/ipcemu/{file}").into_bytes();
+            v.truncate(1023);
+            v.push(0);
+            // Write as much as fits in memory (the loader checked the first byte).
+            while !v.is_empty() && mem.write(image.path_addr, &v).is_err() {
+                v.pop();
+                if let Some(l) = v.last_mut() {
+                    *l = 0;
+                }
             }
         }
-        _ => unknown(cpu, eax, ebx, opts),
     }
 }
 
-fn sys_misc<M: GuestMemory>(
-    k: &mut Kernel<M>,
-    t: ThreadId,
-    cpu: &mut dyn Cpu,
-    sub: u32,
-    opts: &Options,
-) -> Outcome {
-    let ecx = cpu.get(Reg::Ecx);
-    let kill = |k: &mut Kernel<M>, target: Option<ThreadId>| match target {
-        Some(x) if x == t => {
-            k.exit_thread(x);
-            Some(Outcome::Exit)
+impl<M: GuestMemory> Personality<M> for Kolibri {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn vectors(&self) -> Vec<(u8, String)> {
+        vec![(VECTOR, "KolibriOS system calls (int 0x40)".into())]
+    }
+    fn attaches(&self, format: Format) -> bool {
+        // ELF guests may use the KolibriOS functions too.
+        matches!(format, Format::Menuet | Format::Elf32)
+    }
+    fn starts(&self, format: Format) -> bool {
+        format == Format::Menuet
+    }
+    fn start(&mut self, image: &Image, args: &StartArgs<'_>, mem: &mut M) -> Result<Entry, String> {
+        Self::write_params(image, args, mem);
+        Ok(Entry {
+            eip: image.entry,
+            esp: image.stack,
+            real_mode_segment: None,
+        })
+    }
+    #[inline]
+    fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, _trap: Trap) -> Outcome {
+        self.syscall(k, t, cpu)
+    }
+    fn thread_exited(&mut self, k: &mut Kernel<M>, t: ThreadId) {
+        if let Some(th) = self.threads.get_mut(t.0) {
+            th.ipc_area = 0;
         }
-        Some(x) => {
-            k.exit_thread(x);
-            None
+        let p = k.threads[t].proc;
+        if k.procs[p].live_threads == 0 {
+            self.heaps.remove(&p);
         }
-        None => None,
-    };
-    match sub {
-        // 18.2: end the thread in slot ecx.
-        2 => {
-            let target = k.thread_in_slot(ecx);
-            kill(k, target).unwrap_or(Outcome::Continue)
-        }
-        // 18.18: end the thread with PID ecx; -1 when there is none.
-        18 => {
-            let target = k.thread_by_pid(ecx);
-            if target.is_none() {
-                cpu.set(Reg::Eax, NEG1);
-                return Outcome::Continue;
-            }
-            cpu.set(Reg::Eax, 0);
-            kill(k, target).unwrap_or(Outcome::Continue)
-        }
-        // 18.21: slot of a PID, 0 if none.
-        21 => {
-            cpu.set(Reg::Eax, k.slot_of_pid(ecx));
-            Outcome::Continue
-        }
-        _ => unknown(cpu, 18, sub, opts),
+    }
+    fn host_port(&mut self) -> Option<&mut dyn HostPort<M>> {
+        Some(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }
 
-fn unknown(cpu: &mut dyn Cpu, f: u32, sub: u32, opts: &Options) -> Outcome {
-    let eip = cpu.get(Reg::Eip);
-    if opts.strict {
-        return Outcome::Fault(format!(
-            "unsupported KolibriOS function {} (ebx={sub}) at eip={eip:#010x} (--strict)",
-            f as i32
-        ));
+impl<M: GuestMemory> HostPort<M> for Kolibri {
+    fn host_attach(&mut self, k: &mut Kernel<M>, t: ThreadId, area: u32, area_size: u32) {
+        let _ = k.mem_of(t).write_u32(area.wrapping_add(4), 8);
+        self.ipc_set_area(k, t, area, area_size);
+        k.park(t, Box::new(HostIdle), None);
     }
-    tracing::warn!(
-        function = f as i32,
-        ebx = sub,
-        eip = format_args!("{eip:#x}"),
-        "unsupported KolibriOS function; returning -1"
-    );
-    cpu.set(Reg::Eax, NEG1);
-    Outcome::Continue
+    fn host_target_ready(&self, k: &Kernel<M>, to: u32) -> bool {
+        k.thread_by_pid(to).is_some_and(|t| self.ipc_area(t) != 0)
+    }
+    fn host_send(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        to: u32,
+        data: &[u8],
+    ) -> HostSendResult {
+        let r = self.deliver(k, t, to, data.to_vec());
+        HostSendResult {
+            code: r as u32,
+            transient: matches!(
+                r,
+                SendResult::NoArea | SendResult::Locked | SendResult::Overflow
+            ),
+        }
+    }
+    fn host_receive(&mut self, k: &mut Kernel<M>, t: ThreadId) -> Vec<HostMessage> {
+        let now = k.now_ns();
+        let area = self.ipc_area(t);
+        let mem = k.mem_of(t);
+        let Ok(end) = mem.read_u32(area.wrapping_add(4)) else {
+            return Vec::new();
+        };
+        if end <= 8 {
+            return Vec::new();
+        }
+        let mut off = 8u32;
+        let mut got = Vec::new();
+        while off.saturating_add(8) <= end {
+            let (Ok(pid), Ok(len)) = (
+                mem.read_u32(area.wrapping_add(off)),
+                mem.read_u32(area.wrapping_add(off + 4)),
+            ) else {
+                break;
+            };
+            let mut data = vec![0u8; len.min(end - off - 8) as usize];
+            if mem.read(area.wrapping_add(off + 8), &mut data).is_err() {
+                break;
+            }
+            got.push((pid, data));
+            off = off.saturating_add(8).saturating_add(len);
+        }
+        let _ = mem.write_u32(area.wrapping_add(4), 8);
+        let _ = mem.write_u32(area, 0);
+        let out = got
+            .into_iter()
+            .map(|(pid, data)| HostMessage {
+                t_ns: now,
+                from_pid: pid,
+                from_name: k.name_of_pid(pid).unwrap_or_default().to_string(),
+                from_id: None,
+                data,
+            })
+            .collect();
+        // The host reads its event 7 like a guest would (trace flows end here).
+        self.take_event(k, t);
+        out
+    }
 }
+
+/// KolibriOS process name for a file name: no directory, no extension, at most 11 bytes.
+pub fn kolibri_name(file: &str) -> String {
+    let stem = ipcemu_kernel::file_stem(file);
+    let mut end = stem.len().min(11);
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    stem[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests;

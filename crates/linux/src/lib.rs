@@ -7,10 +7,79 @@
 
 #![warn(missing_docs)]
 
-use ipcemu_kernel::{Cpu, ExitStatus, GuestMemory, Kernel, Outcome, Reg, ThreadId};
+use ipcemu_kernel::{Cpu, ExitStatus, GuestFault, GuestMemory, Kernel, Outcome, Reg, ThreadId};
+use ipcemu_personality::{Entry, Format, Image, Personality, StartArgs, Trap};
+use std::any::Any;
 
 /// The interrupt vector of Linux i386 system calls.
 pub const VECTOR: u8 = 0x80;
+/// Name of the personality (and of the processes it starts).
+pub const NAME: &str = "elf";
+
+/// The Linux-lite personality.
+#[derive(Debug, Clone, Default)]
+pub struct Linux {
+    /// An unknown system call faults the guest instead of returning -ENOSYS.
+    pub strict: bool,
+}
+
+impl<M: GuestMemory> Personality<M> for Linux {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn vectors(&self) -> Vec<(u8, String)> {
+        vec![(VECTOR, "Linux system calls (int 0x80)".into())]
+    }
+    fn attaches(&self, format: Format) -> bool {
+        format == Format::Elf32
+    }
+    fn starts(&self, format: Format) -> bool {
+        format == Format::Elf32
+    }
+    fn start(&mut self, image: &Image, args: &StartArgs<'_>, mem: &mut M) -> Result<Entry, String> {
+        Ok(Entry {
+            eip: image.entry,
+            esp: entry_stack(image.stack, args, mem),
+            real_mode_segment: None,
+        })
+    }
+    fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, _trap: Trap) -> Outcome {
+        syscall(k, t, cpu, self.strict)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// Linux i386 entry stack below `top`: argc, argv[], NULL, envp[] (empty), NULL, auxv
+/// AT_NULL. argv[0] is the file name; the parameters are split at blanks. Returns esp.
+pub fn entry_stack<M: GuestMemory>(top: u32, args: &StartArgs<'_>, mem: &mut M) -> u32 {
+    let file = args.path.rsplit(['/', '\\']).next().unwrap_or(args.path);
+    let mut argv: Vec<&str> = vec![file];
+    argv.extend(args.params.unwrap_or("").split_whitespace());
+    let mut sp = top;
+    let mut ptrs = Vec::new();
+    for a in &argv {
+        let mut b = a.as_bytes()[..a.len().min(4096)].to_vec();
+        b.push(0);
+        sp = sp.wrapping_sub(b.len() as u32);
+        let _ = mem.write(sp, &b);
+        ptrs.push(sp);
+    }
+    sp &= !15;
+    let mut words: Vec<u32> = vec![ptrs.len() as u32];
+    words.extend(&ptrs);
+    words.extend([0, 0, 0, 0]); // argv NULL, envp NULL, AT_NULL (type, value)
+    sp = sp.wrapping_sub(4 * words.len() as u32);
+    sp &= !15;
+    for (i, w) in words.iter().enumerate() {
+        let _ = mem.write_u32(sp.wrapping_add(4 * i as u32), *w);
+    }
+    sp
+}
 
 const ENOSYS: i32 = 38;
 const EBADF: i32 = 9;
@@ -55,7 +124,11 @@ pub fn syscall<M: GuestMemory>(
         }
         _ => {
             if strict {
-                return Outcome::Fault(format!("unsupported Linux system call {nr} (--strict)"));
+                return Outcome::Fault(GuestFault::Unsupported {
+                    abi: "Linux",
+                    function: format!("system call {nr}"),
+                    detail: "(--strict)".into(),
+                });
             }
             tracing::warn!(nr, "unsupported Linux system call; returning -ENOSYS");
             ret(cpu, -ENOSYS)

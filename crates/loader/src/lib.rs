@@ -21,6 +21,8 @@ pub enum Format {
     Elf32,
     /// DOS `.COM` program (16-bit real mode, loaded at 1000h:0100h behind a PSP).
     Com,
+    /// 32-bit Windows PE executable (imports are bound by the Win32 personality).
+    Pe32,
 }
 
 /// A memory region to map, with the bytes to copy to its start (the rest is zero).

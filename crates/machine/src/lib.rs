@@ -2,17 +2,17 @@
 //!
 //! Unicorn-backed guest machines and the run loop. One Unicorn instance per guest process
 //! (its threads share it and swap register contexts); one interrupt hook per instance that
-//! hands each trap to the personality of its vector:
+//! hands each trap to the personality its process routes that vector to:
 //!
 //! ```text
-//! guest `int 0x40` -> interrupt hook -> personality (decode) -> kernel -> registers/memory
-//!                                    -> Outcome: Continue (same emu_start goes on)
-//!                                                Block/Exit/Yield/Fault (emu_stop; the
-//!                                                run loop asks the kernel what runs next)
+//! guest `int n` -> interrupt hook -> routes[n] -> Personality::trap -> kernel -> registers/memory
+//!                                 -> Outcome: Continue (same emu_start goes on)
+//!                                             Block/Exit/Yield/Fault (emu_stop; the run loop
+//!                                             asks the kernel what runs next)
 //! ```
 //!
-//! Switching between processes costs an `emu_stop` and an `emu_start(pc, until = 0)`; no
-//! registers are copied because each process keeps its own instance.
+//! The machine knows no personality: the world is built from a registry of
+//! [`Personality`] objects (crate `ipcemu-registry` assembles the standard one).
 
 #![warn(missing_docs)]
 
@@ -20,12 +20,16 @@ mod host;
 mod memory;
 mod watchdog;
 
-pub use host::{HostAction, HostMessage, HostSent, HostTarget, Trigger, HOST_MAX_MESSAGE};
+pub use host::{HostAction, HostSent, HostTarget, Trigger, HOST_BASE, HOST_MAX_MESSAGE};
+pub use ipcemu_personality::HostMessage;
+pub use memory::{HostRam, ProcMemory};
 
 use ipcemu_kernel::{
-    Config, Cpu, ExitStatus, Flavor, Kernel, Outcome, Pick, ProcId, Reg, ThreadId, ThreadState,
+    Access, Config, Cpu, ExitStatus, FaultReport, GuestFault, GuestMemory, Kernel, Outcome, Pick,
+    Pid, ProcId, Reg, RegFile, ThreadId, ThreadState,
 };
-use ipcemu_loader::{Format, Image};
+use ipcemu_loader::Image;
+use ipcemu_personality::{check_registry, Personality, RegistryError, Routes, StartArgs, Trap};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
@@ -34,69 +38,29 @@ use std::time::{Duration, Instant};
 use unicorn_engine::unicorn_const::{Arch, ControlType, HookType, MemType, Mode};
 use unicorn_engine::{uc_ctl, uc_error, Context, RegisterX86, Unicorn};
 
-pub use memory::{HostRam, ProcMemory};
-
 /// Translation-cache size per guest (Unicorn's default reserves 1 GiB of address space).
 pub const TCG_BUFFER_SIZE: u32 = 8 << 20;
 
+/// The personalities of a world.
+pub type Registry = Vec<Box<dyn Personality<ProcMemory>>>;
+
 /// Options for a world.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WorldConfig {
-    /// The interrupt vector PC-IPC listens on (default 0x60).
-    pub pcipc_vector: u8,
-    /// Kernel tunables (virtual clock, quantum, heap).
+    /// Kernel tunables (virtual clock, quantum, slots).
     pub kernel: Config,
-    /// Unknown system calls fault the guest instead of returning -1 / -ENOSYS.
-    pub strict: bool,
     /// Stop after this much virtual (or, with `realtime`, wall) time in the guests' clock.
     pub timeout: Option<Duration>,
     /// Stop after this much host wall time.
     pub wall_timeout: Option<Duration>,
 }
 
-impl Default for WorldConfig {
-    fn default() -> Self {
-        WorldConfig {
-            pcipc_vector: ipcemu_pcipc::DEFAULT_VECTOR,
-            kernel: Config::default(),
-            strict: false,
-            timeout: None,
-            wall_timeout: None,
-        }
-    }
-}
-
-/// Vectors owned by a personality other than PC-IPC.
-pub const RESERVED_VECTORS: [(u8, &str); 4] = [
-    (ipcemu_kolibri::VECTOR, "KolibriOS system calls (int 0x40)"),
-    (ipcemu_linux::VECTOR, "Linux system calls (int 0x80)"),
-    (ipcemu_dos::VECTOR_EXIT, "DOS terminate (int 0x20)"),
-    (ipcemu_dos::VECTOR_DOS, "DOS services (int 0x21)"),
-];
-
-impl WorldConfig {
-    /// Refuse configurations that cannot work (a PC-IPC vector another personality owns).
-    pub fn validate(&self) -> Result<(), String> {
-        if let Some((v, who)) = RESERVED_VECTORS
-            .iter()
-            .find(|(v, _)| *v == self.pcipc_vector)
-        {
-            return Err(format!(
-                "PC-IPC vector {v:#04x} collides with {who}; choose another with --pcipc-vector"
-            ));
-        }
-        if self.pcipc_vector < 0x20 {
-            tracing::warn!(
-                vector = self.pcipc_vector,
-                "PC-IPC vector is also a CPU exception vector: a CPU fault with that number \
-                 would be taken as a PC-IPC call"
-            );
-        }
-        if self.kernel.pcipc.ids == 0 {
-            return Err("--pcipc-ids must be at least 1".into());
-        }
-        Ok(())
-    }
+/// A world that cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// The personalities do not fit together.
+    #[error("{0}")]
+    Registry(#[from] RegistryError),
 }
 
 /// A guest to start.
@@ -106,7 +70,7 @@ pub struct GuestSpec {
     pub path: String,
     /// The executable's bytes.
     pub bytes: Vec<u8>,
-    /// Command line (MENUET v1 parameter buffer), if any.
+    /// Command line, if any.
     pub params: Option<String>,
 }
 
@@ -133,6 +97,15 @@ pub struct StartError {
     pub path: String,
     /// What went wrong.
     pub msg: String,
+}
+
+/// A started guest: its process index and the PID of its first thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestId {
+    /// Process index (start order, 0-based).
+    pub proc: ProcId,
+    /// PID of its first thread.
+    pub pid: Pid,
 }
 
 /// How a run ended.
@@ -187,21 +160,52 @@ impl RunReport {
     }
 }
 
+/// Why one thread stopped running (the result of [`World::step`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// It trapped and now waits, yielded, used up its quantum or ended: the scheduler decides.
+    Switch,
+    /// It faulted; its process has ended with this report.
+    Fault(Box<FaultReport>),
+    /// The wall-clock watchdog stopped it (it stays runnable).
+    Watchdog,
+}
+
+/// What [`World::step`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Thread ran until it stopped for this reason.
+    Ran(ThreadId, StopReason),
+    /// Nothing could run: the run is over for this reason.
+    Over(End),
+}
+
 /// Why the hook stopped emulation.
 #[derive(Debug)]
-enum Stop {
+enum HookStop {
     Switch,
-    Fault(String),
+    Fault(GuestFault),
 }
 
 /// State shared between the run loop and the interrupt hooks.
 struct Shared {
     kernel: Kernel<ProcMemory>,
-    pcipc_vector: u32,
-    kolibri: ipcemu_kolibri::Options,
-    strict: bool,
-    stop: Option<Stop>,
+    pers: Registry,
+    stop: Option<HookStop>,
     bad_access: Option<(MemType, u64, usize)>,
+}
+
+impl Shared {
+    /// Tell every personality about threads that ended.
+    fn notify_exits(&mut self) {
+        while self.kernel.has_exited() {
+            for t in self.kernel.take_exited() {
+                for p in self.pers.iter_mut() {
+                    p.thread_exited(&mut self.kernel, t);
+                }
+            }
+        }
+    }
 }
 
 struct Machine {
@@ -211,7 +215,7 @@ struct Machine {
     contexts: HashMap<ThreadId, Context>,
 }
 
-/// A world of guest processes sharing one IPC kernel.
+/// A world of guest processes sharing one kernel.
 pub struct World {
     shared: Rc<RefCell<Shared>>,
     machines: Vec<Option<Machine>>,
@@ -245,8 +249,29 @@ fn x86(r: Reg) -> RegisterX86 {
         Reg::Ds => RegisterX86::DS,
         Reg::Es => RegisterX86::ES,
         Reg::Ss => RegisterX86::SS,
+        Reg::Fs => RegisterX86::FS,
+        Reg::Gs => RegisterX86::GS,
     }
 }
+
+const ALL_REGS: [Reg; 16] = [
+    Reg::Eax,
+    Reg::Ebx,
+    Reg::Ecx,
+    Reg::Edx,
+    Reg::Esi,
+    Reg::Edi,
+    Reg::Ebp,
+    Reg::Esp,
+    Reg::Eip,
+    Reg::Eflags,
+    Reg::Cs,
+    Reg::Ds,
+    Reg::Es,
+    Reg::Ss,
+    Reg::Fs,
+    Reg::Gs,
+];
 
 impl Cpu for UcCpu<'_, '_> {
     #[inline]
@@ -260,22 +285,20 @@ impl Cpu for UcCpu<'_, '_> {
 }
 
 impl World {
-    /// An empty world writing guest output to `out` (stdout data) and `err` (stderr data).
-    /// Fails when the configuration cannot work (see [`WorldConfig::validate`]).
+    /// An empty world of these personalities, writing guest output to `out` (stdout data)
+    /// and `err` (stderr data). Fails when the personalities collide (one vector claimed
+    /// twice for one kind of image).
     pub fn new(
         config: WorldConfig,
+        personalities: Registry,
         out: Box<dyn Write>,
         err: Box<dyn Write>,
-    ) -> Result<Self, String> {
-        config.validate()?;
+    ) -> Result<Self, WorldError> {
+        check_registry(&personalities)?;
         disable_huge_pages();
         let shared = Shared {
             kernel: Kernel::new(config.kernel.clone()),
-            pcipc_vector: config.pcipc_vector as u32,
-            kolibri: ipcemu_kolibri::Options {
-                strict: config.strict,
-            },
-            strict: config.strict,
+            pers: personalities,
             stop: None,
             bad_access: None,
         };
@@ -291,15 +314,25 @@ impl World {
         })
     }
 
-    /// Load and start a guest process. Returns its PID.
-    pub fn add_guest(&mut self, spec: &GuestSpec) -> Result<u32, StartError> {
+    /// Load and start a guest process.
+    pub fn add_guest(&mut self, spec: &GuestSpec) -> Result<GuestId, StartError> {
         let fail = |msg: String| StartError {
             path: spec.path.clone(),
             msg,
         };
         let image =
             ipcemu_loader::load_named(&spec.path, &spec.bytes).map_err(|e| fail(e.to_string()))?;
-        let real_mode = image.format == Format::Com;
+        let routes = {
+            let sh = self.shared.borrow();
+            Routes::for_format(&sh.pers, image.format)
+        };
+        let Some(starter) = routes.starter else {
+            return Err(fail(format!(
+                "no personality of this world runs {:?} images",
+                image.format
+            )));
+        };
+        let real_mode = image.format == ipcemu_loader::Format::Com;
         let mode = if real_mode {
             Mode::MODE_16
         } else {
@@ -316,31 +349,26 @@ impl World {
                 TCG_BUFFER_SIZE,
             );
         }
-        let mut mem = ProcMemory::new(uc.get_handle());
-        for seg in &image.segments {
-            mem.map(seg.base, seg.size).map_err(fail)?;
-            for (off, data) in &seg.data {
-                use ipcemu_kernel::GuestMemory;
-                mem.write(seg.base + off, data)
-                    .map_err(|e| fail(format!("segment data: {e}")))?;
-            }
-        }
-        let stack = self.write_args(&image, spec, &mut mem);
-        let flavor = match image.format {
-            Format::Menuet => Flavor::Kolibri,
-            Format::Elf32 => Flavor::Elf,
-            Format::Com => Flavor::Dos,
+        // SAFETY: the instance outlives the memory's attachment: `drop_machine` detaches the
+        // memory before the instance is closed.
+        let mut mem = unsafe { ProcMemory::attached(uc.get_handle()) };
+        map_image(&image, &mut mem).map_err(fail)?;
+        let args = StartArgs {
+            path: &spec.path,
+            params: spec.params.as_deref(),
+        };
+        let (entry, abi) = {
+            let mut sh = self.shared.borrow_mut();
+            let p = &mut sh.pers[starter];
+            (
+                p.start(&image, &args, &mut mem).map_err(fail)?,
+                p.process_abi(image.format),
+            )
         };
         let (proc, tid) = {
             let mut sh = self.shared.borrow_mut();
             sh.kernel
-                .spawn_process(
-                    &spec.path,
-                    mem,
-                    image.mem_size,
-                    flavor,
-                    (image.entry, image.stack),
-                )
+                .spawn_process(&spec.path, mem, image.mem_size, abi, (entry.eip, entry.esp))
                 .ok_or_else(|| fail("no free task slot (all --max-slots are taken)".into()))?
         };
         for (r, v) in [
@@ -351,32 +379,35 @@ impl World {
             (RegisterX86::ESI, 0),
             (RegisterX86::EDI, 0),
             (RegisterX86::EBP, 0),
-            (RegisterX86::ESP, stack as u64),
-            (RegisterX86::EIP, image.entry as u64),
+            (RegisterX86::ESP, entry.esp as u64),
+            (RegisterX86::EIP, entry.eip as u64),
             (RegisterX86::EFLAGS, 0x202),
         ] {
             uc.reg_write(r, v)
                 .map_err(|e| fail(format!("register setup: {e:?}")))?;
         }
-        if real_mode {
-            let seg = ipcemu_loader::COM_SEGMENT as u64;
+        if let Some(seg) = entry.real_mode_segment {
             for r in [
                 RegisterX86::CS,
                 RegisterX86::DS,
                 RegisterX86::ES,
                 RegisterX86::SS,
             ] {
-                uc.reg_write(r, seg)
+                uc.reg_write(r, seg as u64)
                     .map_err(|e| fail(format!("register setup: {e:?}")))?;
             }
         }
-        self.install_hooks(&mut uc, flavor).map_err(fail)?;
+        self.install_hooks(&mut uc, routes.vectors).map_err(fail)?;
         let pid = {
-            let mut sh = self.shared.borrow_mut();
+            let mut guard = self.shared.borrow_mut();
+            let sh = &mut *guard;
             sh.kernel.threads[tid].start = None;
+            for p in sh.pers.iter_mut() {
+                p.started(&mut sh.kernel, proc, tid);
+            }
             sh.kernel.threads[tid].pid
         };
-        debug_assert_eq!(proc, self.machines.len());
+        debug_assert_eq!(proc.0, self.machines.len());
         self.machines.push(Some(Machine {
             uc,
             loaded: Some(tid),
@@ -385,117 +416,55 @@ impl World {
         }));
         self.first_pid.push(pid);
         tracing::info!(path = %spec.path, pid, "guest started");
-        Ok(pid)
+        Ok(GuestId {
+            proc,
+            pid: Pid(pid),
+        })
     }
 
-    /// Put the command line where the format expects it; returns the initial esp.
-    fn write_args(&self, image: &Image, spec: &GuestSpec, mem: &mut ProcMemory) -> u32 {
-        use ipcemu_kernel::GuestMemory;
-        if image.format == Format::Elf32 {
-            // Linux i386 entry stack: argc, argv[], NULL, envp[] (empty), NULL, auxv AT_NULL.
-            // argv[0] is the file name; --params is split at blanks.
-            let file = spec.path.rsplit(['/', '\\']).next().unwrap_or(&spec.path);
-            let mut args: Vec<&str> = vec![file];
-            args.extend(spec.params.as_deref().unwrap_or("").split_whitespace());
-            let mut sp = image.stack;
-            let mut ptrs = Vec::new();
-            for a in &args {
-                let mut b = a.as_bytes()[..a.len().min(4096)].to_vec();
-                b.push(0);
-                sp -= b.len() as u32;
-                let _ = mem.write(sp, &b);
-                ptrs.push(sp);
-            }
-            sp &= !15;
-            let mut words: Vec<u32> = vec![ptrs.len() as u32];
-            words.extend(&ptrs);
-            words.extend([0, 0, 0, 0]); // argv NULL, envp NULL, AT_NULL (type, value)
-            sp -= 4 * words.len() as u32;
-            sp &= !15;
-            for (i, w) in words.iter().enumerate() {
-                let _ = mem.write_u32(sp + 4 * i as u32, *w);
-            }
-            return sp;
-        }
-        if image.format == Format::Com {
-            // DOS command tail: length byte, text (with the leading blank COMMAND.COM keeps),
-            // carriage return.
-            let text = spec.params.as_deref().unwrap_or("");
-            let mut tail = if text.is_empty() {
-                Vec::new()
-            } else {
-                format!(" {text}").into_bytes()
-            };
-            tail.truncate(126);
-            let mut v = vec![tail.len() as u8];
-            v.extend_from_slice(&tail);
-            v.push(0x0D);
-            let _ = mem.write(image.params_addr, &v);
-            return image.stack;
-        }
-        if image.params_addr != 0 {
-            let p = spec.params.as_deref().unwrap_or("").as_bytes();
-            let mut v = p[..p.len().min(255)].to_vec();
-            v.push(0);
-            let _ = mem.write(image.params_addr, &v);
-        }
-        if image.path_addr != 0 {
-            let file = spec.path.rsplit(['/', '\\']).next().unwrap_or(&spec.path);
-            let mut v = format!("/ipcemu/{file}").into_bytes();
-            v.truncate(1023);
-            v.push(0);
-            // Write as much as fits in memory (the loader checked the first byte).
-            while !v.is_empty() && mem.write(image.path_addr, &v).is_err() {
-                v.pop();
-                if let Some(l) = v.last_mut() {
-                    *l = 0;
-                }
-            }
-        }
-        image.stack
-    }
-
-    fn install_hooks(&self, uc: &mut Unicorn<'static, ()>, flavor: Flavor) -> Result<(), String> {
-        let real_mode = flavor == Flavor::Dos;
+    fn install_hooks(
+        &self,
+        uc: &mut Unicorn<'static, ()>,
+        routes: [Option<u8>; 256],
+    ) -> Result<(), String> {
         let shared = Rc::clone(&self.shared);
         uc.add_intr_hook(move |uc, intno| {
             let mut guard = shared.borrow_mut();
             let sh = &mut *guard;
             let Some(t) = sh.kernel.current() else {
-                sh.stop = Some(Stop::Fault("trap with no current thread".into()));
+                sh.stop = Some(HookStop::Fault(GuestFault::Emulation(
+                    "trap with no current thread".into(),
+                )));
                 let _ = uc.emu_stop();
                 return;
             };
             let preempt = sh.kernel.charge_trap();
             let mut cpu = UcCpu { uc };
-            let outcome = match (intno, flavor) {
-                (n, _) if n == sh.pcipc_vector => {
-                    ipcemu_pcipc::syscall(&mut sh.kernel, t, &mut cpu, real_mode)
-                }
-                (0x40, Flavor::Kolibri | Flavor::Elf) => {
-                    ipcemu_kolibri::syscall(&mut sh.kernel, t, &mut cpu, &sh.kolibri)
-                }
-                (0x80, Flavor::Elf) => {
-                    ipcemu_linux::syscall(&mut sh.kernel, t, &mut cpu, sh.strict)
-                }
-                (0x20 | 0x21, Flavor::Dos) => {
-                    ipcemu_dos::syscall(&mut sh.kernel, t, &mut cpu, intno as u8)
-                }
-                (n, _) => Outcome::Fault(interrupt_name(n)),
+            let outcome = match routes.get(intno as usize).copied().flatten() {
+                Some(i) => sh.pers[i as usize].trap(
+                    &mut sh.kernel,
+                    t,
+                    &mut cpu,
+                    Trap::Interrupt(intno as u8),
+                ),
+                None => Outcome::Fault(GuestFault::UnhandledInterrupt(intno as u8)),
             };
+            if sh.kernel.has_exited() {
+                sh.notify_exits();
+            }
             let stop = match outcome {
                 Outcome::Continue if !preempt => return,
                 // Giving up the CPU with nobody to take it: go on without leaving Unicorn.
                 Outcome::Yield if !sh.kernel.others_runnable() => return,
                 Outcome::Continue | Outcome::Yield => {
                     sh.kernel.yield_current();
-                    Stop::Switch
+                    HookStop::Switch
                 }
-                Outcome::Block | Outcome::Exit => Stop::Switch,
-                Outcome::Fault(m) => Stop::Fault(m),
+                Outcome::Block | Outcome::Exit => HookStop::Switch,
+                Outcome::Fault(f) => HookStop::Fault(f),
             };
             sh.stop = Some(stop);
-            let _ = uc.emu_stop();
+            let _ = cpu.uc.emu_stop();
         })
         .map_err(|e| format!("cannot add the interrupt hook: {e:?}"))?;
         let shared = Rc::clone(&self.shared);
@@ -512,10 +481,10 @@ impl World {
         Ok(())
     }
 
-    /// Add the host actor: a process named `name` with a KolibriOS IPC area of `area_size`
-    /// bytes and, when `pcipc` is set, a PC-IPC ID once PC-IPC is installed. Call it after
-    /// the guests, so their PIDs are the same as without a host. Returns the host's PID.
-    pub fn add_host(&mut self, name: &str, area_size: u32, pcipc: bool) -> Result<u32, StartError> {
+    /// Add the host actor: a process named `name` with `area_size` bytes of receive memory
+    /// (KolibriOS: its IPC area). Call it after the guests, so their PIDs are the same as
+    /// without a host. Returns the host's PID.
+    pub fn add_host(&mut self, name: &str, area_size: u32) -> Result<Pid, StartError> {
         let fail = |msg: String| StartError {
             path: name.to_string(),
             msg,
@@ -524,18 +493,19 @@ impl World {
             return Err(fail("a world has one host actor".into()));
         }
         let (mem, area) = host::HostState::memory(area_size).map_err(fail)?;
-        let mut sh = self.shared.borrow_mut();
-        let k = &mut sh.kernel;
-        let (_, tid) = k
-            .spawn_process(name, mem, area, Flavor::Host, (0, 0))
+        let mut guard = self.shared.borrow_mut();
+        let sh = &mut *guard;
+        let (_, tid) = sh
+            .kernel
+            .spawn_process(name, mem, area, "host", (0, 0))
             .ok_or_else(|| fail("no free task slot (all --max-slots are taken)".into()))?;
-        let h = host::HostState::new(k, tid, area, pcipc);
+        let h = host::HostState::new(&mut sh.kernel, &mut sh.pers, tid, area);
         let pid = h.pid;
-        drop(sh);
+        drop(guard);
         self.machines.push(None);
         self.first_pid.push(pid);
         self.host = Some(h);
-        Ok(pid)
+        Ok(Pid(pid))
     }
 
     /// Schedule a host message; returns its index (see [`World::host_sent`]).
@@ -556,19 +526,15 @@ impl World {
     }
 
     /// PID of the host actor.
-    pub fn host_pid(&self) -> Option<u32> {
-        self.host.as_ref().map(|h| h.pid)
+    pub fn host_pid(&self) -> Option<Pid> {
+        self.host.as_ref().map(|h| Pid(h.pid))
     }
 
-    /// What process `proc` (start order, 0-based) has written so far; needs
-    /// `Config::capture_output`.
-    pub fn output_of(&self, proc: ProcId) -> Vec<u8> {
+    /// What process `proc` has written so far (needs `Config::capture_output`); `None` when
+    /// there is no such process.
+    pub fn output_of(&self, proc: ProcId) -> Option<Vec<u8>> {
         let sh = self.shared.borrow();
-        sh.kernel
-            .procs
-            .get(proc)
-            .map(|p| p.output.clone())
-            .unwrap_or_default()
+        sh.kernel.procs.get(proc.0).map(|p| p.output.clone())
     }
 
     /// Run until every guest process has ended, a deadlock, or a limit.
@@ -584,34 +550,58 @@ impl World {
             .config
             .wall_timeout
             .map(|w| watchdog::Watchdog::start(w.saturating_sub(started.elapsed())));
-        let virt_limit = self.config.timeout.map(|d| d.as_nanos() as u64);
-        self.shared.borrow_mut().kernel.time_limit = virt_limit;
         let end = loop {
+            match self.step_inner(&mut stop, dog.as_ref()) {
+                Step::Ran(..) => {}
+                Step::Over(end) => break end,
+            }
+        };
+        drop(dog);
+        self.flush(true);
+        self.report(end, started)
+    }
+
+    /// The stepping primitive the run loop is built on: pick the next thread and run it
+    /// until it traps into a switch, blocks, ends or faults. Returns what happened, or why
+    /// nothing can run any more.
+    pub fn step(&mut self) -> Step {
+        self.started.get_or_insert_with(Instant::now);
+        self.step_inner(&mut |_| false, None)
+    }
+
+    fn step_inner(
+        &mut self,
+        stop: &mut dyn FnMut(&Kernel<ProcMemory>) -> bool,
+        dog: Option<&watchdog::Watchdog>,
+    ) -> Step {
+        let virt_limit = self.config.timeout.map(|d| d.as_nanos() as u64);
+        loop {
             self.flush(false);
-            if dog.as_ref().is_some_and(|d| d.fired()) {
-                break End::WallTimeout;
+            if dog.is_some_and(|d| d.fired()) {
+                return Step::Over(End::WallTimeout);
             }
             let pick = {
                 let mut guard = self.shared.borrow_mut();
                 let sh = &mut *guard;
+                sh.kernel.time_limit = virt_limit;
                 if let Some(h) = self.host.as_mut() {
-                    h.step(&mut sh.kernel);
+                    h.step(&mut sh.kernel, &mut sh.pers);
                     let host_proc = h.proc;
                     if sh
                         .kernel
                         .procs
                         .iter()
                         .enumerate()
-                        .all(|(i, p)| i == host_proc || p.exit.is_some())
+                        .all(|(i, p)| i == host_proc.0 || p.exit.is_some())
                     {
-                        break End::AllExited;
+                        return Step::Over(End::AllExited);
                     }
                 }
                 if stop(&sh.kernel) {
-                    break End::Condition;
+                    return Step::Over(End::Condition);
                 }
                 if virt_limit.is_some_and(|l| sh.kernel.now_ns() >= l) {
-                    break End::Timeout;
+                    return Step::Over(End::Timeout);
                 }
                 sh.kernel.pick_next()
             };
@@ -631,20 +621,18 @@ impl World {
                     std::thread::sleep(Duration::from_nanos(wait.min(50_000_000)));
                     continue;
                 }
-                Pick::Deadlock(w) => break End::Deadlock(w),
-                Pick::Finished => break End::AllExited,
+                Pick::Deadlock(w) => return Step::Over(End::Deadlock(w)),
+                Pick::Finished => return Step::Over(End::AllExited),
             };
-            self.run_thread(t, dog.as_ref());
-        };
-        drop(dog);
-        self.flush(true);
-        self.report(end, started)
+            let reason = self.run_thread(t, dog);
+            return Step::Ran(t, reason);
+        }
     }
 
     fn report(&self, end: End, started: Instant) -> RunReport {
         let sh = self.shared.borrow();
         let k = &sh.kernel;
-        let host_proc = self.host.as_ref().map(|h| h.proc);
+        let host_proc = self.host.as_ref().map(|h| h.proc.0);
         RunReport {
             end,
             procs: k
@@ -666,18 +654,24 @@ impl World {
     }
 
     /// Switch the machine of `t`'s process to `t` and run it until the hook stops it.
-    fn run_thread(&mut self, t: ThreadId, dog: Option<&watchdog::Watchdog>) {
+    fn run_thread(&mut self, t: ThreadId, dog: Option<&watchdog::Watchdog>) -> StopReason {
         let (proc, start, wake) = {
             let mut sh = self.shared.borrow_mut();
             let th = &mut sh.kernel.threads[t];
-            (th.proc, th.start.take(), th.wake_value.take())
+            (th.proc, th.start.take(), th.wake.take())
         };
-        let Some(m) = self.machines[proc].as_mut() else {
+        let Some(m) = self.machines[proc.0].as_mut() else {
             // Cannot happen: a process with a live thread has a machine.
             let mut sh = self.shared.borrow_mut();
+            let report = FaultReport {
+                fault: GuestFault::Emulation("machine missing".into()),
+                thread: sh.kernel.thread_label(t),
+                context: String::new(),
+            };
             sh.kernel
-                .exit_process(proc, ExitStatus::Fault("machine missing".into()));
-            return;
+                .exit_process(proc, ExitStatus::Fault(Box::new(report.clone())));
+            sh.notify_exits();
+            return StopReason::Fault(Box::new(report));
         };
         if m.loaded != Some(t) {
             if let Some(old) = m.loaded {
@@ -693,6 +687,8 @@ impl World {
                         }
                         Err(e) => tracing::error!(?e, "context save failed"),
                     }
+                } else {
+                    m.contexts.remove(&old);
                 }
             }
             if let Some(c) = m.contexts.remove(&t) {
@@ -714,8 +710,11 @@ impl World {
             }
             m.loaded = Some(t);
         }
-        if let Some(v) = wake {
-            let _ = m.uc.reg_write(RegisterX86::EAX, v as u64);
+        if let Some(w) = wake {
+            // Results of the wait are written now, as the thread resumes.
+            let mut sh = self.shared.borrow_mut();
+            let mem = &mut sh.kernel.procs[proc].mem;
+            w.apply(mem, &mut UcCpu { uc: &mut m.uc });
         }
         let pc = if m.real_mode {
             // Unicorn takes a linear start address in 16-bit mode.
@@ -738,34 +737,47 @@ impl World {
         };
         let fault = match (result, stop) {
             (Err(e), _) => Some(describe_uc_error(e, bad)),
-            (Ok(()), Some(Stop::Fault(msg))) => Some(msg),
-            (Ok(()), Some(Stop::Switch)) => None,
+            (Ok(()), Some(HookStop::Fault(f))) => Some(f),
+            (Ok(()), Some(HookStop::Switch)) => None,
             (Ok(()), None) => {
                 if dog.is_some_and(|d| d.fired()) {
                     // Stopped by the wall-clock watchdog: leave the thread runnable.
                     let mut sh = self.shared.borrow_mut();
                     sh.kernel.yield_current();
-                    None
+                    return StopReason::Watchdog;
                 } else {
-                    Some("emulation stopped by itself (hlt, or execution reached address 0)".into())
+                    Some(GuestFault::Emulation(
+                        "emulation stopped by itself (hlt, or execution reached address 0)".into(),
+                    ))
                 }
             }
         };
-        if let Some(reason) = fault {
-            let report = self.fault_report(proc, t, &reason);
-            let _ = writeln!(self.err, "{report}");
-            let mut sh = self.shared.borrow_mut();
-            sh.kernel.exit_process(proc, ExitStatus::Fault(report));
-        }
+        let reason = match fault {
+            Some(f) => {
+                let report = self.fault_report(proc, t, f);
+                let _ = writeln!(self.err, "{report}");
+                let mut sh = self.shared.borrow_mut();
+                sh.kernel
+                    .exit_process(proc, ExitStatus::Fault(Box::new(report.clone())));
+                StopReason::Fault(Box::new(report))
+            }
+            None => StopReason::Switch,
+        };
+        self.shared.borrow_mut().notify_exits();
         if self.shared.borrow().kernel.proc_ended(proc) {
             self.drop_machine(proc);
         }
+        reason
     }
 
-    fn fault_report(&self, proc: ProcId, t: ThreadId, reason: &str) -> String {
-        let label = self.shared.borrow().kernel.thread_label(t);
-        let Some(m) = self.machines[proc].as_ref() else {
-            return format!("ipcemu: guest fault in {label}: {reason}");
+    fn fault_report(&self, proc: ProcId, t: ThreadId, fault: GuestFault) -> FaultReport {
+        let thread = self.shared.borrow().kernel.thread_label(t);
+        let Some(m) = self.machines[proc.0].as_ref() else {
+            return FaultReport {
+                fault,
+                thread,
+                context: String::new(),
+            };
         };
         let r = |reg| m.uc.reg_read(reg).unwrap_or(0) as u32;
         let eip = r(RegisterX86::EIP);
@@ -793,8 +805,8 @@ impl World {
                 .join(" "),
             Err(_) => "(not readable)".into(),
         };
-        format!(
-            "ipcemu: guest fault in {label}: {reason}\n  eip={eip:08x} eax={:08x} ebx={:08x} ecx={:08x} edx={:08x}\n  esi={:08x} edi={:08x} ebp={:08x} esp={:08x} eflags={:08x}\n  code at eip: {code_s}{seg}",
+        let context = format!(
+            "  eip={eip:08x} eax={:08x} ebx={:08x} ecx={:08x} edx={:08x}\n  esi={:08x} edi={:08x} ebp={:08x} esp={:08x} eflags={:08x}\n  code at eip: {code_s}{seg}",
             r(RegisterX86::EAX),
             r(RegisterX86::EBX),
             r(RegisterX86::ECX),
@@ -804,11 +816,16 @@ impl World {
             r(RegisterX86::EBP),
             r(RegisterX86::ESP),
             r(RegisterX86::EFLAGS),
-        )
+        );
+        FaultReport {
+            fault,
+            thread,
+            context,
+        }
     }
 
     fn drop_machine(&mut self, proc: ProcId) {
-        if let Some(m) = self.machines[proc].take() {
+        if let Some(m) = self.machines[proc.0].take() {
             // Detach first: the memory stays (the kernel owns it) but must not map into a
             // closed instance.
             self.shared.borrow_mut().kernel.procs[proc].mem.detach();
@@ -821,7 +838,7 @@ impl World {
     fn flush(&mut self, force: bool) {
         let mut sh = self.shared.borrow_mut();
         let k = &mut sh.kernel;
-        if force || k.stdout.len() >= 1 << 16 {
+        if force || k.stdout.len() >= 1 << 16 || k.stderr.len() >= 1 << 16 {
             if !k.stdout.is_empty() {
                 let _ = self.out.write_all(&k.stdout);
                 k.stdout.clear();
@@ -842,6 +859,43 @@ impl World {
         f(&mut self.shared.borrow_mut().kernel)
     }
 
+    /// Access to the kernel and one personality of type `P` (inspection, host-side tools).
+    pub fn with_personality<P: 'static, R>(
+        &self,
+        f: impl FnOnce(&mut Kernel<ProcMemory>, &mut P) -> R,
+    ) -> Option<R> {
+        let mut guard = self.shared.borrow_mut();
+        let sh = &mut *guard;
+        let p = sh
+            .pers
+            .iter_mut()
+            .find_map(|p| p.as_any_mut().downcast_mut::<P>())?;
+        Some(f(&mut sh.kernel, p))
+    }
+
+    /// Add a hook to the kernel's message path (security module, fault injection).
+    pub fn add_message_hook(&mut self, hook: Box<dyn ipcemu_kernel::MessageHook>) {
+        self.shared.borrow_mut().kernel.add_hook(hook);
+    }
+
+    /// Registers of thread `t` (the loaded thread's live registers, or its saved context).
+    pub fn registers(&self, t: ThreadId) -> Option<RegFile> {
+        let proc = self.shared.borrow().kernel.threads.get(t.0)?.proc;
+        let m = self.machines.get(proc.0)?.as_ref()?;
+        let mut rf = RegFile::default();
+        if m.loaded == Some(t) {
+            for r in ALL_REGS {
+                rf.set(r, m.uc.reg_read(x86(r)).unwrap_or(0) as u32);
+            }
+        } else {
+            let c = m.contexts.get(&t)?;
+            for r in ALL_REGS {
+                rf.set(r, c.reg_read(x86(r)).unwrap_or(0) as u32);
+            }
+        }
+        Some(rf)
+    }
+
     /// Number of processes started.
     pub fn process_count(&self) -> usize {
         self.machines.len()
@@ -852,9 +906,21 @@ impl Drop for World {
     fn drop(&mut self) {
         // Close every Unicorn instance before the kernel frees the memory they map.
         for p in 0..self.machines.len() {
-            self.drop_machine(p);
+            self.drop_machine(ProcId(p));
         }
     }
+}
+
+/// Map an image's segments into fresh guest memory and copy its bytes.
+fn map_image(image: &Image, mem: &mut ProcMemory) -> Result<(), String> {
+    for seg in &image.segments {
+        mem.map(seg.base, seg.size)?;
+        for (off, data) in &seg.data {
+            mem.write(seg.base + off, data)
+                .map_err(|e| format!("segment data: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Ask Linux not to back this process's anonymous memory with transparent huge pages.
@@ -877,44 +943,24 @@ fn disable_huge_pages() {
     }
 }
 
-fn interrupt_name(n: u32) -> String {
-    let what = match n {
-        0 => "divide error (#DE)",
-        1 => "debug trap (#DB)",
-        3 => "breakpoint (int3)",
-        4 => "overflow (into)",
-        5 => "bound range exceeded (#BR)",
-        6 => "invalid opcode (#UD)",
-        8 => "double fault",
-        13 => "general protection fault (#GP)",
-        14 => "page fault (#PF)",
-        0x80 => "int 0x80 (Linux system call) in a non-ELF guest",
-        0x20 | 0x21 => "DOS interrupt in a guest that is not a DOS program",
-        0x40 => "int 0x40 (KolibriOS system call) in a DOS guest",
-        _ => "",
-    };
-    if what.is_empty() {
-        format!("unhandled interrupt {n:#04x} (no personality on this vector)")
-    } else {
-        format!("unhandled interrupt {n:#04x}: {what}")
+fn describe_uc_error(e: uc_error, bad: Option<(MemType, u64, usize)>) -> GuestFault {
+    if let Some((k, addr, size)) = bad {
+        let (access, protected) = match k {
+            MemType::READ_UNMAPPED => (Access::Read, false),
+            MemType::WRITE_UNMAPPED => (Access::Write, false),
+            MemType::FETCH_UNMAPPED => (Access::Fetch, false),
+            MemType::READ_PROT => (Access::Read, true),
+            MemType::WRITE_PROT => (Access::Write, true),
+            MemType::FETCH_PROT => (Access::Fetch, true),
+            _ => (Access::Read, false),
+        };
+        return GuestFault::Memory {
+            access,
+            addr,
+            size,
+            protected,
+        };
     }
-}
-
-fn describe_uc_error(e: uc_error, bad: Option<(MemType, u64, usize)>) -> String {
-    let access = bad
-        .map(|(k, a, s)| {
-            let kind = match k {
-                MemType::READ_UNMAPPED => "read",
-                MemType::WRITE_UNMAPPED => "write",
-                MemType::FETCH_UNMAPPED => "instruction fetch",
-                MemType::READ_PROT => "read (protected)",
-                MemType::WRITE_PROT => "write (protected)",
-                MemType::FETCH_PROT => "fetch (protected)",
-                _ => "access",
-            };
-            format!(": {kind} of {s} byte(s) at address {a:#010x}")
-        })
-        .unwrap_or_default();
     let what = match e {
         uc_error::READ_UNMAPPED => "read from unmapped memory",
         uc_error::WRITE_UNMAPPED => "write to unmapped memory",
@@ -926,5 +972,5 @@ fn describe_uc_error(e: uc_error, bad: Option<(MemType, u64, usize)>) -> String 
         }
         _ => "emulation error",
     };
-    format!("{what} ({e:?}){access}")
+    GuestFault::CpuException(format!("{what} ({e:?})"))
 }

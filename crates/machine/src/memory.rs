@@ -3,12 +3,15 @@
 
 use ipcemu_kernel::mem::range_in;
 use ipcemu_kernel::{GuestMemory, MemFault};
-use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::ptr::NonNull;
+use std::rc::Rc;
 use unicorn_engine::unicorn_const::Prot;
-use unicorn_engine::{uc_engine, uc_error, uc_mem_map_ptr};
+use unicorn_engine::{uc_engine, uc_error, uc_mem_map_ptr, uc_mem_unmap};
 
-/// A page-aligned, zero-filled host allocation.
+/// A page-aligned, zero-filled host allocation: anonymous memory reserved, not committed
+/// (`MAP_NORESERVE`), so a guest that declares 2 GiB costs only the pages it touches.
+/// Shared between processes through `Rc` (a named file mapping is one `HostRam` mapped into
+/// several guests).
 #[derive(Debug)]
 pub struct HostRam {
     ptr: NonNull<u8>,
@@ -16,25 +19,47 @@ pub struct HostRam {
 }
 
 impl HostRam {
-    /// Allocate `len` zero bytes (a multiple of 4096). Large allocations come from the OS
-    /// as untouched zero pages, so unused guest memory costs no resident memory.
+    /// Reserve `len` zero bytes (rounded up to pages). `None` when the host refuses.
     pub fn new(len: usize) -> Option<Self> {
-        let layout = Layout::from_size_align(len.max(4096), 4096).ok()?;
-        // SAFETY: the layout has a non-zero size.
-        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) })?;
-        Some(HostRam { ptr, len })
+        let len = len.max(4096).checked_add(4095)? & !4095;
+        // SAFETY: an anonymous private mapping with no address hint; the result is checked.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        Some(HostRam {
+            ptr: NonNull::new(p.cast())?,
+            len,
+        })
     }
 
-    fn layout(&self) -> Layout {
-        // Same arguments as in `new`, which succeeded.
-        Layout::from_size_align(self.len.max(4096), 4096).unwrap_or(Layout::new::<u8>())
+    /// Size in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it has no bytes (never: at least one page).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
 impl Drop for HostRam {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { dealloc(self.ptr.as_ptr(), self.layout()) }
+        // SAFETY: mapped in `new` with this length; nothing refers to it any more (every
+        // region holding it is gone, and instances mapping it were closed first).
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
     }
 }
 
@@ -42,7 +67,8 @@ impl Drop for HostRam {
 #[derive(Debug)]
 struct Region {
     base: u32,
-    ram: HostRam,
+    len: usize,
+    ram: Rc<HostRam>,
 }
 
 /// The memory of one guest process: host RAM regions that are also mapped into the process's
@@ -57,8 +83,20 @@ pub struct ProcMemory {
 }
 
 impl ProcMemory {
-    /// Memory attached to a Unicorn instance handle (may be null for host-only use).
-    pub fn new(uc: *mut uc_engine) -> Self {
+    /// Memory that lives only on the host side (the host actor's, tests).
+    pub fn host_only() -> Self {
+        ProcMemory {
+            regions: Vec::new(),
+            uc: std::ptr::null_mut(),
+        }
+    }
+
+    /// Memory attached to a Unicorn instance: every region mapped later is mapped into it.
+    ///
+    /// # Safety
+    /// `uc` must be a live Unicorn handle that stays open until [`ProcMemory::detach`] is
+    /// called or this memory is dropped.
+    pub(crate) unsafe fn attached(uc: *mut uc_engine) -> Self {
         ProcMemory {
             regions: Vec::new(),
             uc,
@@ -67,6 +105,19 @@ impl ProcMemory {
 
     /// Map `size` zero bytes at `base` into the guest. Both must be page aligned.
     pub fn map(&mut self, base: u32, size: u32) -> Result<(), String> {
+        let ram = HostRam::new(size as usize)
+            .ok_or_else(|| format!("cannot reserve {size} bytes of guest memory"))?;
+        self.map_shared(base, size, Rc::new(ram))
+    }
+
+    /// Map the first `size` bytes of `ram` at `base` (page aligned). The same `ram` may be
+    /// mapped into several processes: a store by one is seen by the others at once.
+    pub fn map_shared(&mut self, base: u32, size: u32, ram: Rc<HostRam>) -> Result<(), String> {
+        if size as usize > ram.len() {
+            return Err(format!(
+                "region {base:#x}+{size:#x} is larger than its host memory"
+            ));
+        }
         if !base.is_multiple_of(4096) || !size.is_multiple_of(4096) || size == 0 {
             return Err(format!("region {base:#x}+{size:#x} is not page aligned"));
         }
@@ -74,15 +125,13 @@ impl ProcMemory {
             return Err(format!("region {base:#x}+{size:#x} passes 4 GiB"));
         }
         if self.regions.iter().any(|r| {
-            (base as u64) < r.base as u64 + r.ram.len as u64
+            (base as u64) < r.base as u64 + r.len as u64
                 && (r.base as u64) < base as u64 + size as u64
         }) {
             return Err(format!(
                 "region {base:#x}+{size:#x} overlaps a mapped region"
             ));
         }
-        let ram = HostRam::new(size as usize)
-            .ok_or_else(|| format!("cannot allocate {size} bytes of guest memory"))?;
         if !self.uc.is_null() {
             // SAFETY: the handle is alive while this memory is (see type docs), and `ram`
             // stays allocated, unmoved, until this ProcMemory is dropped.
@@ -102,8 +151,31 @@ impl ProcMemory {
             }
         }
         let at = self.regions.partition_point(|r| r.base < base);
-        self.regions.insert(at, Region { base, ram });
+        self.regions.insert(
+            at,
+            Region {
+                base,
+                len: size as usize,
+                ram,
+            },
+        );
         Ok(())
+    }
+
+    /// Unmap the region that starts at `base`; returns its host memory.
+    pub fn unmap(&mut self, base: u32) -> Option<Rc<HostRam>> {
+        let i = self.regions.iter().position(|r| r.base == base)?;
+        let r = self.regions.remove(i);
+        if !self.uc.is_null() {
+            // SAFETY: the handle is alive (see `attached`); the range was mapped by us.
+            unsafe { uc_mem_unmap(self.uc, base as u64, r.len as u64) };
+        }
+        Some(r.ram)
+    }
+
+    /// Bytes of host memory this process maps.
+    pub fn mapped_bytes(&self) -> usize {
+        self.regions.iter().map(|r| r.len).sum()
     }
 
     /// Detach from the Unicorn instance (called before the instance is closed).
@@ -114,7 +186,7 @@ impl ProcMemory {
     #[inline]
     fn find(&self, addr: u32, len: usize) -> Option<(*mut u8, usize)> {
         for r in &self.regions {
-            if range_in(addr, len, r.base, r.ram.len) {
+            if range_in(addr, len, r.base, r.len) {
                 return Some((r.ram.ptr.as_ptr(), (addr - r.base) as usize));
             }
         }
@@ -177,7 +249,7 @@ mod tests {
 
     #[test]
     fn regions_reject_overlap_and_the_end_of_the_address_space() {
-        let mut m = ProcMemory::new(std::ptr::null_mut());
+        let mut m = ProcMemory::host_only();
         assert!(m.map(0x1000, 0x2000).is_ok());
         assert!(m.map(0x2000, 0x1000).is_err(), "overlap");
         assert!(

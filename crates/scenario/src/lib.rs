@@ -18,8 +18,9 @@ pub use spec::{
     ExitExpect, Expect, HostSendSpec, HostSpec, Options, ProcessSpec, ReceivedSpec, Scenario,
 };
 
-use ipcemu_kernel::{Config, PcIpcConfig};
-use ipcemu_machine::{End, GuestSpec, HostAction, HostTarget, Trigger, World, WorldConfig};
+use ipcemu_kernel::{Config, ProcId};
+use ipcemu_machine::{End, GuestSpec, HostAction, HostTarget, Trigger, WorldConfig};
+use ipcemu_registry::{PcIpcConfig, Personalities};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -108,6 +109,14 @@ pub fn run_file(path: &Path, bless: bool) -> Result<Outcome, ScenarioError> {
     tracing::subscriber::with_default(subscriber, || run_loaded(path, bless, sc, Some(sink)))
 }
 
+/// A KolibriOS host target (function 60.2 to this PID).
+fn kolibri(pid: u32) -> HostTarget {
+    HostTarget {
+        personality: "kolibri".into(),
+        to: pid,
+    }
+}
+
 fn run_loaded(
     path: &Path,
     bless: bool,
@@ -125,26 +134,30 @@ fn run_loaded(
     let started = Instant::now();
     let o = &sc.options;
     let config = WorldConfig {
-        pcipc_vector: o.pcipc_vector.unwrap_or(0x60),
         kernel: Config {
             quantum_traps: o.quantum.unwrap_or(Config::default().quantum_traps).max(1),
             capture_output: true,
-            pcipc: PcIpcConfig {
-                ids: o.pcipc_ids.unwrap_or(PcIpcConfig::default().ids),
-                space: o.pcipc_space.unwrap_or(PcIpcConfig::default().space),
-                preinstalled: o.pcipc_preinstalled,
-                ..PcIpcConfig::default()
-            },
             ..Config::default()
         },
-        strict: o.strict,
         timeout: Some(Duration::from_secs_f64(o.timeout.unwrap_or(60.0))),
         wall_timeout: Some(Duration::from_secs_f64(o.wall_timeout.unwrap_or(60.0))),
     };
+    let personalities = Personalities {
+        strict: o.strict,
+        pcipc_vector: o.pcipc_vector.unwrap_or(0x60),
+        pcipc: PcIpcConfig {
+            ids: o.pcipc_ids.unwrap_or(PcIpcConfig::default().ids),
+            space: o.pcipc_space.unwrap_or(PcIpcConfig::default().space),
+            preinstalled: o.pcipc_preinstalled,
+            ..PcIpcConfig::default()
+        },
+        ..Personalities::default()
+    };
     let out = Buf::default();
     let err = Buf::default();
-    let mut world =
-        World::new(config, Box::new(out.clone()), Box::new(err.clone())).map_err(invalid)?;
+    let mut world = personalities
+        .world(config, Box::new(out.clone()), Box::new(err.clone()))
+        .map_err(invalid)?;
 
     // Processes, with labels for the expectations.
     let labels = sc.labels();
@@ -164,23 +177,19 @@ fn run_loaded(
             bytes,
             params: ps.params.clone(),
         };
-        let pid = world
+        let id = world
             .add_guest(&spec)
             .map_err(|e| invalid(format!("process {}: {e}", labels[i])))?;
-        pid_of.insert(labels[i].clone(), pid);
+        pid_of.insert(labels[i].clone(), id.pid.0);
         proc_of.insert(labels[i].clone(), i);
     }
 
     // The host actor.
     if let Some(h) = &sc.host {
         let pid = world
-            .add_host(
-                h.name.as_deref().unwrap_or("host"),
-                h.area.unwrap_or(4096),
-                h.pcipc,
-            )
+            .add_host(h.name.as_deref().unwrap_or("host"), h.area.unwrap_or(4096))
             .map_err(|e| invalid(e.to_string()))?;
-        pid_of.insert("host".into(), pid);
+        pid_of.insert("host".into(), pid.0);
         for (i, s) in h.sends.iter().enumerate() {
             let what = format!("host.send[{i}]");
             let label_pid = |l: &str| {
@@ -190,9 +199,12 @@ fn run_loaded(
                     .ok_or_else(|| invalid(format!("{what}: no process labelled {l:?}")))
             };
             let target = match (&s.to, s.to_pid, s.to_id) {
-                (Some(l), None, None) => HostTarget::Kolibri(label_pid(l)?),
-                (None, Some(p), None) => HostTarget::Kolibri(p),
-                (None, None, Some(id)) => HostTarget::PcIpc(id),
+                (Some(l), None, None) => kolibri(label_pid(l)?),
+                (None, Some(p), None) => kolibri(p),
+                (None, None, Some(id)) => HostTarget {
+                    personality: "pcipc".into(),
+                    to: id as u32,
+                },
                 _ => {
                     return Err(invalid(format!(
                         "{what}: give exactly one of to, to_pid, to_id"
@@ -201,12 +213,12 @@ fn run_loaded(
             };
             let trigger = match (s.at, &s.when_area_set, &s.when_output, s.when_received) {
                 (Some(t), None, None, None) => Trigger::At((t * 1e9) as u64),
-                (None, Some(l), None, None) => Trigger::AreaSet(label_pid(l)?),
+                (None, Some(l), None, None) => Trigger::Ready(kolibri(label_pid(l)?)),
                 (None, None, Some(text), None) => {
                     let p = match &s.when_output_of {
-                        Some(l) => Some(*proc_of.get(l).ok_or_else(|| {
+                        Some(l) => Some(ProcId(*proc_of.get(l).ok_or_else(|| {
                             invalid(format!("{what}: no process labelled {l:?}"))
-                        })?),
+                        })?)),
                         None => None,
                     };
                     Trigger::Output(p, text.clone())
@@ -276,7 +288,8 @@ fn run_loaded(
             check_received(label, r.pid, ps, &sink.records(), &pid_of, &mut failures)
                 .map_err(&invalid)?;
         }
-        let got = String::from_utf8_lossy(&world.output_of(i)).into_owned();
+        let got =
+            String::from_utf8_lossy(&world.output_of(ProcId(i)).unwrap_or_default()).into_owned();
         check_text(
             &format!("{who} output"),
             &got,

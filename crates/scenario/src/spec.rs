@@ -67,7 +67,7 @@ impl ExitExpect {
             None => "still running".to_string(),
             Some(ExitStatus::Normal(c)) => format!("exit code {c}"),
             Some(ExitStatus::Killed) => "killed".to_string(),
-            Some(ExitStatus::Fault(f)) => format!("fault: {}", f.lines().next().unwrap_or("")),
+            Some(ExitStatus::Fault(f)) => format!("fault: {}", f.fault),
         };
         let ok = match (self, got) {
             (ExitExpect::Code(c), Some(ExitStatus::Normal(g))) => c == g,

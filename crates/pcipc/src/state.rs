@@ -6,8 +6,13 @@
 //! decoding the block (far or linear data pointer), validating it, the command and the
 //! write-back — happens here. Every decision the table leaves open is in `docs/pc-ipc.md`.
 
-use crate::trace::{hex, PAYLOAD_MAX};
-use crate::{trace_rec, GuestMemory, Kernel, MemFault, ThreadId, ThreadState, Wait};
+use crate::{PcIpc, NAME};
+use ipcemu_kernel::trace::{hex, PAYLOAD_MAX};
+use ipcemu_kernel::{
+    trace_rec, Blocker, Completion, Cpu, Endpoint, GuestMemory, Kernel, MemFault, Message, MsgKind,
+    ThreadId, Verdict, Wake,
+};
+use std::any::Any;
 use std::collections::{BTreeSet, VecDeque};
 
 /// Status bit: IPC enabled.
@@ -102,14 +107,14 @@ impl Default for PcIpcConfig {
 
 /// One queued message.
 #[derive(Debug, Clone)]
-struct Msg {
+pub(crate) struct Msg {
     from: u16,
     to: u16,
     data: Vec<u8>,
     seq: u64,
 }
 
-/// Where a blocked read-wait must write its answer.
+/// A blocked read-wait (0Ah): which ID waits and where its answer goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PcWait {
     /// The waiting ID.
@@ -120,30 +125,68 @@ pub struct PcWait {
     pub real_mode: bool,
 }
 
-/// The PC-IPC state of a world.
+impl Blocker for PcWait {
+    fn personality(&self) -> &'static str {
+        NAME
+    }
+    fn what(&self) -> &'static str {
+        "pcipc_read"
+    }
+    fn describe(&self) -> String {
+        format!(
+            "waits in PC-IPC read-wait (0Ah) for a message to ID {}",
+            self.id
+        )
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// What a completed read-wait writes when its thread resumes: the message data, then the
+/// parameter block's returned fields.
+#[derive(Debug)]
+struct PcDone {
+    block: u32,
+    fields: [u8; 12],
+    data: Option<(u32, Vec<u8>)>,
+}
+
+impl Completion for PcDone {
+    fn complete(self: Box<Self>, mem: &mut dyn GuestMemory, _cpu: &mut dyn Cpu) {
+        // Both ranges were checked when the message was taken; only this thread's own
+        // process could have changed its memory since, and it was waiting.
+        if let Some((addr, data)) = &self.data {
+            let _ = mem.write(*addr, data);
+        }
+        let _ = mem.write(self.block, &self.fields);
+    }
+}
+
+/// The PC-IPC state of a world (one TSR).
 #[derive(Debug, Clone)]
-pub struct PcIpc {
+pub struct PcState {
     /// Tunables.
     pub config: PcIpcConfig,
-    installed: bool,
-    enabled: bool,
-    disabled_by: Option<u16>,
-    ids: BTreeSet<u16>,
-    queue: VecDeque<Msg>,
-    used: u32,
+    pub(crate) installed: bool,
+    pub(crate) enabled: bool,
+    pub(crate) disabled_by: Option<u16>,
+    pub(crate) ids: BTreeSet<u16>,
+    pub(crate) queue: VecDeque<Msg>,
+    pub(crate) used: u32,
     /// Messages ever sent (for statistics and tests).
     pub sent: u64,
     /// Trace only: the message the current command sent or consumed (0 = none).
-    last_msg: u64,
+    pub(crate) last_msg: u64,
     /// Trace only: payload of the current command's message.
-    last_payload: Vec<u8>,
+    pub(crate) last_payload: Vec<u8>,
 }
 
-impl PcIpc {
+impl PcState {
     /// A fresh TSR.
     pub fn new(config: PcIpcConfig) -> Self {
         let on = config.preinstalled;
-        PcIpc {
+        PcState {
             config,
             installed: on,
             enabled: on,
@@ -167,15 +210,15 @@ impl PcIpc {
         self.waiting_for(id)
     }
 
-    fn known(&self, id: u16) -> bool {
+    pub(crate) fn known(&self, id: u16) -> bool {
         id == 0 || self.ids.contains(&id)
     }
 
-    fn waiting_for(&self, id: u16) -> usize {
+    pub(crate) fn waiting_for(&self, id: u16) -> usize {
         self.queue.iter().filter(|m| m.to == id).count()
     }
 
-    fn free(&self) -> u32 {
+    pub(crate) fn free(&self) -> u32 {
         (self.config.space as u32).saturating_sub(self.used)
     }
 
@@ -214,13 +257,13 @@ impl PcIpc {
 
 /// The decoded parameter block.
 #[derive(Debug, Clone, Copy)]
-struct Block {
-    caller: u16,
-    to: u16,
-    cmd: u16,
-    size: u16,
+pub(crate) struct Block {
+    pub(crate) caller: u16,
+    pub(crate) to: u16,
+    pub(crate) cmd: u16,
+    pub(crate) size: u16,
     /// Linear address of the data buffer.
-    data: u32,
+    pub(crate) data: u32,
 }
 
 /// Linear address of a real-mode far pointer stored as offset (low word) : segment (high word).
@@ -237,13 +280,17 @@ pub enum PcOutcome {
     Blocked,
 }
 
-impl<M: GuestMemory> Kernel<M> {
-    fn pc_read_block(&self, t: ThreadId, addr: u32, real_mode: bool) -> Result<Block, MemFault> {
+impl PcIpc {
+    fn read_block<M: GuestMemory>(
+        k: &Kernel<M>,
+        t: ThreadId,
+        addr: u32,
+        real_mode: bool,
+    ) -> Result<Block, MemFault> {
         let mut b = [0u8; 16];
-        let p = self.threads[t].proc;
-        let mem = &self.procs[p].mem;
+        let p = k.threads[t].proc;
         // Readable means writable too: guest memory has no read-only regions.
-        mem.read(addr, &mut b)?;
+        k.procs[p].mem.read(addr, &mut b)?;
         let w = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
         let ptr = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
         Ok(Block {
@@ -255,10 +302,16 @@ impl<M: GuestMemory> Kernel<M> {
         })
     }
 
-    /// Write the returned fields (caller ID, to ID, status, error, size) into the block.
-    fn pc_write_back(&mut self, t: ThreadId, addr: u32, b: &Block, error: u16) {
-        let status = self.pcipc.status(b.caller, error);
-        let p = self.threads[t].proc;
+    /// The returned fields (caller ID, to ID, status, error, size) of a block, recorded in
+    /// the trace; the caller writes them into the block now or when the thread resumes.
+    pub(crate) fn finish<M: GuestMemory>(
+        &mut self,
+        k: &Kernel<M>,
+        t: ThreadId,
+        b: &Block,
+        error: u16,
+    ) -> [u8; 12] {
+        let status = self.st.status(b.caller, error);
         let mut out = [0u8; 12];
         out[0..2].copy_from_slice(&b.caller.to_le_bytes());
         out[2..4].copy_from_slice(&b.to.to_le_bytes());
@@ -266,17 +319,15 @@ impl<M: GuestMemory> Kernel<M> {
         out[6..8].copy_from_slice(&status.to_le_bytes());
         out[8..10].copy_from_slice(&error.to_le_bytes());
         out[10..12].copy_from_slice(&b.size.to_le_bytes());
-        // The block was checked to be writable before the command ran.
-        let _ = self.procs[p].mem.write(addr, &out);
-        if self.trace_on {
-            let seq = std::mem::take(&mut self.pcipc.last_msg);
-            let payload = hex(&self.pcipc.last_payload, PAYLOAD_MAX);
-            self.pcipc.last_payload.clear();
+        if k.trace_on {
+            let seq = std::mem::take(&mut self.st.last_msg);
+            let payload = hex(&self.st.last_payload, PAYLOAD_MAX);
+            self.st.last_payload.clear();
             trace_rec!(
-                self,
+                k,
                 t,
                 "pc_cmd",
-                "pcipc",
+                NAME,
                 cmd = b.cmd,
                 caller_id = b.caller,
                 to_id = b.to,
@@ -294,50 +345,74 @@ impl<M: GuestMemory> Kernel<M> {
             status,
             "PC-IPC command done"
         );
+        out
     }
 
-    /// Deliver the first message for `b.caller` into the caller's buffer; `Ok(false)` when
-    /// there is none. Errors are PC-IPC error codes.
-    fn pc_take_message(&mut self, t: ThreadId, b: &mut Block) -> Result<bool, u16> {
-        let Some(i) = self.pcipc.queue.iter().position(|m| m.to == b.caller) else {
+    /// Take the first message for `b.caller` for a reader whose buffer is `b.data` in thread
+    /// `t`'s memory: `Ok(None)` when there is none. Errors are PC-IPC error codes. The data is
+    /// returned, not written: an immediate read writes it at once, a read-wait on resume.
+    pub(crate) fn take_message<M: GuestMemory>(
+        &mut self,
+        k: &Kernel<M>,
+        t: ThreadId,
+        b: &mut Block,
+    ) -> Result<Option<Vec<u8>>, u16> {
+        let Some(i) = self.st.queue.iter().position(|m| m.to == b.caller) else {
             b.size = 0;
-            return Ok(false);
+            return Ok(None);
         };
-        let len = self.pcipc.queue[i].data.len() as u32;
-        let p = self.threads[t].proc;
+        let len = self.st.queue[i].data.len() as u32;
+        let p = k.threads[t].proc;
         // An input size of 0 means "not stated": the whole message is written.
-        if (b.size != 0 && (b.size as u32) < len) || !self.procs[p].mem.contains(b.data, len) {
+        if (b.size != 0 && (b.size as u32) < len) || !k.procs[p].mem.contains(b.data, len) {
             return Err(err::BAD_DATA);
         }
-        let Some(m) = self.pcipc.queue.remove(i) else {
-            return Ok(false);
+        let Some(m) = self.st.queue.remove(i) else {
+            return Ok(None);
         };
-        self.pcipc.used -= len + MSG_OVERHEAD;
-        let _ = self.procs[p].mem.write(b.data, &m.data);
-        if self.trace_on {
-            self.pcipc.last_msg = m.seq;
-            self.pcipc.last_payload = m.data.clone();
+        self.st.used -= len + MSG_OVERHEAD;
+        if k.trace_on {
+            self.st.last_msg = m.seq;
+            self.st.last_payload = m.data.clone();
         }
         b.size = len as u16;
         b.to = m.from;
-        Ok(true)
+        Ok(Some(m.data))
+    }
+
+    /// Take the first message for the host actor (no guest memory involved).
+    pub(crate) fn take_message_host(&mut self, b: &mut Block) -> Result<Option<Vec<u8>>, u16> {
+        let Some(i) = self.st.queue.iter().position(|m| m.to == b.caller) else {
+            return Ok(None);
+        };
+        let Some(m) = self.st.queue.remove(i) else {
+            return Ok(None);
+        };
+        let len = m.data.len() as u32;
+        self.st.used -= len + MSG_OVERHEAD;
+        self.st.last_msg = m.seq;
+        self.st.last_payload = m.data.clone();
+        b.size = len as u16;
+        b.to = m.from;
+        Ok(Some(m.data))
     }
 
     /// Execute the PC-IPC call of thread `t` whose parameter block is at linear `block`.
     /// `real_mode`: the block's data pointer is a far pointer. A block that is not in guest
     /// memory is a guest fault (`Err`), since no status can be written back.
-    pub fn pcipc_call(
+    pub fn call<M: GuestMemory>(
         &mut self,
+        k: &mut Kernel<M>,
         t: ThreadId,
         block: u32,
         real_mode: bool,
     ) -> Result<PcOutcome, MemFault> {
-        let mut b = self.pc_read_block(t, block, real_mode)?;
-        let p = self.threads[t].proc;
-        let st = &mut self.pcipc;
+        let mut b = Self::read_block(k, t, block, real_mode)?;
+        let p = k.threads[t].proc;
         let needs_install = !matches!(b.cmd, cmd::INSTALL | cmd::INQUIRE | cmd::VERSION);
         // A send completes a waiting reader only after the sender's own block is written.
         let mut deliver_to = None;
+        let st = &mut self.st;
         let error = if !matches!(
             b.cmd,
             cmd::INQUIRE
@@ -363,7 +438,7 @@ impl<M: GuestMemory> Kernel<M> {
                     } else {
                         0
                     };
-                    match self.procs[p].mem.write_u16(b.data, free) {
+                    match k.procs[p].mem.write_u16(b.data, free) {
                         Ok(()) => err::OK,
                         Err(_) => err::BAD_DATA,
                     }
@@ -402,13 +477,13 @@ impl<M: GuestMemory> Kernel<M> {
                         st.disabled_by = None;
                         if dropped > 0 || !ids.is_empty() {
                             tracing::info!(dropped, ?ids, "PC-IPC reset dropped messages and IDs");
-                            if self.trace_on {
+                            if k.trace_on {
                                 let d =
                                     format!("reset dropped {dropped} message(s) and IDs {ids:?}");
-                                trace_rec!(self, t, "pc_dropped", "pcipc", detail = d.as_str());
+                                trace_rec!(k, t, "pc_dropped", NAME, detail = d.as_str());
                             }
                         }
-                        self.pc_wake_orphans();
+                        self.wake_orphans(k);
                         err::OK
                     }
                 }
@@ -416,19 +491,22 @@ impl<M: GuestMemory> Kernel<M> {
                     if !st.known(b.caller) {
                         err::BAD_SENDER
                     } else {
-                        match self.pc_take_message(t, &mut b) {
-                            Ok(true) => err::OK,
-                            Ok(false) if b.cmd == cmd::READ_WAIT => {
+                        match self.take_message(k, t, &mut b) {
+                            Ok(Some(data)) => {
+                                // Checked by take_message.
+                                let _ = k.procs[p].mem.write(b.data, &data);
+                                err::OK
+                            }
+                            Ok(None) if b.cmd == cmd::READ_WAIT => {
                                 let w = PcWait {
                                     id: b.caller,
                                     block,
                                     real_mode,
                                 };
-                                self.threads[t].pc_wait = Some(w);
-                                self.block_current(Wait::PcIpc, None);
+                                k.block_current(Box::new(w), None);
                                 return Ok(PcOutcome::Blocked);
                             }
-                            Ok(false) => err::OK,
+                            Ok(None) => err::OK,
                             Err(e) => e,
                         }
                     }
@@ -444,70 +522,40 @@ impl<M: GuestMemory> Kernel<M> {
                         err::SPACE_FULL
                     } else {
                         let mut data = vec![0u8; b.size as usize];
-                        if self.procs[p].mem.read(b.data, &mut data).is_err() {
+                        if k.procs[p].mem.read(b.data, &mut data).is_err() {
                             err::BAD_DATA
                         } else {
-                            self.msg_seq += 1;
-                            let seq = self.msg_seq;
-                            let trace_on = self.trace_on;
-                            let st = &mut self.pcipc;
-                            st.used += b.size as u32 + MSG_OVERHEAD;
-                            st.sent += 1;
-                            if trace_on {
-                                st.last_msg = seq;
-                                st.last_payload = data.clone();
+                            match self.send(k, t, &b, data) {
+                                Some(e) => e,
+                                None => {
+                                    deliver_to = Some(b.to);
+                                    err::OK
+                                }
                             }
-                            st.queue.push_back(Msg {
-                                from: b.caller,
-                                to: b.to,
-                                data,
-                                seq,
-                            });
-                            deliver_to = Some(b.to);
-                            err::OK
                         }
                     }
                 }
                 cmd::REQ_ID => match (1..=st.config.ids).find(|i| !st.ids.contains(i)) {
                     Some(id) => {
                         st.ids.insert(id);
+                        self.owners.insert(id, p);
                         b.caller = id;
                         err::OK
                     }
                     None => err::NO_IDS,
                 },
                 cmd::DEL_ID => {
-                    if b.caller == 0 || !st.ids.remove(&b.caller) {
+                    if b.caller == 0 || !st.ids.contains(&b.caller) {
                         err::CANNOT_RELINQUISH
                     } else {
-                        let dropped = st.drop_messages(Some(b.caller));
-                        if dropped > 0 {
-                            tracing::info!(
-                                id = b.caller,
-                                dropped,
-                                "PC-IPC delete-ID dropped messages"
-                            );
-                        }
-                        if st.disabled_by == Some(b.caller) {
-                            // Nobody could re-enable otherwise.
-                            st.enabled = true;
-                            st.disabled_by = None;
-                        }
-                        if self.trace_on && dropped > 0 {
-                            let d = format!(
-                                "delete-ID {} dropped {dropped} message(s) addressed to it",
-                                b.caller
-                            );
-                            trace_rec!(self, t, "pc_dropped", "pcipc", detail = d.as_str());
-                        }
-                        self.pc_wake_orphans();
+                        self.release_id(k, t, b.caller, "delete-ID");
                         err::OK
                     }
                 }
                 cmd::VERSION => {
                     let v = st.config.version.clone().into_bytes();
                     if (b.size != 0 && (b.size as usize) < v.len())
-                        || self.procs[p].mem.write(b.data, &v).is_err()
+                        || k.procs[p].mem.write(b.data, &v).is_err()
                     {
                         err::BAD_DATA
                     } else {
@@ -518,73 +566,169 @@ impl<M: GuestMemory> Kernel<M> {
                 _ => err::INVALID,
             }
         };
-        self.pc_write_back(t, block, &b, error);
+        let out = self.finish(k, t, &b, error);
+        // The block was checked to be writable before the command ran.
+        let _ = k.procs[p].mem.write(block, &out);
         if let Some(id) = deliver_to {
-            self.pc_deliver_to_waiter(id);
+            self.deliver_to_waiter(k, id);
         }
         Ok(PcOutcome::Done)
     }
 
-    /// A message for `id` arrived: complete the oldest read-wait on that ID, if any.
-    fn pc_deliver_to_waiter(&mut self, id: u16) {
-        let Some(w) = (0..self.threads.len()).find(|&w| {
-            self.threads[w].state == ThreadState::Waiting(Wait::PcIpc)
-                && self.threads[w].pc_wait.is_some_and(|pw| pw.id == id)
-        }) else {
-            return;
+    /// Queue a message through the kernel's message path. `Some(error)` when a hook refused
+    /// it (error 01h: the TSR has no code for "refused"); a dropped message is reported as
+    /// sent.
+    pub(crate) fn send<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        b: &Block,
+        data: Vec<u8>,
+    ) -> Option<u16> {
+        let th = &k.threads[t];
+        let mut m = Message {
+            seq: 0,
+            personality: NAME,
+            kind: MsgKind::Queued,
+            from: Endpoint {
+                proc: Some(th.proc),
+                thread: Some(t),
+                pid: th.pid,
+                address: b.caller as u64,
+            },
+            to: Endpoint {
+                proc: self.owners.get(&b.to).copied(),
+                thread: None,
+                pid: 0,
+                address: b.to as u64,
+            },
+            channel: None,
+            method: None,
+            data,
+            reply_to: None,
         };
-        self.pc_complete_wait(w);
+        let verdict = k.transmit(&mut m);
+        let seq = m.seq;
+        let st = &mut self.st;
+        match verdict {
+            Verdict::Allow => {
+                st.used += m.data.len() as u32 + MSG_OVERHEAD;
+                st.sent += 1;
+                if k.trace_on {
+                    st.last_msg = seq;
+                    st.last_payload = m.data.clone();
+                }
+                st.queue.push_back(Msg {
+                    from: b.caller,
+                    to: b.to,
+                    data: m.data,
+                    seq,
+                });
+                None
+            }
+            Verdict::Drop(_) => None,
+            Verdict::Deny(_) => Some(err::INVALID),
+        }
     }
 
-    /// Finish a blocked read-wait: read the block again, take the message, write back, wake.
-    fn pc_complete_wait(&mut self, w: ThreadId) {
-        let Some(pw) = self.threads[w].pc_wait.take() else {
+    /// Take an ID out of use (delete-ID, or its process ended): its messages are dropped
+    /// (traced) and its read-waits woken with error 07h.
+    pub(crate) fn release_id<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        id: u16,
+        why: &str,
+    ) {
+        let st = &mut self.st;
+        st.ids.remove(&id);
+        self.owners.remove(&id);
+        let dropped = st.drop_messages(Some(id));
+        if dropped > 0 {
+            tracing::info!(id, dropped, "PC-IPC {why} dropped messages");
+        }
+        if st.disabled_by == Some(id) {
+            // Nobody could re-enable otherwise.
+            st.enabled = true;
+            st.disabled_by = None;
+        }
+        if k.trace_on && (dropped > 0 || why != "delete-ID") {
+            let d = if why == "delete-ID" {
+                format!("delete-ID {id} dropped {dropped} message(s) addressed to it")
+            } else {
+                format!("{why}: ID {id} released, {dropped} message(s) addressed to it dropped")
+            };
+            trace_rec!(k, t, "pc_dropped", NAME, detail = d.as_str());
+        }
+        self.wake_orphans(k);
+    }
+
+    /// A message for `id` arrived: complete the oldest read-wait on that ID, if any.
+    pub(crate) fn deliver_to_waiter<M: GuestMemory>(&mut self, k: &mut Kernel<M>, id: u16) {
+        let Some(w) = (0..k.threads.len())
+            .map(ThreadId)
+            .find(|&w| k.blocker_of::<PcWait>(w).is_some_and(|pw| pw.id == id))
+        else {
+            return;
+        };
+        self.complete_wait(k, w);
+    }
+
+    /// Finish a blocked read-wait: take the message and record the result now; the data and
+    /// the block are written when the thread resumes.
+    fn complete_wait<M: GuestMemory>(&mut self, k: &mut Kernel<M>, w: ThreadId) {
+        let Some(pw) = k.blocker_of::<PcWait>(w).copied() else {
             return;
         };
         let error;
-        let mut b = match self.pc_read_block(w, pw.block, pw.real_mode) {
+        let mut data = None;
+        let mut b = match Self::read_block(k, w, pw.block, pw.real_mode) {
             Ok(b) => b,
             Err(_) => {
                 // The block was valid when the thread blocked and only it could change it.
-                self.wake(w, None);
+                k.wake(w, Wake::Nothing);
                 return;
             }
         };
         b.caller = pw.id;
-        if !self.pcipc.known(pw.id) {
+        if !self.st.known(pw.id) {
             error = err::BAD_SENDER;
         } else {
-            match self.pc_take_message(w, &mut b) {
-                Ok(true) => error = err::OK,
-                Ok(false) => {
-                    // Nothing (any more): keep waiting.
-                    self.threads[w].pc_wait = Some(pw);
-                    return;
+            match self.take_message(k, w, &mut b) {
+                Ok(Some(d)) => {
+                    data = Some((b.data, d));
+                    error = err::OK;
                 }
+                // Nothing (any more): keep waiting.
+                Ok(None) => return,
                 Err(e) => error = e,
             }
         }
-        self.pc_write_back(w, pw.block, &b, error);
-        self.wake(w, None);
+        let fields = self.finish(k, w, &b, error);
+        let done = PcDone {
+            block: pw.block,
+            fields,
+            data,
+        };
+        k.wake(w, Wake::Complete(Box::new(done)));
     }
 
     /// Wake read-waits whose ID no longer exists (after reset or delete-ID), with error 07h.
-    fn pc_wake_orphans(&mut self) {
-        let orphans: Vec<ThreadId> = (0..self.threads.len())
+    fn wake_orphans<M: GuestMemory>(&mut self, k: &mut Kernel<M>) {
+        let orphans: Vec<ThreadId> = (0..k.threads.len())
+            .map(ThreadId)
             .filter(|&w| {
-                self.threads[w].state == ThreadState::Waiting(Wait::PcIpc)
-                    && self.threads[w]
-                        .pc_wait
-                        .is_some_and(|pw| !self.pcipc.known(pw.id))
+                k.blocker_of::<PcWait>(w)
+                    .is_some_and(|pw| !self.st.known(pw.id))
             })
             .collect();
         for w in orphans {
-            self.pc_complete_wait(w);
+            self.complete_wait(k, w);
         }
     }
 
-    /// Free bytes in the PC-IPC pool.
-    pub fn pcipc_free(&self) -> u32 {
-        self.pcipc.free()
+    /// Free bytes in the message pool.
+    pub fn free(&self) -> u32 {
+        self.st.free()
     }
 }

@@ -63,37 +63,6 @@ impl Heap {
     }
 }
 
-impl<M: crate::GuestMemory> crate::Kernel<M> {
-    /// Function 68.11: map the heap region if needed; returns its size (0 if it cannot be mapped).
-    pub fn heap_init(&mut self, p: crate::ProcId) -> u32 {
-        let proc = &mut self.procs[p];
-        if !proc.heap.mapped {
-            if !proc.mem.map_zeroed(proc.heap.base, proc.heap.size) {
-                return 0;
-            }
-            proc.heap.mapped = true;
-        }
-        proc.heap.size
-    }
-
-    /// Function 68.12: allocate (initialising the heap if needed); 0 on failure.
-    pub fn heap_alloc(&mut self, p: crate::ProcId, size: u32) -> u32 {
-        if self.heap_init(p) == 0 {
-            return 0;
-        }
-        self.procs[p].heap.alloc(size).unwrap_or(0)
-    }
-
-    /// Function 68.13: free a block; its pages read as zero when allocated again.
-    pub fn heap_free(&mut self, p: crate::ProcId, addr: u32) -> bool {
-        let proc = &mut self.procs[p];
-        match proc.heap.free(addr) {
-            Some(size) => proc.mem.zero(addr, size).is_ok(),
-            None => false,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

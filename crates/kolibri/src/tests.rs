@@ -1,0 +1,295 @@
+use super::*;
+use ipcemu_kernel::{Config, ExitStatus, Pick, ProcId, ThreadState, VecMemory};
+use proptest::prelude::*;
+
+fn world(n: usize) -> (Kernel<VecMemory>, Kolibri, Vec<ThreadId>) {
+    let mut k = Kernel::new(Config::default());
+    let ts = (0..n)
+        .map(|i| {
+            k.spawn_process(
+                &format!("p{i}.kex"),
+                VecMemory::new(0x10000),
+                0x10000,
+                NAME,
+                (0, 0),
+            )
+            .unwrap()
+            .1
+        })
+        .collect();
+    (k, Kolibri::new(Options::default()), ts)
+}
+
+fn mem(k: &Kernel<VecMemory>, t: ThreadId) -> &VecMemory {
+    &k.procs[k.threads[t].proc].mem
+}
+
+fn mem_mut(k: &mut Kernel<VecMemory>, t: ThreadId) -> &mut VecMemory {
+    let p = k.threads[t].proc;
+    &mut k.procs[p].mem
+}
+
+#[test]
+fn pids_slots_and_names() {
+    let (k, _ko, ts) = world(2);
+    assert_eq!(k.threads[ts[0]].pid, 2);
+    assert_eq!(k.threads[ts[1]].pid, 3);
+    assert_eq!(k.threads[ts[0]].slot, 2);
+    assert_eq!(Kolibri::slot_of_pid(&k, 3), 3);
+    assert_eq!(Kolibri::slot_of_pid(&k, 1), 1);
+    assert_eq!(Kolibri::slot_of_pid(&k, 99), 0);
+    assert_eq!(kolibri_name("/a/b/echo_server_long.kex"), "echo_server");
+    assert_eq!(k.procs[ProcId(0)].name, "p0");
+    assert_eq!(kolibri_name("noext"), "noext");
+    assert_eq!(kolibri_name(".hidden"), ".hidden");
+}
+
+#[test]
+fn send_error_codes_in_kernel_order() {
+    let (mut k, mut ko, ts) = world(2);
+    let (a, b) = (ts[0], ts[1]);
+    let pb = k.threads[b].pid;
+    assert_eq!(ko.ipc_send(&mut k, a, 77, 0x100, 4), Ok(SendResult::NoPid));
+    assert_eq!(
+        ko.ipc_send(&mut k, a, IDLE_PID, 0x100, 4),
+        Ok(SendResult::NoArea)
+    );
+    assert_eq!(ko.ipc_send(&mut k, a, pb, 0x100, 4), Ok(SendResult::NoArea));
+    ko.ipc_set_area(&mut k, b, 0x2000, 32);
+    mem_mut(&mut k, b).write_u32(0x2004, 8).unwrap();
+    mem_mut(&mut k, b).write_u32(0x2000, 1).unwrap();
+    assert_eq!(ko.ipc_send(&mut k, a, pb, 0x100, 4), Ok(SendResult::Locked));
+    mem_mut(&mut k, b).write_u32(0x2000, 0).unwrap();
+    assert_eq!(
+        ko.ipc_send(&mut k, a, pb, 0x100, 17),
+        Ok(SendResult::Overflow)
+    );
+    assert_eq!(
+        mem(&k, b).read_u32(0x2004),
+        Ok(8),
+        "overflow changes nothing"
+    );
+    assert_eq!(
+        ko.ipc_send(&mut k, a, pb, 0x100, 16),
+        Ok(SendResult::Ok),
+        "exact fit"
+    );
+    assert_eq!(mem(&k, b).read_u32(0x2004), Ok(32));
+    assert_eq!(
+        ko.ipc_send(&mut k, a, pb, 0x100, 0),
+        Ok(SendResult::Overflow)
+    );
+}
+
+#[test]
+fn delivery_layout_and_event() {
+    let (mut k, mut ko, ts) = world(2);
+    let (a, b) = (ts[0], ts[1]);
+    let (pa, pb) = (k.threads[a].pid, k.threads[b].pid);
+    mem_mut(&mut k, a).write(0x100, b"hello").unwrap();
+    ko.ipc_set_area(&mut k, b, 0x2000, 64);
+    mem_mut(&mut k, b).write_u32(0x2004, 8).unwrap();
+    ko.set_event_mask(b, 0x40);
+    assert_eq!(ko.ipc_send(&mut k, a, pb, 0x100, 5), Ok(SendResult::Ok));
+    assert_eq!(ko.ipc_send(&mut k, a, pb, 0x101, 2), Ok(SendResult::Ok));
+    let m = mem(&k, b);
+    assert_eq!(m.read_u32(0x2004), Ok(8 + 13 + 10));
+    assert_eq!(m.read_u32(0x2008), Ok(pa));
+    assert_eq!(m.read_u32(0x200c), Ok(5));
+    assert_eq!(&m.bytes[0x2010..0x2015], b"hello");
+    assert_eq!(m.read_u32(0x2015), Ok(pa));
+    assert_eq!(m.read_u32(0x2019), Ok(2));
+    assert_eq!(&m.bytes[0x201d..0x201f], b"el");
+    assert_eq!(ko.take_event(&k, b), 7, "two messages, one event");
+    assert_eq!(ko.take_event(&k, b), 0);
+}
+
+#[test]
+fn offset_zero_receiver_gets_header_over_lock_and_offset() {
+    let (mut k, mut ko, ts) = world(2);
+    let (a, b) = (ts[0], ts[1]);
+    let (pa, pb) = (k.threads[a].pid, k.threads[b].pid);
+    ko.ipc_set_area(&mut k, b, 0x2000, 64);
+    assert_eq!(ko.ipc_send(&mut k, a, pb, 0x100, 3), Ok(SendResult::Ok));
+    let m = mem(&k, b);
+    assert_eq!(
+        m.read_u32(0x2000),
+        Ok(pa),
+        "sender PID became the lock dword"
+    );
+    assert_eq!(m.read_u32(0x2004), Ok(3), "length overwrote the new offset");
+    assert_eq!(ko.ipc_send(&mut k, a, pb, 0x100, 3), Ok(SendResult::Locked));
+}
+
+#[test]
+fn offset_wraps_in_32_bits() {
+    let (mut k, mut ko, ts) = world(1);
+    let a = ts[0];
+    let pa = k.threads[a].pid;
+    ko.ipc_set_area(&mut k, a, 0x2010, 64);
+    mem_mut(&mut k, a).write_u32(0x2014, 0xFFFF_FFF8).unwrap();
+    assert_eq!(ko.ipc_send(&mut k, a, pa, 0x100, 0), Ok(SendResult::Ok));
+    let m = mem(&k, a);
+    assert_eq!(m.read_u32(0x2014), Ok(0));
+    assert_eq!(m.read_u32(0x2008), Ok(pa));
+    assert_eq!(m.read_u32(0x200c), Ok(0));
+    mem_mut(&mut k, a).write_u32(0x2014, 0xFFFF_FFF0).unwrap();
+    assert_eq!(
+        ko.ipc_send(&mut k, a, pa, 0x100, 0),
+        Ok(SendResult::Overflow)
+    );
+}
+
+#[test]
+fn bad_pointers_never_panic() {
+    let (mut k, mut ko, ts) = world(2);
+    let (a, b) = (ts[0], ts[1]);
+    let pb = k.threads[b].pid;
+    ko.ipc_set_area(&mut k, b, 0xFFFF_FFFC, 64);
+    assert_eq!(ko.ipc_send(&mut k, a, pb, 0x100, 1), Ok(SendResult::NoArea));
+    ko.ipc_set_area(&mut k, b, 0xFFF0, 0x1000);
+    mem_mut(&mut k, b).write_u32(0xFFF4, 8).unwrap();
+    assert_eq!(
+        ko.ipc_send(&mut k, a, pb, 0x100, 64),
+        Ok(SendResult::Overflow)
+    );
+    ko.ipc_set_area(&mut k, b, 0x2000, 0x1000);
+    mem_mut(&mut k, b).write_u32(0x2004, 8).unwrap();
+    assert!(matches!(
+        ko.ipc_send(&mut k, a, pb, 0xFFFF, 4),
+        Err(SendError::BadMessage(_))
+    ));
+    assert_eq!(
+        mem(&k, b).read_u32(0x2004),
+        Ok(8),
+        "a faulting send changes nothing"
+    );
+}
+
+#[test]
+fn masked_events_are_kept_and_redraw_is_a_flag() {
+    let (mut k, mut ko, ts) = world(1);
+    let a = ts[0];
+    let pa = k.threads[a].pid;
+    assert_eq!(ko.take_event(&k, a), 1);
+    assert_eq!(ko.take_event(&k, a), 1, "redraw stays until function 0");
+    ko.ipc_set_area(&mut k, a, 0x2000, 64);
+    mem_mut(&mut k, a).write_u32(0x2004, 8).unwrap();
+    assert_eq!(ko.set_event_mask(a, 0), 7);
+    ko.ipc_send(&mut k, a, pa, 0x100, 1).unwrap();
+    assert_eq!(ko.take_event(&k, a), 0);
+    ko.set_event_mask(a, 0x41);
+    assert_eq!(ko.take_event(&k, a), 7, "IPC before redraw");
+    assert_eq!(ko.take_event(&k, a), 1);
+    ko.thread(a).redraw = false;
+    assert_eq!(ko.take_event(&k, a), 0);
+}
+
+#[test]
+fn waits_wake_on_event_and_deadline() {
+    let (mut k, mut ko, ts) = world(2);
+    let (a, b) = (ts[0], ts[1]);
+    let pb = k.threads[b].pid;
+    assert_eq!(k.pick_next(), Pick::Run(a));
+    assert_eq!(k.pick_next(), Pick::Run(b));
+    ko.set_event_mask(b, 0x40);
+    ko.ipc_set_area(&mut k, b, 0x2000, 64);
+    mem_mut(&mut k, b).write_u32(0x2004, 8).unwrap();
+    assert_eq!(ko.wait_event(&mut k, b, None), None);
+    assert!(k.blocker_of::<EventWait>(b).is_some());
+    // a is "current" for the send (it is only bookkeeping here)
+    ko.ipc_send(&mut k, a, pb, 0x100, 1).unwrap();
+    assert_eq!(k.threads[b].state, ThreadState::Ready);
+    assert!(matches!(k.threads[b].wake, Some(Wake::Eax(7))));
+    assert_eq!(k.pick_next(), Pick::Run(b));
+    // b waits 50 ticks with nothing to come: the clock jumps.
+    assert_eq!(ko.wait_event(&mut k, b, Some(50)), None);
+    assert_eq!(k.pick_next(), Pick::Run(b));
+    assert!(matches!(k.threads[b].wake, Some(Wake::Eax(0))));
+    assert!(k.now_ns() / TICK_NS >= 50);
+    // a sleeping thread and b waiting forever: after a wakes and exits, deadlock.
+    k.exit_thread(a);
+    assert_eq!(ko.wait_event(&mut k, b, None), None);
+    assert!(matches!(k.pick_next(), Pick::Deadlock(w) if w.len() == 1));
+}
+
+#[test]
+fn slots_are_reused_lowest_first_pids_never() {
+    let (mut k, _ko, ts) = world(3);
+    k.exit_thread(ts[0]);
+    assert_eq!(k.threads[ts[0]].state, ThreadState::Ended);
+    assert_eq!(k.procs[ProcId(0)].exit, Some(ExitStatus::Normal(0)));
+    let t = k.spawn_thread(ProcId(1), 0, 0).unwrap();
+    assert_eq!(k.threads[t].slot, 2);
+    assert_eq!(k.threads[t].pid, 5);
+    assert_eq!(k.max_slot(), 4);
+    let mut m = VecMemory::new(0x10000);
+    std::mem::swap(&mut m, &mut k.procs[ProcId(1)].mem);
+    std::mem::swap(&mut m, &mut k.procs[ProcId(1)].mem);
+    let me = ts[1];
+    // free slot: only +50 is written
+    mem_mut(&mut k, me).bytes[0x3000..0x3400].fill(0xAA);
+    assert_eq!(Kolibri::thread_info(&mut k, me, 200, 0x3000), Ok(4));
+    let m = mem(&k, me);
+    assert_eq!(m.read_u16(0x3000 + 50), Ok(9));
+    assert_eq!(m.bytes[0x3000], 0xAA);
+    assert_eq!(m.bytes[0x3000 + 10], 0xAA);
+    assert_eq!(Kolibri::thread_info(&mut k, me, u32::MAX, 0x3000), Ok(4));
+    let m = mem(&k, me);
+    assert_eq!(&m.bytes[0x3000 + 10..0x3000 + 13], b"p1\0");
+    assert_eq!(m.read_u32(0x3000 + 30), Ok(k.threads[me].pid));
+    assert_eq!(m.read_u32(0x3000 + 26), Ok(0xFFFF));
+}
+
+#[test]
+fn board_keeps_unread_bytes() {
+    let (mut k, mut ko, _) = world(1);
+    for b in b"ab" {
+        ko.board_write(&mut k, ThreadId(0), *b);
+    }
+    assert_eq!(ko.board_read(), Some(b'a'));
+    assert_eq!(ko.board_read(), Some(b'b'));
+    assert_eq!(ko.board_read(), None);
+    assert_eq!(k.stdout, b"ab");
+}
+
+proptest! {
+    /// Whatever the area, offset and length, a send either changes nothing (codes 1-3) or
+    /// advances the offset by exactly 8 + len and writes the header at the old offset.
+    #[test]
+    fn send_is_all_or_nothing(area in 0u32..0x11000, size in 0u32..0x2000, off in any::<u32>(),
+                              len in 0u32..0x3000, lock in prop_oneof![Just(0u32), any::<u32>()]) {
+        let (mut k, mut ko, ts) = world(2);
+        let (a, b) = (ts[0], ts[1]);
+        let (pa, pb) = (k.threads[a].pid, k.threads[b].pid);
+        ko.ipc_set_area(&mut k, b, area, size);
+        let _ = mem_mut(&mut k, b).write_u32(area, lock);
+        let _ = mem_mut(&mut k, b).write_u32(area.wrapping_add(4), off);
+        let before = mem(&k, b).bytes.clone();
+        let r = ko.ipc_send(&mut k, a, pb, 0x100, len).unwrap();
+        let after = &mem(&k, b).bytes;
+        match r {
+            SendResult::Ok => {
+                prop_assert_eq!(lock, 0);
+                let new = off.wrapping_add(8).wrapping_add(len);
+                prop_assert!(new <= size);
+                let dst = area.wrapping_add(off);
+                let m = mem(&k, b);
+                prop_assert_eq!(m.read_u32(dst), Ok(pa));
+                prop_assert_eq!(m.read_u32(dst.wrapping_add(4)), Ok(len));
+                // The offset field keeps the new end unless the header or the data just
+                // written cover it (offset 0 puts the header over the lock and offset).
+                let written = (dst as u64, dst as u64 + 8 + len as u64);
+                let field = (area.wrapping_add(4) as u64, area.wrapping_add(4) as u64 + 4);
+                if written.1 <= field.0 || field.1 <= written.0 {
+                    prop_assert_eq!(m.read_u32(area.wrapping_add(4)), Ok(new));
+                }
+                prop_assert_eq!(ko.thread(b).events & 0x40, 0x40);
+            }
+            _ => {
+                prop_assert_eq!(&before, after);
+                prop_assert_eq!(ko.thread(b).events, 0);
+            }
+        }
+    }
+}
