@@ -51,6 +51,7 @@ impl<M: GuestMemory> Personality<M> for Dos {
             eip: image.entry,
             esp: image.stack,
             real_mode_segment: Some(ipcemu_loader_segment()),
+            fs_base: None,
         })
     }
     fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, trap: Trap) -> Outcome {

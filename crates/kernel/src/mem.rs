@@ -47,6 +47,26 @@ pub trait GuestMemory {
     fn map_zeroed(&mut self, _base: u32, _size: u32) -> bool {
         false
     }
+    /// Reserve `size` bytes of zeroed host memory that can be mapped into several processes
+    /// (a named file mapping). `None` when this memory kind cannot share.
+    fn alloc_shared(&self, _size: u32) -> Option<std::rc::Rc<dyn std::any::Any>> {
+        None
+    }
+    /// Map the first `size` bytes of memory from [`GuestMemory::alloc_shared`] (of any
+    /// process of the same world) at page-aligned `base`. Returns `false` when the range is
+    /// taken or the memory is of another kind.
+    fn map_shared(
+        &mut self,
+        _base: u32,
+        _size: u32,
+        _mem: &std::rc::Rc<dyn std::any::Any>,
+    ) -> bool {
+        false
+    }
+    /// Unmap the region that starts at `base` (mapped by `map_zeroed` or `map_shared`).
+    fn unmap(&mut self, _base: u32) -> bool {
+        false
+    }
     /// Fill `[addr, addr+len)` with zeros.
     fn zero(&mut self, addr: u32, len: u32) -> Result<(), MemFault> {
         let chunk = [0u8; 4096];

@@ -680,6 +680,7 @@ impl<M: GuestMemory> Personality<M> for Kolibri {
             eip: image.entry,
             esp: image.stack,
             real_mode_segment: None,
+            fs_base: None,
         })
     }
     #[inline]

@@ -41,6 +41,7 @@ impl<M: GuestMemory> Personality<M> for Linux {
             eip: image.entry,
             esp: entry_stack(image.stack, args, mem),
             real_mode_segment: None,
+            fs_base: None,
         })
     }
     fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, _trap: Trap) -> Outcome {

@@ -397,6 +397,10 @@ impl World {
                     .map_err(|e| fail(format!("register setup: {e:?}")))?;
             }
         }
+        if let Some(base) = entry.fs_base {
+            uc.reg_write(RegisterX86::FS_BASE, base as u64)
+                .map_err(|e| fail(format!("register setup (fs base): {e:?}")))?;
+        }
         self.install_hooks(&mut uc, routes.vectors).map_err(fail)?;
         let pid = {
             let mut guard = self.shared.borrow_mut();

@@ -241,6 +241,21 @@ impl GuestMemory for ProcMemory {
     fn map_zeroed(&mut self, base: u32, size: u32) -> bool {
         self.map(base, size).is_ok()
     }
+
+    fn alloc_shared(&self, size: u32) -> Option<Rc<dyn std::any::Any>> {
+        Some(Rc::new(HostRam::new(size as usize)?))
+    }
+
+    fn map_shared(&mut self, base: u32, size: u32, mem: &Rc<dyn std::any::Any>) -> bool {
+        match Rc::clone(mem).downcast::<HostRam>() {
+            Ok(ram) => self.map_shared(base, size, ram).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    fn unmap(&mut self, base: u32) -> bool {
+        ProcMemory::unmap(self, base).is_some()
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub struct Entry {
     pub esp: u32,
     /// Real mode: the segment for cs, ds, es and ss.
     pub real_mode_segment: Option<u16>,
+    /// Base address of the `fs` segment (Win32: the thread's TEB).
+    pub fs_base: Option<u32>,
 }
 
 /// A message the host actor received.
@@ -112,6 +114,7 @@ pub trait Personality<M: GuestMemory> {
             eip: image.entry,
             esp: image.stack,
             real_mode_segment: None,
+            fs_base: None,
         })
     }
     /// The kernel created the process (thread `t` is its first thread).
