@@ -135,6 +135,18 @@ struct RunArgs {
     /// Start PC-IPC installed and enabled, as if ID 0 had called install (04h).
     #[arg(long)]
     pcipc_preinstalled: bool,
+    /// KasperskyOS-style entities and connections, in the shape of KasperskyOS's init.yaml
+    /// (docs/kos.md).
+    #[arg(long, value_name = "FILE")]
+    kos_init: Option<String>,
+    /// A KasperskyOS-style connection: CLIENT:ID=SERVER (entity names are file stems;
+    /// repeatable).
+    #[arg(long, value_name = "CLIENT:ID=SERVER")]
+    kos_connect: Vec<String>,
+    /// Security-module policy for KasperskyOS-style messages (TOML, docs/kos.md). Without it
+    /// every message is allowed.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<String>,
     /// Write a trace of every IPC record to FILE (`-` = stderr).
     #[arg(long, value_name = "FILE")]
     trace: Option<String>,
@@ -238,6 +250,67 @@ fn params_for(args: &RunArgs) -> Result<Vec<Option<String>>> {
     Ok(out)
 }
 
+/// Connections and policy of the KasperskyOS-style personality, checked against the guests.
+fn kos_options(
+    args: &RunArgs,
+) -> Result<(
+    Vec<ipcemu_registry::Connection>,
+    Option<ipcemu_registry::Policy>,
+)> {
+    let stems: Vec<&str> = args
+        .guests
+        .iter()
+        .map(|g| ipcemu_kernel::file_stem(g))
+        .collect();
+    let mut conns = Vec::new();
+    if let Some(f) = &args.kos_init {
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {f}"))?;
+        conns = ipcemu_registry::parse_init(f, &text)?;
+        for c in &conns {
+            for e in [&c.client, &c.server] {
+                if !stems.contains(&e.as_str()) {
+                    tracing::info!(entity = %e, "{f}: entity is not among the guests of this run");
+                }
+            }
+        }
+    }
+    for c in &args.kos_connect {
+        let c = ipcemu_registry::parse_connect(c)?;
+        for e in [&c.client, &c.server] {
+            if !stems.contains(&e.as_str()) {
+                bail!(
+                    "--kos-connect {}:{}={}: no guest of this run is named {e:?}",
+                    c.client,
+                    c.id,
+                    c.server
+                );
+            }
+        }
+        conns.push(c);
+    }
+    let policy = match &args.policy {
+        None => {
+            if !conns.is_empty() {
+                eprintln!(
+                    "ipcemu: no --policy given: the security module allows every KasperskyOS-style message"
+                );
+            }
+            None
+        }
+        Some(f) => {
+            let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {f}"))?;
+            let p = ipcemu_registry::Policy::parse(f, &text)?;
+            for e in p.entities() {
+                if !stems.contains(&e) {
+                    bail!("{f}: the policy names entity {e:?}, which is not among the guests of this run");
+                }
+            }
+            Some(p)
+        }
+    };
+    Ok((conns, policy))
+}
+
 fn run(args: RunArgs) -> Result<u8> {
     let mut trace_handle = None;
     let layer = match &args.trace {
@@ -273,7 +346,10 @@ fn run(args: RunArgs) -> Result<u8> {
             .map(|s| seconds(s, "--wall-timeout"))
             .transpose()?,
     };
+    let (kos_connections, kos_policy) = kos_options(&args)?;
     let personalities = Personalities {
+        kos_connections,
+        kos_policy,
         strict: args.strict,
         pcipc_vector: args.pcipc_vector,
         pcipc: PcIpcConfig {

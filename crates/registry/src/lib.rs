@@ -6,6 +6,8 @@
 
 #![warn(missing_docs)]
 
+use ipcemu_kernel::MessageHook;
+pub use ipcemu_kos::{parse_connect, parse_init, Connection, Policy};
 use ipcemu_machine::{Registry, World, WorldConfig, WorldError};
 pub use ipcemu_pcipc::{PcIpcConfig, DEFAULT_VECTOR as PCIPC_DEFAULT_VECTOR};
 use std::io::Write;
@@ -21,6 +23,10 @@ pub struct Personalities {
     pub pcipc_vector: u8,
     /// PC-IPC tunables.
     pub pcipc: PcIpcConfig,
+    /// KasperskyOS-style connections (`--kos-init`, `--kos-connect`).
+    pub kos_connections: Vec<ipcemu_kos::Connection>,
+    /// The KasperskyOS-style security module's policy (`--policy`); `None` allows everything.
+    pub kos_policy: Option<ipcemu_kos::Policy>,
 }
 
 impl Default for Personalities {
@@ -30,6 +36,8 @@ impl Default for Personalities {
             kolibri: ipcemu_kolibri::Options::default(),
             pcipc_vector: ipcemu_pcipc::DEFAULT_VECTOR,
             pcipc: PcIpcConfig::default(),
+            kos_connections: Vec::new(),
+            kos_policy: None,
         }
     }
 }
@@ -37,11 +45,21 @@ impl Default for Personalities {
 impl Personalities {
     /// The personality objects, in routing priority order.
     pub fn build(&self) -> Registry {
+        self.build_with_hooks().0
+    }
+
+    /// The personality objects and the message hooks they bring (the security module).
+    pub fn build_with_hooks(&self) -> (Registry, Vec<Box<dyn MessageHook>>) {
+        let mut hooks: Vec<Box<dyn MessageHook>> = Vec::new();
+        let mut kos = ipcemu_kos::Kos::new(self.kos_connections.clone(), self.strict);
+        if let Some(p) = &self.kos_policy {
+            hooks.push(Box::new(kos.security_module(p.clone())));
+        }
         let kolibri = ipcemu_kolibri::Options {
             strict: self.strict,
             ..self.kolibri.clone()
         };
-        vec![
+        let reg: Registry = vec![
             Box::new(ipcemu_kolibri::Kolibri::new(kolibri)),
             Box::new(ipcemu_linux::Linux {
                 strict: self.strict,
@@ -51,7 +69,9 @@ impl Personalities {
                 self.pcipc_vector,
                 self.pcipc.clone(),
             )),
-        ]
+            Box::new(kos),
+        ];
+        (reg, hooks)
     }
 
     /// Refuse options that cannot work, with a sentence the CLI can print.
@@ -77,7 +97,8 @@ impl Personalities {
         err: Box<dyn Write>,
     ) -> Result<World, String> {
         self.validate()?;
-        World::new(config, self.build(), out, err).map_err(|e| match e {
+        let (reg, hooks) = self.build_with_hooks();
+        let mut world = World::new(config, reg, out, err).map_err(|e| match e {
             WorldError::Registry(r) => match r {
                 ipcemu_personality::RegistryError::VectorCollision { vector, first, second }
                     if second.starts_with("PC-IPC") || first.starts_with("PC-IPC") =>
@@ -89,6 +110,10 @@ impl Personalities {
                 }
                 r => r.to_string(),
             },
-        })
+        })?;
+        for h in hooks {
+            world.add_message_hook(h);
+        }
+        Ok(world)
     }
 }

@@ -1,0 +1,261 @@
+//! KasperskyOS-style entities (fixtures/kos, built from guest-tests/kos with the SDK in
+//! guest-sdk/kos) through the real `ipcemu` binary: Call/Recv/Reply, connections from an init
+//! file or `--kos-connect`, the security module's policy, peers that end, bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Run `ipcemu run` in fixtures/kos; returns (status, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .arg("run")
+        .args(args)
+        .current_dir(root().join("fixtures/kos"))
+        .output()
+        .expect("run ipcemu");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let (code, out, err) = run(args);
+    assert_eq!(
+        code, 0,
+        "ipcemu run {args:?}\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    assert!(!out.contains("FAIL"), "a guest reported FAIL:\n{out}");
+    out
+}
+
+#[test]
+fn echo_pair_10000_requests_in_both_start_orders() {
+    for order in [
+        ["echo_srv.elf", "echo_cli.elf"],
+        ["echo_cli.elf", "echo_srv.elf"],
+    ] {
+        let mut args = vec!["--kos-init", "echo.yaml"];
+        args.extend(order);
+        let out = run_ok(&args);
+        assert!(out.contains("PASS echo_cli 10000 round trips"), "{out}");
+        assert!(out.contains("PASS echo_srv served 10000 requests"), "{out}");
+        assert!(out.contains("PASS echo_cli quit acknowledged"), "{out}");
+    }
+    // The same connection from the command line instead of a file, with one thread's quantum.
+    let out = run_ok(&[
+        "--kos-connect",
+        "echo_cli:echo_connection=echo_srv",
+        "--quantum",
+        "1",
+        "--params",
+        "2=300",
+        "echo_srv.elf",
+        "echo_cli.elf",
+    ]);
+    assert!(out.contains("PASS echo_cli 300 round trips"), "{out}");
+}
+
+#[test]
+fn one_server_two_methods_several_clients() {
+    let out = run_ok(&[
+        "--kos-init",
+        "calc.yaml",
+        "--params",
+        "1=3",
+        "calc_srv.elf",
+        "calc_cli1.elf",
+        "calc_cli2.elf",
+        "calc_cli3.elf",
+    ]);
+    assert!(
+        out.contains("PASS calc_srv served 63 requests: 30 add 30 mul 3 quit"),
+        "{out}"
+    );
+    for c in ["calc_cli1", "calc_cli2", "calc_cli3"] {
+        assert!(
+            out.contains(&format!("PASS {c} quit acknowledged")),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn policy_denies_exactly_the_denied_method() {
+    let out = run_ok(&[
+        "--kos-init",
+        "calc.yaml",
+        "--params",
+        "1=1",
+        "--params",
+        "2=allow",
+        "calc_srv.elf",
+        "pol_cli.elf",
+    ]);
+    assert!(out.contains("PASS pol_cli 5 mul calls -> rcOk"), "{out}");
+    let trace = std::env::temp_dir().join(format!("ipcemu-kos-{}.jsonl", std::process::id()));
+    let trace_s = trace.to_string_lossy().into_owned();
+    let out = run_ok(&[
+        "--kos-init",
+        "calc.yaml",
+        "--policy",
+        "deny_mid2.toml",
+        "--params",
+        "1=1",
+        "--params",
+        "2=deny2",
+        "--trace",
+        &trace_s,
+        "--trace-format",
+        "jsonl",
+        "calc_srv.elf",
+        "pol_cli.elf",
+    ]);
+    assert!(out.contains("PASS pol_cli 5 add calls -> rcOk"), "{out}");
+    assert!(
+        out.contains("PASS pol_cli 5 mul calls -> rcSecurityDisallow"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PASS calc_srv served 6 requests: 5 add 0 mul 1 quit"),
+        "{out}"
+    );
+    // Every decision is in the trace: 5 denied requests (mid 2) with the rule that decided,
+    // and the allowed requests and responses.
+    let t = std::fs::read_to_string(&trace).unwrap();
+    let _ = std::fs::remove_file(&trace);
+    let deny: Vec<&str> = t
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"deny\""))
+        .collect();
+    assert_eq!(deny.len(), 5, "{t}");
+    assert!(deny
+        .iter()
+        .all(|l| l.contains("\"mid\":2") && l.contains("denied by rule 1")));
+    let allow = t
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"allow\""))
+        .count();
+    assert_eq!(allow, 12, "6 requests and 6 responses allowed by default");
+
+    // A client that expects mid 2 to pass fails under the policy: the test can fail.
+    let (code, out, _) = run(&[
+        "--kos-init",
+        "calc.yaml",
+        "--policy",
+        "deny_mid2.toml",
+        "--params",
+        "1=1",
+        "--params",
+        "2=allow",
+        "calc_srv.elf",
+        "pol_cli.elf",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL pol_cli"), "{out}");
+}
+
+#[test]
+fn a_server_that_ends_mid_call_gives_peer_ended_then_not_connected() {
+    let out = run_ok(&["--kos-init", "die.yaml", "die_srv.elf", "die_cli.elf"]);
+    assert!(
+        out.contains("PASS die_cli Call while the server ends -> rcPeerEnded"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PASS die_cli Call after the server ended -> rcNotConnected"),
+        "{out}"
+    );
+    // Without the server in the run the first Call is rcNotConnected, never a hang.
+    let (code, out, _) = run(&["--kos-init", "die.yaml", "die_cli.elf"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL die_cli"), "{out}");
+}
+
+#[test]
+fn bad_headers_handles_and_buffers() {
+    let out = run_ok(&["--kos-init", "echo.yaml", "echo_srv.elf", "bad_hdr.elf"]);
+    assert!(out.contains("DONE 29 0"), "{out}");
+    assert!(
+        out.contains("PASS echo_srv replies too big for the client's buffer: 1"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_client_waiting_for_a_server_that_never_receives_is_a_named_deadlock() {
+    // calc_srv waits in Recv on calc_connection; echo_cli calls it on echo_connection, which
+    // calc_srv never receives on: both wait for ever, and the report names the connections.
+    let (code, _out, err) = run(&[
+        "--kos-init",
+        "calc.yaml",
+        "--kos-connect",
+        "echo_cli:echo_connection=calc_srv",
+        "calc_srv.elf",
+        "echo_cli.elf",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("waits in Call on connection \"echo_connection\" for a reply from calc_srv"),
+        "{err}"
+    );
+    assert!(
+        err.contains("waits in Recv on connection \"calc_connection\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_configuration_is_refused_before_anything_runs() {
+    let dir = std::env::temp_dir().join(format!("ipcemu-kos-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad_toml = dir.join("bad.toml");
+    std::fs::write(
+        &bad_toml,
+        "default = \"allow\"\n[[rule]]\naction = \"maybe\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&[
+        "--kos-init",
+        "echo.yaml",
+        "--policy",
+        &bad_toml.to_string_lossy(),
+        "echo_srv.elf",
+        "echo_cli.elf",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "nothing ran: {out}");
+    assert!(err.contains("bad.toml") && err.contains("line 3"), "{err}");
+    let unknown = dir.join("unknown.toml");
+    std::fs::write(
+        &unknown,
+        "default = \"allow\"\n[[rule]]\naction = \"deny\"\nsrc = \"nobody\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "--kos-init",
+        "echo.yaml",
+        "--policy",
+        &unknown.to_string_lossy(),
+        "echo_srv.elf",
+        "echo_cli.elf",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("\"nobody\""), "{err}");
+    let bad_yaml = dir.join("bad.yaml");
+    std::fs::write(&bad_yaml, "entities:\n  - name: a\n    links: []\n").unwrap();
+    let (code, _, err) = run(&["--kos-init", &bad_yaml.to_string_lossy(), "echo_srv.elf"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("links"), "{err}");
+    let (code, _, err) = run(&["--kos-connect", "echo_cli:x", "echo_srv.elf"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = run(&["--kos-connect", "ghost:x=echo_srv", "echo_srv.elf"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ghost"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
