@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh - install what building and testing ipcemu needs on a fresh Debian machine that has
 # only the Rust toolchain, gcc and Python: cmake and libclang (unicorn-engine's C build and
-# bindgen), fasm and nasm (guest programs), gcc-multilib (32-bit C guests).
+# bindgen), fasm and nasm (guest programs), gcc-multilib (32-bit C guests), gcc-mingw-w64-i686
+# (Win32 guest programs).
 # Installs only what is missing; safe to run again.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v nasm >/dev/null 2>&1 || missing+=(nasm)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 # libclang as bindgen/clang-sys finds it; libclang-cpp.so.* (on the stock image) is not libclang
 bash "$(dirname "$0")/find-libclang.sh" >/dev/null || missing+=(libclang-dev)
+command -v i686-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-i686)
 [ -e /usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a ] 2>/dev/null \
     || ls /usr/lib/gcc/x86_64-linux-gnu/*/32/ >/dev/null 2>&1 || missing+=(gcc-multilib)
 
@@ -30,4 +32,4 @@ if ! lib=$(bash "$(dirname "$0")/find-libclang.sh"); then
     echo "setup: libclang is still missing after installing libclang-dev; set LIBCLANG_PATH to the directory holding libclang.so" >&2
     exit 1
 fi
-echo "setup: cmake, libclang ($lib), fasm, nasm and gcc-multilib are present" >&2
+echo "setup: cmake, libclang ($lib), fasm, nasm, gcc-multilib and mingw-w64 are present" >&2
