@@ -27,6 +27,7 @@ OUT = ROOT / "target" / "bench"
 IPCEMU = ROOT / "target" / "release" / "ipcemu"
 K = ROOT / "fixtures" / "kolibri"
 D = ROOT / "fixtures" / "dos"
+KOS = ROOT / "fixtures" / "kos"
 
 
 def sh(cmd, **kw):
@@ -125,6 +126,9 @@ def main():
     res["pingpong_rt_s"] = n / w
     w, _, _ = ipcemu([K / "bench_srv.kex", K / "bench_cli.kex", "--params", f"2={n}"], f"PASS bench_cli {n}", rep)
     res["pingpong_locking_rt_s"] = n / w
+    kn = n // 4
+    w, _, _ = ipcemu(["--kos-init", KOS / "bench.yaml", KOS / "kos_bench_srv.elf", KOS / "kos_bench_cli.elf", "--params", f"2={kn}"], f"PASS kos_bench_cli {kn}", rep)
+    res["kos_call_rt_s"] = kn / w
 
     n = 1_000_000 if q else 5_000_000
     w, _, _ = ipcemu([K / "bench_stream_rx.kex", K / "bench_stream_tx.kex", "--params", f"2={n}"], f"PASS bench_stream_rx {n}", rep)
@@ -222,6 +226,8 @@ def report(r):
         ("KolibriOS 60.2 ping-pong, 20 B (round trips, pp_srv/cli)", r["pingpong_rt_s"], "/s", ">= 1.5M/s", r["pingpong_rt_s"] >= 1.5e6,
          fmt(r["native_pingpong_rt_s"], "/s"), fmt(r.get("qemu_pingpong_rt_s"), "/s"), f"switch {b['switch_ns']:.0f} ns"),
         ("ping-pong with lock/unlock and calls (bench_srv/cli)", r["pingpong_locking_rt_s"], "/s", "(no target)", True,
+         "", "", ""),
+        ("KOS-style Call/Recv/Reply round trips (kos_bench_srv/cli)", r["kos_call_rt_s"], "/s", "(no target)", True,
          "", "", ""),
         ("one-way stream, 20 B (messages)", r["stream_msg_s"], "/s", ">= 10M/s", r["stream_msg_s"] >= 10e6,
          fmt(r["native_stream_msg_s"], "/s"), fmt(r.get("qemu_stream_msg_s"), "/s"), ""),
