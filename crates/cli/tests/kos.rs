@@ -128,6 +128,17 @@ fn policy_denies_exactly_the_denied_method() {
     // Every decision is in the trace: 5 denied requests (mid 2) with the rule that decided,
     // and the allowed requests and responses.
     let t = std::fs::read_to_string(&trace).unwrap();
+    // trace summary counts the denials per pair.
+    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args(["trace", "summary", &trace_s])
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&o.stdout);
+    let pair = summary
+        .lines()
+        .find(|l| l.starts_with("pol_cli") && l.contains("calc_srv"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(pair.contains("denied x5"), "{summary}");
     let _ = std::fs::remove_file(&trace);
     let deny: Vec<&str> = t
         .lines()

@@ -56,6 +56,19 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
                     .entry(crate::text::send_result(res).to_string())
                     .or_default() += 1;
             }
+            "deny" | "drop" => {
+                // A message a hook refused (the KOS security module) or lost on purpose.
+                let p = pairs
+                    .entry((r.actor(), r.peer().unwrap_or_default()))
+                    .or_default();
+                p.attempts += 1;
+                let what = if r.kind == "deny" {
+                    "denied"
+                } else {
+                    "dropped"
+                };
+                *p.codes.entry(what.to_string()).or_default() += 1;
+            }
             "pc_cmd" if r.cmd == Some(0x07) => {
                 let key = (
                     format!("{} id {}", r.actor(), r.caller_id.unwrap_or(0)),
