@@ -148,6 +148,9 @@ pub struct Thread {
     pub blocker: Option<Box<dyn Blocker>>,
     /// For a thread that has never run: (eip, esp) to start it at.
     pub start: Option<(u32, u32)>,
+    /// For a thread that has never run: base of its `fs` segment (Win32: its TEB), set by the
+    /// personality that created it; the machine applies it when the thread first runs.
+    pub start_fs: Option<u32>,
     /// What a woken thread gets when it resumes.
     pub wake: Option<Wake>,
     /// Virtual-time deadline of the current wait, if any.
@@ -316,6 +319,7 @@ impl<M: GuestMemory> Kernel<M> {
             state: ThreadState::Ready,
             blocker: None,
             start: Some((eip, esp)),
+            start_fs: None,
             wake: None,
             deadline: None,
             traps: 0,

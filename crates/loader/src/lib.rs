@@ -11,6 +11,7 @@
 use byteorder::{ByteOrder, LittleEndian as LE};
 use goblin::elf::{header, program_header::PT_LOAD, Elf};
 use thiserror::Error;
+pub mod pe;
 
 /// Which loader produced an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +55,8 @@ pub struct Image {
     pub params_addr: u32,
     /// MENUET v1: where the program path goes (0 = none).
     pub path_addr: u32,
+    /// PE32: the parsed image (imports to bind, TLS, stack sizes), for the Win32 personality.
+    pub pe: Option<Box<pe::PeImage>>,
 }
 
 /// Why an image was refused.
@@ -153,6 +156,7 @@ pub fn load_com(bytes: &[u8]) -> Result<Image, LoadError> {
         mem_size: DOS_MEMORY,
         params_addr: psp + 0x80,
         path_addr: 0,
+        pe: None,
     })
 }
 
@@ -169,9 +173,13 @@ pub fn load(bytes: &[u8]) -> Result<Image, LoadError> {
     if bytes.len() >= 4 && &bytes[..4] == b"\x7fELF" {
         return load_elf(bytes);
     }
+    if pe::is_pe(bytes) {
+        return load_pe32(bytes);
+    }
     if bytes.len() >= 2 && &bytes[..2] == b"MZ" {
         return Err(LoadError::Unsupported(
-            "MZ/PE executable (DOS or Windows); not supported yet".into(),
+            "MZ/PE executable without a valid PE header (a DOS .EXE, or truncated); not supported"
+                .into(),
         ));
     }
     if bytes.len() < 8 {
@@ -180,6 +188,37 @@ pub fn load(bytes: &[u8]) -> Result<Image, LoadError> {
     Err(LoadError::Unsupported(
         "no MENUET01 or ELF signature at the start of the file".into(),
     ))
+}
+
+/// Load a PE32 executable at its preferred base: one segment for the headers and one per
+/// section (the personality binds the imports, maps the stack and the TEB).
+pub fn load_pe32(bytes: &[u8]) -> Result<Image, LoadError> {
+    let pe = pe::load_pe(bytes, None)?;
+    let mut segments = Vec::with_capacity(pe.sections.len() + 1);
+    let hdr_size = page_up(pe.headers.len().max(1) as u64) as u32;
+    segments.push(Segment {
+        base: pe.image_base,
+        size: hdr_size,
+        data: vec![(0, pe.headers.clone())],
+    });
+    for s in &pe.sections {
+        segments.push(Segment {
+            base: s.va,
+            size: s.size,
+            data: vec![(0, s.data.clone())],
+        });
+    }
+    segments.sort_by_key(|s| s.base);
+    Ok(Image {
+        format: Format::Pe32,
+        segments,
+        entry: pe.entry,
+        stack: 0,
+        mem_size: pe.size_of_image,
+        params_addr: 0,
+        path_addr: 0,
+        pe: Some(Box::new(pe)),
+    })
 }
 
 /// Load a MENUET00/01/02 flat image (loaded at address 0).
@@ -260,6 +299,7 @@ pub fn load_menuet(bytes: &[u8]) -> Result<Image, LoadError> {
         mem_size: mem,
         params_addr: params,
         path_addr: path,
+        pe: None,
     })
 }
 
@@ -374,6 +414,7 @@ pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
         mem_size: top as u32,
         params_addr: 0,
         path_addr: 0,
+        pe: None,
     })
 }
 

@@ -398,7 +398,7 @@ impl World {
             }
         }
         if let Some(base) = entry.fs_base {
-            uc.reg_write(RegisterX86::FS_BASE, base as u64)
+            set_fs_base(&mut uc, base)
                 .map_err(|e| fail(format!("register setup (fs base): {e:?}")))?;
         }
         self.install_hooks(&mut uc, routes.vectors).map_err(fail)?;
@@ -659,10 +659,10 @@ impl World {
 
     /// Switch the machine of `t`'s process to `t` and run it until the hook stops it.
     fn run_thread(&mut self, t: ThreadId, dog: Option<&watchdog::Watchdog>) -> StopReason {
-        let (proc, start, wake) = {
+        let (proc, start, start_fs, wake) = {
             let mut sh = self.shared.borrow_mut();
             let th = &mut sh.kernel.threads[t];
-            (th.proc, th.start.take(), th.wake.take())
+            (th.proc, th.start.take(), th.start_fs.take(), th.wake.take())
         };
         let Some(m) = self.machines[proc.0].as_mut() else {
             // Cannot happen: a process with a live thread has a machine.
@@ -711,6 +711,11 @@ impl World {
                 }
                 let _ = m.uc.reg_write(RegisterX86::ESP, esp as u64);
                 let _ = m.uc.reg_write(RegisterX86::EIP, eip as u64);
+                if let Some(base) = start_fs {
+                    if let Err(e) = set_fs_base(&mut m.uc, base) {
+                        tracing::error!(?e, "fs base of a new thread not set");
+                    }
+                }
             }
             m.loaded = Some(t);
         }
@@ -913,6 +918,18 @@ impl Drop for World {
             self.drop_machine(ProcId(p));
         }
     }
+}
+
+/// Set the base of the `fs` segment (Win32: the TEB). Unicorn ignores `FS_BASE` writes in
+/// 32-bit mode, so this writes the `IA32_FS_BASE` MSR (0xC000_0100) instead, which sets the
+/// segment's cached base without a GDT descriptor; the base is saved and restored with the
+/// thread's context.
+fn set_fs_base(uc: &mut Unicorn<'static, ()>, base: u32) -> Result<(), uc_error> {
+    // struct uc_x86_msr { uint32_t rid; uint64_t value; } (C layout: 16 bytes).
+    let mut msr = [0u8; 16];
+    msr[..4].copy_from_slice(&0xC000_0100u32.to_le_bytes());
+    msr[8..].copy_from_slice(&(base as u64).to_le_bytes());
+    uc.reg_write_long(RegisterX86::MSR, &msr)
 }
 
 /// Map an image's segments into fresh guest memory and copy its bytes.

@@ -70,6 +70,9 @@ impl Personalities {
                 self.pcipc.clone(),
             )),
             Box::new(kos),
+            Box::new(ipcemu_win32::Win32::new(ipcemu_win32::Options {
+                strict: self.strict,
+            })),
         ];
         (reg, hooks)
     }

@@ -1,0 +1,681 @@
+//! # ipcemu-win32
+//!
+//! The Win32 personality: runs PE32 console programs. Every imported function gets an 8-byte
+//! stub in the process (`int 0x2E; ret N`); the trap handler finds the function from the stub's
+//! address and implements it over the ipcemu kernel: handles and named kernel objects (events,
+//! mutexes, semaphores, file mappings, threads) shared by the processes of a world, waits with
+//! timeouts, threads with their own stack and TEB, TLS slots, console output, and the part of
+//! msvcrt.dll a default mingw start-up and `printf` need. See `docs/win32.md`.
+
+#![warn(missing_docs)]
+
+mod api;
+pub mod objects;
+pub mod printf;
+
+use ipcemu_kernel::{
+    trace_rec, Cpu, GuestFault, GuestMemory, Kernel, Outcome, ProcId, Reg, ThreadId,
+};
+use ipcemu_personality::{Entry, Format, Image, Personality, StartArgs, Trap};
+use objects::{ObjId, Objects, Waiter};
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub use api::{lookup, Func};
+
+/// Name of the personality.
+pub const NAME: &str = "win32";
+/// The interrupt vector of the import stubs.
+pub const VECTOR: u8 = 0x2E;
+
+/// Import stubs and the start trampoline (64 KiB).
+pub const STUB_BASE: u32 = 0x7FF0_0000;
+/// PEB, msvcrt data, command line, argv (64 KiB).
+pub const DATA_BASE: u32 = 0x7FF1_0000;
+/// TEBs: one 8 KiB slot per thread (TEB page, then the native TLS block page).
+pub const TEB_BASE: u32 = 0x7F80_0000;
+/// Bytes per TEB slot.
+pub const TEB_SLOT: u32 = 0x2000;
+/// Threads a process may have at once.
+pub const MAX_THREADS: u32 = 512;
+/// Top of the main thread's stack.
+pub const MAIN_STACK_TOP: u32 = 0x4000_0000;
+/// Stacks of the other threads: slot `i` at `THREAD_STACKS + (i - 1) * THREAD_STACK`.
+pub const THREAD_STACKS: u32 = 0x4000_0000;
+/// Stack size of threads made by `CreateThread`.
+pub const THREAD_STACK: u32 = 0x10_0000;
+/// `malloc` heap.
+pub const HEAP_BASE: u32 = 0x2000_0000;
+/// `malloc` heap size.
+pub const HEAP_SIZE: u32 = 0x0400_0000;
+/// Mapped views of file mappings are placed from here upward.
+pub const VIEW_BASE: u32 = 0x6000_0000;
+/// End of the view area.
+pub const VIEW_END: u32 = TEB_BASE;
+
+const STUB_THREAD_RETURN: u32 = STUB_BASE;
+const STUB_PROCESS_RETURN: u32 = STUB_BASE + 8;
+const STUB_CHAIN_NEXT: u32 = STUB_BASE + 16;
+const STUB_FIRST: u32 = STUB_BASE + 32;
+const TRAMPOLINE: u32 = STUB_BASE + 0x8000;
+const STUB_REGION: u32 = 0x1_0000;
+const MAX_STUBS: u32 = (TRAMPOLINE - STUB_FIRST) / 8;
+
+// Offsets in the data region.
+const D_PEB: u32 = 0;
+const D_IOB: u32 = 0x1000;
+const D_INITENV: u32 = 0x1100;
+const D_MB_CUR_MAX: u32 = 0x1104;
+const D_ACMDLN: u32 = 0x1108;
+const D_FMODE: u32 = 0x110C;
+const D_COMMODE: u32 = 0x1110;
+const D_ERRNO: u32 = 0x1114;
+const D_ENV: u32 = 0x1118;
+const D_LCONV: u32 = 0x1120;
+const D_STR_DOT: u32 = 0x1180;
+const D_STR_EMPTY: u32 = 0x1182;
+const D_STR_C: u32 = 0x1184;
+const D_STR_ERROR: u32 = 0x1190;
+const D_ARGC: u32 = 0x11C0;
+const D_ARGV_CELL: u32 = 0x11C4;
+const D_CMDLINE: u32 = 0x2000;
+const D_ARGV: u32 = 0x3000;
+const D_ARGV_STR: u32 = 0x3400;
+const D_END: u32 = 0x5000;
+
+/// Size of one msvcrt `FILE` (`_iob[i]`).
+pub const FILE_SIZE: u32 = 32;
+
+/// Options of the personality.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Refuse to start a program that imports functions ipcemu does not implement.
+    pub strict: bool,
+}
+
+/// What an import stub calls.
+#[derive(Debug, Clone)]
+pub struct Stub {
+    /// `KERNEL32.dll!Sleep`.
+    pub label: String,
+    /// The implementation, if any.
+    pub func: Option<Func>,
+}
+
+/// A run of guest functions the personality calls one after the other (`_initterm`,
+/// `atexit` handlers at `exit`), each returning to the chain stub.
+#[derive(Debug, Clone)]
+pub(crate) struct Chain {
+    /// Functions still to call (called from the back).
+    pub fns: Vec<u32>,
+    /// After the last one: return this eax to the caller, or end the process with this code.
+    pub exit: Option<u32>,
+    /// eax for the caller when `exit` is `None`.
+    pub ret: u32,
+}
+
+/// Win32 state of one process.
+pub(crate) struct PState {
+    pub stubs: Vec<Stub>,
+    pub handles: BTreeMap<u32, ObjId>,
+    pub next_handle: u32,
+    pub image_base: u32,
+    pub pid: u32,
+    pub tls_used: [bool; 64],
+    pub teb_free: Vec<u32>,
+    pub teb_next: u32,
+    pub stacks_mapped: HashSet<u32>,
+    pub heap: Option<api::Heap>,
+    pub views: HashMap<u32, ObjId>,
+    pub next_view: u32,
+    pub onexit: Vec<u32>,
+    pub crit: HashMap<u32, ObjId>,
+    pub tls_template: Option<(u32, u32, u32)>,
+    pub main_teb: u32,
+    pub main_stack: (u32, u32),
+    pub exit_code: Option<u32>,
+}
+
+/// Win32 state of one thread.
+pub(crate) struct TState {
+    pub proc: ProcId,
+    pub teb: u32,
+    pub slot: u32,
+    pub obj: ObjId,
+    pub exit_code: Option<u32>,
+    pub chain: Option<Chain>,
+}
+
+/// The Win32 personality and its state in one world.
+pub struct Win32 {
+    /// Options.
+    pub opts: Options,
+    pub(crate) objs: Objects,
+    pub(crate) procs: HashMap<ProcId, PState>,
+    pub(crate) threads: HashMap<ThreadId, TState>,
+    pub(crate) waiters: Vec<Waiter>,
+    pub(crate) next_wait: u64,
+    pending: Option<PState>,
+}
+
+impl std::fmt::Debug for Win32 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Win32")
+            .field("procs", &self.procs.len())
+            .field("threads", &self.threads.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Win32 {
+    /// A fresh personality.
+    pub fn new(opts: Options) -> Self {
+        Win32 {
+            opts,
+            objs: Objects::default(),
+            procs: HashMap::new(),
+            threads: HashMap::new(),
+            waiters: Vec::new(),
+            next_wait: 0,
+            pending: None,
+        }
+    }
+
+    /// The imports of an image that ipcemu does not implement (`DLL!Name`), in table order.
+    pub fn unimplemented(pe: &ipcemu_loader::pe::PeImage) -> Vec<String> {
+        let mut seen = HashSet::new();
+        pe.imports
+            .iter()
+            .filter_map(|i| {
+                let label = import_label(i);
+                let known = i.name.as_deref().is_some_and(|n| {
+                    api::lookup(&i.dll, n).is_some() || api::data_import(&i.dll, n).is_some()
+                });
+                (!known && seen.insert(label.clone())).then_some(label)
+            })
+            .collect()
+    }
+
+    /// Record an object operation.
+    pub(crate) fn rec<M: GuestMemory>(
+        &self,
+        k: &Kernel<M>,
+        t: ThreadId,
+        op: &str,
+        obj: Option<ObjId>,
+        handle: u32,
+        result: i64,
+    ) {
+        if k.trace_on {
+            let object = obj.map_or(String::new(), |o| self.objs.label(o));
+            trace_rec!(
+                k,
+                t,
+                "w32_obj",
+                NAME,
+                op = op,
+                object = object.as_str(),
+                handle = handle,
+                result = result
+            );
+        }
+    }
+
+    fn setup_teb<M: GuestMemory>(
+        mem: &mut M,
+        ps: &PState,
+        teb: u32,
+        stack: (u32, u32),
+        ids: (u32, u32),
+    ) -> Result<(), String> {
+        let e = |e: ipcemu_kernel::MemFault| format!("TEB set-up: {e}");
+        mem.zero(teb, TEB_SLOT).map_err(e)?;
+        mem.write_u32(teb, 0xFFFF_FFFF).map_err(e)?; // no SEH frame
+        mem.write_u32(teb + 4, stack.1).map_err(e)?; // StackBase (top)
+        mem.write_u32(teb + 8, stack.0).map_err(e)?; // StackLimit
+        mem.write_u32(teb + 0x18, teb).map_err(e)?; // Self
+        mem.write_u32(teb + 0x20, ids.0).map_err(e)?; // ClientId.UniqueProcess
+        mem.write_u32(teb + 0x24, ids.1).map_err(e)?; // ClientId.UniqueThread
+        mem.write_u32(teb + 0x30, DATA_BASE + D_PEB).map_err(e)?;
+        // Native TLS: ThreadLocalStoragePointer -> [block], block = template copy.
+        if let Some((start, end, fill)) = ps.tls_template {
+            let page = teb + 0x1000;
+            let len = end.saturating_sub(start);
+            if len.saturating_add(fill) <= 0x1000 - 16 {
+                let mut data = vec![0u8; len as usize];
+                mem.read(start, &mut data).map_err(e)?;
+                mem.write(page + 16, &data).map_err(e)?;
+                mem.write_u32(page, page + 16).map_err(e)?;
+                mem.write_u32(teb + 0x2C, page).map_err(e)?;
+            } else {
+                tracing::warn!(len, fill, "TLS template larger than 4 KiB: not set up");
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn teb_slot_pub(ps: &mut PState) -> Option<u32> {
+        Self::teb_slot(ps)
+    }
+
+    pub(crate) fn setup_teb_pub<M: GuestMemory>(
+        mem: &mut M,
+        ps: &PState,
+        teb: u32,
+        stack: (u32, u32),
+        ids: (u32, u32),
+    ) -> Result<(), String> {
+        Self::setup_teb(mem, ps, teb, stack, ids)
+    }
+
+    fn teb_slot(ps: &mut PState) -> Option<u32> {
+        if let Some(s) = ps.teb_free.pop() {
+            return Some(s);
+        }
+        (ps.teb_next < MAX_THREADS).then(|| {
+            ps.teb_next += 1;
+            ps.teb_next - 1
+        })
+    }
+
+    /// Threads of a world's processes are woken here: satisfy every wait that can be.
+    pub(crate) fn pump<M: GuestMemory>(&mut self, k: &mut Kernel<M>) {
+        loop {
+            let mut progress = false;
+            let mut i = 0;
+            while i < self.waiters.len() {
+                let w = &self.waiters[i];
+                let current = k
+                    .blocker_of::<objects::WaitBlocker>(w.t)
+                    .is_some_and(|b| b.id == w.id);
+                if !current {
+                    self.waiters.remove(i);
+                    continue;
+                }
+                let (t, objs, all) = (w.t, w.objs.clone(), w.all);
+                if let Some(r) = self.objs.try_wait(t, &objs, all) {
+                    self.waiters.remove(i);
+                    k.wake(t, ipcemu_kernel::Wake::Eax(r));
+                    progress = true;
+                    break;
+                }
+                i += 1;
+            }
+            if !progress {
+                break;
+            }
+        }
+    }
+
+    fn end_process_state(&mut self, p: ProcId) {
+        let Some(ps) = self.procs.remove(&p) else {
+            return;
+        };
+        for (_, o) in ps.handles {
+            self.objs.release(o);
+        }
+        for (_, o) in ps.views {
+            self.objs.release(o);
+        }
+        for (_, o) in ps.crit {
+            self.objs.release(o);
+        }
+    }
+}
+
+fn import_label(i: &ipcemu_loader::pe::PeImport) -> String {
+    match (&i.name, i.ordinal) {
+        (Some(n), _) => format!("{}!{n}", i.dll),
+        (None, Some(o)) => format!("{}!#{o}", i.dll),
+        (None, None) => format!("{}!?", i.dll),
+    }
+}
+
+fn quote_arg(s: &str) -> String {
+    if s.is_empty() || s.contains([' ', '\t']) {
+        format!("\"{s}\"")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Split a command line into arguments (whitespace, double quotes group).
+pub fn split_args(s: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut cur = String::new();
+    let (mut in_q, mut any) = (false, false);
+    for c in s.chars() {
+        match c {
+            '"' => {
+                in_q = !in_q;
+                any = true;
+            }
+            ' ' | '\t' if !in_q => {
+                if any {
+                    v.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        v.push(cur);
+    }
+    v
+}
+
+impl<M: GuestMemory> Personality<M> for Win32 {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn vectors(&self) -> Vec<(u8, String)> {
+        vec![(VECTOR, "Win32 import stubs (int 0x2E)".into())]
+    }
+    fn attaches(&self, format: Format) -> bool {
+        format == Format::Pe32
+    }
+    fn starts(&self, format: Format) -> bool {
+        format == Format::Pe32
+    }
+    fn start(&mut self, image: &Image, args: &StartArgs<'_>, mem: &mut M) -> Result<Entry, String> {
+        let pe = image
+            .pe
+            .as_deref()
+            .ok_or_else(|| "a PE32 image without its PE data".to_string())?;
+        let missing = Self::unimplemented(pe);
+        if !missing.is_empty() {
+            if self.opts.strict {
+                return Err(format!(
+                    "imports functions ipcemu does not implement (--strict): {}",
+                    missing.join(", ")
+                ));
+            }
+            tracing::warn!(
+                path = args.path,
+                functions = %missing.join(", "),
+                "the program imports functions ipcemu does not implement; calling one ends it"
+            );
+        }
+        let e = |e: ipcemu_kernel::MemFault| format!("Win32 start-up: {e}");
+        for (base, size, what) in [
+            (STUB_BASE, STUB_REGION, "import stubs"),
+            (DATA_BASE, 0x1_0000, "PEB and C runtime data"),
+        ] {
+            if !mem.map_zeroed(base, size) {
+                return Err(format!(
+                    "cannot map the {what} at {base:#x} (the image overlaps it)"
+                ));
+            }
+        }
+        // Stubs: special ones first.
+        mem.write(STUB_THREAD_RETURN, &[0xCD, VECTOR, 0x90, 0x90])
+            .map_err(e)?;
+        mem.write(STUB_PROCESS_RETURN, &[0xCD, VECTOR, 0x90, 0x90])
+            .map_err(e)?;
+        mem.write(STUB_CHAIN_NEXT, &[0xCD, VECTOR, 0xC3, 0x90])
+            .map_err(e)?;
+        let mut stubs: Vec<Stub> = Vec::new();
+        let mut by_label: HashMap<String, u32> = HashMap::new();
+        let data_addr = |off: u32| DATA_BASE + off;
+        for imp in &pe.imports {
+            let label = import_label(imp);
+            if let Some(off) = imp
+                .name
+                .as_deref()
+                .and_then(|n| api::data_import(&imp.dll, n))
+            {
+                mem.write_u32(imp.iat_addr, data_addr(off)).map_err(e)?;
+                continue;
+            }
+            let addr = match by_label.get(&label) {
+                Some(&a) => a,
+                None => {
+                    let n = stubs.len() as u32;
+                    if n >= MAX_STUBS {
+                        return Err(format!("more than {MAX_STUBS} imported functions"));
+                    }
+                    let func = imp.name.as_deref().and_then(|nm| api::lookup(&imp.dll, nm));
+                    let a = STUB_FIRST + 8 * n;
+                    let mut code = [0x90u8; 8];
+                    code[0] = 0xCD;
+                    code[1] = VECTOR;
+                    match func.map(|f| f.arg_bytes()) {
+                        Some(Some(b)) if b > 0 => {
+                            code[2] = 0xC2;
+                            code[3..5].copy_from_slice(&b.to_le_bytes());
+                        }
+                        _ => code[2] = 0xC3,
+                    }
+                    mem.write(a, &code).map_err(e)?;
+                    stubs.push(Stub {
+                        label: label.clone(),
+                        func,
+                    });
+                    by_label.insert(label, a);
+                    a
+                }
+            };
+            mem.write_u32(imp.iat_addr, addr).map_err(e)?;
+        }
+        // Data: PEB, msvcrt variables, command line, argv.
+        let peb = DATA_BASE + D_PEB;
+        mem.write_u32(peb + 8, pe.image_base).map_err(e)?;
+        mem.write_u32(peb + 0x18, HEAP_BASE).map_err(e)?;
+        for i in 0..3u32 {
+            mem.write_u32(data_addr(D_IOB) + i * FILE_SIZE + 16, i)
+                .map_err(e)?; // _file
+        }
+        mem.write_u32(data_addr(D_INITENV), data_addr(D_ENV))
+            .map_err(e)?;
+        mem.write_u32(data_addr(D_MB_CUR_MAX), 1).map_err(e)?;
+        mem.write_u32(data_addr(D_ACMDLN), data_addr(D_CMDLINE))
+            .map_err(e)?;
+        mem.write(data_addr(D_STR_DOT), b".\0\0\0C\0").map_err(e)?;
+        mem.write(data_addr(D_STR_ERROR), b"unknown error\0")
+            .map_err(e)?;
+        mem.write_u32(data_addr(D_LCONV), data_addr(D_STR_DOT))
+            .map_err(e)?;
+        mem.write_u32(data_addr(D_LCONV) + 4, data_addr(D_STR_EMPTY))
+            .map_err(e)?;
+        mem.write_u32(data_addr(D_LCONV) + 8, data_addr(D_STR_EMPTY))
+            .map_err(e)?;
+        let file = args.path.rsplit(['/', '\\']).next().unwrap_or(args.path);
+        let mut cmd = quote_arg(file);
+        if let Some(p) = args.params.filter(|p| !p.is_empty()) {
+            cmd.push(' ');
+            cmd.push_str(p);
+        }
+        let mut cb = cmd.clone().into_bytes();
+        cb.truncate(0x1000 - 1);
+        cb.push(0);
+        mem.write(data_addr(D_CMDLINE), &cb).map_err(e)?;
+        let mut argv = vec![file.to_string()];
+        argv.extend(split_args(args.params.unwrap_or("")));
+        argv.truncate(255);
+        let mut at = data_addr(D_ARGV_STR);
+        let mut n = 0u32;
+        for a in &argv {
+            let mut b = a.clone().into_bytes();
+            b.push(0);
+            if at + b.len() as u32 > data_addr(D_END) {
+                break;
+            }
+            mem.write(at, &b).map_err(e)?;
+            mem.write_u32(data_addr(D_ARGV) + 4 * n, at).map_err(e)?;
+            at += b.len() as u32;
+            n += 1;
+        }
+        mem.write_u32(data_addr(D_ARGV) + 4 * n, 0).map_err(e)?;
+        mem.write_u32(data_addr(D_ARGC), n).map_err(e)?;
+        mem.write_u32(data_addr(D_ARGV_CELL), data_addr(D_ARGV))
+            .map_err(e)?;
+        if let Some(a) = pe.tls_index_addr {
+            mem.write_u32(a, 0).map_err(e)?;
+        }
+        // Main stack.
+        let size = pe
+            .stack_reserve
+            .clamp(1 << 20, 128 << 20)
+            .next_multiple_of(0x1_0000);
+        let stack_base = MAIN_STACK_TOP - size;
+        if !mem.map_zeroed(stack_base, size) {
+            return Err(format!(
+                "cannot map the stack at {stack_base:#x}+{size:#x} (the image overlaps it)"
+            ));
+        }
+        let mut ps = PState {
+            stubs,
+            handles: BTreeMap::new(),
+            next_handle: 0x100,
+            image_base: pe.image_base,
+            pid: 0,
+            tls_used: [false; 64],
+            teb_free: Vec::new(),
+            teb_next: 0,
+            stacks_mapped: HashSet::new(),
+            heap: None,
+            views: HashMap::new(),
+            next_view: VIEW_BASE,
+            onexit: Vec::new(),
+            crit: HashMap::new(),
+            tls_template: pe.tls_template,
+            main_teb: 0,
+            main_stack: (stack_base, MAIN_STACK_TOP),
+            exit_code: None,
+        };
+        let slot = Self::teb_slot(&mut ps).unwrap_or(0);
+        let teb = TEB_BASE + slot * TEB_SLOT;
+        if !mem.map_zeroed(TEB_BASE, MAX_THREADS * TEB_SLOT) {
+            return Err(format!("cannot map the TEBs at {TEB_BASE:#x}"));
+        }
+        Self::setup_teb(mem, &ps, teb, ps.main_stack, (0, 0))?;
+        ps.main_teb = teb;
+        // Start trampoline: TLS callbacks (DLL_PROCESS_ATTACH), then the entry point, which
+        // returns to the process-return stub.
+        let mut code: Vec<u8> = Vec::new();
+        for &cb in &pe.tls_callbacks {
+            code.extend_from_slice(&[0x6A, 0x00, 0x6A, 0x01, 0x68]); // push 0; push 1; push base
+            code.extend_from_slice(&pe.image_base.to_le_bytes());
+            code.push(0xB8); // mov eax, cb
+            code.extend_from_slice(&cb.to_le_bytes());
+            code.extend_from_slice(&[0xFF, 0xD0]); // call eax
+        }
+        code.push(0x68); // push process-return stub
+        code.extend_from_slice(&STUB_PROCESS_RETURN.to_le_bytes());
+        code.push(0xB8); // mov eax, entry
+        code.extend_from_slice(&pe.entry.to_le_bytes());
+        code.extend_from_slice(&[0xFF, 0xE0]); // jmp eax
+        if code.len() as u32 > STUB_REGION - (TRAMPOLINE - STUB_BASE) {
+            return Err(format!(
+                "too many TLS callbacks ({})",
+                pe.tls_callbacks.len()
+            ));
+        }
+        mem.write(TRAMPOLINE, &code).map_err(e)?;
+        self.pending = Some(ps);
+        Ok(Entry {
+            eip: TRAMPOLINE,
+            esp: MAIN_STACK_TOP - 16,
+            real_mode_segment: None,
+            fs_base: Some(teb),
+        })
+    }
+    fn process_abi(&self, _format: Format) -> &'static str {
+        NAME
+    }
+    fn started(&mut self, k: &mut Kernel<M>, proc: ProcId, t: ThreadId) {
+        let Some(mut ps) = self.pending.take() else {
+            return;
+        };
+        let pid = k.threads[t].pid;
+        ps.pid = pid;
+        let teb = ps.main_teb;
+        let _ = k.procs[proc].mem.write_u32(teb + 0x20, pid);
+        let _ = k.procs[proc].mem.write_u32(teb + 0x24, pid);
+        let obj = self.objs.create(
+            None,
+            objects::Kind::Thread {
+                t,
+                exit: None,
+                suspended: 0,
+            },
+        );
+        self.procs.insert(proc, ps);
+        self.threads.insert(
+            t,
+            TState {
+                proc,
+                teb,
+                slot: 0,
+                obj,
+                exit_code: None,
+                chain: None,
+            },
+        );
+    }
+    fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, _trap: Trap) -> Outcome {
+        let at = cpu.get(Reg::Eip).wrapping_sub(2);
+        match self.dispatch(k, t, cpu, at) {
+            Ok(o) => o,
+            Err(f) => Outcome::Fault(f),
+        }
+    }
+    fn thread_exited(&mut self, k: &mut Kernel<M>, t: ThreadId) {
+        let Some(ts) = self.threads.remove(&t) else {
+            return;
+        };
+        let p = ts.proc;
+        let code = ts
+            .exit_code
+            .or_else(|| self.procs.get(&p).and_then(|ps| ps.exit_code))
+            .unwrap_or(0);
+        if let Some(o) = self.objs.get_mut(ts.obj) {
+            if let objects::Kind::Thread { exit, .. } = &mut o.kind {
+                *exit = Some(code);
+            }
+        }
+        self.objs.release(ts.obj);
+        let abandoned = self.objs.abandon(t);
+        if k.trace_on {
+            for o in abandoned {
+                self.rec(k, t, "abandon", Some(o), 0, 0);
+            }
+        }
+        if let Some(ps) = self.procs.get_mut(&p) {
+            ps.teb_free.push(ts.slot);
+        }
+        if k.procs[p].live_threads == 0 {
+            self.end_process_state(p);
+        }
+        self.pump(k);
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// A fault for a bad pointer argument.
+pub(crate) fn bad_ptr(what: &str) -> impl Fn(ipcemu_kernel::MemFault) -> GuestFault + '_ {
+    move |fault| GuestFault::BadPointer {
+        what: what.to_string(),
+        fault,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_split() {
+        assert_eq!(split_args(" 1  \"a b\" c"), vec!["1", "a b", "c"]);
+        assert!(split_args("").is_empty());
+    }
+}

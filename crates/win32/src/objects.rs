@@ -1,0 +1,314 @@
+//! Kernel objects of the Win32 personality: events, mutexes, semaphores, file mappings and
+//! threads, with names shared by all processes of a world, and the wait logic
+//! (`WaitForSingleObject`/`WaitForMultipleObjects`, any or all).
+
+use ipcemu_kernel::{Blocker, ThreadId, Wake};
+use std::any::Any;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// `WAIT_OBJECT_0`.
+pub const WAIT_OBJECT_0: u32 = 0;
+/// `WAIT_ABANDONED_0`.
+pub const WAIT_ABANDONED_0: u32 = 0x80;
+/// `WAIT_TIMEOUT`.
+pub const WAIT_TIMEOUT: u32 = 258;
+/// `WAIT_FAILED`.
+pub const WAIT_FAILED: u32 = 0xFFFF_FFFF;
+
+/// Index of an object in the world's object table.
+pub type ObjId = u32;
+
+/// What an object is.
+pub enum Kind {
+    /// An event.
+    Event {
+        /// Manual reset.
+        manual: bool,
+        /// Signalled.
+        set: bool,
+    },
+    /// A mutex (also behind critical sections).
+    Mutex {
+        /// Owning thread.
+        owner: Option<ThreadId>,
+        /// Recursion count.
+        count: u32,
+        /// The owner ended without releasing it; the next wait gets `WAIT_ABANDONED`.
+        abandoned: bool,
+    },
+    /// A semaphore.
+    Semaphore {
+        /// Current count.
+        count: i32,
+        /// Maximum count.
+        max: i32,
+    },
+    /// A paging-file backed file mapping.
+    Mapping {
+        /// Size in bytes.
+        size: u32,
+        /// The shared host memory (`GuestMemory::alloc_shared`).
+        mem: Rc<dyn Any>,
+    },
+    /// A thread.
+    Thread {
+        /// The kernel's thread.
+        t: ThreadId,
+        /// Exit code once it ended.
+        exit: Option<u32>,
+        /// Suspend count (`CREATE_SUSPENDED`, `ResumeThread`).
+        suspended: u32,
+    },
+}
+
+impl Kind {
+    /// Type word for messages and traces.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::Event { .. } => "event",
+            Kind::Mutex { .. } => "mutex",
+            Kind::Semaphore { .. } => "semaphore",
+            Kind::Mapping { .. } => "file mapping",
+            Kind::Thread { .. } => "thread",
+        }
+    }
+}
+
+/// A kernel object.
+pub struct Object {
+    /// Its name, if any (the namespace is the world's).
+    pub name: Option<String>,
+    /// References: handles, mapped views, a live thread.
+    pub refs: u32,
+    /// What it is.
+    pub kind: Kind,
+}
+
+/// One waiting thread.
+#[derive(Debug, Clone)]
+pub struct Waiter {
+    /// The thread.
+    pub t: ThreadId,
+    /// The id of its wait (matches its [`WaitBlocker`] while the wait is current).
+    pub id: u64,
+    /// The objects, in argument order.
+    pub objs: Vec<ObjId>,
+    /// Wait for all of them.
+    pub all: bool,
+}
+
+/// What a thread in `WaitForSingleObject`/`WaitForMultipleObjects` (or a critical section)
+/// waits for.
+#[derive(Debug)]
+pub struct WaitBlocker {
+    /// Wait id.
+    pub id: u64,
+    /// Description of the objects.
+    pub text: String,
+}
+
+impl Blocker for WaitBlocker {
+    fn personality(&self) -> &'static str {
+        crate::NAME
+    }
+    fn what(&self) -> &'static str {
+        "w32_wait"
+    }
+    fn describe(&self) -> String {
+        self.text.clone()
+    }
+    fn on_timeout(&self) -> Wake {
+        Wake::Eax(WAIT_TIMEOUT)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A thread created with `CREATE_SUSPENDED` that has not been resumed.
+#[derive(Debug)]
+pub struct Suspended;
+
+impl Blocker for Suspended {
+    fn personality(&self) -> &'static str {
+        crate::NAME
+    }
+    fn what(&self) -> &'static str {
+        "suspended"
+    }
+    fn describe(&self) -> String {
+        "is suspended (CREATE_SUSPENDED, waiting for ResumeThread)".into()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The object table of a world.
+#[derive(Default)]
+pub struct Objects {
+    objs: HashMap<ObjId, Object>,
+    names: HashMap<String, ObjId>,
+    next: ObjId,
+}
+
+impl Objects {
+    /// Create an object (its name must be free).
+    pub fn create(&mut self, name: Option<String>, kind: Kind) -> ObjId {
+        self.next += 1;
+        let id = self.next;
+        if let Some(n) = &name {
+            self.names.insert(n.clone(), id);
+        }
+        self.objs.insert(
+            id,
+            Object {
+                name,
+                refs: 1,
+                kind,
+            },
+        );
+        id
+    }
+    /// The object with this name.
+    pub fn by_name(&self, name: &str) -> Option<ObjId> {
+        self.names.get(name).copied()
+    }
+    /// An object.
+    pub fn get(&self, id: ObjId) -> Option<&Object> {
+        self.objs.get(&id)
+    }
+    /// An object, mutable.
+    pub fn get_mut(&mut self, id: ObjId) -> Option<&mut Object> {
+        self.objs.get_mut(&id)
+    }
+    /// One more reference.
+    pub fn add_ref(&mut self, id: ObjId) {
+        if let Some(o) = self.objs.get_mut(&id) {
+            o.refs += 1;
+        }
+    }
+    /// One reference less; the object goes (with its name) at zero.
+    pub fn release(&mut self, id: ObjId) {
+        let gone = match self.objs.get_mut(&id) {
+            Some(o) => {
+                o.refs = o.refs.saturating_sub(1);
+                o.refs == 0
+            }
+            None => false,
+        };
+        if gone {
+            if let Some(o) = self.objs.remove(&id) {
+                if let Some(n) = o.name {
+                    if self.names.get(&n) == Some(&id) {
+                        self.names.remove(&n);
+                    }
+                }
+            }
+        }
+    }
+    /// Display label: `event "name"` or `event #7 (unnamed)`.
+    pub fn label(&self, id: ObjId) -> String {
+        match self.objs.get(&id) {
+            Some(o) => match &o.name {
+                Some(n) => format!("{} \"{n}\"", o.kind.type_name()),
+                None => format!("{} #{id} (unnamed)", o.kind.type_name()),
+            },
+            None => format!("object #{id} (closed)"),
+        }
+    }
+    /// Whether `t` could take `id` now.
+    pub fn signaled(&self, id: ObjId, t: ThreadId) -> bool {
+        match self.objs.get(&id).map(|o| &o.kind) {
+            Some(Kind::Event { set, .. }) => *set,
+            Some(Kind::Mutex { owner, .. }) => owner.is_none() || *owner == Some(t),
+            Some(Kind::Semaphore { count, .. }) => *count > 0,
+            Some(Kind::Thread { exit, .. }) => exit.is_some(),
+            _ => false,
+        }
+    }
+    /// Take `id` for `t` (it is signalled); returns whether it was an abandoned mutex.
+    pub fn acquire(&mut self, id: ObjId, t: ThreadId) -> bool {
+        match self.objs.get_mut(&id).map(|o| &mut o.kind) {
+            Some(Kind::Event { manual, set }) => {
+                if !*manual {
+                    *set = false;
+                }
+                false
+            }
+            Some(Kind::Mutex {
+                owner,
+                count,
+                abandoned,
+            }) => {
+                *owner = Some(t);
+                *count += 1;
+                std::mem::take(abandoned)
+            }
+            Some(Kind::Semaphore { count, .. }) => {
+                *count -= 1;
+                false
+            }
+            _ => false,
+        }
+    }
+    /// Whether the object can be waited for.
+    pub fn waitable(&self, id: ObjId) -> bool {
+        matches!(
+            self.objs.get(&id).map(|o| &o.kind),
+            Some(
+                Kind::Event { .. }
+                    | Kind::Mutex { .. }
+                    | Kind::Semaphore { .. }
+                    | Kind::Thread { .. }
+            )
+        )
+    }
+    /// Try to satisfy a wait now: the wait result, or `None` (nothing taken).
+    pub fn try_wait(&mut self, t: ThreadId, objs: &[ObjId], all: bool) -> Option<u32> {
+        if all {
+            if !objs.iter().all(|&o| self.signaled(o, t)) {
+                return None;
+            }
+            let mut first_abandoned = None;
+            for (i, &o) in objs.iter().enumerate() {
+                if self.acquire(o, t) && first_abandoned.is_none() {
+                    first_abandoned = Some(i as u32);
+                }
+            }
+            Some(first_abandoned.map_or(WAIT_OBJECT_0, |i| WAIT_ABANDONED_0 + i))
+        } else {
+            let i = objs.iter().position(|&o| self.signaled(o, t))?;
+            let ab = self.acquire(objs[i], t);
+            Some(if ab { WAIT_ABANDONED_0 } else { WAIT_OBJECT_0 } + i as u32)
+        }
+    }
+    /// Mutexes owned by `t` become abandoned and free. Returns them.
+    pub fn abandon(&mut self, t: ThreadId) -> Vec<ObjId> {
+        let mut v = Vec::new();
+        for (&id, o) in self.objs.iter_mut() {
+            if let Kind::Mutex {
+                owner,
+                count,
+                abandoned,
+            } = &mut o.kind
+            {
+                if *owner == Some(t) {
+                    *owner = None;
+                    *count = 0;
+                    *abandoned = true;
+                    v.push(id);
+                }
+            }
+        }
+        v
+    }
+    /// The thread object of kernel thread `t`.
+    pub fn thread_obj(&self, t: ThreadId) -> Option<ObjId> {
+        self.objs.iter().find_map(|(&id, o)| match o.kind {
+            Kind::Thread { t: x, .. } if x == t => Some(id),
+            _ => None,
+        })
+    }
+}
