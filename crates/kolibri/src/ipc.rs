@@ -202,7 +202,7 @@ impl Kolibri {
                     NAME,
                     peer_pid = spid,
                     peer_name = sname.as_str(),
-                    len = buf_len(&self.scratch),
+                    len = self.scratch.len() as u32,
                     offset = tg.off,
                     msg = m.seq
                 );
@@ -235,8 +235,4 @@ impl Kolibri {
         }
         SendResult::Ok
     }
-}
-
-fn buf_len(b: &[u8]) -> u32 {
-    b.len() as u32
 }

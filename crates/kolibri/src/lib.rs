@@ -124,28 +124,6 @@ impl Blocker for EventWait {
     }
 }
 
-/// The host actor's wait: it never runs on a CPU.
-#[derive(Debug)]
-struct HostIdle;
-
-impl Blocker for HostIdle {
-    fn personality(&self) -> &'static str {
-        "host"
-    }
-    fn what(&self) -> &'static str {
-        "host"
-    }
-    fn describe(&self) -> String {
-        "is the host actor".into()
-    }
-    fn counts_for_deadlock(&self) -> bool {
-        false
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
 /// The KolibriOS personality and its state in one world.
 #[derive(Debug)]
 pub struct Kolibri {
@@ -711,7 +689,6 @@ impl<M: GuestMemory> HostPort<M> for Kolibri {
     fn host_attach(&mut self, k: &mut Kernel<M>, t: ThreadId, area: u32, area_size: u32) {
         let _ = k.mem_of(t).write_u32(area.wrapping_add(4), 8);
         self.ipc_set_area(k, t, area, area_size);
-        k.park(t, Box::new(HostIdle), None);
     }
     fn host_target_ready(&self, k: &Kernel<M>, to: u32) -> bool {
         k.thread_by_pid(to).is_some_and(|t| self.ipc_area(t) != 0)
