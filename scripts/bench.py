@@ -28,6 +28,7 @@ IPCEMU = ROOT / "target" / "release" / "ipcemu"
 K = ROOT / "fixtures" / "kolibri"
 D = ROOT / "fixtures" / "dos"
 KOS = ROOT / "fixtures" / "kos"
+W = ROOT / "fixtures" / "win32"
 
 
 def sh(cmd, **kw):
@@ -129,6 +130,9 @@ def main():
     kn = n // 4
     w, _, _ = ipcemu(["--kos-init", KOS / "bench.yaml", KOS / "kos_bench_srv.elf", KOS / "kos_bench_cli.elf", "--params", f"2={kn}"], f"PASS kos_bench_cli {kn}", rep)
     res["kos_call_rt_s"] = kn / w
+    # Win32: SetEvent + WaitForSingleObject each way through a shared file mapping.
+    w, _, _ = ipcemu([W / "ev_ping.exe", W / "ev_pong.exe", "--params", f"1={kn}", "--params", f"2={kn}"], f"PASS ev_ping {kn} rounds", rep)
+    res["w32_event_rt_s"] = kn / w
 
     n = 1_000_000 if q else 5_000_000
     w, _, _ = ipcemu([K / "bench_stream_rx.kex", K / "bench_stream_tx.kex", "--params", f"2={n}"], f"PASS bench_stream_rx {n}", rep)
@@ -228,6 +232,8 @@ def report(r):
         ("ping-pong with lock/unlock and calls (bench_srv/cli)", r["pingpong_locking_rt_s"], "/s", "(no target)", True,
          "", "", ""),
         ("KOS-style Call/Recv/Reply round trips (kos_bench_srv/cli)", r["kos_call_rt_s"], "/s", "(no target)", True,
+         "", "", ""),
+        ("Win32 event ping-pong through a mapping (ev_ping/ev_pong)", r["w32_event_rt_s"], "/s", "(no target)", True,
          "", "", ""),
         ("one-way stream, 20 B (messages)", r["stream_msg_s"], "/s", ">= 10M/s", r["stream_msg_s"] >= 10e6,
          fmt(r["native_stream_msg_s"], "/s"), fmt(r.get("qemu_stream_msg_s"), "/s"), ""),

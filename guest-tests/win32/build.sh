@@ -70,5 +70,8 @@ build npipe_cli2 npipe_cli.c -DCLIENT_NO=2
 build postmsg postmsg.c
 build copydata_a copydata_a.c
 build copydata_b copydata_b.c
+build pipe_errors pipe_errors.c
+build unimpl unimpl.c
+build wide wide.c
 
 echo "$count"

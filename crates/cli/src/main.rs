@@ -3,10 +3,12 @@
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use ipcemu_kernel::{Config, ExitStatus};
-use ipcemu_machine::{End, GuestSpec, WorldConfig};
+use ipcemu_machine::{End, GuestSpec, StopHandle, WorldConfig};
 use ipcemu_registry::{PcIpcConfig, Personalities};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Exit status: a guest faulted or was killed.
@@ -17,6 +19,93 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_DEADLOCK: u8 = 3;
 /// Exit status: a time limit passed.
 const EXIT_TIMEOUT: u8 = 4;
+/// Exit status: stdout or stderr was closed by its reader (`| head -1`), as a shell reports a
+/// process ended by SIGPIPE (128 + 13). ipcemu ignores SIGPIPE and stops quietly instead.
+const EXIT_CLOSED_OUTPUT: u8 = 141;
+/// Exit statuses after SIGINT and SIGTERM end a run: 128 + the signal's number.
+const EXIT_SIGNAL_BASE: u8 = 128;
+
+/// Set once a write to stdout or stderr found its reader gone.
+static OUTPUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// The first SIGINT/SIGTERM received (0: none).
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// Stops the running world (set once the world exists).
+static STOP: OnceLock<StopHandle> = OnceLock::new();
+
+/// The reader of stdout or stderr has gone: stop the run (the caller then exits with 141).
+fn output_closed() {
+    OUTPUT_CLOSED.store(true, Ordering::SeqCst);
+    if let Some(s) = STOP.get() {
+        s.stop();
+    }
+}
+
+/// A writer that notices when its reader has gone (`EPIPE`) and stops the run.
+struct Watched<W>(W);
+
+impl<W: Write> Write for Watched<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.write(b).inspect_err(watch)
+    }
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(b).inspect_err(watch)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().inspect_err(watch)
+    }
+}
+
+fn watch(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        output_closed();
+    }
+}
+
+/// Print to stdout; when its reader has gone, exit at once with 141 (for `test` and
+/// `trace summary`, which have nothing left to finish).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let mut o = std::io::stdout().lock();
+        if let Err(e) = writeln!(o, $($t)*) {
+            closed_stdout_exit(&e);
+        }
+    }};
+}
+
+fn closed_stdout_exit(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(EXIT_CLOSED_OUTPUT.into());
+    }
+}
+
+/// Catch SIGINT and SIGTERM: the first stops the run (which then finishes its traces and
+/// reports); a second one exits at once. signal-hook rather than ctrlc: the exit status must
+/// tell SIGINT (130) from SIGTERM (143), and ctrlc maps both to one handler without the number.
+fn catch_signals() -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .context("cannot install the SIGINT/SIGTERM handlers")?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                SIGNAL.store(sig, Ordering::SeqCst);
+            }
+            loop {
+                // Unicorn forgets a stop that arrives just before an instance starts: repeat it
+                // until the run has returned (the process exits then).
+                if let Some(s) = STOP.get() {
+                    s.stop();
+                }
+                if let Some(sig) = signals.pending().next() {
+                    std::process::exit(i32::from(EXIT_SIGNAL_BASE) + sig);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(())
+}
 
 #[derive(Parser)]
 #[command(
@@ -29,7 +118,8 @@ const EXIT_TIMEOUT: u8 = 4;
         (write, exit) and may use int 0x40 as well; DOS .COM programs run in real mode with\n\
         INT 20h and a small INT 21h subset. Every guest can use PC-IPC (INT 60h by default).",
     after_help = "Exit status: 0 every guest ended normally; 1 a guest faulted or was killed;\n\
-        2 bad arguments or an image that cannot be loaded; 3 deadlock; 4 a time limit passed."
+        2 bad arguments or an image that cannot be loaded; 3 deadlock; 4 a time limit passed;\n\
+        130/143 stopped by SIGINT/SIGTERM; 141 stdout or stderr was closed by its reader."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -52,7 +142,9 @@ enum Cmd {
         default: a guest that sleeps 10 s finishes at once, and the same guests and options\n\
         give the same output on every run.\n\n\
         Exit status: 0 every guest ended normally; 1 a guest faulted or was killed;\n\
-        2 bad arguments or image; 3 deadlock; 4 a time limit passed.")]
+        2 bad arguments or image; 3 deadlock; 4 a time limit passed (a fault wins);\n\
+        130/143 stopped by SIGINT/SIGTERM (a second one exits at once); 141 stdout or\n\
+        stderr was closed by its reader (`| head -1`).")]
     Run(RunArgs),
     /// Run scenario files (TOML; see docs/scenarios.md) or every *.toml under folders, and check
     /// their expectations. One line per scenario, a diff for each failure.
@@ -60,7 +152,8 @@ enum Cmd {
         ipcemu test fixtures/scenarios\n  \
         ipcemu test my.toml --bless            # accept the current output as the reference\n  \
         ipcemu test fixtures/scenarios -j 2 --junit results.xml\n\n\
-        Exit status: 0 when every scenario passed, 1 when any failed, 2 when a file is invalid.")]
+        Exit status: 0 when every scenario passed, 1 when any failed, 2 when a file is invalid\n\
+        or a scenario could not be run to its end; 141 stdout was closed by its reader.")]
     Test(TestArgs),
     /// Work with trace files written by `ipcemu run --trace`.
     #[command(subcommand)]
@@ -81,6 +174,10 @@ struct TestArgs {
     /// Scenarios run at the same time (default: the number of CPUs).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
+    /// Output kept per process (bytes, or with a K, M or G suffix: binary units); the rest is
+    /// counted, dropped and reported.
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_bytes)]
+    max_output: usize,
 }
 
 #[derive(Subcommand)]
@@ -95,7 +192,7 @@ enum TraceCmd {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Guest executables (MENUET00/01/02, static ELF32 i386, or DOS .COM by extension).
+    /// Guest executables (MENUET00/01/02, static ELF32 i386, PE32 i386 .exe, or DOS .COM by extension).
     #[arg(required = true, value_name = "GUEST")]
     guests: Vec<String>,
     /// Command line for one guest: N=TEXT, where N is its 1-based position or its file name
@@ -106,19 +203,21 @@ struct RunArgs {
     #[arg(long)]
     strict: bool,
     /// Stop after this many seconds of guest (virtual) time.
-    #[arg(long, value_name = "SECONDS")]
-    timeout: Option<f64>,
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_hyphen_values = true)]
+    timeout: Option<Duration>,
     /// Stop after this many seconds of host wall time.
-    #[arg(long, value_name = "SECONDS")]
-    wall_timeout: Option<f64>,
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_hyphen_values = true)]
+    wall_timeout: Option<Duration>,
     /// Use the host's clock for guest time (sleeps really sleep).
     #[arg(long)]
     realtime: bool,
     /// System calls a thread may make before others get the CPU.
     #[arg(long, value_name = "N", default_value_t = Config::default().quantum_traps)]
     quantum: u32,
-    /// Highest task slot (KolibriOS has 255); raise it for worlds of more processes.
-    #[arg(long, value_name = "N", default_value_t = ipcemu_kernel::MAX_SLOTS)]
+    /// Highest task slot (KolibriOS has 255); raise it for worlds of more processes
+    /// (at most 65534).
+    #[arg(long, value_name = "N", default_value_t = ipcemu_kernel::MAX_SLOTS,
+          value_parser = clap::value_parser!(u16).range(1..=MAX_SLOTS_OPTION))]
     max_slots: u16,
     /// Print a summary (processes, system calls, virtual and wall time) on stderr.
     #[arg(long)]
@@ -164,6 +263,35 @@ struct RunArgs {
     trace_filter: Option<String>,
 }
 
+/// Highest `--max-slots`: the kernel counts slots in a u16, so 65535 would leave no room for
+/// the count of slots itself.
+const MAX_SLOTS_OPTION: i64 = 65534;
+
+/// `--timeout`/`--wall-timeout`: seconds the nanosecond clock can hold.
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    ipcemu_machine::seconds(v).map_err(|e| e.to_string())
+}
+
+/// `--max-output`: bytes, with an optional K, M or G suffix (binary units).
+fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, mul) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1usize << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mul))
+        .ok_or_else(|| format!("{s:?} is not a byte count (like 65536, 64K or 16M)"))
+}
+
 fn parse_vector(s: &str) -> Result<u8, String> {
     let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) => u8::from_str_radix(h, 16),
@@ -181,8 +309,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(_) if OUTPUT_CLOSED.load(Ordering::SeqCst) => ExitCode::from(EXIT_CLOSED_OUTPUT),
         Err(e) => {
-            eprintln!("ipcemu: {e:#}");
+            let _ = writeln!(std::io::stderr(), "ipcemu: {e:#}");
             ExitCode::from(EXIT_USAGE)
         }
     }
@@ -214,12 +343,12 @@ fn trace_summary(file: &str) -> Result<u8> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read trace {file}"))?;
     let s = ipcemu_trace::summary(&text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-    print!("{s}");
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
+        closed_stdout_exit(&e);
+        return Err(e).context("writing the summary");
+    }
     Ok(0)
-}
-
-fn seconds(s: f64, what: &str) -> Result<Duration> {
-    Duration::try_from_secs_f64(s).with_context(|| format!("{what} must be a non-negative number"))
 }
 
 fn params_for(args: &RunArgs) -> Result<Vec<Option<String>>> {
@@ -291,7 +420,8 @@ fn kos_options(
     let policy = match &args.policy {
         None => {
             if !conns.is_empty() {
-                eprintln!(
+                let _ = writeln!(
+                    std::io::stderr(),
                     "ipcemu: no --policy given: the security module allows every KasperskyOS-style message"
                 );
             }
@@ -319,7 +449,7 @@ fn run(args: RunArgs) -> Result<u8> {
             let filter = ipcemu_trace::Filter::parse(args.trace_filter.as_deref().unwrap_or(""))
                 .map_err(anyhow::Error::msg)?;
             let out: Box<dyn Write + Send> = if path == "-" {
-                Box::new(std::io::LineWriter::new(std::io::stderr()))
+                Box::new(Watched(std::io::LineWriter::new(std::io::stderr())))
             } else {
                 let f = std::fs::File::create(path)
                     .with_context(|| format!("cannot create trace file {path}"))?;
@@ -340,11 +470,8 @@ fn run(args: RunArgs) -> Result<u8> {
             max_slots: args.max_slots,
             ..Config::default()
         },
-        timeout: args.timeout.map(|s| seconds(s, "--timeout")).transpose()?,
-        wall_timeout: args
-            .wall_timeout
-            .map(|s| seconds(s, "--wall-timeout"))
-            .transpose()?,
+        timeout: args.timeout,
+        wall_timeout: args.wall_timeout,
     };
     let (kos_connections, kos_policy) = kos_options(&args)?;
     let personalities = Personalities {
@@ -360,14 +487,19 @@ fn run(args: RunArgs) -> Result<u8> {
         },
         ..Personalities::default()
     };
-    let out = Box::new(std::io::BufWriter::with_capacity(
+    let out = Box::new(Watched(std::io::BufWriter::with_capacity(
         1 << 16,
         std::io::stdout(),
-    ));
-    let err = Box::new(std::io::stderr());
+    )));
+    let err = Box::new(Watched(std::io::stderr()));
+    catch_signals()?;
     let mut world = personalities
         .world(config, out, err)
         .map_err(anyhow::Error::msg)?;
+    let _ = STOP.set(world.stop_handle());
+    if OUTPUT_CLOSED.load(Ordering::SeqCst) {
+        world.stop_handle().stop();
+    }
     for (path, params) in args.guests.iter().zip(params) {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read guest {path}"))?;
         let spec = GuestSpec {
@@ -379,8 +511,14 @@ fn run(args: RunArgs) -> Result<u8> {
     }
     let report = world.run();
     drop(world);
-    if let Some(h) = &trace_handle {
-        h.finish().context("writing the trace")?;
+    let trace_result = trace_handle.as_ref().map(|h| h.finish());
+    let signal = SIGNAL.load(Ordering::SeqCst);
+    if OUTPUT_CLOSED.load(Ordering::SeqCst) && signal == 0 {
+        // Quietly: whoever read the output has what it wanted.
+        return Ok(EXIT_CLOSED_OUTPUT);
+    }
+    if let Some(r) = trace_result {
+        r.context("writing the trace")?;
     }
     let mut err = std::io::stderr().lock();
     let mut code = 0;
@@ -400,6 +538,12 @@ fn run(args: RunArgs) -> Result<u8> {
             None => {}
         }
     }
+    let still_running = |err: &mut std::io::StderrLock<'_>, head: String| {
+        let _ = writeln!(err, "{head}; still running: {}", alive(&report));
+        for w in &report.waiting {
+            let _ = writeln!(err, "  {w}");
+        }
+    };
     match &report.end {
         End::AllExited | End::Condition => {}
         End::Deadlock(waiters) => {
@@ -413,23 +557,37 @@ fn run(args: RunArgs) -> Result<u8> {
             }
             code = EXIT_DEADLOCK;
         }
-        End::Timeout => {
-            let _ = writeln!(
-                err,
-                "ipcemu: --timeout reached at guest time {:.2}s; still running: {}",
-                report.virtual_ns as f64 / 1e9,
-                alive(&report)
-            );
-            code = EXIT_TIMEOUT;
+        End::Timeout | End::WallTimeout => {
+            let head = if report.end == End::Timeout {
+                format!(
+                    "ipcemu: --timeout reached at guest time {:.2}s",
+                    report.virtual_ns as f64 / 1e9
+                )
+            } else {
+                format!(
+                    "ipcemu: --wall-timeout reached after {:.2}s",
+                    report.wall.as_secs_f64()
+                )
+            };
+            still_running(&mut err, head);
+            // A guest that failed says more than the limit that ended the others.
+            if code == 0 {
+                code = EXIT_TIMEOUT;
+            }
         }
-        End::WallTimeout => {
-            let _ = writeln!(
-                err,
-                "ipcemu: --wall-timeout reached after {:.2}s; still running: {}",
-                report.wall.as_secs_f64(),
-                alive(&report)
+        End::Interrupted => {
+            let name = match signal {
+                signal_hook::consts::SIGINT => "SIGINT",
+                signal_hook::consts::SIGTERM => "SIGTERM",
+                _ => "a stop request",
+            };
+            still_running(
+                &mut err,
+                format!(
+                    "ipcemu: stopped by {name} at guest time {:.2}s",
+                    report.virtual_ns as f64 / 1e9
+                ),
             );
-            code = EXIT_TIMEOUT;
         }
     }
     if args.stats {
@@ -441,6 +599,10 @@ fn run(args: RunArgs) -> Result<u8> {
             report.virtual_ns as f64 / 1e9,
             report.wall.as_secs_f64()
         );
+    }
+    if signal != 0 {
+        // Whatever else happened, the run was cut short by the signal.
+        return Ok(EXIT_SIGNAL_BASE.saturating_add(signal as u8));
     }
     Ok(code)
 }
@@ -488,6 +650,17 @@ fn scenario_files(paths: &[String]) -> Result<Vec<std::path::PathBuf>> {
     Ok(out)
 }
 
+/// What one scenario worker hands back: the outcome, or why the scenario could not be run
+/// (an invalid file, or a panic while running it).
+type ScenarioResult = Result<ipcemu_scenario::Outcome, String>;
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
 fn test(args: TestArgs) -> Result<u8> {
     init_logging(None);
     let files = scenario_files(&args.paths)?;
@@ -495,16 +668,37 @@ fn test(args: TestArgs) -> Result<u8> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let (tx, rx) = std::sync::mpsc::channel();
+    let opts = ipcemu_scenario::RunOptions {
+        bless: args.bless,
+        max_output: args.max_output,
+    };
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, ScenarioResult)>();
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let files = std::sync::Arc::new(files);
     let mut workers = Vec::new();
     for _ in 0..jobs.min(files.len()) {
-        let (tx, next, files, bless) = (tx.clone(), next.clone(), files.clone(), args.bless);
+        let (tx, next, files, opts) = (tx.clone(), next.clone(), files.clone(), opts.clone());
         workers.push(std::thread::spawn(move || loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(f) = files.get(i) else { break };
-            let r = ipcemu_scenario::run_file(f, bless);
+            // A panic is a bug of ipcemu, not of the scenario: it fails this file, and the
+            // worker goes on with the next one.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // Test hook: the tests make a worker panic on a named file.
+                if std::env::var_os("IPCEMU_TEST_PANIC_ON").is_some_and(|n| f.ends_with(n)) {
+                    panic!("IPCEMU_TEST_PANIC_ON names this file");
+                }
+                ipcemu_scenario::run_file_with(f, &opts)
+            }));
+            let r = match r {
+                Ok(Ok(o)) => Ok(o),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(p) => Err(format!(
+                    "{}: ipcemu failed while running it (panic: {})",
+                    f.display(),
+                    panic_text(&*p)
+                )),
+            };
             if tx.send((i, r)).is_err() {
                 break;
             }
@@ -512,17 +706,21 @@ fn test(args: TestArgs) -> Result<u8> {
     }
     drop(tx);
     // Print in file order as results arrive.
-    let mut results: Vec<Option<Result<ipcemu_scenario::Outcome, ipcemu_scenario::ScenarioError>>> =
-        (0..files.len()).map(|_| None).collect();
+    let mut results: Vec<Option<ScenarioResult>> = (0..files.len()).map(|_| None).collect();
     let mut printed = 0;
     let (mut passed, mut failed, mut invalid) = (0, 0, 0);
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
-    for (i, r) in rx {
-        results[i] = Some(r);
+    let mut print_ready = |results: &mut Vec<Option<ScenarioResult>>, flush_all: bool| {
         while printed < files.len() {
-            let Some(r) = results[printed].take() else {
-                break;
+            let r = match results[printed].take() {
+                Some(r) => r,
+                // A worker that ended without an answer (it cannot, short of an abort).
+                None if flush_all => Err(format!(
+                    "{}: no result (the worker running it stopped)",
+                    files[printed].display()
+                )),
+                None => break,
             };
             match r {
                 Ok(o) => {
@@ -538,35 +736,46 @@ fn test(args: TestArgs) -> Result<u8> {
                         } else {
                             format!(", blessed {}", o.blessed.len())
                         };
-                        println!("PASS {}  ({t}{b})", o.name);
+                        say!("PASS {}  ({t}{b})", o.name);
                     } else {
                         failed += 1;
-                        println!("FAIL {}  ({t})  {}", o.name, o.path.display());
+                        say!("FAIL {}  ({t})  {}", o.name, o.path.display());
                         for f in &o.failures {
-                            println!("  - {f}");
+                            say!("  - {f}");
                         }
                         for d in &o.diffs {
                             for l in d.lines() {
-                                println!("    {l}");
+                                say!("    {l}");
                             }
                         }
+                    }
+                    for n in &o.notes {
+                        say!("  note: {n}");
                     }
                     outcomes.push(o);
                 }
                 Err(e) => {
                     invalid += 1;
-                    println!("ERROR {}", files[printed].display());
-                    println!("  - {e}");
-                    errors.push((files[printed].display().to_string(), e.to_string()));
+                    say!("ERROR {}", files[printed].display());
+                    say!("  - {e}");
+                    errors.push((files[printed].display().to_string(), e));
                 }
             }
             printed += 1;
         }
+    };
+    for (i, r) in rx {
+        results[i] = Some(r);
+        print_ready(&mut results, false);
     }
     for w in workers {
         let _ = w.join();
     }
-    println!("{passed} passed, {} failed", failed + invalid);
+    print_ready(&mut results, true);
+    say!("{passed} passed, {} failed", failed + invalid);
+    if let Err(e) = std::io::stdout().flush() {
+        closed_stdout_exit(&e);
+    }
     if let Some(j) = &args.junit {
         std::fs::write(j, ipcemu_scenario::junit_xml(&outcomes, &errors))
             .with_context(|| format!("cannot write {j}"))?;

@@ -142,22 +142,228 @@ fn same_output_every_run() {
 
 #[test]
 fn unimplemented_import_faults_with_its_name() {
-    // pipe_parent needs CreatePipe & co. (next slice): the guest faults on the first call of a
-    // function ipcemu does not implement, naming it.
-    let (code, _out, err) = run(&["run", &exe("pipe_parent")]);
+    // unimpl.exe imports KERNEL32.dll!Beep: the guest faults on the call, naming it.
+    let (code, out, err) = run(&["run", &exe("unimpl")]);
     assert_eq!(code, 1, "{err}");
+    assert!(out.contains("PASS unimpl reached the call"), "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
     assert!(
-        err.contains("unsupported Win32 function KERNEL32.dll!"),
+        err.contains("unsupported Win32 function KERNEL32.dll!Beep"),
         "{err}"
     );
 }
 
 #[test]
 fn strict_refuses_unimplemented_imports_at_load() {
-    let (code, _out, err) = run(&["run", "--strict", &exe("pipe_parent")]);
+    let (code, out, err) = run(&["run", "--strict", &exe("unimpl")]);
     assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
     assert!(err.contains("does not implement"), "{err}");
-    assert!(err.contains("KERNEL32.dll!CreatePipe"), "{err}");
+    assert!(err.contains("KERNEL32.dll!Beep"), "{err}");
+}
+
+#[test]
+fn anonymous_pipe_to_a_child_process() {
+    let out = run_ok(
+        &["pipe_parent"],
+        &[],
+        &[
+            "PASS pipe_parent CreatePipe",
+            "PASS pipe_parent CreateProcessA",
+            "PASS pipe_parent read until ERROR_BROKEN_PIPE",
+            "PASS pipe_parent child output (119 bytes)",
+            "PASS pipe_parent child exit code 0",
+        ],
+    );
+    // The child's lines went into the pipe, not to ipcemu's stdout.
+    assert!(!out.contains("child line"), "{out}");
+}
+
+#[test]
+fn pipe_error_paths() {
+    let out = run_ok(&["pipe_errors"], &[], &[]);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("PASS")).count(),
+        17,
+        "{out}"
+    );
+}
+
+#[test]
+fn named_pipe_server_and_two_clients_any_order() {
+    let want = [
+        "PASS npipe_srv CreateNamedPipeA",
+        "PASS npipe_srv served 2 clients",
+        "PASS npipe_cli1 connected",
+        "PASS npipe_cli1 5 replies",
+        "PASS npipe_cli2 connected",
+        "PASS npipe_cli2 5 replies",
+    ];
+    for order in [
+        ["npipe_srv", "npipe_cli1", "npipe_cli2"],
+        ["npipe_cli2", "npipe_cli1", "npipe_srv"],
+        ["npipe_cli1", "npipe_srv", "npipe_cli2"],
+    ] {
+        let out = run_ok(&order, &[], &want);
+        let served: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains(" served (5 messages, ERROR_MORE_DATA seen)"))
+            .collect();
+        assert_eq!(served.len(), 2, "{order:?}: {out}");
+    }
+}
+
+#[test]
+fn post_thread_message_worker_pool() {
+    run_ok(
+        &["postmsg"],
+        &["--params", "1=2000"],
+        &[
+            "PASS postmsg workers ready",
+            "PASS postmsg PostThreadMessageA to a bad thread id fails (ERROR_INVALID_THREAD_ID)",
+            "PASS postmsg posted 2000 items",
+            "PASS postmsg 2000 results",
+            "PASS postmsg workers saw their items in order",
+            "PASS postmsg WM_QUIT ended the workers (exit codes add up to N)",
+        ],
+    );
+}
+
+#[test]
+fn copydata_between_processes_both_orders() {
+    let want = [
+        "PASS copydata_a message-only window created",
+        "PASS copydata_a WM_CREATE seen",
+        "PASS copydata_a 300 payloads checked",
+        "PASS copydata_a wParam is the sender's window",
+        "PASS copydata_a GetMessageA returned 0 after PostQuitMessage",
+        "PASS copydata_b found A with FindWindowExA(HWND_MESSAGE)",
+        "PASS copydata_b FindWindowA does not see message-only windows",
+        "PASS copydata_b 300 replies checked",
+        "PASS copydata_b end message delivered",
+    ];
+    let params = ["--params", "1=300", "--params", "2=300"];
+    run_ok(&["copydata_a", "copydata_b"], &params, &want);
+    run_ok(&["copydata_b", "copydata_a"], &params, &want);
+}
+
+#[test]
+fn pipe_and_message_traffic_is_traced_as_messages() {
+    let (code, _out, err) = run(&[
+        "run",
+        &exe("pipe_parent"),
+        "--trace",
+        "-",
+        "--trace-format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // The child's three writes are three messages from pipe_child to pipe_parent.
+    let sends: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"send\"") && l.contains("\"pers\":\"win32\""))
+        .collect();
+    assert_eq!(sends.len(), 3, "{err}");
+    assert!(
+        sends
+            .iter()
+            .all(|l| l.contains("anonymous pipe") && l.contains("\"peer_name\":\"pipe_parent\"")),
+        "{sends:#?}"
+    );
+    let (code, _out, err) = run(&[
+        "run",
+        &exe("copydata_a"),
+        &exe("copydata_b"),
+        "--params",
+        "1=2",
+        "--params",
+        "2=2",
+        "--trace",
+        "-",
+        "--trace-format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Two payloads and the end message: three requests (WM_COPYDATA, mid 74) and their responses.
+    let req = err
+        .lines()
+        .filter(|l| l.contains("\"dir\":\"request\"") && l.contains("\"mid\":74"))
+        .count();
+    let resp = err
+        .lines()
+        .filter(|l| l.contains("\"dir\":\"response\""))
+        .count();
+    assert_eq!((req, resp), (3, 3), "{err}");
+}
+
+#[test]
+fn policy_denies_pipe_writes_of_one_process() {
+    let dir = std::env::temp_dir().join(format!("ipcemu-w32-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pol = dir.join("deny.toml");
+    std::fs::write(
+        &pol,
+        "default = \"allow\"\n[[rule]]\npersonality = \"win32\"\naction = \"deny\"\nsrc = \"pipe_child\"\n",
+    )
+    .expect("write policy");
+    let (code, out, err) = run(&[
+        "run",
+        &exe("pipe_parent"),
+        "--policy",
+        &pol.to_string_lossy(),
+        "--trace",
+        "-",
+        "--trace-format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    // The child's WriteFile failed (ERROR_ACCESS_DENIED), so the parent read nothing.
+    assert!(
+        out.contains("FAIL pipe_parent child output (0 bytes)"),
+        "{out}"
+    );
+    assert!(err.contains("\"kind\":\"deny\""), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn wide_variants() {
+    let out = run_ok(
+        &["wide"],
+        &[],
+        &[
+            "PASS wide CreateEventW and OpenEventA name one event",
+            "PASS wide WriteConsoleW",
+        ],
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("PASS")).count(),
+        12,
+        "{out}"
+    );
+}
+
+#[test]
+fn pipe_and_message_traces_are_the_same_every_run() {
+    let trace = |guests: &[&str]| {
+        let mut args = vec!["run".to_string()];
+        args.extend(guests.iter().map(|g| exe(g)));
+        args.extend(["--trace", "-", "--trace-format", "jsonl"].map(String::from));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        (out, err)
+    };
+    for guests in [
+        &["pipe_parent"][..],
+        &["npipe_srv", "npipe_cli1", "npipe_cli2"][..],
+        &["copydata_b", "copydata_a"][..],
+    ] {
+        let a = trace(guests);
+        let b = trace(guests);
+        assert!(a.1.lines().count() > 15, "{guests:?}: short trace");
+        assert_eq!(a, b, "{guests:?}: two runs differ");
+    }
 }
 
 #[test]

@@ -188,7 +188,21 @@ pub struct Config {
     pub first_slot: u16,
     /// Keep each process's output in `Process::output` as well.
     pub capture_output: bool,
+    /// Most bytes of captured output kept per process; the rest is counted
+    /// (`Kernel::output_dropped`) and dropped.
+    pub max_output: usize,
 }
+
+/// Default of `Config::max_output`: 16 MiB per process.
+pub const DEFAULT_MAX_OUTPUT: usize = 16 << 20;
+
+/// Guest output the kernel holds for the host's stdout or stderr: once a buffer would pass this
+/// many bytes it goes to the output sink (`Kernel::set_output_sink`), so a guest writing
+/// without end costs no more host memory than this.
+pub const OUTPUT_BUFFER: usize = 1 << 16;
+
+/// Where guest output goes when a buffer fills: `(bytes, to_stderr)`.
+pub type OutputSink = Box<dyn FnMut(&[u8], bool)>;
 
 /// Default highest slot (KolibriOS has 255 task slots).
 pub const MAX_SLOTS: u16 = 255;
@@ -202,6 +216,7 @@ impl Default for Config {
             max_slots: MAX_SLOTS,
             first_slot: 2,
             capture_output: false,
+            max_output: DEFAULT_MAX_OUTPUT,
         }
     }
 }
@@ -227,6 +242,10 @@ pub struct Kernel<M> {
     pub stdout: Vec<u8>,
     /// Bytes for the host's stderr, drained by the run loop.
     pub stderr: Vec<u8>,
+    /// Bytes of captured output dropped per process over `Config::max_output` (indexed by
+    /// `ProcId`; missing entries are 0).
+    output_dropped: Vec<u64>,
+    output_sink: Option<OutputSink>,
     /// System calls handled in this world (the `step` of trace records).
     pub steps: u64,
     /// Whether a trace subscriber listens (decided at creation).
@@ -238,6 +257,39 @@ pub struct Kernel<M> {
     pub time_limit: Option<u64>,
     hooks: Vec<Box<dyn MessageHook>>,
     exited: Vec<ThreadId>,
+    spawn_requests: Vec<SpawnRequest>,
+    next_spawn: u64,
+}
+
+/// A personality's request to start a program in the same world (Win32 `CreateProcess`).
+/// The core only queues it: the run loop loads the program at the next scheduling point
+/// (it knows files and CPUs), starts it with `context` handed to the starting personality, and
+/// tells the requesting personality the outcome. The requesting thread normally waits.
+pub struct SpawnRequest {
+    /// Request number (unique in the world).
+    pub id: u64,
+    /// The thread that asked.
+    pub parent: ThreadId,
+    /// Name of the personality that asked (it gets the outcome).
+    pub personality: &'static str,
+    /// The program as the guest named it (resolved by the run loop next to the parent's image).
+    pub program: String,
+    /// Its command-line parameters, if any.
+    pub params: Option<String>,
+    /// Data for the personality that starts the program (inherited handles, ...).
+    pub context: Box<dyn std::any::Any>,
+}
+
+impl fmt::Debug for SpawnRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpawnRequest")
+            .field("id", &self.id)
+            .field("parent", &self.parent)
+            .field("personality", &self.personality)
+            .field("program", &self.program)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<M> fmt::Debug for Kernel<M> {
@@ -268,12 +320,16 @@ impl<M: GuestMemory> Kernel<M> {
             budget: 0,
             stdout: Vec::new(),
             stderr: Vec::new(),
+            output_dropped: Vec::new(),
+            output_sink: None,
             steps: 0,
             trace_on: trace::listening(),
             msg_seq: 0,
             time_limit: None,
             hooks: Vec::new(),
             exited: Vec::new(),
+            spawn_requests: Vec::new(),
+            next_spawn: 0,
             config,
         }
     }
@@ -664,17 +720,90 @@ impl<M: GuestMemory> Kernel<M> {
 
     // ----- output ---------------------------------------------------------------------------
 
-    /// Guest output of thread `t` for the host's stdout (or stderr).
+    /// Guest output of thread `t` for the host's stdout (or stderr). Buffered up to
+    /// [`OUTPUT_BUFFER`] bytes, then handed to the output sink, if one is set; captured output
+    /// (`Config::capture_output`) is kept up to `Config::max_output` bytes per process.
     pub fn output(&mut self, t: ThreadId, data: &[u8], stderr: bool) {
-        if stderr {
-            self.stderr.extend_from_slice(data);
-        } else {
-            self.stdout.extend_from_slice(data);
-        }
         if self.config.capture_output {
             let p = self.threads[t].proc;
-            self.procs[p].output.extend_from_slice(data);
+            let kept = &mut self.procs[p].output;
+            let n = data
+                .len()
+                .min(self.config.max_output.saturating_sub(kept.len()));
+            kept.extend_from_slice(&data[..n]);
+            if n < data.len() {
+                if self.output_dropped.len() <= p.0 {
+                    self.output_dropped.resize(p.0 + 1, 0);
+                }
+                let d = &mut self.output_dropped[p.0];
+                *d = d.saturating_add((data.len() - n) as u64);
+            }
         }
+        let buf = if stderr {
+            &mut self.stderr
+        } else {
+            &mut self.stdout
+        };
+        match self.output_sink.as_mut() {
+            Some(sink) if buf.len() + data.len() > OUTPUT_BUFFER => {
+                if !buf.is_empty() {
+                    sink(buf, stderr);
+                    buf.clear();
+                }
+                if data.len() >= OUTPUT_BUFFER {
+                    sink(data, stderr);
+                } else {
+                    buf.extend_from_slice(data);
+                }
+            }
+            _ => buf.extend_from_slice(data),
+        }
+    }
+
+    /// Where output goes once a buffer is full (the machine's stdout and stderr writers).
+    /// Without a sink the buffers grow until the caller drains `stdout` and `stderr`.
+    pub fn set_output_sink(&mut self, sink: OutputSink) {
+        self.output_sink = Some(sink);
+    }
+
+    /// Bytes of process `p`'s captured output that were dropped over `Config::max_output`.
+    pub fn output_dropped(&self, p: ProcId) -> u64 {
+        self.output_dropped.get(p.0).copied().unwrap_or(0)
+    }
+
+    // ----- programs started by programs ----------------------------------------------------
+
+    /// Queue a request to start `program` (see [`SpawnRequest`]). Returns its number.
+    pub fn request_spawn(
+        &mut self,
+        parent: ThreadId,
+        personality: &'static str,
+        program: String,
+        params: Option<String>,
+        context: Box<dyn std::any::Any>,
+    ) -> u64 {
+        self.next_spawn += 1;
+        let id = self.next_spawn;
+        self.spawn_requests.push(SpawnRequest {
+            id,
+            parent,
+            personality,
+            program,
+            params,
+            context,
+        });
+        id
+    }
+
+    /// Take the queued spawn requests (the run loop serves them in order).
+    pub fn take_spawn_requests(&mut self) -> Vec<SpawnRequest> {
+        std::mem::take(&mut self.spawn_requests)
+    }
+
+    /// Whether any spawn request waits.
+    #[inline]
+    pub fn has_spawn_requests(&self) -> bool {
+        !self.spawn_requests.is_empty()
     }
 
     // ----- the message path -----------------------------------------------------------------

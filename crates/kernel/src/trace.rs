@@ -101,6 +101,55 @@ impl<M: GuestMemory> Kernel<M> {
         );
     }
 
+    /// The `send` record of a message that a personality queued and the path allowed
+    /// (`trace_message` leaves queued messages to their personality; this is the common form).
+    pub fn trace_queued(&self, msg: &Message) {
+        let Some(from) = msg.from.thread else { return };
+        if !self.trace_on {
+            return;
+        }
+        let peer = msg.to.proc.map_or("", |p| self.procs[p].name.as_str());
+        self.trace_send(from, msg.personality, peer, msg);
+    }
+
+    fn trace_send(&self, from: ThreadId, pers: &str, peer: &str, msg: &Message) {
+        let payload = hex(&msg.data, PAYLOAD_MAX);
+        match (msg.channel.as_deref(), msg.method) {
+            (None, None) if msg.reply_to.is_none() => trace_rec!(
+                self,
+                from,
+                "send",
+                pers,
+                peer_pid = msg.to.pid,
+                peer_name = peer,
+                len = msg.data.len() as u64,
+                result = 0i64,
+                msg = msg.seq,
+                payload = payload.as_str()
+            ),
+            (chan, method) => {
+                let (riid, mid) = method.unwrap_or((0, 0));
+                trace_rec!(
+                    self,
+                    from,
+                    "send",
+                    pers,
+                    peer_pid = msg.to.pid,
+                    peer_name = peer,
+                    len = msg.data.len() as u64,
+                    result = 0i64,
+                    msg = msg.seq,
+                    payload = payload.as_str(),
+                    dir = msg.kind.as_str(),
+                    channel = chan.unwrap_or(""),
+                    riid = riid,
+                    mid = mid,
+                    reply_to = msg.reply_to.unwrap_or(0)
+                )
+            }
+        }
+    }
+
     /// The message path's record of one message (queued messages are recorded by the
     /// personality command that queued them).
     pub(crate) fn trace_message(&self, msg: &Message, verdict: &Verdict, by: &str) {
@@ -113,43 +162,7 @@ impl<M: GuestMemory> Kernel<M> {
         };
         match verdict {
             Verdict::Allow if msg.kind == MsgKind::Queued => {}
-            Verdict::Allow => {
-                let payload = hex(&msg.data, PAYLOAD_MAX);
-                match (msg.channel.as_deref(), msg.method) {
-                    (None, None) => trace_rec!(
-                        self,
-                        from,
-                        "send",
-                        pers,
-                        peer_pid = msg.to.pid,
-                        peer_name = peer,
-                        len = msg.data.len() as u64,
-                        result = 0i64,
-                        msg = msg.seq,
-                        payload = payload.as_str()
-                    ),
-                    (chan, method) => {
-                        let (riid, mid) = method.unwrap_or((0, 0));
-                        trace_rec!(
-                            self,
-                            from,
-                            "send",
-                            pers,
-                            peer_pid = msg.to.pid,
-                            peer_name = peer,
-                            len = msg.data.len() as u64,
-                            result = 0i64,
-                            msg = msg.seq,
-                            payload = payload.as_str(),
-                            dir = msg.kind.as_str(),
-                            channel = chan.unwrap_or(""),
-                            riid = riid,
-                            mid = mid,
-                            reply_to = msg.reply_to.unwrap_or(0)
-                        )
-                    }
-                }
-            }
+            Verdict::Allow => self.trace_send(from, pers, peer, msg),
             Verdict::Deny(reason) | Verdict::Drop(reason) => {
                 let kind = if matches!(verdict, Verdict::Deny(_)) {
                     "deny"

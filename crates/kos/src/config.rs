@@ -199,8 +199,12 @@ pub struct Rule {
     pub connection: Option<String>,
     /// Interface implementation id.
     pub riid: Option<u32>,
-    /// Method id.
+    /// Method id (for Win32 messages: the window message number, `WM_COPYDATA` = 74).
     pub mid: Option<u32>,
+    /// The personality whose messages the rule checks (`kos` when absent). Rules naming
+    /// another personality (`win32`) check its messages too; such messages that no rule
+    /// matches pass (the default is for `kos` messages).
+    pub personality: Option<String>,
 }
 
 /// A policy file.
@@ -220,19 +224,24 @@ impl Policy {
         toml::from_str(text).map_err(|e| bad(file, e.to_string().trim_end().to_string()))
     }
 
-    /// Entity names the rules mention (to check them against the run).
+    /// Entity names the `kos` rules mention (to check them against the run; rules for
+    /// another personality may name processes that programs start later).
     pub fn entities(&self) -> Vec<&str> {
         self.rules
             .iter()
+            .filter(|r| r.personality.as_deref().map_or(true, |p| p == crate::NAME))
             .flat_map(|r| [r.src.as_deref(), r.dst.as_deref()])
             .flatten()
             .filter(|s| *s != "*")
             .collect()
     }
 
-    /// The deciding rule (index) and action for one message.
+    /// The deciding rule (index) and action for one message of personality `pers`
+    /// (`None` and the default apply to `kos` messages only).
+    #[allow(clippy::too_many_arguments)]
     pub fn decide(
         &self,
+        pers: &str,
         dir: Direction,
         src: &str,
         dst: &str,
@@ -243,7 +252,9 @@ impl Policy {
         let any = |p: &Option<String>, v: &str| p.as_deref().map_or(true, |p| p == "*" || p == v);
         for (i, r) in self.rules.iter().enumerate() {
             let dir_ok = r.direction == Direction::Any || r.direction == dir;
-            if dir_ok
+            let pers_ok = r.personality.as_deref().unwrap_or(crate::NAME) == pers;
+            if pers_ok
+                && dir_ok
                 && any(&r.src, src)
                 && any(&r.dst, dst)
                 && any(&r.connection, conn)
@@ -253,7 +264,11 @@ impl Policy {
                 return (Some(i), r.action);
             }
         }
-        (None, self.default)
+        if pers == crate::NAME {
+            (None, self.default)
+        } else {
+            (None, Action::Allow)
+        }
     }
 }
 
@@ -272,7 +287,14 @@ impl MessageHook for SecurityModule {
         "security-module"
     }
     fn inspect(&mut self, ctx: &HookCtx<'_>, msg: &mut Message) -> Verdict {
-        if msg.personality != crate::NAME {
+        let pers = msg.personality;
+        if pers != crate::NAME
+            && !self
+                .policy
+                .rules
+                .iter()
+                .any(|r| r.personality.as_deref() == Some(pers))
+        {
             return Verdict::Allow;
         }
         let dir = match msg.kind {
@@ -282,9 +304,9 @@ impl MessageHook for SecurityModule {
         };
         let (riid, mid) = msg.method.unwrap_or((0, 0));
         let conn = msg.channel.as_deref().unwrap_or("");
-        let (rule, action) = self
-            .policy
-            .decide(dir, ctx.from_name, ctx.to_name, conn, riid, mid);
+        let (rule, action) =
+            self.policy
+                .decide(pers, dir, ctx.from_name, ctx.to_name, conn, riid, mid);
         let by = match rule {
             Some(i) => format!("rule {}", i + 1),
             None => "default".to_string(),

@@ -85,6 +85,8 @@ pub fn entry_stack<M: GuestMemory>(top: u32, args: &StartArgs<'_>, mem: &mut M) 
 const ENOSYS: i32 = 38;
 const EBADF: i32 = 9;
 const EFAULT: i32 = 14;
+/// Bytes of a `write` copied out of guest memory at a time.
+const WRITE_CHUNK: usize = 1 << 16;
 
 /// Handle one `int 0x80` from thread `t`.
 pub fn syscall<M: GuestMemory>(
@@ -115,12 +117,25 @@ pub fn syscall<M: GuestMemory>(
             if fd_ok(ebx).is_none() {
                 return ret(cpu, -EBADF);
             }
-            let p = k.threads[t].proc;
-            let mut data = vec![0u8; edx as usize];
-            if edx > 0x100_0000 || k.procs[p].mem.read(ecx, &mut data).is_err() {
+            if edx > 0x100_0000 {
                 return ret(cpu, -EFAULT);
             }
-            k.output(t, &data, ebx == 2);
+            // In chunks, so a 16 MiB write costs the host one chunk, not a copy of it all. A
+            // bad address part-way gives the count written so far, as on Linux.
+            let p = k.threads[t].proc;
+            let mut chunk = vec![0u8; (edx as usize).min(WRITE_CHUNK)];
+            let mut done = 0u32;
+            while done < edx {
+                let n = ((edx - done) as usize).min(WRITE_CHUNK);
+                let read = ecx
+                    .checked_add(done)
+                    .map(|a| k.procs[p].mem.read(a, &mut chunk[..n]));
+                if !matches!(read, Some(Ok(_))) {
+                    return ret(cpu, if done == 0 { -EFAULT } else { done as i32 });
+                }
+                k.output(t, &chunk[..n], ebx == 2);
+                done += n as u32;
+            }
             ret(cpu, edx as i32)
         }
         _ => {

@@ -85,6 +85,11 @@ pub const MAX_MENUET_MEM: u32 = 0x8000_0000;
 pub const ELF_STACK_TOP: u32 = 0xC000_0000;
 /// Size of the stack region given to ELF guests.
 pub const ELF_STACK_SIZE: u32 = 1 << 20;
+/// Most memory regions an ELF image is mapped as (see [`load_elf`]).
+pub const MAX_ELF_REGIONS: usize = 64;
+/// The bytes all PT_LOAD segments of an ELF copy may be at most this many times the file's
+/// size (plus 64 KiB): a file naming one range in thousands of segments is refused.
+pub const MAX_ELF_COPY_FACTOR: u64 = 4;
 
 fn page_up(v: u64) -> u64 {
     (v + PAGE - 1) & !(PAGE - 1)
@@ -118,7 +123,9 @@ pub fn load_named(name: &str, bytes: &[u8]) -> Result<Image, LoadError> {
 }
 
 /// Load a DOS `.COM` program: 1 MiB of real-mode memory, a PSP at 1000h:0000h (`INT 20h` at
-/// offset 0, memory top at 02h), the program at 1000h:0100h, SP = FFFEh over a zero word.
+/// offset 0, memory top at 02h), the program at 1000h:0100h, SP = FFFEh over a zero word
+/// (written after the program, so a `ret` from a program of the largest size, [`MAX_COM`]
+/// bytes, still reaches `INT 20h`).
 /// The command tail (PSP:80h) is written by the machine.
 pub fn load_com(bytes: &[u8]) -> Result<Image, LoadError> {
     const F: &str = "DOS .COM";
@@ -149,7 +156,13 @@ pub fn load_com(bytes: &[u8]) -> Result<Image, LoadError> {
         segments: vec![Segment {
             base: 0,
             size: DOS_MEMORY,
-            data: vec![(psp, psp_bytes), (psp + 0x100, bytes.to_vec())],
+            // The zero return word goes last: a program of 0xFF00 bytes reaches the end of
+            // its segment, and DOS, too, pushes the word over its last two bytes.
+            data: vec![
+                (psp, psp_bytes),
+                (psp + 0x100, bytes.to_vec()),
+                (psp + 0xFFFE, vec![0, 0]),
+            ],
         }],
         entry: 0x100,
         stack: 0xFFFE,
@@ -303,7 +316,13 @@ pub fn load_menuet(bytes: &[u8]) -> Result<Image, LoadError> {
     })
 }
 
-/// Load a static ELF32 i386 executable.
+/// Pages `start..end` of an ELF image and the PT_LOAD pieces in them: (program-header index,
+/// virtual address, file bytes).
+type Span<'a> = (u64, u64, Vec<(usize, u64, &'a [u8])>);
+
+/// Load a static ELF32 i386 executable. PT_LOAD segments whose pages overlap or touch share
+/// one region; an image of more than [`MAX_ELF_REGIONS`] regions has its smallest gaps mapped
+/// too, so loading stays linear in the number of segments.
 pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
     const F: &str = "ELF";
     let elf = Elf::parse(bytes).map_err(|e| bad(F, e.to_string()))?;
@@ -330,9 +349,17 @@ pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
             "dynamically linked ELF (has PT_INTERP)".into(),
         ));
     }
-    let mut segs: Vec<Segment> = Vec::new();
+    // Each PT_LOAD as (page-aligned start, page-aligned end, its index, its bytes); merged
+    // below in one sorted sweep, so thousands of segments load in O(n log n).
+    let mut pieces: Vec<(u64, u64, usize, u64, &[u8])> = Vec::new();
     let mut top = 0u64;
-    for ph in elf.program_headers.iter().filter(|p| p.p_type == PT_LOAD) {
+    let mut copied = 0u64;
+    for (i, ph) in elf
+        .program_headers
+        .iter()
+        .filter(|p| p.p_type == PT_LOAD)
+        .enumerate()
+    {
         let (va, msz, off, fsz) = (ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz);
         if fsz > msz {
             return Err(bad(
@@ -340,12 +367,12 @@ pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
                 format!("segment at {va:#x}: file size {fsz:#x} > memory size {msz:#x}"),
             ));
         }
-        if off.checked_add(fsz).is_none_or(|e| e > bytes.len() as u64) {
+        let Some(file_end) = off.checked_add(fsz).filter(|&e| e <= bytes.len() as u64) else {
             return Err(bad(
                 F,
                 format!("segment at {va:#x}: file range past the end of the file"),
             ));
-        }
+        };
         let end = va
             .checked_add(msz)
             .filter(|&e| e <= ELF_STACK_TOP as u64 - ELF_STACK_SIZE as u64);
@@ -358,39 +385,83 @@ pub fn load_elf(bytes: &[u8]) -> Result<Image, LoadError> {
         if msz == 0 {
             continue;
         }
+        copied += fsz;
+        if copied > MAX_ELF_COPY_FACTOR * bytes.len() as u64 + (1 << 16) {
+            return Err(bad(
+                F,
+                format!(
+                    "PT_LOAD segments copy more than {MAX_ELF_COPY_FACTOR} times the file's {} \
+                     bytes (file ranges used over and over)",
+                    bytes.len()
+                ),
+            ));
+        }
         top = top.max(end);
         let base = va & !(PAGE - 1);
-        let size = page_up(end) - base;
-        let data = (
-            (va - base) as u32,
-            bytes[off as usize..(off + fsz) as usize].to_vec(),
-        );
-        // Merge with a previous segment that shares pages.
-        if let Some(prev) = segs
-            .iter_mut()
-            .find(|s| (s.base as u64) < base + size && base < s.base as u64 + s.size as u64)
-        {
-            let nb = (prev.base as u64).min(base);
-            let ne = (prev.base as u64 + prev.size as u64).max(base + size);
-            let shift = prev.base as u64 - nb;
-            for d in &mut prev.data {
-                d.0 += shift as u32;
+        pieces.push((
+            base,
+            page_up(end),
+            i,
+            va,
+            &bytes[off as usize..file_end as usize],
+        ));
+    }
+    pieces.sort_by_key(|p| (p.0, p.2));
+    // Segments whose pages overlap or touch become one region.
+    let mut spans: Vec<Span<'_>> = Vec::new();
+    for (base, end, i, va, data) in pieces {
+        match spans.last_mut() {
+            Some(last) if base <= last.1 => {
+                last.1 = last.1.max(end);
+                last.2.push((i, va, data));
             }
-            prev.data.push(((va - nb) as u32, data.1));
-            prev.base = nb as u32;
-            prev.size = (ne - nb) as u32;
-        } else {
-            segs.push(Segment {
-                base: base as u32,
-                size: size as u32,
-                data: vec![data],
-            });
+            _ => spans.push((base, end, vec![(i, va, data)])),
         }
     }
+    // Unicorn's cost per mapped region grows with the number of regions: past
+    // MAX_ELF_REGIONS, the smallest gaps are mapped too (zero pages that cost nothing until
+    // touched), keeping the largest MAX_ELF_REGIONS - 1 gaps as holes.
+    if spans.len() > MAX_ELF_REGIONS {
+        let mut gaps: Vec<(u64, usize)> = spans
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| (w[1].0 - w[0].1, i))
+            .collect();
+        gaps.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut keep = vec![false; spans.len()];
+        for &(_, i) in gaps.iter().take(MAX_ELF_REGIONS - 1) {
+            keep[i] = true;
+        }
+        let mut merged: Vec<Span<'_>> = Vec::new();
+        for (i, sp) in spans.into_iter().enumerate() {
+            match merged.last_mut() {
+                Some(last) if i > 0 && !keep[i - 1] => {
+                    last.1 = last.1.max(sp.1);
+                    last.2.extend(sp.2);
+                }
+                _ => merged.push(sp),
+            }
+        }
+        spans = merged;
+    }
+    let mut segs: Vec<Segment> = spans
+        .into_iter()
+        .map(|(base, end, mut data)| {
+            // Later program headers win where file bytes overlap, as before.
+            data.sort_by_key(|d| d.0);
+            Segment {
+                base: base as u32,
+                size: (end - base) as u32,
+                data: data
+                    .into_iter()
+                    .map(|(_, va, d)| ((va - base) as u32, d.to_vec()))
+                    .collect(),
+            }
+        })
+        .collect();
     if segs.is_empty() {
         return Err(bad(F, "no loadable (PT_LOAD) segment"));
     }
-    segs.sort_by_key(|s| s.base);
     let entry = elf.entry as u32;
     if !segs
         .iter()
@@ -452,6 +523,99 @@ mod tests {
             load_named("com", &[0xC3]).is_err(),
             "no extension: not a .COM"
         );
+    }
+
+    #[test]
+    fn largest_com_keeps_its_zero_return_word() {
+        let img = load_named("big.com", &vec![0xFF; MAX_COM]).unwrap();
+        let seg = &img.segments[0];
+        // Applied in order: the last write to 1000h:FFFEh must be the zero word.
+        let last = seg
+            .data
+            .iter()
+            .rev()
+            .find(|(off, d)| {
+                let (s, e) = (*off as u64, *off as u64 + d.len() as u64);
+                s <= 0x1FFFE && 0x1FFFE < e
+            })
+            .unwrap();
+        assert_eq!(last, &(0x1FFFE, vec![0, 0]));
+    }
+
+    /// An ELF32 i386 executable whose PT_LOAD segments each map the same 9 code bytes,
+    /// `gap` bytes apart.
+    fn elf_with_segments(n: usize, gap: u32) -> Vec<u8> {
+        let base = 0x0804_8000u32;
+        let code = [0xb8, 1, 0, 0, 0, 0x31, 0xdb, 0xcd, 0x80];
+        let data_off = 52 + 32 * n as u32;
+        let mut v = b"\x7fELF\x01\x01\x01\0".to_vec();
+        v.resize(16, 0);
+        for h in [2u16, 3] {
+            v.extend_from_slice(&h.to_le_bytes());
+        }
+        for w in [1u32, base, 52, 0, 0] {
+            v.extend_from_slice(&w.to_le_bytes());
+        }
+        for h in [52u16, 32, n as u16, 40, 0, 0] {
+            v.extend_from_slice(&h.to_le_bytes());
+        }
+        for i in 0..n as u32 {
+            let va = base + i * gap;
+            for w in [1u32, data_off, va, va, 9, 9, 5, 0x1000] {
+                v.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        v.extend_from_slice(&code);
+        v
+    }
+
+    #[test]
+    fn elf_with_thousands_of_segments_loads_in_few_regions() {
+        // Touching pages: one region.
+        let img = load(&elf_with_segments(4096, 0x1000)).unwrap();
+        assert_eq!(img.segments.len(), 2, "one region and the stack");
+        assert_eq!(img.segments[0].size, 4096 * 0x1000);
+        assert_eq!(img.segments[0].data.len(), 4096);
+        // Holes between them: at most MAX_ELF_REGIONS regions, every segment's bytes kept.
+        let t = std::time::Instant::now();
+        let img = load(&elf_with_segments(8192, 0x3000)).unwrap();
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(img.segments.len(), MAX_ELF_REGIONS + 1);
+        let pieces: usize = img.segments.iter().map(|s| s.data.len()).sum();
+        assert_eq!(pieces, 8192);
+        for s in &img.segments {
+            for (off, d) in &s.data {
+                assert!(*off as u64 + d.len() as u64 <= s.size as u64);
+            }
+        }
+        // A few segments keep their holes.
+        let img = load(&elf_with_segments(3, 0x3000)).unwrap();
+        assert_eq!(img.segments.len(), 4);
+    }
+
+    #[test]
+    fn elf_reusing_one_file_range_too_often_is_refused() {
+        let mut e = elf_with_segments(4, 0x1000);
+        // Make every segment claim the whole file.
+        let len = e.len() as u32;
+        for i in 0..4 {
+            let ph = 52 + 32 * i;
+            e[ph + 4..ph + 8].copy_from_slice(&0u32.to_le_bytes());
+            e[ph + 16..ph + 20].copy_from_slice(&len.to_le_bytes());
+            e[ph + 20..ph + 24].copy_from_slice(&0x10_0000u32.to_le_bytes());
+        }
+        assert!(load(&e).is_ok(), "four copies of a small file are fine");
+        let mut big = elf_with_segments(64, 0x10_0000);
+        big.resize(0x4_0000, 0);
+        let len = big.len() as u32;
+        for i in 0..64 {
+            let ph = 52 + 32 * i;
+            big[ph + 4..ph + 8].copy_from_slice(&0u32.to_le_bytes());
+            big[ph + 16..ph + 20].copy_from_slice(&len.to_le_bytes());
+            big[ph + 20..ph + 24].copy_from_slice(&len.to_le_bytes());
+        }
+        let err = load(&big).unwrap_err().to_string();
+        assert!(err.contains("more than 4 times"), "{err}");
     }
 
     #[test]

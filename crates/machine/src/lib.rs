@@ -17,19 +17,25 @@
 #![warn(missing_docs)]
 
 mod host;
+mod limits;
 mod memory;
+mod stop;
 mod watchdog;
 
 pub use host::{HostAction, HostSent, HostTarget, Trigger, HOST_BASE, HOST_MAX_MESSAGE};
 pub use ipcemu_personality::HostMessage;
+pub use limits::{nanos, seconds, SecondsError, DEFAULT_MAX_OUTPUT, MAX_SECONDS, OUTPUT_BUFFER};
 pub use memory::{HostRam, ProcMemory};
+pub use stop::StopHandle;
 
 use ipcemu_kernel::{
     Access, Config, Cpu, ExitStatus, FaultReport, GuestFault, GuestMemory, Kernel, Outcome, Pick,
     Pid, ProcId, Reg, RegFile, ThreadId, ThreadState,
 };
 use ipcemu_loader::Image;
-use ipcemu_personality::{check_registry, Personality, RegistryError, Routes, StartArgs, Trap};
+use ipcemu_personality::{
+    check_registry, Personality, RegistryError, Routes, SpawnFailure, Spawned, StartArgs, Trap,
+};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
@@ -37,6 +43,31 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 use unicorn_engine::unicorn_const::{Arch, ControlType, HookType, MemType, Mode};
 use unicorn_engine::{uc_ctl, uc_error, Context, RegisterX86, Unicorn};
+
+/// Where a program named by a guest (`child.exe`, `sub\child.exe`) is: relative to the
+/// folder of the parent's image. Absolute names and `..` are refused: a guest starts only
+/// programs that sit beside it.
+pub fn resolve_program(parent_path: &str, program: &str) -> Result<std::path::PathBuf, String> {
+    let norm = program.replace('\\', "/");
+    let absolute = norm.starts_with('/') || norm.as_bytes().get(1) == Some(&b':');
+    let parts: Vec<&str> = norm
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    if absolute || parts.is_empty() || parts.contains(&"..") {
+        return Err(format!(
+            "{program:?} is not a program name relative to the parent's folder"
+        ));
+    }
+    let mut path = std::path::Path::new(parent_path)
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    for c in parts {
+        path.push(c);
+    }
+    Ok(path)
+}
 
 /// Translation-cache size per guest (Unicorn's default reserves 1 GiB of address space).
 pub const TCG_BUFFER_SIZE: u32 = 8 << 20;
@@ -121,6 +152,8 @@ pub enum End {
     WallTimeout,
     /// The condition given to [`World::run_until`] held.
     Condition,
+    /// A [`StopHandle`] asked the run to stop (a signal, a closed output).
+    Interrupted,
 }
 
 /// The outcome of one process.
@@ -147,6 +180,12 @@ pub struct RunReport {
     pub wall: Duration,
     /// System calls handled.
     pub traps: u64,
+    /// Each guest thread still alive at the end and what it was doing, one line each
+    /// (`name[pid] slot N: waits for ...` or `... : running`); empty when every guest ended.
+    pub waiting: Vec<String>,
+    /// Per process in start order: bytes of captured output dropped over
+    /// `Config::max_output` (all 0 without `capture_output`).
+    pub output_dropped: Vec<u64>,
 }
 
 impl RunReport {
@@ -169,6 +208,8 @@ pub enum StopReason {
     Fault(Box<FaultReport>),
     /// The wall-clock watchdog stopped it (it stays runnable).
     Watchdog,
+    /// A [`StopHandle`] stopped it (it stays runnable).
+    Interrupted,
 }
 
 /// What [`World::step`] did.
@@ -220,11 +261,20 @@ pub struct World {
     shared: Rc<RefCell<Shared>>,
     machines: Vec<Option<Machine>>,
     first_pid: Vec<u32>,
+    /// Path each process was loaded from (programs it starts are looked for next to it).
+    paths: Vec<String>,
     config: WorldConfig,
-    out: Box<dyn Write>,
-    err: Box<dyn Write>,
+    /// Guest output's stdout and stderr writers, shared with the kernel's output sink.
+    writers: Rc<RefCell<Writers>>,
     host: Option<host::HostState>,
     started: Option<Instant>,
+    stop: StopHandle,
+}
+
+/// Where guest output and fault reports go.
+struct Writers {
+    out: Box<dyn Write>,
+    err: Box<dyn Write>,
 }
 
 /// Register access for a personality (one Unicorn call per register: measured faster than a
@@ -296,8 +346,21 @@ impl World {
     ) -> Result<Self, WorldError> {
         check_registry(&personalities)?;
         disable_huge_pages();
+        let writers = Rc::new(RefCell::new(Writers { out, err }));
+        let mut kernel = Kernel::new(config.kernel.clone());
+        // A full output buffer goes straight to the writers, even in the middle of a guest's
+        // system call: host memory for output stays at OUTPUT_BUFFER bytes per stream.
+        let w = Rc::clone(&writers);
+        kernel.set_output_sink(Box::new(move |data, to_stderr| {
+            let mut w = w.borrow_mut();
+            let _ = if to_stderr {
+                w.err.write_all(data)
+            } else {
+                w.out.write_all(data)
+            };
+        }));
         let shared = Shared {
-            kernel: Kernel::new(config.kernel.clone()),
+            kernel,
             pers: personalities,
             stop: None,
             bad_access: None,
@@ -306,16 +369,25 @@ impl World {
             shared: Rc::new(RefCell::new(shared)),
             machines: Vec::new(),
             first_pid: Vec::new(),
+            paths: Vec::new(),
             config,
-            out,
-            err,
+            writers,
             host: None,
             started: None,
+            stop: StopHandle::default(),
         })
     }
 
     /// Load and start a guest process.
     pub fn add_guest(&mut self, spec: &GuestSpec) -> Result<GuestId, StartError> {
+        self.add_guest_with(spec, None)
+    }
+
+    fn add_guest_with(
+        &mut self,
+        spec: &GuestSpec,
+        context: Option<&dyn std::any::Any>,
+    ) -> Result<GuestId, StartError> {
         let fail = |msg: String| StartError {
             path: spec.path.clone(),
             msg,
@@ -356,6 +428,7 @@ impl World {
         let args = StartArgs {
             path: &spec.path,
             params: spec.params.as_deref(),
+            context,
         };
         let (entry, abi) = {
             let mut sh = self.shared.borrow_mut();
@@ -419,6 +492,7 @@ impl World {
             contexts: HashMap::new(),
         }));
         self.first_pid.push(pid);
+        self.paths.push(spec.path.clone());
         tracing::info!(path = %spec.path, pid, "guest started");
         Ok(GuestId {
             proc,
@@ -508,6 +582,7 @@ impl World {
         drop(guard);
         self.machines.push(None);
         self.first_pid.push(pid);
+        self.paths.push(name.to_string());
         self.host = Some(h);
         Ok(Pid(pid))
     }
@@ -578,9 +653,15 @@ impl World {
         stop: &mut dyn FnMut(&Kernel<ProcMemory>) -> bool,
         dog: Option<&watchdog::Watchdog>,
     ) -> Step {
-        let virt_limit = self.config.timeout.map(|d| d.as_nanos() as u64);
+        let virt_limit = self.config.timeout.map(limits::nanos);
         loop {
             self.flush(false);
+            if self.stop.requested() {
+                return Step::Over(End::Interrupted);
+            }
+            if self.shared.borrow().kernel.has_spawn_requests() {
+                self.serve_spawns();
+            }
             if dog.is_some_and(|d| d.fired()) {
                 return Step::Over(End::WallTimeout);
             }
@@ -633,27 +714,111 @@ impl World {
         }
     }
 
+    /// Start the programs guests asked for (see [`ipcemu_kernel::SpawnRequest`]): each is
+    /// looked for in the folder of its parent's image (a directory in the name is taken
+    /// relative to that folder; absolute names and `..` are refused), loaded like a guest
+    /// given on the command line, and the asking personality is told the outcome.
+    fn serve_spawns(&mut self) {
+        let reqs = self.shared.borrow_mut().kernel.take_spawn_requests();
+        for req in reqs {
+            let parent_proc = self.shared.borrow().kernel.threads[req.parent].proc;
+            let result = self.spawn_one(parent_proc, &req);
+            if let Err(e) = &result {
+                tracing::warn!(program = %req.program, error = %e, "a guest's program did not start");
+            }
+            let outcome = Spawned {
+                id: req.id,
+                parent: req.parent,
+                result,
+            };
+            let mut guard = self.shared.borrow_mut();
+            let sh = &mut *guard;
+            if let Some(p) = sh.pers.iter_mut().find(|p| p.name() == req.personality) {
+                p.spawned(&mut sh.kernel, outcome);
+            }
+        }
+    }
+
+    fn spawn_one(
+        &mut self,
+        parent: ProcId,
+        req: &ipcemu_kernel::SpawnRequest,
+    ) -> Result<(ProcId, ThreadId), SpawnFailure> {
+        let parent_path = self.paths.get(parent.0).cloned().unwrap_or_default();
+        let path = resolve_program(&parent_path, &req.program)
+            .map_err(|m| SpawnFailure::NotFound(m.to_string()))?;
+        let spec = match GuestSpec::from_file(&path, req.params.as_deref()) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(SpawnFailure::NotFound(format!(
+                    "there is no {} next to {parent_path}",
+                    path.display()
+                )))
+            }
+            Err(e) => {
+                return Err(SpawnFailure::Invalid(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            }
+        };
+        let id = self
+            .add_guest_with(&spec, Some(req.context.as_ref()))
+            .map_err(|e| SpawnFailure::Invalid(e.to_string()))?;
+        let t = self
+            .shared
+            .borrow()
+            .kernel
+            .thread_by_pid(id.pid.0)
+            .ok_or_else(|| SpawnFailure::Invalid("the new process ended at once".into()))?;
+        Ok((id.proc, t))
+    }
+
     fn report(&self, end: End, started: Instant) -> RunReport {
         let sh = self.shared.borrow();
         let k = &sh.kernel;
         let host_proc = self.host.as_ref().map(|h| h.proc.0);
-        RunReport {
-            end,
-            procs: k
-                .procs
+        let guests = || {
+            k.procs
                 .iter()
                 .zip(&self.first_pid)
                 .enumerate()
                 .filter(|(i, _)| Some(*i) != host_proc)
-                .map(|(_, (p, &pid))| ProcReport {
-                    name: p.name.clone(),
-                    pid,
-                    status: p.exit.clone(),
-                })
-                .collect(),
+        };
+        let procs: Vec<ProcReport> = guests()
+            .map(|(_, (p, &pid))| ProcReport {
+                name: p.name.clone(),
+                pid,
+                status: p.exit.clone(),
+            })
+            .collect();
+        // Report what happened: a time limit that passed once every guest had ended did not
+        // cut anything short.
+        let end = match end {
+            End::Timeout | End::WallTimeout if procs.iter().all(|p| p.status.is_some()) => {
+                End::AllExited
+            }
+            e => e,
+        };
+        let waiting = (0..k.threads.len())
+            .map(ThreadId)
+            .filter(|&t| {
+                let th = &k.threads[t];
+                th.state != ThreadState::Ended && Some(th.proc.0) != host_proc
+            })
+            .map(|t| match k.threads[t].state {
+                ThreadState::Waiting => k.describe_wait(t),
+                _ => format!("{} slot {}: running", k.thread_label(t), k.threads[t].slot),
+            })
+            .collect();
+        RunReport {
+            end,
+            output_dropped: guests().map(|(i, _)| k.output_dropped(ProcId(i))).collect(),
+            procs,
             virtual_ns: k.now_ns(),
             wall: started.elapsed(),
             traps: k.threads.iter().map(|t| t.traps).sum(),
+            waiting,
         }
     }
 
@@ -736,7 +901,13 @@ impl World {
         if let Some(d) = dog {
             d.enter(m.uc.get_handle());
         }
-        let result = m.uc.emu_start(pc, 0, 0, 0);
+        self.stop.enter(m.uc.get_handle());
+        let result = if self.stop.requested() {
+            Ok(())
+        } else {
+            m.uc.emu_start(pc, 0, 0, 0)
+        };
+        self.stop.leave();
         if let Some(d) = dog {
             d.leave();
         }
@@ -754,6 +925,10 @@ impl World {
                     let mut sh = self.shared.borrow_mut();
                     sh.kernel.yield_current();
                     return StopReason::Watchdog;
+                } else if self.stop.requested() {
+                    // Stopped through a StopHandle: the thread stays runnable.
+                    self.shared.borrow_mut().kernel.yield_current();
+                    return StopReason::Interrupted;
                 } else {
                     Some(GuestFault::Emulation(
                         "emulation stopped by itself (hlt, or execution reached address 0)".into(),
@@ -764,7 +939,7 @@ impl World {
         let reason = match fault {
             Some(f) => {
                 let report = self.fault_report(proc, t, f);
-                let _ = writeln!(self.err, "{report}");
+                let _ = writeln!(self.writers.borrow_mut().err, "{report}");
                 let mut sh = self.shared.borrow_mut();
                 sh.kernel
                     .exit_process(proc, ExitStatus::Fault(Box::new(report.clone())));
@@ -847,20 +1022,27 @@ impl World {
     fn flush(&mut self, force: bool) {
         let mut sh = self.shared.borrow_mut();
         let k = &mut sh.kernel;
-        if force || k.stdout.len() >= 1 << 16 || k.stderr.len() >= 1 << 16 {
+        if force || k.stdout.len() >= OUTPUT_BUFFER || k.stderr.len() >= OUTPUT_BUFFER {
+            let mut w = self.writers.borrow_mut();
             if !k.stdout.is_empty() {
-                let _ = self.out.write_all(&k.stdout);
+                let _ = w.out.write_all(&k.stdout);
                 k.stdout.clear();
             }
             if !k.stderr.is_empty() {
-                let _ = self.err.write_all(&k.stderr);
+                let _ = w.err.write_all(&k.stderr);
                 k.stderr.clear();
             }
             if force {
-                let _ = self.out.flush();
-                let _ = self.err.flush();
+                let _ = w.out.flush();
+                let _ = w.err.flush();
             }
         }
+    }
+
+    /// A handle that stops this world's run from another thread (or from an output writer):
+    /// the run ends with [`End::Interrupted`] and every guest still alive is reported as such.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
     }
 
     /// Direct access to the kernel (inspection, host-side tools).

@@ -24,12 +24,53 @@ pub enum Trap {
 }
 
 /// What a new process is started with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct StartArgs<'a> {
     /// File name or path the guest came from.
     pub path: &'a str,
     /// Its command line, if any.
     pub params: Option<&'a str>,
+    /// For a program started by another program: the requester's data
+    /// ([`SpawnRequest::context`](ipcemu_kernel::SpawnRequest)), e.g. inherited handles.
+    pub context: Option<&'a dyn Any>,
+}
+
+impl std::fmt::Debug for StartArgs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartArgs")
+            .field("path", &self.path)
+            .field("params", &self.params)
+            .field("context", &self.context.is_some())
+            .finish()
+    }
+}
+
+/// The outcome of a spawn request ([`Kernel::request_spawn`]), for the personality that asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spawned {
+    /// The request number.
+    pub id: u64,
+    /// The thread that asked.
+    pub parent: ThreadId,
+    /// The new process and its first thread, or why it could not start.
+    pub result: Result<(ProcId, ThreadId), SpawnFailure>,
+}
+
+/// Why a requested program did not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnFailure {
+    /// No such file next to the parent's image (the sentence names where it looked).
+    NotFound(String),
+    /// The file is there but cannot run (bad image, no personality for it, no free slot).
+    Invalid(String),
+}
+
+impl std::fmt::Display for SpawnFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpawnFailure::NotFound(m) | SpawnFailure::Invalid(m) => f.write_str(m),
+        }
+    }
 }
 
 /// Where a new process's first thread starts.
@@ -123,6 +164,8 @@ pub trait Personality<M: GuestMemory> {
     fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, trap: Trap) -> Outcome;
     /// Thread `t` ended (whoever ended it): release what it held, wake whoever waits for it.
     fn thread_exited(&mut self, _k: &mut Kernel<M>, _t: ThreadId) {}
+    /// A program this personality asked to start ([`Kernel::request_spawn`]) started or failed.
+    fn spawned(&mut self, _k: &mut Kernel<M>, _outcome: Spawned) {}
     /// Capability: host-actor sends and receives.
     fn host_port(&mut self) -> Option<&mut dyn HostPort<M>> {
         None

@@ -13,6 +13,7 @@ mod spec;
 #[doc = include_str!("../../../docs/library.md")]
 pub mod library_guide {}
 
+pub use ipcemu_machine::DEFAULT_MAX_OUTPUT;
 pub use junit::junit_xml;
 pub use spec::{
     ExitExpect, Expect, HostSendSpec, HostSpec, Options, ProcessSpec, ReceivedSpec, Scenario,
@@ -58,6 +59,8 @@ pub struct Outcome {
     pub wall: Duration,
     /// All output of the world.
     pub output: String,
+    /// Things the run says besides pass or fail (output dropped over `max_output`).
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
@@ -77,13 +80,51 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     Ok(sc)
 }
 
-/// A shared byte buffer used as the world's stdout/stderr.
-#[derive(Clone, Default)]
-struct Buf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+/// How to run scenario files.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Rewrite reference transcripts that differ (they count as passing).
+    pub bless: bool,
+    /// Most bytes of output kept per process (and `max_output` times the number of
+    /// processes for the whole world's output); the rest is counted, dropped and noted.
+    pub max_output: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            bless: false,
+            max_output: ipcemu_machine::DEFAULT_MAX_OUTPUT,
+        }
+    }
+}
+
+/// A shared byte buffer used as the world's stdout/stderr, keeping at most `limit` bytes and
+/// counting the rest.
+#[derive(Clone)]
+struct Buf {
+    data: std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
+    dropped: std::rc::Rc<std::cell::Cell<u64>>,
+    limit: usize,
+}
+
+impl Buf {
+    fn new(limit: usize) -> Self {
+        Buf {
+            data: Default::default(),
+            dropped: Default::default(),
+            limit,
+        }
+    }
+}
 
 impl std::io::Write for Buf {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(b);
+        let mut d = self.data.borrow_mut();
+        let n = b.len().min(self.limit.saturating_sub(d.len()));
+        d.extend_from_slice(&b[..n]);
+        let lost = self.dropped.get().saturating_add((b.len() - n) as u64);
+        self.dropped.set(lost);
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -94,9 +135,20 @@ impl std::io::Write for Buf {
 /// Run a scenario file. With `bless`, reference transcripts that differ are rewritten (and
 /// count as passing).
 pub fn run_file(path: &Path, bless: bool) -> Result<Outcome, ScenarioError> {
+    run_file_with(
+        path,
+        &RunOptions {
+            bless,
+            ..RunOptions::default()
+        },
+    )
+}
+
+/// Run a scenario file with these options.
+pub fn run_file_with(path: &Path, opts: &RunOptions) -> Result<Outcome, ScenarioError> {
     let sc = load(path)?;
     if sc.processes.iter().all(|p| p.expect_received.is_empty()) {
-        return run_loaded(path, bless, sc, None);
+        return run_loaded(path, opts, sc, None);
     }
     // Messages received by guests are checked against the trace: collect it in memory.
     use tracing_subscriber::layer::SubscriberExt;
@@ -106,7 +158,7 @@ pub fn run_file(path: &Path, bless: bool) -> Result<Outcome, ScenarioError> {
         ipcemu_trace::TraceLayer::new(Box::new(sink.clone()), ipcemu_trace::Filter::default());
     let subscriber = tracing_subscriber::registry()
         .with(layer.with_filter(ipcemu_trace::only_trace_records::<()>()));
-    tracing::subscriber::with_default(subscriber, || run_loaded(path, bless, sc, Some(sink)))
+    tracing::subscriber::with_default(subscriber, || run_loaded(path, opts, sc, Some(sink)))
 }
 
 /// A KolibriOS host target (function 60.2 to this PID).
@@ -119,7 +171,7 @@ fn kolibri(pid: u32) -> HostTarget {
 
 fn run_loaded(
     path: &Path,
-    bless: bool,
+    opts: &RunOptions,
     sc: Scenario,
     trace: Option<ipcemu_trace::MemorySink>,
 ) -> Result<Outcome, ScenarioError> {
@@ -131,16 +183,23 @@ fn run_loaded(
     });
     let p = path.display().to_string();
     let invalid = |m: String| ScenarioError::Invalid(p.clone(), m);
+    let bless = opts.bless;
     let started = Instant::now();
     let o = &sc.options;
+    // Values were checked when the file was read; a library caller may build a Scenario by
+    // hand, so they are checked again here rather than trusted.
+    let limit = |v: Option<f64>, what: &str| {
+        ipcemu_machine::seconds(v.unwrap_or(60.0)).map_err(|e| invalid(format!("{what}: {e}")))
+    };
     let config = WorldConfig {
         kernel: Config {
             quantum_traps: o.quantum.unwrap_or(Config::default().quantum_traps).max(1),
             capture_output: true,
+            max_output: opts.max_output,
             ..Config::default()
         },
-        timeout: Some(Duration::from_secs_f64(o.timeout.unwrap_or(60.0))),
-        wall_timeout: Some(Duration::from_secs_f64(o.wall_timeout.unwrap_or(60.0))),
+        timeout: Some(limit(o.timeout, "options.timeout")?),
+        wall_timeout: Some(limit(o.wall_timeout, "options.wall_timeout")?),
     };
     let personalities = Personalities {
         strict: o.strict,
@@ -153,8 +212,9 @@ fn run_loaded(
         },
         ..Personalities::default()
     };
-    let out = Buf::default();
-    let err = Buf::default();
+    let world_limit = opts.max_output.saturating_mul(sc.processes.len().max(1));
+    let out = Buf::new(world_limit);
+    let err = Buf::new(world_limit);
     let mut world = personalities
         .world(config, Box::new(out.clone()), Box::new(err.clone()))
         .map_err(invalid)?;
@@ -212,7 +272,9 @@ fn run_loaded(
                 }
             };
             let trigger = match (s.at, &s.when_area_set, &s.when_output, s.when_received) {
-                (Some(t), None, None, None) => Trigger::At((t * 1e9) as u64),
+                (Some(t), None, None, None) => Trigger::At(ipcemu_machine::nanos(
+                    ipcemu_machine::seconds(t).map_err(|e| invalid(format!("{what}: at: {e}")))?,
+                )),
                 (None, Some(l), None, None) => Trigger::Ready(kolibri(label_pid(l)?)),
                 (None, None, Some(text), None) => {
                     let p = match &s.when_output_of {
@@ -242,8 +304,26 @@ fn run_loaded(
     }
 
     let report = world.run();
-    let output = String::from_utf8_lossy(&out.0.borrow()).into_owned();
-    let stderr = String::from_utf8_lossy(&err.0.borrow()).into_owned();
+    let output = String::from_utf8_lossy(&out.data.borrow()).into_owned();
+    let stderr = String::from_utf8_lossy(&err.data.borrow()).into_owned();
+    let mut notes = Vec::new();
+    for (i, &n) in report.output_dropped.iter().enumerate() {
+        if n > 0 {
+            notes.push(format!(
+                "process {}: output over --max-output ({} bytes) was dropped: {n} bytes",
+                labels.get(i).map_or("?", String::as_str),
+                opts.max_output
+            ));
+        }
+    }
+    for (b, what) in [(&out, "stdout"), (&err, "stderr")] {
+        if b.dropped.get() > 0 {
+            notes.push(format!(
+                "the world's {what} over {world_limit} bytes was dropped: {} bytes",
+                b.dropped.get()
+            ));
+        }
+    }
     let mut failures = Vec::new();
     let mut diffs = Vec::new();
     let mut blessed = Vec::new();
@@ -267,6 +347,10 @@ fn run_loaded(
             running(&report)
         )),
         (End::Condition, _) => {}
+        (End::Interrupted, _) => failures.push(format!(
+            "the run was interrupted; still running: {}",
+            running(&report)
+        )),
     }
     if let Some(max) = e.max_time {
         let t = report.virtual_ns as f64 / 1e9;
@@ -362,6 +446,7 @@ fn run_loaded(
         virtual_ns: report.virtual_ns,
         wall: started.elapsed(),
         output,
+        notes,
     })
 }
 

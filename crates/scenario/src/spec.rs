@@ -3,7 +3,32 @@
 
 use crate::TextExpect;
 use ipcemu_kernel::ExitStatus;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+
+/// A number of seconds, checked as the command line checks `--timeout`: NaN, negative,
+/// infinite and values past the nanosecond clock are errors that toml reports with the
+/// value's line and column.
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    struct Secs;
+    impl serde::de::Visitor<'_> for Secs {
+        type Value = f64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a number of seconds")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+    }
+    let v = d.deserialize_any(Secs)?;
+    ipcemu_machine::seconds(v).map_err(serde::de::Error::custom)?;
+    Ok(Some(v))
+}
 
 /// A scenario file.
 #[derive(Debug, Clone, Deserialize)]
@@ -31,8 +56,10 @@ pub struct Scenario {
 #[serde(deny_unknown_fields)]
 pub struct Options {
     /// Guest-time limit in seconds (default 60).
+    #[serde(default, deserialize_with = "seconds")]
     pub timeout: Option<f64>,
     /// Wall-time limit in seconds (default 60).
+    #[serde(default, deserialize_with = "seconds")]
     pub wall_timeout: Option<f64>,
     /// System calls per time slice.
     pub quantum: Option<u32>,
@@ -164,6 +191,7 @@ pub struct HostSendSpec {
     /// Payload as hex bytes (`"01 02 ff"` or `"0102ff"`).
     pub hex: Option<String>,
     /// Send at this guest time (seconds).
+    #[serde(default, deserialize_with = "seconds")]
     pub at: Option<f64>,
     /// Send once this process has set its IPC area.
     pub when_area_set: Option<String>,
@@ -228,6 +256,7 @@ pub struct Expect {
     #[serde(default)]
     pub deadlock: bool,
     /// Guest time at the end must not exceed this (seconds).
+    #[serde(default, deserialize_with = "seconds")]
     pub max_time: Option<f64>,
     /// Messages the host actor must have received.
     #[serde(default)]

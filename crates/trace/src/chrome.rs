@@ -4,73 +4,249 @@
 //! thread (`tid` = its PID). Blocked waits are `B`/`E` slices; sends, deliveries and reads are
 //! short `X` slices; each delivered message is a flow (`s` at its send, `f` at the read that
 //! consumed it, `id` = message number). Timestamps are guest-clock microseconds.
+//!
+//! The sink streams: each event is written (through a 64 KiB buffer) when its record arrives, so
+//! the output is in record order, which is time order on every track. What it keeps in memory is
+//! bounded by what is alive in the world, not by the length of the run: the threads seen (for
+//! their one `thread_name` event), the open waits, and the messages sent but not yet read (for
+//! their flow ends). At the end it closes what is still open, at the time of the last event: waits
+//! (deadlock, time limit) get their `E`, and each message never read ends its flow on a short
+//! `unread` slice of its receiver (or, never delivered, an `undelivered` slice of its sender),
+//! then the document closes.
 
 use crate::text::line;
 use crate::{Record, Sink};
-use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
-/// Chrome sink: collects events and writes one JSON document at the end.
-pub struct ChromeSink {
-    out: Box<dyn Write + Send>,
-    events: Vec<Value>,
-    open_wait: HashMap<u32, bool>,
-    named: BTreeMap<(u64, u32), String>,
-    /// Delivered messages not yet read: where the delivery slice is (pid, tid, ts).
-    unread: HashMap<u64, (u64, u32, f64)>,
+/// Where a message's flow is: which track must end it if nothing reads it.
+#[derive(Clone, Copy)]
+enum Flow {
+    /// Sent on this (pid, tid) track, not delivered yet.
+    Sent(u64, u32),
+    /// Delivered to this (pid, tid) track, not read yet.
+    Delivered(u64, u32),
 }
 
-impl ChromeSink {
-    /// A sink writing to `out` when finished.
-    pub fn new(out: Box<dyn Write + Send>) -> Self {
-        ChromeSink {
-            out,
-            events: Vec::new(),
-            open_wait: HashMap::new(),
-            named: BTreeMap::new(),
-            unread: HashMap::new(),
+/// Chrome sink: writes one JSON document, event by event.
+pub struct ChromeSink {
+    out: Box<dyn Write + Send>,
+    buf: Vec<u8>,
+    /// Events written so far (a comma goes before every one but the first).
+    count: u64,
+    /// Threads whose wait slice is open: tid -> pid.
+    open_wait: HashMap<u32, u64>,
+    /// Threads (process index, PID) and processes that have their name events.
+    named: HashSet<(u64, u32)>,
+    named_procs: HashSet<u64>,
+    /// Messages whose flow started and has not ended.
+    flows: HashMap<u64, Flow>,
+    /// Latest timestamp written.
+    last: f64,
+    finished: bool,
+}
+
+/// One trace event as written (fields absent where `None`).
+#[derive(Serialize)]
+struct Ev<'a> {
+    ph: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cat: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bp: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<&'a str>,
+    pid: u64,
+    tid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ts: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dur: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    args: Option<Args<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Args<'a> {
+    Record(&'a Record),
+    Name { name: &'a str },
+}
+
+impl<'a> Ev<'a> {
+    fn new(ph: &'a str, pid: u64, tid: u32, ts: f64) -> Self {
+        Ev {
+            ph,
+            name: None,
+            cat: None,
+            id: None,
+            bp: None,
+            s: None,
+            pid,
+            tid,
+            ts: Some(ts),
+            dur: None,
+            args: None,
         }
     }
-
-    fn push(&mut self, v: Value) {
-        self.events.push(v);
+    fn meta(name: &'a str, pid: u64, tid: u32, value: &'a str) -> Self {
+        Ev {
+            name: Some(name),
+            ts: None,
+            args: Some(Args::Name { name: value }),
+            ..Ev::new("M", pid, tid, 0.0)
+        }
+    }
+    fn slice(name: &'a str, cat: &'a str, pid: u64, tid: u32, ts: f64) -> Self {
+        Ev {
+            name: Some(name),
+            cat: Some(cat),
+            dur: Some(SLICE_US),
+            ..Ev::new("X", pid, tid, ts)
+        }
+    }
+    fn flow(ph: &'a str, id: u64, pid: u64, tid: u32, ts: f64) -> Self {
+        Ev {
+            name: Some("message"),
+            cat: Some("ipc"),
+            id: Some(id),
+            bp: (ph == "f").then_some("e"),
+            ..Ev::new(ph, pid, tid, ts)
+        }
     }
 }
 
 const SLICE_US: f64 = 0.5;
+const HEAD: &[u8] = b"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+const FLUSH_AT: usize = 1 << 16;
+/// Flows kept open at most (then the older half is ended where it stands).
+const MAX_OPEN_FLOWS: usize = 1 << 16;
+
+impl ChromeSink {
+    /// A sink writing to `out` as records arrive (the document is complete after `finish`).
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
+        buf.extend_from_slice(HEAD);
+        ChromeSink {
+            out,
+            buf,
+            count: 0,
+            open_wait: HashMap::new(),
+            named: HashSet::new(),
+            named_procs: HashSet::new(),
+            flows: HashMap::new(),
+            last: 0.0,
+            finished: false,
+        }
+    }
+
+    fn push(&mut self, e: &Ev<'_>) -> std::io::Result<()> {
+        if self.count > 0 {
+            self.buf.extend_from_slice(b",\n");
+        }
+        self.count += 1;
+        if let Some(ts) = e.ts {
+            self.last = self.last.max(ts);
+        }
+        serde_json::to_writer(&mut self.buf, e)?;
+        if self.buf.len() >= FLUSH_AT {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// A short slice for record `r`.
+    fn slice(
+        &mut self,
+        name: &str,
+        cat: &str,
+        r: &Record,
+        pid: u64,
+        tid: u32,
+        ts: f64,
+    ) -> std::io::Result<()> {
+        let mut e = Ev::slice(name, cat, pid, tid, ts);
+        e.args = Some(Args::Record(r));
+        self.push(&e)
+    }
+
+    /// Begin a flow for message `m` on this track (`s`).
+    fn flow_start(&mut self, m: u64, pid: u64, tid: u32, ts: f64) -> std::io::Result<()> {
+        if self.flows.len() >= MAX_OPEN_FLOWS {
+            // Messages nobody reads (a receiver that resets its area without reading event 7,
+            // or a filter that drops the reads): end the older half now, at this time.
+            let mut ids: Vec<u64> = self.flows.keys().copied().collect();
+            ids.sort_unstable();
+            ids.truncate(ids.len() / 2);
+            self.close_flows(&ids, ts)?;
+        }
+        if self.flows.insert(m, Flow::Sent(pid, tid)).is_none() {
+            self.push(&Ev::flow("s", m, pid, tid, ts))?;
+        }
+        Ok(())
+    }
+
+    /// End the flows of messages `ids` on a short `unread`/`undelivered` slice at `ts`.
+    fn close_flows(&mut self, ids: &[u64], ts: f64) -> std::io::Result<()> {
+        for &m in ids {
+            let Some(f) = self.flows.remove(&m) else {
+                continue;
+            };
+            let (what, pid, tid) = match f {
+                Flow::Delivered(p, t) => ("unread", p, t),
+                Flow::Sent(p, t) => ("undelivered", p, t),
+            };
+            let name = format!("{what} message #{m}");
+            self.push(&Ev::slice(&name, "ipc", pid, tid, ts))?;
+            self.push(&Ev::flow("f", m, pid, tid, ts))?;
+        }
+        Ok(())
+    }
+
+    /// End message `m`'s flow on this track (`f`), if it started.
+    fn flow_end(&mut self, m: u64, pid: u64, tid: u32, ts: f64) -> std::io::Result<()> {
+        if self.flows.remove(&m).is_some() {
+            self.push(&Ev::flow("f", m, pid, tid, ts))?;
+        }
+        Ok(())
+    }
+}
 
 impl Sink for ChromeSink {
     fn record(&mut self, r: &Record) -> std::io::Result<()> {
         let ts = r.t_ns as f64 / 1000.0;
         let (pid, tid) = (r.proc + 1, r.pid);
-        if !self.named.contains_key(&(r.proc, r.pid)) {
-            let first_of_proc = !self.named.keys().any(|(p, _)| *p == r.proc);
-            self.named.insert((r.proc, r.pid), r.actor());
-            if first_of_proc {
-                self.push(json!({"ph":"M","name":"process_name","pid":pid,"tid":tid,
-                    "args":{"name": format!("{} (process {})", r.name, r.proc)}}));
+        if self.named.insert((r.proc, r.pid)) {
+            let actor = r.actor();
+            if self.named_procs.insert(r.proc) {
+                let pname = format!("{} (process {})", r.name, r.proc);
+                self.push(&Ev::meta("process_name", pid, tid, &pname))?;
             }
-            self.push(json!({"ph":"M","name":"thread_name","pid":pid,"tid":tid,
-                "args":{"name": r.actor()}}));
+            self.push(&Ev::meta("thread_name", pid, tid, &actor))?;
         }
         // Anything but the wait itself ends an open wait slice at this time.
-        if r.kind != "wait" && self.open_wait.remove(&tid).is_some() {
-            self.push(json!({"ph":"E","pid":pid,"tid":tid,"ts":ts}));
+        if r.kind != "wait" {
+            if let Some(wpid) = self.open_wait.remove(&tid) {
+                self.push(&Ev::new("E", wpid, tid, ts))?;
+            }
         }
-        let args = serde_json::to_value(r).unwrap_or(Value::Null);
-        let slice = |name: String, cat: &str| {
-            json!({"ph":"X","name":name,"cat":cat,"pid":pid,"tid":tid,"ts":ts,"dur":SLICE_US,
-                "args": args.clone()})
-        };
         match r.kind.as_str() {
             "wait" => {
-                self.open_wait.insert(tid, true);
-                let name = format!("wait {}", r.what.as_deref().unwrap_or(""));
-                self.push(
-                    json!({"ph":"B","name":name,"cat":"wait","pid":pid,"tid":tid,"ts":ts,
-                    "args": args}),
-                );
+                // A second wait without anything between (not emitted today) keeps one slice.
+                if self.open_wait.insert(tid, pid).is_none() {
+                    let name = format!("wait {}", r.what.as_deref().unwrap_or(""));
+                    let mut e = Ev::new("B", pid, tid, ts);
+                    e.name = Some(&name);
+                    e.cat = Some("wait");
+                    e.args = Some(Args::Record(r));
+                    self.push(&e)?;
+                }
             }
             "wake" | "thread_start" | "proc_start" => {}
             "send" => {
@@ -79,10 +255,9 @@ impl Sink for ChromeSink {
                     r.len.unwrap_or(0),
                     r.peer().unwrap_or_default()
                 );
-                self.push(slice(name, "ipc"));
+                self.slice(&name, "ipc", r, pid, tid, ts)?;
                 if let Some(m) = r.msg.filter(|&m| m != 0) {
-                    self.push(json!({"ph":"s","name":"message","cat":"ipc","id":m,
-                        "pid":pid,"tid":tid,"ts":ts}));
+                    self.flow_start(m, pid, tid, ts)?;
                 }
             }
             "deliver" => {
@@ -91,39 +266,30 @@ impl Sink for ChromeSink {
                     r.len.unwrap_or(0),
                     r.peer().unwrap_or_default()
                 );
-                self.push(slice(name, "ipc"));
+                self.slice(&name, "ipc", r, pid, tid, ts)?;
                 if let Some(m) = r.msg {
-                    self.unread.insert(m, (pid, tid, ts));
+                    if let Some(f) = self.flows.get_mut(&m) {
+                        *f = Flow::Delivered(pid, tid);
+                    }
                 }
             }
             "event_read" => {
-                self.push(slice(format!("read event {}", r.code.unwrap_or(0)), "ipc"));
-                for m in r.msgs.iter().flatten() {
-                    self.unread.remove(m);
-                    self.push(
-                        json!({"ph":"f","bp":"e","name":"message","cat":"ipc","id":m,
-                        "pid":pid,"tid":tid,"ts":ts}),
-                    );
+                let name = format!("read event {}", r.code.unwrap_or(0));
+                self.slice(&name, "ipc", r, pid, tid, ts)?;
+                for &m in r.msgs.iter().flatten() {
+                    self.flow_end(m, pid, tid, ts)?;
                 }
             }
             "pc_cmd" => {
                 let cmd = r.cmd.unwrap_or(0);
-                self.push(slice(
-                    format!("pcipc {}", crate::text::pc_cmd_name(cmd)),
-                    "pcipc",
-                ));
+                let name = format!("pcipc {}", crate::text::pc_cmd_name(cmd));
+                self.slice(&name, "pcipc", r, pid, tid, ts)?;
                 if let Some(m) = r.msg.filter(|&m| m != 0) {
-                    let (ph, bp) = if cmd == 0x07 {
-                        ("s", None)
+                    if cmd == 0x07 {
+                        self.flow_start(m, pid, tid, ts)?;
                     } else {
-                        ("f", Some("e"))
-                    };
-                    let mut ev = json!({"ph":ph,"name":"message","cat":"ipc","id":m,
-                        "pid":pid,"tid":tid,"ts":ts});
-                    if let Some(bp) = bp {
-                        ev["bp"] = json!(bp);
+                        self.flow_end(m, pid, tid, ts)?;
                     }
-                    self.push(ev);
                 }
             }
             _ => {
@@ -133,65 +299,190 @@ impl Sink for ChromeSink {
                     .skip(2)
                     .collect::<Vec<_>>()
                     .join(" ");
-                self.push(
-                    json!({"ph":"i","s":"t","name":name,"cat":r.kind,"pid":pid,"tid":tid,
-                    "ts":ts,"args":args}),
-                );
+                let mut e = Ev::new("i", pid, tid, ts);
+                e.s = Some("t");
+                e.name = Some(&name);
+                e.cat = Some(&r.kind);
+                e.args = Some(Args::Record(r));
+                self.push(&e)?;
             }
         }
         Ok(())
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
-        // Messages delivered but never read end their flow at the delivery; messages never
-        // delivered anywhere (PC-IPC messages left in the pool) lose their dangling start.
-        let mut unread: Vec<(u64, (u64, u32, f64))> = self.unread.drain().collect();
-        unread.sort_by_key(|(m, _)| *m);
-        for (m, (pid, tid, ts)) in unread {
-            self.events.push(
-                json!({"ph":"f","bp":"e","name":"message","cat":"ipc","id":m,
-                "pid":pid,"tid":tid,"ts":ts}),
-            );
+        if self.finished {
+            return self.out.flush();
         }
-        let ended: std::collections::HashSet<u64> = self
-            .events
-            .iter()
-            .filter(|e| e["ph"] == "f")
-            .filter_map(|e| e["id"].as_u64())
-            .collect();
-        self.events
-            .retain(|e| e["ph"] != "s" || e["id"].as_u64().is_some_and(|id| ended.contains(&id)));
-        // Close waits still open at the end (deadlock, timeout).
-        let last = self
-            .events
-            .iter()
-            .filter_map(|e| e["ts"].as_f64())
-            .fold(0.0, f64::max);
-        let open: Vec<u32> = self.open_wait.drain().map(|(t, _)| t).collect();
-        for tid in open {
-            if let Some(pid) = self
-                .named
-                .keys()
-                .find(|(_, t)| *t == tid)
-                .map(|(p, _)| p + 1)
-            {
-                self.events
-                    .push(json!({"ph":"E","pid":pid,"tid":tid,"ts":last}));
-            }
+        self.finished = true;
+        let last = self.last;
+        // Waits still open at the end (deadlock, time limit) end at the last event.
+        let mut open: Vec<(u32, u64)> = self.open_wait.drain().collect();
+        open.sort_unstable();
+        for (tid, pid) in open {
+            self.push(&Ev::new("E", pid, tid, last))?;
         }
-        // Metadata first, then everything in time order (stable: same-time order is kept).
-        self.events.sort_by(|a, b| {
-            let key = |e: &Value| (e["ph"] != "M", e["ts"].as_f64().unwrap_or(0.0));
-            let (ka, kb) = (key(a), key(b));
-            ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
-        });
-        let doc = json!({
-            "traceEvents": std::mem::take(&mut self.events),
-            "displayTimeUnit": "ns",
-            "otherData": {"tool": "ipcemu", "version": crate::SCHEMA_VERSION, "clock": "guest"},
-        });
-        serde_json::to_writer(&mut self.out, &doc)?;
-        self.out.write_all(b"\n")?;
+        // Messages never read end their flow on a short slice at the end of the track that
+        // holds them: the receiver's (delivered, unread) or the sender's (never delivered,
+        // e.g. PC-IPC messages left in the pool).
+        let mut ids: Vec<u64> = self.flows.keys().copied().collect();
+        ids.sort_unstable();
+        self.close_flows(&ids, last)?;
+        self.buf.extend_from_slice(b"\n],\"otherData\":{\"tool\":\"ipcemu\",\"version\":");
+        self.buf
+            .extend_from_slice(crate::SCHEMA_VERSION.to_string().as_bytes());
+        self.buf.extend_from_slice(b",\"clock\":\"guest\"}}\n");
+        self.out.write_all(&self.buf)?;
+        self.buf = Vec::new();
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer the test can read back, recording how many bytes each write carried.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<(Vec<u8>, usize)>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            let mut g = self.0.lock().unwrap();
+            g.0.extend_from_slice(b);
+            g.1 = g.1.max(b.len());
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn rec(kind: &str, t_us: u64, proc: u64, pid: u32) -> Record {
+        Record {
+            kind: kind.into(),
+            t_ns: t_us * 1000,
+            pers: "kolibri".into(),
+            proc,
+            pid,
+            name: format!("p{proc}"),
+            ..Record::default()
+        }
+    }
+
+    fn send(t: u64, m: u64) -> [Record; 2] {
+        let mut s = rec("send", t, 1, 3);
+        s.msg = Some(m);
+        s.len = Some(4);
+        s.peer_pid = Some(2);
+        s.peer_name = Some("p0".into());
+        let mut d = rec("deliver", t, 0, 2);
+        d.msg = Some(m);
+        d.len = Some(4);
+        d.peer_pid = Some(3);
+        d.peer_name = Some("p1".into());
+        [s, d]
+    }
+
+    fn events(out: &Shared) -> Vec<serde_json::Value> {
+        let g = out.0.lock().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&g.0).expect("valid JSON");
+        assert_eq!(doc["otherData"]["tool"], "ipcemu");
+        assert_eq!(doc["displayTimeUnit"], "ns");
+        doc["traceEvents"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn empty_trace_is_a_valid_document() {
+        let out = Shared::default();
+        let mut s = ChromeSink::new(Box::new(out.clone()));
+        s.finish().unwrap();
+        s.finish().unwrap();
+        assert!(events(&out).is_empty());
+    }
+
+    #[test]
+    fn flows_waits_and_leftovers_close_in_time_order() {
+        let out = Shared::default();
+        let mut s = ChromeSink::new(Box::new(out.clone()));
+        let mut w = rec("wait", 1, 0, 2);
+        w.what = Some("event".into());
+        s.record(&w).unwrap();
+        for r in send(2, 1) {
+            s.record(&r).unwrap();
+        }
+        let mut read = rec("event_read", 3, 0, 2);
+        read.code = Some(7);
+        read.msgs = Some(vec![1]);
+        s.record(&read).unwrap();
+        // Delivered, never read; and a wait left open (deadlock).
+        for r in send(4, 2) {
+            s.record(&r).unwrap();
+        }
+        w.t_ns = 4000;
+        s.record(&w).unwrap();
+        // A PC-IPC message sent and never read.
+        let mut pc = rec("pc_cmd", 5, 2, 4);
+        pc.cmd = Some(7);
+        pc.msg = Some(3);
+        s.record(&pc).unwrap();
+        // A read of a message whose start was never seen ends nothing.
+        let mut stray = rec("pc_cmd", 6, 2, 4);
+        stray.cmd = Some(6);
+        stray.msg = Some(99);
+        s.record(&stray).unwrap();
+        s.finish().unwrap();
+        let evs = events(&out);
+        let ph = |p: &str| evs.iter().filter(|e| e["ph"] == p).count();
+        assert_eq!(ph("M"), 6, "a process and a thread name each for 3 threads");
+        assert_eq!((ph("s"), ph("f")), (3, 3));
+        assert_eq!((ph("B"), ph("E")), (2, 2));
+        let mut last: HashMap<(u64, u64), f64> = HashMap::new();
+        for e in evs.iter().filter(|e| e["ph"] != "M") {
+            let key = (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap());
+            let ts = e["ts"].as_f64().unwrap();
+            assert!(ts >= *last.get(&key).unwrap_or(&0.0), "{e}");
+            last.insert(key, ts);
+        }
+        let f_of = |id: u64| {
+            evs.iter()
+                .find(|e| e["ph"] == "f" && e["id"] == id)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!((f_of(1)["tid"].as_u64(), f_of(1)["ts"].as_f64()), (Some(2), Some(3.0)));
+        assert_eq!((f_of(2)["tid"].as_u64(), f_of(2)["ts"].as_f64()), (Some(2), Some(6.0)));
+        assert_eq!((f_of(3)["tid"].as_u64(), f_of(3)["ts"].as_f64()), (Some(4), Some(6.0)));
+        let names: Vec<&str> = evs.iter().filter_map(|e| e["name"].as_str()).collect();
+        assert!(names.contains(&"unread message #2"), "{names:?}");
+        assert!(names.contains(&"undelivered message #3"), "{names:?}");
+        assert!(names.contains(&"send 4 B -> p0[2]"), "{names:?}");
+        assert_eq!(
+            evs.iter().find(|e| e["ph"] == "B").unwrap()["args"]["what"],
+            "event"
+        );
+    }
+
+    #[test]
+    fn memory_stays_bounded_and_output_streams() {
+        let out = Shared::default();
+        let mut s = ChromeSink::new(Box::new(out.clone()));
+        for i in 0..20_000u64 {
+            for r in send(i * 2, i + 1) {
+                s.record(&r).unwrap();
+            }
+            let mut read = rec("event_read", i * 2 + 1, 0, 2);
+            read.code = Some(7);
+            read.msgs = Some(vec![i + 1]);
+            s.record(&read).unwrap();
+            assert!(s.flows.is_empty() && s.buf.len() < FLUSH_AT + 4096);
+        }
+        assert!(
+            !out.0.lock().unwrap().0.is_empty(),
+            "written before the end"
+        );
+        assert!(s.named.len() == 2 && s.open_wait.is_empty());
+        s.finish().unwrap();
+        assert_eq!(events(&out).len(), 4 + 20_000 * 5);
     }
 }

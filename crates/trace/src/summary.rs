@@ -1,5 +1,6 @@
 //! `ipcemu trace summary FILE.jsonl`: per sender -> receiver pair, messages, bytes and result
-//! codes; then the longest waits.
+//! codes; then the longest waits. Every sum and difference is checked: a record that would make
+//! one wrap (a wake before its wait, byte counts past 2^64) is an error naming its line.
 
 use crate::Record;
 use std::collections::{BTreeMap, HashMap};
@@ -17,7 +18,8 @@ struct Pair {
 pub fn summary(jsonl: &str) -> Result<String, String> {
     let mut pairs: BTreeMap<(String, String), Pair> = BTreeMap::new();
     let mut waits: Vec<(u64, String, String, u64)> = Vec::new();
-    let mut open: HashMap<u32, (u64, String)> = HashMap::new();
+    // Open waits per PID: (start, what, line).
+    let mut open: HashMap<u32, (u64, String, usize)> = HashMap::new();
     let mut records = 0u64;
     let mut end_ns = 0u64;
     for (i, l) in jsonl.lines().enumerate() {
@@ -50,7 +52,7 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
                 let res = r.result.unwrap_or(-1);
                 if res == 0 {
                     p.delivered += 1;
-                    p.bytes += r.len.unwrap_or(0);
+                    p.bytes = add_bytes(p.bytes, r.len.unwrap_or(0), i + 1)?;
                 }
                 *p.codes
                     .entry(crate::text::send_result(res).to_string())
@@ -79,18 +81,28 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
                 let e = r.error.unwrap_or(0);
                 if e == 0 {
                     p.delivered += 1;
-                    p.bytes += r.size.unwrap_or(0);
+                    p.bytes = add_bytes(p.bytes, r.size.unwrap_or(0), i + 1)?;
                     *p.codes.entry("ok".into()).or_default() += 1;
                 } else {
                     *p.codes.entry(format!("error {e:02X}h")).or_default() += 1;
                 }
             }
             "wait" => {
-                open.insert(r.pid, (r.t_ns, r.what.clone().unwrap_or_default()));
+                open.insert(r.pid, (r.t_ns, r.what.clone().unwrap_or_default(), i + 1));
             }
             "wake" | "thread_end" => {
-                if let Some((t0, what)) = open.remove(&r.pid) {
-                    waits.push((r.t_ns - t0, r.actor(), what, t0));
+                if let Some((t0, what, wait_line)) = open.remove(&r.pid) {
+                    let Some(d) = r.t_ns.checked_sub(t0) else {
+                        return Err(format!(
+                            "line {}: {} of {} at t_ns={} comes before its wait (line {wait_line}, \
+                             t_ns={t0}); the trace is inconsistent",
+                            i + 1,
+                            r.kind,
+                            r.actor(),
+                            r.t_ns
+                        ));
+                    };
+                    waits.push((d, r.actor(), what, t0));
                 }
             }
             _ => {}
@@ -137,4 +149,65 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
         let _ = writeln!(s, "  (none)");
     }
     Ok(s)
+}
+
+/// `total + n`, or an error naming the line whose size makes the byte total pass 2^64.
+fn add_bytes(total: u64, n: u64, line: usize) -> Result<u64, String> {
+    total.checked_add(n).ok_or_else(|| {
+        format!(
+            "line {line}: a size of {n} bytes makes the pair's byte total pass 2^64; \
+             the trace is inconsistent"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+
+    const HDR: &str = r#"{"kind":"header","version":1,"tool":"ipcemu","time_unit":"ns"}"#;
+
+    fn rec(kind: &str, t_ns: u64, extra: &str) -> String {
+        format!(
+            r#"{{"kind":"{kind}","t_ns":{t_ns},"step":1,"proc":0,"pid":2,"name":"a","pers":"kolibri"{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn a_wake_before_its_wait_is_named() {
+        let t = [
+            HDR.to_string(),
+            rec("wait", 500, r#","what":"ipc""#),
+            rec("wake", 100, ""),
+        ]
+        .join("\n");
+        let e = summary(&t).unwrap_err();
+        assert!(e.starts_with("line 3: wake of a[2] at t_ns=100"), "{e}");
+        assert!(e.contains("(line 2, t_ns=500)"), "{e}");
+        // In order, the same records are fine.
+        let t = [
+            HDR.to_string(),
+            rec("wait", 100, r#","what":"ipc""#),
+            rec("wake", 500, ""),
+        ]
+        .join("\n");
+        assert!(summary(&t).unwrap().contains("0.000000s"));
+    }
+
+    #[test]
+    fn byte_totals_never_wrap() {
+        let send = |len: u64| {
+            rec(
+                "send",
+                1,
+                &format!(r#","peer_pid":3,"peer_name":"b","result":0,"len":{len}"#),
+            )
+        };
+        let t = [HDR.to_string(), send(u64::MAX - 1), send(1)].join("\n");
+        let s = summary(&t).unwrap();
+        assert!(s.contains(&(u64::MAX).to_string()), "{s}");
+        let t = [HDR.to_string(), send(u64::MAX - 1), send(1), send(1)].join("\n");
+        let e = summary(&t).unwrap_err();
+        assert!(e.starts_with("line 4: a size of 1 bytes"), "{e}");
+    }
 }

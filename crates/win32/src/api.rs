@@ -13,22 +13,23 @@ use ipcemu_kernel::{
 };
 use std::collections::HashMap;
 
-const INFINITE: u32 = 0xFFFF_FFFF;
-const INVALID_HANDLE_VALUE: u32 = 0xFFFF_FFFF;
-const CURRENT_PROCESS: u32 = 0xFFFF_FFFF;
-const CURRENT_THREAD: u32 = 0xFFFF_FFFE;
-const STD_INPUT: u32 = 0x10;
-const STD_OUTPUT: u32 = 0x14;
-const STD_ERROR: u32 = 0x18;
-const STILL_ACTIVE: u32 = 259;
+pub(crate) const INFINITE: u32 = 0xFFFF_FFFF;
+pub(crate) const INVALID_HANDLE_VALUE: u32 = 0xFFFF_FFFF;
+pub(crate) const CURRENT_PROCESS: u32 = 0xFFFF_FFFF;
+pub(crate) const CURRENT_THREAD: u32 = 0xFFFF_FFFE;
+pub(crate) const STD_INPUT: u32 = 0x10;
+pub(crate) const STD_OUTPUT: u32 = 0x14;
+pub(crate) const STD_ERROR: u32 = 0x18;
+pub(crate) const STILL_ACTIVE: u32 = 259;
 const MAXIMUM_WAIT_OBJECTS: u32 = 64;
 const CREATE_SUSPENDED: u32 = 4;
 const DUPLICATE_CLOSE_SOURCE: u32 = 1;
 
-const ERROR_FILE_NOT_FOUND: u32 = 2;
-const ERROR_INVALID_HANDLE: u32 = 6;
-const ERROR_NOT_ENOUGH_MEMORY: u32 = 8;
-const ERROR_INVALID_PARAMETER: u32 = 87;
+pub(crate) const ERROR_FILE_NOT_FOUND: u32 = 2;
+pub(crate) const ERROR_ACCESS_DENIED: u32 = 5;
+pub(crate) const ERROR_INVALID_HANDLE: u32 = 6;
+pub(crate) const ERROR_NOT_ENOUGH_MEMORY: u32 = 8;
+pub(crate) const ERROR_INVALID_PARAMETER: u32 = 87;
 const ERROR_MOD_NOT_FOUND: u32 = 126;
 const ERROR_PROC_NOT_FOUND: u32 = 127;
 const ERROR_ALREADY_EXISTS: u32 = 183;
@@ -39,25 +40,40 @@ const ERROR_TOO_MANY_THREADS: u32 = 164;
 const ENOMEM: u32 = 12;
 
 macro_rules! api {
-    (kernel32: [$($k:ident $n:literal,)*] msvcrt: [$($c:ident,)*]) => {
+    (kernel32: [$($k:ident $n:literal,)*] user32: [$($u:ident $un:literal,)*]
+     msvcrt: [$($c:ident,)*]) => {
         /// An implemented function.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[allow(non_camel_case_types, missing_docs)]
-        pub enum Func { $($k,)* $($c,)* }
+        pub enum Func { $($k,)* $($u,)* $($c,)* }
         impl Func {
             /// Bytes of arguments a stdcall function pops; `None` for cdecl (msvcrt).
             pub fn arg_bytes(self) -> Option<u16> {
-                match self { $(Func::$k => Some($n * 4),)* _ => None }
+                match self {
+                    $(Func::$k => Some($n * 4),)*
+                    $(Func::$u => Some($un * 4),)*
+                    _ => None,
+                }
             }
             /// Its name.
             pub fn name(self) -> &'static str {
-                match self { $(Func::$k => stringify!($k),)* $(Func::$c => stringify!($c),)* }
+                match self {
+                    $(Func::$k => stringify!($k),)*
+                    $(Func::$u => stringify!($u),)*
+                    $(Func::$c => stringify!($c),)*
+                }
+            }
+            /// Whether it is a USER32 function (the calling thread gets a message queue).
+            pub fn is_user32(self) -> bool {
+                matches!(self, $(Func::$u)|*)
             }
         }
         /// The implementation of `dll!name`, if ipcemu has one.
         pub fn lookup(dll: &str, name: &str) -> Option<Func> {
             if dll.eq_ignore_ascii_case("kernel32.dll") {
                 match name { $(stringify!($k) => Some(Func::$k),)* _ => None }
+            } else if dll.eq_ignore_ascii_case("user32.dll") {
+                match name { $(stringify!($u) => Some(Func::$u),)* _ => None }
             } else if dll.eq_ignore_ascii_case("msvcrt.dll") {
                 match name { $(stringify!($c) => Some(Func::$c),)* _ => None }
             } else {
@@ -84,6 +100,16 @@ kernel32: [
     InitializeCriticalSection 1, EnterCriticalSection 1, LeaveCriticalSection 1,
     DeleteCriticalSection 1, GetStartupInfoA 1, IsDBCSLeadByteEx 2, MultiByteToWideChar 6,
     WideCharToMultiByte 8,
+    CreatePipe 4, ReadFile 5, PeekNamedPipe 6, CreateNamedPipeA 8, ConnectNamedPipe 2,
+    DisconnectNamedPipe 1, CreateFileA 7, WaitNamedPipeA 2, SetNamedPipeHandleState 4,
+    SetHandleInformation 3, GetHandleInformation 2, CreateProcessA 10, GetExitCodeProcess 2,
+    TerminateProcess 2, FlushViewOfFile 2,
+]
+user32: [
+    GetMessageA 4, PeekMessageA 5, PostThreadMessageA 4, PostMessageA 4, SendMessageA 4,
+    RegisterClassA 1, RegisterClassExA 1, CreateWindowExA 12, DefWindowProcA 4,
+    DispatchMessageA 1, TranslateMessage 1, PostQuitMessage 1, FindWindowA 2, FindWindowExA 4,
+    DestroyWindow 1, RegisterWindowMessageA 1, IsWindow 1, GetWindowThreadProcessId 2,
 ]
 msvcrt: [
     __getmainargs, __p__acmdln, __p__commode, __p__fmode, __set_app_type, __setusermatherr,
@@ -92,6 +118,71 @@ msvcrt: [
     fflush, malloc, calloc, realloc, free, memcpy, memmove, memset, memcmp, strlen, strcmp,
     strncmp, strcpy, strchr, atoi, wcslen, strerror, setlocale, localeconv,
 ]
+}
+
+/// Functions whose `W` (UTF-16) variant ipcemu implements by the `A` one, reading string
+/// arguments as UTF-16 (names compare the same either way: `CreateEventW(L"x")` and
+/// `OpenEventA("x")` meet).
+const WIDE: &[&str] = &[
+    "CreateEventA",
+    "OpenEventA",
+    "CreateMutexA",
+    "OpenMutexA",
+    "CreateSemaphoreA",
+    "OpenSemaphoreA",
+    "CreateFileMappingA",
+    "OpenFileMappingA",
+    "CreateNamedPipeA",
+    "CreateFileA",
+    "WaitNamedPipeA",
+    "CreateProcessA",
+    "GetCommandLineA",
+    "WriteConsoleA",
+    "PostThreadMessageA",
+    "PostMessageA",
+    "SendMessageA",
+    "GetMessageA",
+    "PeekMessageA",
+    "DispatchMessageA",
+    "RegisterClassA",
+    "RegisterClassExA",
+    "CreateWindowExA",
+    "DefWindowProcA",
+    "FindWindowA",
+    "FindWindowExA",
+    "RegisterWindowMessageA",
+];
+
+/// The implementation of `dll!name` and whether it is a `W` variant (strings are UTF-16).
+pub fn lookup_wide(dll: &str, name: &str) -> Option<(Func, bool)> {
+    if let Some(f) = lookup(dll, name) {
+        return Some((f, false));
+    }
+    let stem = name.strip_suffix('W')?;
+    let a = format!("{stem}A");
+    WIDE.contains(&a.as_str())
+        .then(|| lookup(dll, &a))
+        .flatten()
+        .map(|f| (f, true))
+}
+
+/// Read a NUL-terminated UTF-16 string (at most 4096 units).
+pub(crate) fn wstr<M: GuestMemory>(
+    k: &mut Kernel<M>,
+    t: ThreadId,
+    p: u32,
+    what: &str,
+) -> Result<String, GuestFault> {
+    let m = k.mem_of(t);
+    let mut v = Vec::new();
+    for i in 0..4096u32 {
+        let c = m.read_u16(p.wrapping_add(2 * i)).map_err(bad_ptr(what))?;
+        if c == 0 {
+            break;
+        }
+        v.push(c);
+    }
+    Ok(String::from_utf16_lossy(&v))
 }
 
 /// msvcrt variables imported as data: the offset of each in the data region.
@@ -122,16 +213,16 @@ pub struct Heap {
 }
 
 /// What a function gives back.
-enum R {
+pub(crate) enum R {
     /// eax; the stub returns.
     Val(u32),
     /// The run loop decides (blocked, ended, registers already set).
     Out(Outcome),
 }
 
-type Res = Result<R, GuestFault>;
+pub(crate) type Ret = Result<R, GuestFault>;
 
-fn arg<M: GuestMemory>(
+pub(crate) fn arg<M: GuestMemory>(
     k: &mut Kernel<M>,
     t: ThreadId,
     esp: u32,
@@ -142,7 +233,7 @@ fn arg<M: GuestMemory>(
         .map_err(bad_ptr("argument on the stack"))
 }
 
-fn cstr<M: GuestMemory>(
+pub(crate) fn cstr<M: GuestMemory>(
     k: &mut Kernel<M>,
     t: ThreadId,
     p: u32,
@@ -153,26 +244,44 @@ fn cstr<M: GuestMemory>(
 }
 
 impl Win32 {
-    fn set_err<M: GuestMemory>(&self, k: &mut Kernel<M>, t: ThreadId, code: u32) {
+    /// A string argument: UTF-16 in a `W` function, else bytes.
+    pub(crate) fn sarg<M: GuestMemory>(
+        &self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: u32,
+        what: &str,
+    ) -> Result<String, GuestFault> {
+        if self.wide {
+            wstr(k, t, p, what)
+        } else {
+            cstr(k, t, p, what)
+        }
+    }
+
+    pub(crate) fn set_err<M: GuestMemory>(&self, k: &mut Kernel<M>, t: ThreadId, code: u32) {
         if let Some(ts) = self.threads.get(&t) {
             let _ = k.mem_of(t).write_u32(ts.teb + 0x34, code);
         }
     }
 
-    fn ps(&mut self, p: ProcId) -> Result<&mut PState, GuestFault> {
+    pub(crate) fn ps(&mut self, p: ProcId) -> Result<&mut PState, GuestFault> {
         self.procs
             .get_mut(&p)
             .ok_or_else(|| GuestFault::Refused("Win32 call from a process that has ended".into()))
     }
 
-    fn obj_of(&self, p: ProcId, t: ThreadId, h: u32) -> Option<ObjId> {
+    pub(crate) fn obj_of(&self, p: ProcId, t: ThreadId, h: u32) -> Option<ObjId> {
         if h == CURRENT_THREAD {
             return self.threads.get(&t).map(|x| x.obj);
+        }
+        if h == CURRENT_PROCESS {
+            return self.procs.get(&p).map(|ps| ps.obj);
         }
         self.procs.get(&p)?.handles.get(&h).copied()
     }
 
-    fn new_handle(&mut self, p: ProcId, o: ObjId) -> u32 {
+    pub(crate) fn new_handle(&mut self, p: ProcId, o: ObjId) -> u32 {
         let Some(ps) = self.procs.get_mut(&p) else {
             return 0;
         };
@@ -195,7 +304,9 @@ impl Win32 {
                 "int 0x2E from a thread the Win32 personality did not start".into(),
             ));
         };
+        self.at = at;
         match at {
+            crate::STUB_CALLBACK => return self.callback_returned(k, t, p, cpu),
             STUB_THREAD_RETURN => return Ok(self.exit_thread(k, t, cpu.get(Reg::Eax))),
             STUB_PROCESS_RETURN => return Ok(self.exit_process(k, t, cpu.get(Reg::Eax))),
             STUB_CHAIN_NEXT => return self.chain_next(k, t, cpu),
@@ -216,6 +327,7 @@ impl Win32 {
             )));
         };
         let esp = cpu.get(Reg::Esp);
+        self.wide = stub.wide;
         let Some(f) = stub.func else {
             let ret = k.mem_of(t).read_u32(esp).unwrap_or(0);
             return Err(GuestFault::Unsupported {
@@ -224,6 +336,9 @@ impl Win32 {
                 detail: format!("(called from {ret:#010x})"),
             });
         };
+        if f.is_user32() {
+            self.user.queues.entry(t).or_default();
+        }
         match self.call(k, t, p, cpu, f, esp)? {
             R::Val(v) => {
                 cpu.set(Reg::Eax, v);
@@ -276,7 +391,7 @@ impl Win32 {
         cpu: &mut dyn Cpu,
         mut fns: Vec<u32>,
         exit: Option<u32>,
-    ) -> Res {
+    ) -> Ret {
         fns.reverse();
         if let Some(ts) = self.threads.get_mut(&t) {
             ts.chain = Some(Chain { fns, exit, ret: 0 });
@@ -337,7 +452,7 @@ impl Win32 {
         (off < 3 * FILE_SIZE && off.is_multiple_of(FILE_SIZE)).then_some(off / FILE_SIZE)
     }
 
-    fn heap_alloc<M: GuestMemory>(
+    pub(crate) fn heap_alloc<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
         t: ThreadId,
@@ -373,7 +488,7 @@ impl Win32 {
         Ok(a)
     }
 
-    fn heap_free(&mut self, p: ProcId, a: u32) {
+    pub(crate) fn heap_free(&mut self, p: ProcId, a: u32) {
         if let Some(h) = self.procs.get_mut(&p).and_then(|ps| ps.heap.as_mut()) {
             if let Some(s) = h.sizes.remove(&a) {
                 h.free.push((a, s));
@@ -397,11 +512,11 @@ impl Win32 {
         name_ptr: u32,
         kind: Option<Kind>,
         want: &'static str,
-    ) -> Res {
+    ) -> Ret {
         let name = if name_ptr == 0 {
             None
         } else {
-            Some(cstr(k, t, name_ptr, "object name")?)
+            Some(self.sarg(k, t, name_ptr, "object name")?)
         };
         if let Some(n) = &name {
             if let Some(o) = self.objs.by_name(n) {
@@ -450,7 +565,7 @@ impl Win32 {
         Ok(R::Val(h))
     }
 
-    fn typed(&self, p: ProcId, t: ThreadId, h: u32, want: &str) -> Option<ObjId> {
+    pub(crate) fn typed(&self, p: ProcId, t: ThreadId, h: u32, want: &str) -> Option<ObjId> {
         let o = self.obj_of(p, t, h)?;
         (self.objs.get(o)?.kind.type_name() == want).then_some(o)
     }
@@ -465,7 +580,7 @@ impl Win32 {
         hs: &[u32],
         all: bool,
         ms: u32,
-    ) -> Res {
+    ) -> Ret {
         let mut objs = Vec::with_capacity(hs.len());
         for &h in hs {
             match self.obj_of(p, t, h).filter(|&o| self.objs.waitable(o)) {
@@ -557,9 +672,9 @@ impl Win32 {
         cpu: &mut dyn Cpu,
         f: Func,
         esp: u32,
-    ) -> Res {
+    ) -> Ret {
         let n = f.arg_bytes().map_or(0, |b| b / 4) as u32;
-        let mut a = [0u32; 8];
+        let mut a = [0u32; 12];
         for (i, v) in a.iter_mut().enumerate().take(n as usize) {
             *v = arg(k, t, esp, i as u32)?;
         }
@@ -582,6 +697,7 @@ impl Win32 {
             GetCurrentThreadId => R::Val(k.threads[t].pid),
             GetCurrentProcess => R::Val(CURRENT_PROCESS),
             GetCurrentThread => R::Val(CURRENT_THREAD),
+            GetCommandLineA if self.wide => R::Val(DATA_BASE + crate::D_CMDLINE_W),
             GetCommandLineA => R::Val(DATA_BASE + crate::D_CMDLINE),
             CreateThread => return self.create_thread(k, t, p, &a),
             GetExitCodeThread => match self.typed(p, t, a[0], "thread") {
@@ -723,36 +839,79 @@ impl Win32 {
             }
             // ----- console output --------------------------------------------------------
             GetStdHandle => R::Val(match a[0] as i32 {
-                -10 => STD_INPUT,
-                -11 => STD_OUTPUT,
-                -12 => STD_ERROR,
+                n @ -12..=-10 => self
+                    .procs
+                    .get(&p)
+                    .map_or(STD_INPUT, |ps| ps.std[(-10 - n) as usize]),
                 _ => {
                     self.set_err(k, t, ERROR_INVALID_HANDLE);
                     INVALID_HANDLE_VALUE
                 }
             }),
-            WriteFile | WriteConsoleA => {
-                let fd = match a[0] {
-                    STD_OUTPUT => 1,
-                    STD_ERROR => 2,
+            WriteConsoleA if self.wide => {
+                // (handle, chars, count, written, reserved): UTF-16 to UTF-8.
+                let n = a[2].min(1 << 22);
+                let mut v = Vec::with_capacity(n as usize);
+                for i in 0..n {
+                    v.push(
+                        k.mem_of(t)
+                            .read_u16(a[1].wrapping_add(2 * i))
+                            .map_err(bad_ptr("WriteConsoleW: lpBuffer"))?,
+                    );
+                }
+                let text = String::from_utf16_lossy(&v);
+                let h = a[0];
+                match self.write_handle(k, t, p, h, text.as_bytes()) {
+                    crate::io::WriteRes::Done(_) => {
+                        if a[3] != 0 {
+                            k.mem_of(t)
+                                .write_u32(a[3], n)
+                                .map_err(bad_ptr("WriteConsoleW: lpNumberOfCharsWritten"))?;
+                        }
+                        R::Val(1)
+                    }
                     _ => {
                         self.set_err(k, t, ERROR_INVALID_HANDLE);
-                        return Ok(R::Val(0));
+                        R::Val(0)
                     }
-                };
-                let len = a[2].min(1 << 24);
-                let mut buf = vec![0u8; len as usize];
-                k.mem_of(t)
-                    .read(a[1], &mut buf)
-                    .map_err(bad_ptr("WriteFile: lpBuffer"))?;
-                self.output(k, t, fd, &buf);
-                if a[3] != 0 {
-                    k.mem_of(t)
-                        .write_u32(a[3], len)
-                        .map_err(bad_ptr("WriteFile: lpNumberOfBytesWritten"))?;
                 }
-                R::Val(1)
             }
+            WriteFile | WriteConsoleA => return self.write_file(k, t, p, cpu, &a),
+            ReadFile => return self.read_file(k, t, p, cpu, &a),
+            // ----- pipes, handles, processes ---------------------------------------------------
+            CreatePipe => return self.create_pipe(k, t, p, &a),
+            CreateNamedPipeA => return self.create_named_pipe(k, t, p, &a),
+            ConnectNamedPipe => return self.connect_named_pipe(k, t, p, cpu, &a),
+            DisconnectNamedPipe => return self.disconnect_named_pipe(k, t, p, &a),
+            CreateFileA => return self.create_file(k, t, p, &a),
+            WaitNamedPipeA => return self.wait_named_pipe(k, t, cpu, &a),
+            SetNamedPipeHandleState => return self.set_pipe_state(k, t, p, &a),
+            PeekNamedPipe => return self.peek_named_pipe(k, t, p, &a),
+            SetHandleInformation => return self.handle_info(k, t, p, true, &a),
+            GetHandleInformation => return self.handle_info(k, t, p, false, &a),
+            CreateProcessA => return self.create_process(k, t, p, &a),
+            GetExitCodeProcess => return self.exit_code_process(k, t, p, &a),
+            TerminateProcess => return self.terminate_process(k, t, p, &a),
+            FlushViewOfFile => R::Val(1),
+            // ----- USER32 ------------------------------------------------------------------------
+            GetMessageA
+            | PeekMessageA
+            | PostThreadMessageA
+            | PostMessageA
+            | SendMessageA
+            | RegisterClassA
+            | RegisterClassExA
+            | CreateWindowExA
+            | DefWindowProcA
+            | DispatchMessageA
+            | TranslateMessage
+            | PostQuitMessage
+            | FindWindowA
+            | FindWindowExA
+            | DestroyWindow
+            | RegisterWindowMessageA
+            | IsWindow
+            | GetWindowThreadProcessId => return self.user_call(k, t, p, cpu, f, &a),
             // ----- objects ------------------------------------------------------------------
             CreateEventA => {
                 let kind = Kind::Event {
@@ -889,7 +1048,7 @@ impl Win32 {
                 match self.ps(p)?.handles.remove(&a[0]) {
                     Some(o) => {
                         self.rec(k, t, "CloseHandle", Some(o), a[0], 1);
-                        self.objs.release(o);
+                        self.release_obj(k, o);
                         R::Val(1)
                     }
                     None => {
@@ -918,7 +1077,7 @@ impl Win32 {
                 }
                 if a[6] & DUPLICATE_CLOSE_SOURCE != 0 {
                     if let Some(o) = self.ps(p)?.handles.remove(&a[1]) {
-                        self.objs.release(o);
+                        self.release_obj(k, o);
                     }
                 }
                 self.rec(k, t, "DuplicateHandle", Some(o), h, h as i64);
@@ -936,7 +1095,7 @@ impl Win32 {
                 let name_taken = a[5] != 0
                     && self
                         .objs
-                        .by_name(&cstr(k, t, a[5], "mapping name")?)
+                        .by_name(&self.sarg(k, t, a[5], "mapping name")?)
                         .is_some();
                 if name_taken {
                     return self.create_obj(
@@ -1009,7 +1168,7 @@ impl Win32 {
                 Some(o) => {
                     k.mem_of(t).unmap(a[0]);
                     self.rec(k, t, "UnmapViewOfFile", Some(o), 0, 1);
-                    self.objs.release(o);
+                    self.release_obj(k, o);
                     R::Val(1)
                 }
                 None => {
@@ -1061,7 +1220,7 @@ impl Win32 {
             }
             DeleteCriticalSection => {
                 if let Some(o) = self.ps(p)?.crit.remove(&a[0]) {
-                    self.objs.release(o);
+                    self.release_obj(k, o);
                 }
                 R::Val(0)
             }
@@ -1209,19 +1368,23 @@ impl Win32 {
                     _ => (a[1], ArgList { at: a[2] }, Dest::Mem(a[0])),
                 };
                 let out = pf::format(k.mem_of(t), fmt, &mut list).map_err(bad_ptr(f.name()))?;
-                self.put(k, t, dest, &out, f.name())?
+                self.put(k, t, p, cpu, dest, &out, f.name())?
             }
             puts => {
                 let mut s = pf::read_bytes(k.mem_of(t), a[0], 1 << 20).map_err(bad_ptr("puts"))?;
                 s.push(b'\n');
-                self.output(k, t, 1, &s);
-                R::Val(0)
+                match self.put(k, t, p, cpu, Dest::Fd(1), &s, "puts")? {
+                    R::Val(u32::MAX) => R::Val(u32::MAX),
+                    R::Val(_) => R::Val(0),
+                    o => o,
+                }
             }
             fputs => {
                 let s = pf::read_bytes(k.mem_of(t), a[0], 1 << 20).map_err(bad_ptr("fputs"))?;
-                match self.put(k, t, Dest::File(a[1]), &s, "fputs")? {
+                match self.put(k, t, p, cpu, Dest::File(a[1]), &s, "fputs")? {
                     R::Val(u32::MAX) => R::Val(u32::MAX),
-                    _ => R::Val(0),
+                    R::Val(_) => R::Val(0),
+                    o => o,
                 }
             }
             fputc | putchar => {
@@ -1230,9 +1393,10 @@ impl Win32 {
                 } else {
                     (a[0], Dest::File(a[1]))
                 };
-                match self.put(k, t, dest, &[c as u8], f.name())? {
+                match self.put(k, t, p, cpu, dest, &[c as u8], f.name())? {
                     R::Val(u32::MAX) => R::Val(u32::MAX),
-                    _ => R::Val(c & 0xFF),
+                    R::Val(_) => R::Val(c & 0xFF),
+                    o => o,
                 }
             }
             fwrite => {
@@ -1241,9 +1405,10 @@ impl Win32 {
                 k.mem_of(t)
                     .read(a[0], &mut buf)
                     .map_err(bad_ptr("fwrite"))?;
-                match self.put(k, t, Dest::File(a[3]), &buf, "fwrite")? {
+                match self.put(k, t, p, cpu, Dest::File(a[3]), &buf, "fwrite")? {
                     R::Val(u32::MAX) => R::Val(0),
-                    _ => R::Val(total.checked_div(a[1]).unwrap_or(0)),
+                    R::Val(_) => R::Val(total.checked_div(a[1]).unwrap_or(0)),
+                    o => o,
                 }
             }
             fflush => R::Val(0),
@@ -1408,20 +1573,21 @@ impl Win32 {
         Ok(v)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn put<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
         t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
         dest: Dest,
         data: &[u8],
         what: &str,
-    ) -> Res {
-        match dest {
-            Dest::Fd(fd) => {
-                self.output(k, t, fd, data);
-            }
+    ) -> Ret {
+        let fd = match dest {
+            Dest::Fd(fd) => fd,
             Dest::File(fp) => match Self::file_fd(fp) {
-                Some(fd) if self.output(k, t, fd, data) => {}
+                Some(fd @ (1 | 2)) => fd,
                 _ => {
                     let _ = k.mem_of(t).write_u32(DATA_BASE + D_ERRNO, 9);
                     return Ok(R::Val(u32::MAX));
@@ -1431,9 +1597,25 @@ impl Win32 {
                 let mut v = data.to_vec();
                 v.push(0);
                 k.mem_of(t).write(at, &v).map_err(bad_ptr(what))?;
+                return Ok(R::Val(data.len() as u32));
+            }
+        };
+        // stdout/stderr are the process's standard handles: the console, or a pipe.
+        let h = self
+            .procs
+            .get(&p)
+            .map_or(STD_OUTPUT, |ps| ps.std[fd as usize]);
+        match self.write_handle(k, t, p, h, data) {
+            crate::io::WriteRes::Done(_) => Ok(R::Val(data.len() as u32)),
+            crate::io::WriteRes::Fail(_) => {
+                let _ = k.mem_of(t).write_u32(DATA_BASE + D_ERRNO, 32); // EPIPE
+                Ok(R::Val(u32::MAX))
+            }
+            crate::io::WriteRes::Wait(id) => {
+                let text = format!("waits for room in pipe #{id} ({what})");
+                Ok(self.block_retry(k, t, cpu, crate::Res::Pipe(id), "w32_pipe", text, None))
             }
         }
-        Ok(R::Val(data.len() as u32))
     }
 
     fn create_thread<M: GuestMemory>(
@@ -1441,8 +1623,8 @@ impl Win32 {
         k: &mut Kernel<M>,
         t: ThreadId,
         p: ProcId,
-        a: &[u32; 8],
-    ) -> Res {
+        a: &[u32; 12],
+    ) -> Ret {
         // (lpThreadAttributes, dwStackSize, lpStartAddress, lpParameter, dwCreationFlags, lpThreadId)
         let ps = self.ps(p)?;
         let Some(slot) = Win32::teb_slot_pub(ps) else {
@@ -1516,6 +1698,8 @@ impl Win32 {
                 obj,
                 exit_code: None,
                 chain: None,
+                frames: Vec::new(),
+                retry_deadline: None,
             },
         );
         if suspended != 0 {

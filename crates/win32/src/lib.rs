@@ -10,8 +10,11 @@
 #![warn(missing_docs)]
 
 mod api;
+mod io;
 pub mod objects;
+pub mod pipes;
 pub mod printf;
+mod user;
 
 use ipcemu_kernel::{
     trace_rec, Cpu, GuestFault, GuestMemory, Kernel, Outcome, ProcId, Reg, ThreadId,
@@ -21,7 +24,7 @@ use objects::{ObjId, Objects, Waiter};
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-pub use api::{lookup, Func};
+pub use api::{lookup, lookup_wide, Func};
 
 /// Name of the personality.
 pub const NAME: &str = "win32";
@@ -56,6 +59,8 @@ pub const VIEW_END: u32 = TEB_BASE;
 const STUB_THREAD_RETURN: u32 = STUB_BASE;
 const STUB_PROCESS_RETURN: u32 = STUB_BASE + 8;
 const STUB_CHAIN_NEXT: u32 = STUB_BASE + 16;
+/// Return address of window procedures the personality calls (`int 0x2E`).
+pub(crate) const STUB_CALLBACK: u32 = STUB_BASE + 24;
 const STUB_FIRST: u32 = STUB_BASE + 32;
 const TRAMPOLINE: u32 = STUB_BASE + 0x8000;
 const STUB_REGION: u32 = 0x1_0000;
@@ -81,6 +86,8 @@ const D_ARGV_CELL: u32 = 0x11C4;
 const D_CMDLINE: u32 = 0x2000;
 const D_ARGV: u32 = 0x3000;
 const D_ARGV_STR: u32 = 0x3400;
+/// The command line in UTF-16 (`GetCommandLineW`), up to 4095 units.
+pub(crate) const D_CMDLINE_W: u32 = 0x6000;
 const D_END: u32 = 0x5000;
 
 /// Size of one msvcrt `FILE` (`_iob[i]`).
@@ -100,6 +107,8 @@ pub struct Stub {
     pub label: String,
     /// The implementation, if any.
     pub func: Option<Func>,
+    /// A `W` variant: string arguments are UTF-16.
+    pub wide: bool,
 }
 
 /// A run of guest functions the personality calls one after the other (`_initterm`,
@@ -114,10 +123,44 @@ pub(crate) struct Chain {
     pub ret: u32,
 }
 
+/// What a process started by `CreateProcessA` inherits (the request's context).
+#[derive(Debug)]
+pub(crate) struct SpawnCtx {
+    /// Inherited handles (same values in the child), each with a reference taken.
+    pub handles: Vec<(u32, ObjId)>,
+    /// Standard handles (`STARTF_USESTDHANDLES`), else the console's.
+    pub std: Option<[u32; 3]>,
+}
+
+/// A `CreateProcessA` waiting for the run loop to start the program.
+#[derive(Debug)]
+pub(crate) struct PendingSpawn {
+    pub refs: Vec<ObjId>,
+    pub pi: u32,
+    pub suspended: bool,
+    pub cmdline: String,
+}
+
+/// A guest function the personality called (window procedure), and what to do when it
+/// returns to the callback stub.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    /// esp and eip to restore (the API call that made the callback).
+    pub esp: u32,
+    pub eip: u32,
+    pub cont: user::Cont,
+}
+
 /// Win32 state of one process.
 pub(crate) struct PState {
     pub stubs: Vec<Stub>,
     pub handles: BTreeMap<u32, ObjId>,
+    /// Handles a child process started with `bInheritHandles` gets.
+    pub inherit: HashSet<u32>,
+    /// Standard input, output, error (the console's pseudo handles unless redirected).
+    pub std: [u32; 3],
+    /// The process object.
+    pub obj: ObjId,
     pub next_handle: u32,
     pub image_base: u32,
     pub pid: u32,
@@ -144,6 +187,10 @@ pub(crate) struct TState {
     pub obj: ObjId,
     pub exit_code: Option<u32>,
     pub chain: Option<Chain>,
+    /// Window procedures called by the personality, innermost last.
+    pub frames: Vec<Frame>,
+    /// A restarted call's own deadline (stub address, ns), so restarting does not extend it.
+    pub retry_deadline: Option<(u32, u64)>,
 }
 
 /// The Win32 personality and its state in one world.
@@ -156,6 +203,73 @@ pub struct Win32 {
     pub(crate) waiters: Vec<Waiter>,
     pub(crate) next_wait: u64,
     pending: Option<PState>,
+    pub(crate) pipes: pipes::Pipes,
+    /// Threads blocked in a call that runs again when what it waits for changes.
+    pub(crate) retry: Vec<(ThreadId, u64, Res)>,
+    pub(crate) spawns: HashMap<u64, (ThreadId, PendingSpawn)>,
+    pub(crate) user: user::User,
+    /// Stub address of the trap being handled.
+    pub(crate) at: u32,
+    /// The trap being handled is a `W` function.
+    pub(crate) wide: bool,
+}
+
+/// What a restartable call waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Res {
+    /// A change of this pipe (data, space, an end closed, a client).
+    Pipe(u32),
+    /// A listening instance of this named pipe (lower-case name).
+    PipeName(String),
+    /// A message for this thread's queue.
+    Queue(ThreadId),
+}
+
+/// A blocked Win32 call: restartable (woken with nothing, it runs again) or woken with a value.
+#[derive(Debug)]
+pub(crate) struct Block {
+    pub id: u64,
+    pub what: &'static str,
+    pub text: String,
+    /// On timeout: fail the call with this last error (eax 0), resuming after the stub's trap.
+    pub timeout: Option<TimeoutFail>,
+}
+
+impl ipcemu_kernel::Blocker for Block {
+    fn personality(&self) -> &'static str {
+        NAME
+    }
+    fn what(&self) -> &'static str {
+        self.what
+    }
+    fn describe(&self) -> String {
+        self.text.clone()
+    }
+    fn on_timeout(&self) -> ipcemu_kernel::Wake {
+        match &self.timeout {
+            Some(f) => ipcemu_kernel::Wake::Complete(Box::new(f.clone())),
+            None => ipcemu_kernel::Wake::Nothing,
+        }
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Ends a restartable call that timed out: eax 0, a last error, and on past the trap.
+#[derive(Debug, Clone)]
+pub(crate) struct TimeoutFail {
+    pub teb: u32,
+    pub error: u32,
+    pub resume: u32,
+}
+
+impl ipcemu_kernel::Completion for TimeoutFail {
+    fn complete(self: Box<Self>, mem: &mut dyn GuestMemory, cpu: &mut dyn Cpu) {
+        let _ = mem.write_u32(self.teb + 0x34, self.error);
+        cpu.set(Reg::Eax, 0);
+        cpu.set(Reg::Eip, self.resume);
+    }
 }
 
 impl std::fmt::Debug for Win32 {
@@ -178,6 +292,12 @@ impl Win32 {
             waiters: Vec::new(),
             next_wait: 0,
             pending: None,
+            pipes: pipes::Pipes::default(),
+            retry: Vec::new(),
+            spawns: HashMap::new(),
+            user: user::User::default(),
+            at: 0,
+            wide: false,
         }
     }
 
@@ -189,7 +309,7 @@ impl Win32 {
             .filter_map(|i| {
                 let label = import_label(i);
                 let known = i.name.as_deref().is_some_and(|n| {
-                    api::lookup(&i.dll, n).is_some() || api::data_import(&i.dll, n).is_some()
+                    api::lookup_wide(&i.dll, n).is_some() || api::data_import(&i.dll, n).is_some()
                 });
                 (!known && seen.insert(label.clone())).then_some(label)
             })
@@ -307,18 +427,81 @@ impl Win32 {
         }
     }
 
-    fn end_process_state(&mut self, p: ProcId) {
+    fn end_process_state<M: GuestMemory>(&mut self, k: &mut Kernel<M>, p: ProcId) {
         let Some(ps) = self.procs.remove(&p) else {
             return;
         };
-        for (_, o) in ps.handles {
-            self.objs.release(o);
+        let code = match &k.procs[p].exit {
+            Some(ipcemu_kernel::ExitStatus::Normal(c)) => *c as u32,
+            Some(ipcemu_kernel::ExitStatus::Fault(_)) => 0xC000_0005,
+            _ => 1,
+        };
+        if let Some(o) = self.objs.get_mut(ps.obj) {
+            if let objects::Kind::Process { exit, .. } = &mut o.kind {
+                *exit = Some(code);
+            }
         }
-        for (_, o) in ps.views {
-            self.objs.release(o);
+        let objs: Vec<ObjId> = ps
+            .handles
+            .into_values()
+            .chain(ps.views.into_values())
+            .chain(ps.crit.into_values())
+            .chain(std::iter::once(ps.obj))
+            .collect();
+        for o in objs {
+            self.release_obj(k, o);
         }
-        for (_, o) in ps.crit {
-            self.objs.release(o);
+    }
+
+    /// Drop one reference to an object; when it goes, tell its pipe (or whatever keeps
+    /// state about it) and wake whoever waits on that.
+    pub(crate) fn release_obj<M: GuestMemory>(&mut self, k: &mut Kernel<M>, o: ObjId) {
+        let Some(obj) = self.objs.release(o) else {
+            return;
+        };
+        if let objects::Kind::PipeEnd {
+            pipe: Some(id),
+            reads,
+            writes,
+            server,
+            ..
+        } = obj.kind
+        {
+            let named = self
+                .pipes
+                .pipes
+                .get(&id)
+                .and_then(|p| p.named.as_ref())
+                .map(|n| n.name.to_ascii_lowercase());
+            if named.is_some() && !server {
+                let _ = self.pipes.drop_client(id, false);
+            } else {
+                self.pipes.end_closed(id, reads, writes, server);
+            }
+            self.wake_res(k, &Res::Pipe(id));
+            if let Some(n) = named {
+                self.wake_res(k, &Res::PipeName(n));
+            }
+        }
+    }
+
+    /// Wake the threads whose restartable call waits for `res` (they run the call again).
+    pub(crate) fn wake_res<M: GuestMemory>(&mut self, k: &mut Kernel<M>, res: &Res) {
+        let mut i = 0;
+        while i < self.retry.len() {
+            let (t, id, r) = &self.retry[i];
+            let current = k.blocker_of::<Block>(*t).is_some_and(|b| b.id == *id);
+            if !current {
+                self.retry.remove(i);
+                continue;
+            }
+            if r == res {
+                let t = *t;
+                self.retry.remove(i);
+                k.wake(t, ipcemu_kernel::Wake::Nothing);
+                continue;
+            }
+            i += 1;
         }
     }
 }
@@ -418,6 +601,8 @@ impl<M: GuestMemory> Personality<M> for Win32 {
             .map_err(e)?;
         mem.write(STUB_CHAIN_NEXT, &[0xCD, VECTOR, 0xC3, 0x90])
             .map_err(e)?;
+        mem.write(STUB_CALLBACK, &[0xCD, VECTOR, 0x90, 0x90])
+            .map_err(e)?;
         let mut stubs: Vec<Stub> = Vec::new();
         let mut by_label: HashMap<String, u32> = HashMap::new();
         let data_addr = |off: u32| DATA_BASE + off;
@@ -438,7 +623,11 @@ impl<M: GuestMemory> Personality<M> for Win32 {
                     if n >= MAX_STUBS {
                         return Err(format!("more than {MAX_STUBS} imported functions"));
                     }
-                    let func = imp.name.as_deref().and_then(|nm| api::lookup(&imp.dll, nm));
+                    let found = imp
+                        .name
+                        .as_deref()
+                        .and_then(|nm| api::lookup_wide(&imp.dll, nm));
+                    let func = found.map(|(f, _)| f);
                     let a = STUB_FIRST + 8 * n;
                     let mut code = [0x90u8; 8];
                     code[0] = 0xCD;
@@ -454,6 +643,7 @@ impl<M: GuestMemory> Personality<M> for Win32 {
                     stubs.push(Stub {
                         label: label.clone(),
                         func,
+                        wide: found.is_some_and(|(_, w)| w),
                     });
                     by_label.insert(label, a);
                     a
@@ -493,6 +683,14 @@ impl<M: GuestMemory> Personality<M> for Win32 {
         cb.truncate(0x1000 - 1);
         cb.push(0);
         mem.write(data_addr(D_CMDLINE), &cb).map_err(e)?;
+        let mut wide: Vec<u8> = cmd
+            .encode_utf16()
+            .take(0xFFF)
+            .chain(std::iter::once(0))
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        wide.truncate(0x2000);
+        mem.write(data_addr(D_CMDLINE_W), &wide).map_err(e)?;
         let mut argv = vec![file.to_string()];
         argv.extend(split_args(args.params.unwrap_or("")));
         argv.truncate(255);
@@ -527,10 +725,25 @@ impl<M: GuestMemory> Personality<M> for Win32 {
                 "cannot map the stack at {stack_base:#x}+{size:#x} (the image overlaps it)"
             ));
         }
+        let ctx = args.context.and_then(|c| c.downcast_ref::<SpawnCtx>());
+        let handles: BTreeMap<u32, ObjId> = ctx
+            .map(|c| c.handles.iter().copied().collect())
+            .unwrap_or_default();
+        let next_handle = handles
+            .keys()
+            .next_back()
+            .map_or(0x100, |h| h.wrapping_add(4).max(0x100));
         let mut ps = PState {
             stubs,
-            handles: BTreeMap::new(),
-            next_handle: 0x100,
+            inherit: handles.keys().copied().collect(),
+            handles,
+            std: ctx.and_then(|c| c.std).unwrap_or([
+                api::STD_INPUT,
+                api::STD_OUTPUT,
+                api::STD_ERROR,
+            ]),
+            obj: 0,
+            next_handle,
             image_base: pe.image_base,
             pid: 0,
             tls_used: [false; 64],
@@ -604,6 +817,9 @@ impl<M: GuestMemory> Personality<M> for Win32 {
                 suspended: 0,
             },
         );
+        ps.obj = self
+            .objs
+            .create(None, objects::Kind::Process { proc, exit: None });
         self.procs.insert(proc, ps);
         self.threads.insert(
             t,
@@ -614,8 +830,13 @@ impl<M: GuestMemory> Personality<M> for Win32 {
                 obj,
                 exit_code: None,
                 chain: None,
+                frames: Vec::new(),
+                retry_deadline: None,
             },
         );
+    }
+    fn spawned(&mut self, k: &mut Kernel<M>, outcome: ipcemu_personality::Spawned) {
+        self.spawn_done(k, outcome);
     }
     fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, _trap: Trap) -> Outcome {
         let at = cpu.get(Reg::Eip).wrapping_sub(2);
@@ -638,7 +859,7 @@ impl<M: GuestMemory> Personality<M> for Win32 {
                 *exit = Some(code);
             }
         }
-        self.objs.release(ts.obj);
+        self.release_obj(k, ts.obj);
         let abandoned = self.objs.abandon(t);
         if k.trace_on {
             for o in abandoned {
@@ -648,8 +869,9 @@ impl<M: GuestMemory> Personality<M> for Win32 {
         if let Some(ps) = self.procs.get_mut(&p) {
             ps.teb_free.push(ts.slot);
         }
+        self.user_thread_exited(k, t);
         if k.procs[p].live_threads == 0 {
-            self.end_process_state(p);
+            self.end_process_state(k, p);
         }
         self.pump(k);
     }

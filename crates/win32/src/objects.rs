@@ -51,6 +51,28 @@ pub enum Kind {
         /// The shared host memory (`GuestMemory::alloc_shared`).
         mem: Rc<dyn Any>,
     },
+    /// One end of a pipe (anonymous or a named-pipe instance's server or client end).
+    PipeEnd {
+        /// The pipe (`None` once a named pipe's server disconnected this client end).
+        pipe: Option<u32>,
+        /// The channel this end reads, if any.
+        reads: Option<usize>,
+        /// The channel this end writes, if any.
+        writes: Option<usize>,
+        /// Message read mode (`PIPE_READMODE_MESSAGE`).
+        msg_read: bool,
+        /// `PIPE_NOWAIT`: reads of an empty pipe fail at once.
+        nowait: bool,
+        /// The server end of a named pipe instance.
+        server: bool,
+    },
+    /// A process.
+    Process {
+        /// The kernel's process.
+        proc: ipcemu_kernel::ProcId,
+        /// Exit code once it ended.
+        exit: Option<u32>,
+    },
     /// A thread.
     Thread {
         /// The kernel's thread.
@@ -70,6 +92,8 @@ impl Kind {
             Kind::Mutex { .. } => "mutex",
             Kind::Semaphore { .. } => "semaphore",
             Kind::Mapping { .. } => "file mapping",
+            Kind::PipeEnd { .. } => "pipe",
+            Kind::Process { .. } => "process",
             Kind::Thread { .. } => "thread",
         }
     }
@@ -189,8 +213,9 @@ impl Objects {
             o.refs += 1;
         }
     }
-    /// One reference less; the object goes (with its name) at zero.
-    pub fn release(&mut self, id: ObjId) {
+    /// One reference less; the object goes (with its name) at zero and is returned then.
+    #[must_use = "a pipe end or process that goes needs its owner told"]
+    pub fn release(&mut self, id: ObjId) -> Option<Object> {
         let gone = match self.objs.get_mut(&id) {
             Some(o) => {
                 o.refs = o.refs.saturating_sub(1);
@@ -198,15 +223,16 @@ impl Objects {
             }
             None => false,
         };
-        if gone {
-            if let Some(o) = self.objs.remove(&id) {
-                if let Some(n) = o.name {
-                    if self.names.get(&n) == Some(&id) {
-                        self.names.remove(&n);
-                    }
-                }
+        if !gone {
+            return None;
+        }
+        let o = self.objs.remove(&id)?;
+        if let Some(n) = &o.name {
+            if self.names.get(n) == Some(&id) {
+                self.names.remove(n);
             }
         }
+        Some(o)
     }
     /// Display label: `event "name"` or `event #7 (unnamed)`.
     pub fn label(&self, id: ObjId) -> String {
@@ -225,6 +251,7 @@ impl Objects {
             Some(Kind::Mutex { owner, .. }) => owner.is_none() || *owner == Some(t),
             Some(Kind::Semaphore { count, .. }) => *count > 0,
             Some(Kind::Thread { exit, .. }) => exit.is_some(),
+            Some(Kind::Process { exit, .. }) => exit.is_some(),
             _ => false,
         }
     }
@@ -262,6 +289,7 @@ impl Objects {
                     | Kind::Mutex { .. }
                     | Kind::Semaphore { .. }
                     | Kind::Thread { .. }
+                    | Kind::Process { .. }
             )
         )
     }

@@ -1,0 +1,66 @@
+//! Stopping a run from outside: a signal-handling thread, or a writer whose reader went away,
+//! asks the world to stop. The run loop sees the request at its next scheduling point; a guest
+//! that is running in Unicorn is stopped with `uc_emu_stop`, the one Unicorn call meant for
+//! other threads. Its thread stays runnable, so the report still shows it as running.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use unicorn_engine::{uc_emu_stop, uc_engine};
+
+#[derive(Default)]
+struct Inner {
+    requested: AtomicBool,
+    /// The running instance's handle as an address (0 = none), locked while stopping so an
+    /// instance cannot be closed under the caller's feet.
+    running: Mutex<usize>,
+}
+
+/// A handle that stops a [`World`](crate::World)'s run ([`End::Interrupted`](crate::End)).
+/// Cheap to clone, `Send` and `Sync`; get it with [`World::stop_handle`](crate::World::stop_handle).
+#[derive(Clone, Default)]
+pub struct StopHandle {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for StopHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StopHandle")
+            .field("requested", &self.requested())
+            .finish()
+    }
+}
+
+impl StopHandle {
+    /// Ask the run to stop. Safe from any thread, and from a writer called inside the run.
+    /// Unicorn forgets a stop that arrives in the instant before an instance starts, so a
+    /// caller on another thread should repeat it until the run has returned (the CLI repeats
+    /// it every 20 ms); repeating is harmless.
+    pub fn stop(&self) {
+        self.inner.requested.store(true, Ordering::SeqCst);
+        if let Ok(g) = self.inner.running.lock() {
+            if *g != 0 {
+                // SAFETY: the handle is alive while it is registered (see `leave`).
+                unsafe { uc_emu_stop(*g as *mut uc_engine) };
+            }
+        }
+    }
+
+    /// Whether a stop was asked for.
+    pub fn requested(&self) -> bool {
+        self.inner.requested.load(Ordering::SeqCst)
+    }
+
+    /// An instance is about to run.
+    pub(crate) fn enter(&self, uc: *mut uc_engine) {
+        if let Ok(mut g) = self.inner.running.lock() {
+            *g = uc as usize;
+        }
+    }
+
+    /// The instance stopped; it may be closed after this returns.
+    pub(crate) fn leave(&self) {
+        if let Ok(mut g) = self.inner.running.lock() {
+            *g = 0;
+        }
+    }
+}

@@ -1,0 +1,950 @@
+//! USER32: per-thread message queues, window classes, message-only (and hidden top-level)
+//! windows, posted and sent messages, `WM_COPYDATA` between processes, and the calls into the
+//! guest's window procedures.
+//!
+//! A window procedure is guest code the personality calls: it pushes the four arguments and
+//! the callback stub's address below the caller's stack and jumps to it; when it returns to
+//! the stub, the personality goes on with what it was doing ([`Cont`]). Sent messages from
+//! other threads wait in the receiver's queue until it calls `GetMessageA`/`PeekMessageA`;
+//! those calls run the window procedure for each and then start over (restartable, see
+//! `io.rs`), so the sender is answered exactly when Windows answers it.
+
+use crate::api::{Ret, ERROR_ACCESS_DENIED, ERROR_INVALID_PARAMETER, R};
+use crate::io::ERROR_NOT_ENOUGH_QUOTA;
+use crate::{bad_ptr, Block, Frame, Res, Win32, NAME, STUB_CALLBACK};
+use ipcemu_kernel::{
+    Cpu, Endpoint, GuestFault, GuestMemory, Kernel, Message, MsgKind, Outcome, ProcId, Reg,
+    ThreadId, Verdict, Wake,
+};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+const WM_CREATE: u32 = 0x0001;
+const WM_DESTROY: u32 = 0x0002;
+const WM_CLOSE: u32 = 0x0010;
+const WM_QUIT: u32 = 0x0012;
+const WM_COPYDATA: u32 = 0x004A;
+const WM_NCCREATE: u32 = 0x0081;
+const WM_NCDESTROY: u32 = 0x0082;
+const HWND_MESSAGE: u32 = 0xFFFF_FFFD;
+const PM_REMOVE: u32 = 1;
+/// Posted messages a queue holds (Windows' default `USERPostMessageLimit`).
+pub const QUEUE_LIMIT: usize = 10_000;
+/// Window procedures the personality may have called and not seen return, per thread.
+const MAX_FRAMES: usize = 256;
+/// The largest `WM_COPYDATA` payload.
+pub const MAX_COPYDATA: u32 = 16 << 20;
+const ERROR_INVALID_WINDOW_HANDLE: u32 = 1400;
+const ERROR_CANNOT_FIND_WND_CLASS: u32 = 1407;
+const ERROR_CLASS_ALREADY_EXISTS: u32 = 1410;
+const ERROR_INVALID_THREAD_ID: u32 = 1444;
+const ERROR_NOT_ENOUGH_MEMORY: u32 = 8;
+
+/// A posted message.
+#[derive(Debug, Clone)]
+pub(crate) struct Msg {
+    hwnd: u32,
+    message: u32,
+    wparam: u32,
+    lparam: u32,
+    time: u32,
+}
+
+/// A message sent from another thread, waiting to be handled.
+#[derive(Debug)]
+pub(crate) struct Sent {
+    /// The sender's wait id.
+    id: u64,
+    /// The request's sequence number on the message path.
+    seq: u64,
+    from: ThreadId,
+    hwnd: u32,
+    message: u32,
+    wparam: u32,
+    lparam: u32,
+    /// `WM_COPYDATA`: `dwData` and the payload, copied from the sender.
+    copydata: Option<(u32, Vec<u8>)>,
+}
+
+/// A thread's message queue.
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    posted: VecDeque<Msg>,
+    sent: VecDeque<Sent>,
+    quit: Option<u32>,
+}
+
+#[derive(Debug)]
+struct Window {
+    class: String,
+    atom: u32,
+    title: String,
+    thread: ThreadId,
+    proc: ProcId,
+    wndproc: u32,
+    parent: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Class {
+    atom: u32,
+    wndproc: u32,
+    name: String,
+}
+
+/// USER32 state of a world.
+#[derive(Debug, Default)]
+pub(crate) struct User {
+    pub queues: HashMap<ThreadId, Queue>,
+    windows: BTreeMap<u32, Window>,
+    classes: HashMap<(ProcId, String), Class>,
+    atoms: HashMap<String, u32>,
+    next_atom: u32,
+    next_hwnd: u32,
+}
+
+/// What to do when a window procedure the personality called returns.
+#[derive(Debug, Clone)]
+pub(crate) enum Cont {
+    /// Its result is the API call's result.
+    Return,
+    /// `WM_NCCREATE` of `CreateWindowExA` returned: send `WM_CREATE` (or fail).
+    NcCreate { hwnd: u32, cs: u32 },
+    /// `WM_CREATE` returned: the window is made (or, at -1, destroyed).
+    Create { hwnd: u32, cs: u32 },
+    /// `WM_DESTROY` returned: send `WM_NCDESTROY`.
+    Destroy { hwnd: u32, ret: u32 },
+    /// `WM_NCDESTROY` returned: the window goes; the call returns `ret`.
+    Destroyed { hwnd: u32, ret: u32 },
+    /// A sent message was handled: answer the sender; the message loop call starts over.
+    SentDone {
+        id: u64,
+        sender: ThreadId,
+        seq: u64,
+        cds: u32,
+    },
+}
+
+fn class_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+impl Win32 {
+    /// Call the guest function `f(args)` (stdcall) below the stack `esp`; when it returns,
+    /// eip/esp are restored to `eip`/`esp` and `cont` runs.
+    #[allow(clippy::too_many_arguments)]
+    fn call_guest<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+        f: u32,
+        args: [u32; 4],
+        (esp, eip): (u32, u32),
+        cont: Cont,
+    ) -> Ret {
+        let depth = self.threads.get(&t).map_or(0, |x| x.frames.len());
+        if depth >= MAX_FRAMES {
+            return Err(GuestFault::Refused(format!(
+                "window procedures nested more than {MAX_FRAMES} deep"
+            )));
+        }
+        let mut sp = esp;
+        let m = k.mem_of(t);
+        for v in args.iter().rev().chain(std::iter::once(&STUB_CALLBACK)) {
+            sp = sp.wrapping_sub(4);
+            m.write_u32(sp, *v)
+                .map_err(bad_ptr("stack (call of a window procedure)"))?;
+        }
+        cpu.set(Reg::Esp, sp);
+        cpu.set(Reg::Eip, f);
+        if let Some(ts) = self.threads.get_mut(&t) {
+            ts.frames.push(Frame { esp, eip, cont });
+        }
+        Ok(R::Out(Outcome::Continue))
+    }
+
+    /// The callback stub: a window procedure returned.
+    pub(crate) fn callback_returned<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+    ) -> Result<Outcome, GuestFault> {
+        let Some(fr) = self.threads.get_mut(&t).and_then(|x| x.frames.pop()) else {
+            return Err(GuestFault::Refused(
+                "returned to the window-procedure stub with no window procedure called".into(),
+            ));
+        };
+        let result = cpu.get(Reg::Eax);
+        cpu.set(Reg::Esp, fr.esp);
+        cpu.set(Reg::Eip, fr.eip);
+        let frame = (fr.esp, fr.eip);
+        let ret = |cpu: &mut dyn Cpu, v: u32| {
+            cpu.set(Reg::Eax, v);
+            Ok(Outcome::Continue)
+        };
+        match fr.cont {
+            Cont::Return => ret(cpu, result),
+            Cont::NcCreate { hwnd, cs } => {
+                let wndproc = self.user.windows.get(&hwnd).map(|w| w.wndproc);
+                match wndproc {
+                    Some(wp) if result != 0 => {
+                        let cont = Cont::Create { hwnd, cs };
+                        let args = [hwnd, WM_CREATE, 0, cs];
+                        self.call_guest(k, t, cpu, wp, args, frame, cont).map(out)
+                    }
+                    _ => {
+                        self.heap_free(p, cs);
+                        self.user.windows.remove(&hwnd);
+                        ret(cpu, 0)
+                    }
+                }
+            }
+            Cont::Create { hwnd, cs } => {
+                self.heap_free(p, cs);
+                if result as i32 == -1 || !self.user.windows.contains_key(&hwnd) {
+                    self.user.windows.remove(&hwnd);
+                    return ret(cpu, 0);
+                }
+                self.rec_window(k, t, "CreateWindowEx", hwnd);
+                ret(cpu, hwnd)
+            }
+            Cont::Destroy { hwnd, ret: r } => {
+                match self.user.windows.get(&hwnd).map(|w| w.wndproc) {
+                    Some(wp) => {
+                        let cont = Cont::Destroyed { hwnd, ret: r };
+                        self.call_guest(k, t, cpu, wp, [hwnd, WM_NCDESTROY, 0, 0], frame, cont)
+                            .map(out)
+                    }
+                    None => ret(cpu, r),
+                }
+            }
+            Cont::Destroyed { hwnd, ret: r } => {
+                self.rec_window(k, t, "DestroyWindow", hwnd);
+                self.user.windows.remove(&hwnd);
+                ret(cpu, r)
+            }
+            Cont::SentDone {
+                id,
+                sender,
+                seq,
+                cds,
+            } => {
+                if cds != 0 {
+                    self.heap_free(p, cds);
+                }
+                self.answer(k, t, sender, id, seq, result);
+                Ok(Outcome::Continue)
+            }
+        }
+    }
+
+    /// Answer a sent message (the sender, if it still waits, gets `result`).
+    fn answer<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        sender: ThreadId,
+        id: u64,
+        seq: u64,
+        result: u32,
+    ) {
+        let waiting = k.blocker_of::<Block>(sender).is_some_and(|b| b.id == id);
+        let mut m = Message {
+            seq: 0,
+            personality: NAME,
+            kind: MsgKind::Response,
+            from: endpoint(k, t, 0),
+            to: endpoint(k, sender, 0),
+            channel: None,
+            method: None,
+            data: result.to_le_bytes().to_vec(),
+            reply_to: Some(seq),
+        };
+        let v = k.transmit(&mut m);
+        let r = match v {
+            Verdict::Allow => m
+                .data
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .map_or(result, u32::from_le_bytes),
+            _ => 0,
+        };
+        if waiting {
+            k.wake(sender, Wake::Eax(r));
+        }
+    }
+
+    fn rec_window<M: GuestMemory>(&self, k: &Kernel<M>, t: ThreadId, op: &str, hwnd: u32) {
+        if k.trace_on {
+            let object = match self.user.windows.get(&hwnd) {
+                Some(w) => format!("window \"{}\" (class \"{}\")", w.title, w.class),
+                None => format!("window {hwnd:#x}"),
+            };
+            ipcemu_kernel::trace_rec!(
+                k,
+                t,
+                "w32_obj",
+                NAME,
+                op = op,
+                object = object.as_str(),
+                handle = hwnd,
+                result = hwnd as i64
+            );
+        }
+    }
+
+    /// Windows of an ended thread go; messages sent to it are answered with 0.
+    pub(crate) fn user_thread_exited<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId) {
+        self.user.windows.retain(|_, w| w.thread != t);
+        if let Some(q) = self.user.queues.remove(&t) {
+            for s in q.sent {
+                self.answer(k, t, s.from, s.id, s.seq, 0);
+            }
+        }
+    }
+
+    /// Run the window procedure for the next message sent to this thread, if any. The
+    /// current call starts over when it returns.
+    fn handle_sent<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+    ) -> Result<Option<R>, GuestFault> {
+        loop {
+            let Some(s) = self
+                .user
+                .queues
+                .get_mut(&t)
+                .and_then(|q| q.sent.pop_front())
+            else {
+                return Ok(None);
+            };
+            let wndproc = self
+                .user
+                .windows
+                .get(&s.hwnd)
+                .filter(|w| w.thread == t && w.wndproc != 0)
+                .map(|w| w.wndproc);
+            let Some(wp) = wndproc else {
+                self.answer(k, t, s.from, s.id, s.seq, 0);
+                continue;
+            };
+            let mut lparam = s.lparam;
+            let mut cds = 0;
+            if let Some((dw, data)) = &s.copydata {
+                cds = self.heap_alloc(k, t, p, 12 + data.len() as u32)?;
+                if cds == 0 {
+                    tracing::warn!("no heap left for a WM_COPYDATA payload: answered with 0");
+                    self.answer(k, t, s.from, s.id, s.seq, 0);
+                    continue;
+                }
+                let m = k.mem_of(t);
+                let e = bad_ptr("WM_COPYDATA copy");
+                let ptr = if data.is_empty() { 0 } else { cds + 12 };
+                m.write_u32(cds, *dw).map_err(&e)?;
+                m.write_u32(cds + 4, data.len() as u32).map_err(&e)?;
+                m.write_u32(cds + 8, ptr).map_err(&e)?;
+                m.write(cds + 12, data).map_err(&e)?;
+                lparam = cds;
+            }
+            let esp = cpu.get(Reg::Esp);
+            let cont = Cont::SentDone {
+                id: s.id,
+                sender: s.from,
+                seq: s.seq,
+                cds,
+            };
+            let args = [s.hwnd, s.message, s.wparam, lparam];
+            return self
+                .call_guest(k, t, cpu, wp, args, (esp, self.at), cont)
+                .map(Some);
+        }
+    }
+
+    fn take_posted(&mut self, t: ThreadId, a: &[u32; 12], remove: bool) -> Option<Msg> {
+        let q = self.user.queues.get_mut(&t)?;
+        let (hf, min, max) = (a[1], a[2], a[3]);
+        let i = q.posted.iter().position(|m| {
+            let hwnd_ok = hf == 0 || (hf == u32::MAX && m.hwnd == 0) || m.hwnd == hf;
+            let range_ok =
+                (min == 0 && max == 0) || (min..=max).contains(&m.message) || m.message == WM_QUIT;
+            hwnd_ok && range_ok
+        })?;
+        if remove {
+            q.posted.remove(i)
+        } else {
+            q.posted.get(i).cloned()
+        }
+    }
+
+    fn write_msg<M: GuestMemory>(
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        at: u32,
+        m: &Msg,
+    ) -> Result<(), GuestFault> {
+        let mem = k.mem_of(t);
+        let e = bad_ptr("MSG");
+        for (i, v) in [m.hwnd, m.message, m.wparam, m.lparam, m.time, 0, 0]
+            .iter()
+            .enumerate()
+        {
+            mem.write_u32(at.wrapping_add(4 * i as u32), *v)
+                .map_err(&e)?;
+        }
+        Ok(())
+    }
+
+    /// Queue a posted message for thread `to` through the kernel's message path.
+    #[allow(clippy::too_many_arguments)]
+    fn post<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        to: ThreadId,
+        hwnd: u32,
+        message: u32,
+        wparam: u32,
+        lparam: u32,
+    ) -> u32 {
+        let full = self.user.queues.get(&to).is_none_or_full();
+        if full {
+            self.set_err(k, t, ERROR_NOT_ENOUGH_QUOTA);
+            return 0;
+        }
+        let mut data = Vec::with_capacity(16);
+        for v in [hwnd, message, wparam, lparam] {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        let mut m = Message {
+            seq: 0,
+            personality: NAME,
+            kind: MsgKind::Queued,
+            from: endpoint(k, t, 0),
+            to: endpoint(k, to, hwnd),
+            channel: None,
+            method: Some((0, message)),
+            data,
+            reply_to: None,
+        };
+        match k.transmit(&mut m) {
+            Verdict::Allow => k.trace_queued(&m),
+            Verdict::Deny(_) => {
+                self.set_err(k, t, ERROR_ACCESS_DENIED);
+                return 0;
+            }
+            Verdict::Drop(_) => return 1,
+        }
+        let w = |i: usize, d: u32| {
+            m.data
+                .get(4 * i..4 * i + 4)
+                .and_then(|b| b.try_into().ok())
+                .map_or(d, u32::from_le_bytes)
+        };
+        let msg = Msg {
+            hwnd: w(0, hwnd),
+            message: w(1, message),
+            wparam: w(2, wparam),
+            lparam: w(3, lparam),
+            time: (k.now_ns() / 1_000_000) as u32,
+        };
+        if let Some(q) = self.user.queues.get_mut(&to) {
+            q.posted.push_back(msg);
+        }
+        self.wake_res(k, &Res::Queue(to));
+        1
+    }
+
+    fn class_name<M: GuestMemory>(
+        &self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        ptr: u32,
+    ) -> Result<String, GuestFault> {
+        if ptr < 0x1_0000 {
+            Ok(format!("#{ptr}"))
+        } else {
+            self.sarg(k, t, ptr, "class name")
+        }
+    }
+
+    fn find_window<M: GuestMemory>(
+        &self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        parent: u32,
+        after: u32,
+        class: u32,
+        title: u32,
+    ) -> Result<u32, GuestFault> {
+        let class_s = if class >= 0x1_0000 {
+            Some(class_key(&self.sarg(
+                k,
+                t,
+                class,
+                "FindWindow: class name",
+            )?))
+        } else {
+            None
+        };
+        let title_s = if title != 0 {
+            Some(
+                self.sarg(k, t, title, "FindWindow: window name")?
+                    .to_ascii_lowercase(),
+            )
+        } else {
+            None
+        };
+        // Newest first (the top of the z-order), after `after` when given.
+        let mut past = after == 0;
+        for (&h, w) in self.user.windows.iter().rev() {
+            if !past {
+                past = h == after;
+                continue;
+            }
+            let class_ok = match (&class_s, class) {
+                (Some(c), _) => class_key(&w.class) == *c,
+                (None, 0) => true,
+                (None, atom) => w.atom == atom,
+            };
+            let title_ok = title_s
+                .as_ref()
+                .is_none_or_eq(&w.title.to_ascii_lowercase());
+            if w.parent == parent && class_ok && title_ok {
+                return Ok(h);
+            }
+        }
+        Ok(0)
+    }
+
+    /// One USER32 function.
+    #[allow(clippy::too_many_lines)]
+    pub(crate) fn user_call<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+        f: crate::Func,
+        a: &[u32; 12],
+    ) -> Ret {
+        use crate::Func::*;
+        let esp = cpu.get(Reg::Esp);
+        let after_call = (esp, self.at.wrapping_add(2));
+        Ok(match f {
+            GetMessageA | PeekMessageA => {
+                let peek = f == PeekMessageA;
+                if a[1] != 0 && a[1] != u32::MAX && !self.user.windows.contains_key(&a[1]) {
+                    self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+                    return Ok(R::Val(if peek { 0 } else { u32::MAX }));
+                }
+                if let Some(r) = self.handle_sent(k, t, p, cpu)? {
+                    return Ok(r);
+                }
+                let remove = !peek || a[4] & PM_REMOVE != 0;
+                if let Some(m) = self.take_posted(t, a, remove) {
+                    Self::write_msg(k, t, a[0], &m)?;
+                    return Ok(R::Val(if peek {
+                        1
+                    } else {
+                        u32::from(m.message != WM_QUIT)
+                    }));
+                }
+                let quit = self.user.queues.get(&t).and_then(|q| q.quit);
+                if let Some(code) = quit {
+                    if remove {
+                        if let Some(q) = self.user.queues.get_mut(&t) {
+                            q.quit = None;
+                        }
+                    }
+                    let m = Msg {
+                        hwnd: 0,
+                        message: WM_QUIT,
+                        wparam: code,
+                        lparam: 0,
+                        time: (k.now_ns() / 1_000_000) as u32,
+                    };
+                    Self::write_msg(k, t, a[0], &m)?;
+                    return Ok(R::Val(u32::from(peek)));
+                }
+                if peek {
+                    return Ok(R::Val(0));
+                }
+                let text = "waits for a message (GetMessageA)".to_string();
+                self.block_retry(k, t, cpu, Res::Queue(t), "w32_msg", text, None)
+            }
+            PostThreadMessageA => {
+                let to = k
+                    .thread_by_pid(a[0])
+                    .filter(|x| self.threads.contains_key(x) && self.user.queues.contains_key(x));
+                match to {
+                    Some(to) => R::Val(self.post(k, t, to, 0, a[1], a[2], a[3])),
+                    None => {
+                        self.set_err(k, t, ERROR_INVALID_THREAD_ID);
+                        R::Val(0)
+                    }
+                }
+            }
+            PostMessageA => {
+                let to = if a[0] == 0 {
+                    Some(t)
+                } else {
+                    self.user.windows.get(&a[0]).map(|w| w.thread)
+                };
+                match to {
+                    Some(to) => R::Val(self.post(k, t, to, a[0], a[1], a[2], a[3])),
+                    None => {
+                        self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+                        R::Val(0)
+                    }
+                }
+            }
+            SendMessageA => return self.send_message(k, t, cpu, a, after_call),
+            RegisterClassA | RegisterClassExA => {
+                let (wp_off, name_off) = if f == RegisterClassA {
+                    (4, 36)
+                } else {
+                    (8, 40)
+                };
+                let m = k.mem_of(t);
+                let e = bad_ptr("RegisterClass: WNDCLASS");
+                let wndproc = m.read_u32(a[0].wrapping_add(wp_off)).map_err(&e)?;
+                let name_ptr = m.read_u32(a[0].wrapping_add(name_off)).map_err(&e)?;
+                let name = self.class_name(k, t, name_ptr)?;
+                let key = (p, class_key(&name));
+                if self.user.classes.contains_key(&key) {
+                    self.set_err(k, t, ERROR_CLASS_ALREADY_EXISTS);
+                    return Ok(R::Val(0));
+                }
+                let atom = self.new_atom();
+                self.user.classes.insert(
+                    key,
+                    Class {
+                        atom,
+                        wndproc,
+                        name,
+                    },
+                );
+                R::Val(atom)
+            }
+            CreateWindowExA => return self.create_window(k, t, p, cpu, a, after_call),
+            DefWindowProcA => match a[1] {
+                WM_NCCREATE => R::Val(1),
+                WM_CLOSE => return self.destroy_window(k, t, cpu, a[0], 0, after_call),
+                _ => R::Val(0),
+            },
+            DestroyWindow => return self.destroy_window(k, t, cpu, a[0], 1, after_call),
+            DispatchMessageA => {
+                let m = k.mem_of(t);
+                let e = bad_ptr("DispatchMessageA: MSG");
+                let mut v = [0u32; 4];
+                for (i, x) in v.iter_mut().enumerate() {
+                    *x = m.read_u32(a[0].wrapping_add(4 * i as u32)).map_err(&e)?;
+                }
+                if v[0] == 0 {
+                    return Ok(R::Val(0));
+                }
+                match self.user.windows.get(&v[0]) {
+                    Some(w) if w.thread == t && w.wndproc != 0 => {
+                        let wp = w.wndproc;
+                        return self.call_guest(k, t, cpu, wp, v, after_call, Cont::Return);
+                    }
+                    _ => {
+                        self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+                        R::Val(0)
+                    }
+                }
+            }
+            TranslateMessage => R::Val(0),
+            PostQuitMessage => {
+                if let Some(q) = self.user.queues.get_mut(&t) {
+                    q.quit = Some(a[0]);
+                }
+                R::Val(0)
+            }
+            FindWindowA => R::Val(self.find_window(k, t, 0, 0, a[0], a[1])?),
+            FindWindowExA => R::Val(self.find_window(k, t, a[0], a[1], a[2], a[3])?),
+            RegisterWindowMessageA => {
+                let name = self.sarg(k, t, a[0], "RegisterWindowMessageA")?;
+                if name.is_empty() {
+                    self.set_err(k, t, ERROR_INVALID_PARAMETER);
+                    return Ok(R::Val(0));
+                }
+                let key = name.to_ascii_lowercase();
+                match self.user.atoms.get(&key) {
+                    Some(&a) => R::Val(a),
+                    None => {
+                        let atom = self.new_atom();
+                        self.user.atoms.insert(key, atom);
+                        R::Val(atom)
+                    }
+                }
+            }
+            IsWindow => R::Val(u32::from(self.user.windows.contains_key(&a[0]))),
+            GetWindowThreadProcessId => match self.user.windows.get(&a[0]) {
+                Some(w) => {
+                    let tid = k.threads[w.thread].pid;
+                    let pid = self.procs.get(&w.proc).map_or(0, |ps| ps.pid);
+                    if a[1] != 0 {
+                        k.mem_of(t)
+                            .write_u32(a[1], pid)
+                            .map_err(bad_ptr("GetWindowThreadProcessId"))?;
+                    }
+                    R::Val(tid)
+                }
+                None => {
+                    self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+                    R::Val(0)
+                }
+            },
+            _ => R::Val(0),
+        })
+    }
+
+    fn new_atom(&mut self) -> u32 {
+        self.user.next_atom = (self.user.next_atom + 1) % 0x3FFF;
+        0xC000 + self.user.next_atom
+    }
+
+    fn create_window<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+        a: &[u32; 12],
+        after_call: (u32, u32),
+    ) -> Ret {
+        let class = if a[1] < 0x1_0000 {
+            self.user
+                .classes
+                .iter()
+                .find(|((pp, _), c)| *pp == p && c.atom == a[1])
+                .map(|(_, c)| c.clone())
+        } else {
+            let name = self.sarg(k, t, a[1], "CreateWindowExA: class name")?;
+            self.user.classes.get(&(p, class_key(&name))).cloned()
+        };
+        let Some(class) = class else {
+            self.set_err(k, t, ERROR_CANNOT_FIND_WND_CLASS);
+            return Ok(R::Val(0));
+        };
+        let title = if a[2] != 0 {
+            self.sarg(k, t, a[2], "CreateWindowExA: window name")?
+        } else {
+            String::new()
+        };
+        let parent = a[8];
+        if parent != 0 && parent != HWND_MESSAGE && !self.user.windows.contains_key(&parent) {
+            self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+            return Ok(R::Val(0));
+        }
+        self.user.next_hwnd += 1;
+        let hwnd = 0x0001_0000 + 2 * self.user.next_hwnd;
+        self.user.windows.insert(
+            hwnd,
+            Window {
+                class: class.name.clone(),
+                atom: class.atom,
+                title,
+                thread: t,
+                proc: p,
+                wndproc: class.wndproc,
+                parent,
+            },
+        );
+        if class.wndproc == 0 {
+            self.rec_window(k, t, "CreateWindowEx", hwnd);
+            return Ok(R::Val(hwnd));
+        }
+        // CREATESTRUCTA, in reverse order of CreateWindowExA's arguments.
+        let cs = self.heap_alloc(k, t, p, 48)?;
+        if cs == 0 {
+            self.user.windows.remove(&hwnd);
+            self.set_err(k, t, ERROR_NOT_ENOUGH_MEMORY);
+            return Ok(R::Val(0));
+        }
+        let m = k.mem_of(t);
+        for i in 0..12u32 {
+            m.write_u32(cs + 4 * i, a[11 - i as usize])
+                .map_err(bad_ptr("CREATESTRUCT"))?;
+        }
+        let cont = Cont::NcCreate { hwnd, cs };
+        self.call_guest(
+            k,
+            t,
+            cpu,
+            class.wndproc,
+            [hwnd, WM_NCCREATE, 0, cs],
+            after_call,
+            cont,
+        )
+    }
+
+    fn destroy_window<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+        hwnd: u32,
+        ret: u32,
+        after_call: (u32, u32),
+    ) -> Ret {
+        let Some(w) = self.user.windows.get(&hwnd) else {
+            self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+            return Ok(R::Val(0));
+        };
+        if w.thread != t {
+            self.set_err(k, t, ERROR_ACCESS_DENIED);
+            return Ok(R::Val(0));
+        }
+        if w.wndproc == 0 {
+            self.rec_window(k, t, "DestroyWindow", hwnd);
+            self.user.windows.remove(&hwnd);
+            return Ok(R::Val(ret));
+        }
+        let wp = w.wndproc;
+        let cont = Cont::Destroy { hwnd, ret };
+        self.call_guest(k, t, cpu, wp, [hwnd, WM_DESTROY, 0, 0], after_call, cont)
+    }
+
+    fn send_message<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+        a: &[u32; 12],
+        after_call: (u32, u32),
+    ) -> Ret {
+        let Some(w) = self.user.windows.get(&a[0]) else {
+            self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+            return Ok(R::Val(0));
+        };
+        let (to, wp) = (w.thread, w.wndproc);
+        let args = [a[0], a[1], a[2], a[3]];
+        if to == t {
+            if wp == 0 {
+                return Ok(R::Val(0));
+            }
+            return self.call_guest(k, t, cpu, wp, args, after_call, Cont::Return);
+        }
+        let copydata = if a[1] == WM_COPYDATA && a[3] != 0 {
+            let m = k.mem_of(t);
+            let e = bad_ptr("SendMessageA: COPYDATASTRUCT");
+            let dw = m.read_u32(a[3]).map_err(&e)?;
+            let cb = m.read_u32(a[3].wrapping_add(4)).map_err(&e)?;
+            let ptr = m.read_u32(a[3].wrapping_add(8)).map_err(&e)?;
+            if cb > MAX_COPYDATA {
+                self.set_err(k, t, ERROR_NOT_ENOUGH_MEMORY);
+                return Ok(R::Val(0));
+            }
+            let mut data = vec![0u8; cb as usize];
+            if cb > 0 {
+                k.mem_of(t)
+                    .read(ptr, &mut data)
+                    .map_err(bad_ptr("SendMessageA: WM_COPYDATA lpData"))?;
+            }
+            Some((dw, data))
+        } else {
+            None
+        };
+        let data = match &copydata {
+            Some((_, d)) => d.clone(),
+            None => args.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        };
+        let mut m = Message {
+            seq: 0,
+            personality: NAME,
+            kind: MsgKind::Request,
+            from: endpoint(k, t, 0),
+            to: endpoint(k, to, a[0]),
+            channel: None,
+            method: Some((0, a[1])),
+            data,
+            reply_to: None,
+        };
+        match k.transmit(&mut m) {
+            Verdict::Allow => {}
+            Verdict::Deny(_) => {
+                self.set_err(k, t, ERROR_ACCESS_DENIED);
+                return Ok(R::Val(0));
+            }
+            Verdict::Drop(_) => return Ok(R::Val(0)),
+        }
+        let copydata = copydata.map(|(dw, _)| (dw, m.data));
+        self.next_wait += 1;
+        let id = self.next_wait;
+        if let Some(q) = self.user.queues.get_mut(&to) {
+            q.sent.push_back(Sent {
+                id,
+                seq: m.seq,
+                from: t,
+                hwnd: a[0],
+                message: a[1],
+                wparam: a[2],
+                lparam: a[3],
+                copydata,
+            });
+        } else {
+            return Ok(R::Val(0));
+        }
+        self.wake_res(k, &Res::Queue(to));
+        let text = format!(
+            "waits for {} to handle message {:#x} sent to window {:#x} (SendMessageA)",
+            k.thread_label(to),
+            a[1],
+            a[0]
+        );
+        k.block_current(
+            Box::new(Block {
+                id,
+                what: "w32_send",
+                text,
+                timeout: None,
+            }),
+            None,
+        );
+        Ok(R::Out(Outcome::Block))
+    }
+}
+
+fn out(r: R) -> Outcome {
+    match r {
+        R::Out(o) => o,
+        R::Val(_) => Outcome::Continue,
+    }
+}
+
+fn endpoint<M: GuestMemory>(k: &Kernel<M>, t: ThreadId, address: u32) -> Endpoint {
+    let th = &k.threads[t];
+    Endpoint {
+        proc: Some(th.proc),
+        thread: Some(t),
+        pid: th.pid,
+        address: address as u64,
+    }
+}
+
+trait QueueFull {
+    fn is_none_or_full(&self) -> bool;
+}
+
+impl QueueFull for Option<&Queue> {
+    fn is_none_or_full(&self) -> bool {
+        self.map_or(true, |q| q.posted.len() >= QUEUE_LIMIT)
+    }
+}
+
+trait EqOrNone {
+    fn is_none_or_eq(&self, v: &str) -> bool;
+}
+
+impl EqOrNone for Option<&String> {
+    fn is_none_or_eq(&self, v: &str) -> bool {
+        self.map_or(true, |x| x == v)
+    }
+}
