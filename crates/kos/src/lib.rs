@@ -17,7 +17,7 @@ use ipcemu_kernel::{
     trace_rec, Blocker, Completion, Cpu, Endpoint, GuestFault, GuestMemory, Kernel, Message,
     MsgKind, Outcome, ProcId, Reg, ThreadId, ThreadState, Verdict, Wake,
 };
-use ipcemu_personality::{Format, Personality, Trap};
+use ipcemu_personality::{Format, HostMessage, HostPort, HostSendResult, Personality, Trap};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -170,6 +170,19 @@ pub struct Kos {
     channels: HashMap<(String, String), Channel>,
     /// The security module's last decision (shared with the hook).
     decision: Option<Rc<RefCell<Option<String>>>>,
+    /// The scenario host actor, when it takes part as an entity.
+    host: Option<HostSide>,
+}
+
+/// The host actor as an entity: connections name it like a guest (`client:id=host`).
+#[derive(Debug)]
+struct HostSide {
+    t: ThreadId,
+    name: String,
+    /// Requests and responses it has received and not yet collected.
+    inbox: Vec<HostMessage>,
+    /// Requests to it that it has not answered, in arrival order.
+    pending: Vec<(String, Request)>,
 }
 
 impl Kos {
@@ -202,12 +215,19 @@ impl Kos {
         k.procs[k.threads[t].proc].name.clone()
     }
 
-    /// The live process of an entity.
-    fn proc_of<M: GuestMemory>(k: &Kernel<M>, name: &str) -> Option<ProcId> {
+    /// The live process of an entity (the host actor's when it is the entity).
+    fn proc_of<M: GuestMemory>(&self, k: &Kernel<M>, name: &str) -> Option<ProcId> {
+        if let Some(h) = self.host.as_ref().filter(|h| h.name == name) {
+            return Some(k.threads[h.t].proc);
+        }
         k.procs
             .iter()
             .position(|p| p.name == name && p.exit.is_none() && p.abi != "host")
             .map(ProcId)
+    }
+
+    fn is_host(&self, t: ThreadId) -> bool {
+        self.host.as_ref().is_some_and(|h| h.t == t)
     }
 
     fn handle(&self, p: ProcId, h: u32) -> Option<&HandleEntry> {
@@ -317,7 +337,7 @@ impl Kos {
         let Some(cap) = Self::check_buf(k, t, inb) else {
             return Some(rc::INVALID_ARGUMENT);
         };
-        let Some(sp) = Self::proc_of(k, &server) else {
+        let Some(sp) = self.proc_of(k, &server) else {
             return Some(rc::NOT_CONNECTED);
         };
         let mut data = vec![0u8; size as usize];
@@ -357,9 +377,41 @@ impl Kos {
             method,
             client_ended: false,
         };
+        if let Some(code) = self.enqueue(k, t, &server, &conn, req) {
+            return Some(code);
+        }
+        k.block_current(Box::new(CallWait { conn, server }), None);
+        None
+    }
+
+    /// A request that passed the message path goes to its server: to the host actor's inbox,
+    /// to a server thread waiting in Recv, or into the channel's queue. Returns an error code
+    /// for the caller when it cannot be delivered.
+    fn enqueue<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        server: &str,
+        conn: &str,
+        req: Request,
+    ) -> Option<u32> {
+        if let Some(h) = self.host.as_mut().filter(|h| h.name == server) {
+            let from = &k.threads[t];
+            h.inbox.push(ipcemu_personality::HostMessage {
+                t_ns: k.now_ns(),
+                from_pid: from.pid,
+                from_name: k.procs[from.proc].name.clone(),
+                from_id: None,
+                data: req.data.clone(),
+            });
+            let ht = h.t;
+            h.pending.push((conn.to_string(), req.clone()));
+            Self::trace_deliver(k, ht, t, req.data.len(), req.seq);
+            return None;
+        }
         let chan = self
             .channels
-            .entry((server.clone(), conn.clone()))
+            .entry((server.to_string(), conn.to_string()))
             .or_default();
         if let Some((rt, buf, rcap)) = chan.receiver.take() {
             if req.data.len() as u32 > rcap {
@@ -378,8 +430,46 @@ impl Kos {
         } else {
             chan.queue.push_back(req);
         }
-        k.block_current(Box::new(CallWait { conn, server }), None);
         None
+    }
+
+    /// Deliver a response that passed the message path to its client (a waiting guest thread,
+    /// or the host actor's inbox).
+    fn respond<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        req: &Request,
+        data: Vec<u8>,
+        seq: u64,
+    ) -> u32 {
+        if self.is_host(req.client) {
+            if let Some(h) = self.host.as_mut() {
+                let from = &k.threads[t];
+                h.inbox.push(ipcemu_personality::HostMessage {
+                    t_ns: k.now_ns(),
+                    from_pid: from.pid,
+                    from_name: k.procs[from.proc].name.clone(),
+                    from_id: None,
+                    data: data.clone(),
+                });
+            }
+            Self::trace_deliver(k, req.client, t, data.len(), seq);
+            return rc::OK;
+        }
+        if data.len() as u32 > req.reply_cap {
+            k.wake(req.client, Wake::Eax(rc::BUFFER_TOO_SMALL));
+            return rc::BUFFER_TOO_SMALL;
+        }
+        Self::trace_deliver(k, req.client, t, data.len(), seq);
+        k.wake(
+            req.client,
+            Wake::Complete(Box::new(Deliver {
+                buf: req.reply_buf,
+                data,
+            })),
+        );
+        rc::OK
     }
 
     fn recv<M: GuestMemory>(
@@ -408,7 +498,9 @@ impl Kos {
         match chan.queue.pop_front() {
             Some(req) => {
                 if req.data.len() as u32 > cap {
-                    k.wake(req.client, Wake::Eax(rc::BUFFER_TOO_SMALL));
+                    if !self.is_host(req.client) {
+                        k.wake(req.client, Wake::Eax(rc::BUFFER_TOO_SMALL));
+                    }
                     return Some(rc::BUFFER_TOO_SMALL);
                 }
                 // Checked by check_buf.
@@ -467,25 +559,15 @@ impl Kos {
         self.trace_decision(k, t, &m);
         match verdict {
             Verdict::Deny(_) => {
-                k.wake(req.client, Wake::Eax(rc::SECURITY_DISALLOW));
+                if !self.is_host(req.client) {
+                    k.wake(req.client, Wake::Eax(rc::SECURITY_DISALLOW));
+                }
                 return rc::SECURITY_DISALLOW;
             }
             Verdict::Drop(_) => return rc::OK,
             Verdict::Allow => {}
         }
-        if m.data.len() as u32 > req.reply_cap {
-            k.wake(req.client, Wake::Eax(rc::BUFFER_TOO_SMALL));
-            return rc::BUFFER_TOO_SMALL;
-        }
-        Self::trace_deliver(k, req.client, t, m.data.len(), m.seq);
-        k.wake(
-            req.client,
-            Wake::Complete(Box::new(Deliver {
-                buf: req.reply_buf,
-                data: m.data,
-            })),
-        );
-        rc::OK
+        self.respond(k, t, &req, m.data, m.seq)
     }
 
     fn locate<M: GuestMemory>(
@@ -641,6 +723,9 @@ impl<M: GuestMemory> Personality<M> for Kos {
                 }
             }
         }
+        if let Some(h) = self.host.as_mut() {
+            h.pending.retain(|(_, r)| r.client_proc != p);
+        }
         for c in wake {
             if k.blocker_of::<CallWait>(c).is_some() {
                 k.wake(c, Wake::Eax(rc::PEER_ENDED));
@@ -648,10 +733,147 @@ impl<M: GuestMemory> Personality<M> for Kos {
         }
         self.handles.remove(&p);
     }
+    fn host_port(&mut self) -> Option<&mut dyn HostPort<M>> {
+        Some(self)
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+}
+
+/// A KOS message from host bytes: `data` as it is when it starts with its own size field
+/// (a whole message, header included), else `data` behind a header with this method.
+fn host_message(data: &[u8], method: (u32, u32)) -> Vec<u8> {
+    if data.len() >= HDR as usize && le(data, 0) as usize == data.len() {
+        return data.to_vec();
+    }
+    let mut v = Vec::with_capacity(HDR as usize + data.len());
+    for x in [HDR + data.len() as u32, method.0, method.1, 0] {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.extend_from_slice(data);
+    v
+}
+
+/// The scenario host actor as a KOS entity named like its process (`host`). `to` is a PID:
+/// when a guest with that PID waits for the host's answer, the send is its `Reply`; otherwise,
+/// when a connection names the host as client and that guest's entity as server, it is a
+/// `Call` whose response arrives in the host's inbox. See `docs/kos.md`.
+impl<M: GuestMemory> HostPort<M> for Kos {
+    fn host_attach(&mut self, k: &mut Kernel<M>, t: ThreadId, _area: u32, _size: u32) {
+        self.host = Some(HostSide {
+            t,
+            name: Self::entity(k, t),
+            inbox: Vec::new(),
+            pending: Vec::new(),
+        });
+    }
+    fn host_target_ready(&self, k: &Kernel<M>, to: u32) -> bool {
+        k.thread_by_pid(to).is_some()
+    }
+    fn host_send(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        to: u32,
+        data: &[u8],
+    ) -> HostSendResult {
+        let fail = |code, transient| HostSendResult { code, transient };
+        let Some(h) = self.host.as_mut() else {
+            return fail(rc::BAD_HANDLE, false);
+        };
+        let me = h.name.clone();
+        // A reply to a guest waiting for the host.
+        if let Some(i) = h
+            .pending
+            .iter()
+            .position(|(_, r)| k.threads[r.client].pid == to)
+        {
+            let (conn, req) = h.pending.remove(i);
+            if req.client_ended || k.threads[req.client].state == ThreadState::Ended {
+                return fail(rc::PEER_ENDED, false);
+            }
+            let mut m = Message {
+                seq: 0,
+                personality: NAME,
+                kind: MsgKind::Response,
+                from: Self::ep(k, Some(t), None),
+                to: Self::ep(k, Some(req.client), Some(req.client_proc)),
+                channel: Some(conn),
+                method: Some(req.method),
+                data: host_message(data, req.method),
+                reply_to: Some(req.seq),
+            };
+            let verdict = k.transmit(&mut m);
+            self.trace_decision(k, t, &m);
+            return match verdict {
+                Verdict::Deny(_) => {
+                    k.wake(req.client, Wake::Eax(rc::SECURITY_DISALLOW));
+                    fail(rc::SECURITY_DISALLOW, false)
+                }
+                Verdict::Drop(_) => fail(rc::OK, false),
+                Verdict::Allow => fail(self.respond(k, t, &req, m.data, m.seq), false),
+            };
+        }
+        // A call from the host to a guest server.
+        let Some(st) = k.thread_by_pid(to) else {
+            return fail(rc::NOT_CONNECTED, true);
+        };
+        let server = Self::entity(k, st);
+        let Some(conn) = self
+            .connections
+            .iter()
+            .find(|c| c.client == me && c.server == server)
+            .map(|c| c.id.clone())
+        else {
+            return fail(rc::BAD_HANDLE, false);
+        };
+        let data = host_message(data, (0, 0));
+        if data.len() as u32 > MSG_MAX {
+            return fail(rc::INVALID_ARGUMENT, false);
+        }
+        let method = (le(&data, 4), le(&data, 8));
+        let sp = k.threads[st].proc;
+        let mut m = Message {
+            seq: 0,
+            personality: NAME,
+            kind: MsgKind::Request,
+            from: Self::ep(k, Some(t), None),
+            to: Self::ep(k, None, Some(sp)),
+            channel: Some(conn.clone()),
+            method: Some(method),
+            data,
+            reply_to: None,
+        };
+        let verdict = k.transmit(&mut m);
+        self.trace_decision(k, t, &m);
+        match verdict {
+            Verdict::Deny(_) => return fail(rc::SECURITY_DISALLOW, false),
+            Verdict::Drop(_) => return fail(rc::OK, false),
+            Verdict::Allow => {}
+        }
+        let req = Request {
+            client: t,
+            client_proc: k.threads[t].proc,
+            reply_buf: 0,
+            reply_cap: MSG_MAX,
+            seq: m.seq,
+            data: m.data,
+            method,
+            client_ended: false,
+        };
+        fail(
+            self.enqueue(k, t, &server, &conn, req).unwrap_or(rc::OK),
+            false,
+        )
+    }
+    fn host_receive(&mut self, _k: &mut Kernel<M>, _t: ThreadId) -> Vec<HostMessage> {
+        self.host
+            .as_mut()
+            .map(|h| std::mem::take(&mut h.inbox))
+            .unwrap_or_default()
     }
 }
