@@ -188,6 +188,9 @@ fn guest_fault_is_reported_and_others_go_on() {
     assert!(err.contains("0x7ffffff0"), "faulting address named:\n{err}");
     assert!(err.contains("eip="), "{err}");
     assert!(err.contains("code at eip:"), "{err}");
+    // The faulting instruction, disassembled and marked.
+    assert!(err.contains("> 00000045  a1 f0 ff ff 7f"), "{err}");
+    assert!(err.contains("mov eax,[7FFFFFF0h]"), "{err}");
 }
 
 #[test]

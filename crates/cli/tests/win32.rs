@@ -151,6 +151,8 @@ fn unimplemented_import_faults_with_its_name() {
         err.contains("unsupported Win32 function KERNEL32.dll!Beep"),
         "{err}"
     );
+    // The report disassembles the stub: its `int 2Eh` is the faulting instruction.
+    assert!(err.contains("> 7ff00020  cd 2e                int 2Eh"), "{err}");
 }
 
 #[test]

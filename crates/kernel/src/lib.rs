@@ -164,7 +164,8 @@ pub struct Thread {
 pub enum Pick {
     /// Run this thread.
     Run(ThreadId),
-    /// Real-time mode: nothing is ready; sleep until this clock value (ns) and ask again.
+    /// Nothing is ready: sleep until this clock value (ns) and ask again (real-time mode, or
+    /// the run's time limit comes before the next deadline: the clock is there already).
     Idle(u64),
     /// Every live thread waits and nothing can wake any of them.
     Deadlock(Vec<String>),
@@ -664,6 +665,15 @@ impl<M: GuestMemory> Kernel<M> {
                 }
             };
             match next {
+                Some(d) if self.time_limit.is_some_and(|l| d > l) => {
+                    // Never jump past the run's time limit: the run ends there, with the
+                    // sleepers still asleep.
+                    let l = self.time_limit.map_or(d, |l| l);
+                    if !self.config.realtime {
+                        self.virt_ns = self.virt_ns.max(l);
+                    }
+                    return Pick::Idle(l);
+                }
                 Some(d) if self.config.realtime => return Pick::Idle(d),
                 Some(d) => {
                     self.virt_ns = self.virt_ns.max(d);

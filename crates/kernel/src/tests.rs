@@ -131,3 +131,44 @@ fn message_path_numbers_and_hooks_decide() {
     assert_eq!(k.transmit(&mut m), Verdict::Deny("no twos".into()));
     assert_eq!(m.seq, 3);
 }
+
+#[test]
+fn output_is_handed_on_at_the_buffer_bound_and_captured_up_to_max_output() {
+    let (mut k, ts) = world(2);
+    k.config.capture_output = true;
+    k.config.max_output = 10;
+    let seen = std::rc::Rc::new(std::cell::RefCell::new((0usize, 0usize)));
+    let s = std::rc::Rc::clone(&seen);
+    k.set_output_sink(Box::new(move |d, err| {
+        let mut s = s.borrow_mut();
+        if err {
+            s.1 += d.len();
+        } else {
+            s.0 += d.len();
+        }
+    }));
+    // Small writes stay in the buffer.
+    k.output(ts[0], b"hello", false);
+    assert_eq!(k.stdout, b"hello");
+    assert_eq!(*seen.borrow(), (0, 0));
+    // A write that would pass the bound hands everything on; the buffer never grows past it.
+    let big = vec![b'x'; 4 * OUTPUT_BUFFER];
+    k.output(ts[0], &big, false);
+    assert!(k.stdout.is_empty());
+    assert_eq!(seen.borrow().0, 5 + big.len());
+    for _ in 0..100 {
+        k.output(ts[1], &big[..1000], true);
+        assert!(k.stderr.len() <= OUTPUT_BUFFER);
+    }
+    assert_eq!(seen.borrow().1 + k.stderr.len(), 100 * 1000);
+    // Capture keeps max_output bytes per process and counts the rest.
+    assert_eq!(k.procs[ProcId(0)].output, b"helloxxxxx");
+    assert_eq!(k.output_dropped(ProcId(0)), big.len() as u64 - 5);
+    assert_eq!(k.procs[ProcId(1)].output.len(), 10);
+    assert_eq!(k.output_dropped(ProcId(1)), 100 * 1000 - 10);
+    assert_eq!(
+        k.output_dropped(ProcId(7)),
+        0,
+        "no such process: nothing dropped"
+    );
+}

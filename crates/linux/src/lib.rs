@@ -155,3 +155,45 @@ pub fn syscall<M: GuestMemory>(
 fn fd_ok(fd: u32) -> Option<()> {
     (fd == 1 || fd == 2).then_some(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipcemu_kernel::{Config, RegFile, VecMemory};
+
+    fn write(k: &mut Kernel<VecMemory>, t: ThreadId, addr: u32, len: u32) -> i32 {
+        let mut cpu = RegFile::default();
+        for (r, v) in [
+            (Reg::Eax, 4),
+            (Reg::Ebx, 1),
+            (Reg::Ecx, addr),
+            (Reg::Edx, len),
+        ] {
+            cpu.set(r, v);
+        }
+        assert_eq!(syscall(k, t, &mut cpu, false), Outcome::Continue);
+        cpu.get(Reg::Eax) as i32
+    }
+
+    #[test]
+    fn writes_go_out_in_chunks_and_stop_at_a_bad_address() {
+        let mut k = Kernel::new(Config {
+            capture_output: true,
+            ..Config::default()
+        });
+        let mem = VecMemory::new(0x1_8000);
+        let (p, t) = k
+            .spawn_process("w.elf", mem, 0x1_8000, NAME, (0, 0))
+            .unwrap();
+        assert_eq!(write(&mut k, t, 0, 0x1_8000), 0x1_8000);
+        assert_eq!(k.procs[p].output.len(), 0x1_8000);
+        // The first chunk is readable, the second runs off the end: the count written so far.
+        assert_eq!(write(&mut k, t, 0x8000, 0x2_0000), 0x1_0000);
+        assert_eq!(k.procs[p].output.len(), 0x2_8000);
+        // Nothing readable: -EFAULT, nothing written.
+        assert_eq!(write(&mut k, t, 0x2_0000, 16), -EFAULT);
+        assert_eq!(write(&mut k, t, 0xFFFF_FFF0, 0x20), -EFAULT);
+        assert_eq!(write(&mut k, t, 0, 0x100_0001), -EFAULT, "over 16 MiB");
+        assert_eq!(k.procs[p].output.len(), 0x2_8000);
+    }
+}

@@ -69,6 +69,53 @@ pub fn resolve_program(parent_path: &str, program: &str) -> Result<std::path::Pa
     Ok(path)
 }
 
+/// The instruction at `at` and the next few, disassembled (NASM syntax), one per line, the
+/// first marked `>`; `ip` is the address shown (eip; in real mode the offset in cs). Bytes
+/// that cannot be read or decoded are shown as such.
+fn disassemble(uc: &Unicorn<'static, ()>, at: u32, ip: u32, bitness: u32) -> String {
+    use iced_x86::{Decoder, DecoderOptions, Formatter, NasmFormatter};
+    let mut code = [0u8; 32];
+    // Read as much as is mapped (the page may end inside the window).
+    let mut n = code.len();
+    while n > 0 && uc.mem_read(at as u64, &mut code[..n]).is_err() {
+        n = if n > 16 { 16 } else { n / 2 };
+    }
+    if n == 0 {
+        return " (not readable)".into();
+    }
+    let mut dec = Decoder::with_ip(bitness, &code[..n], ip as u64, DecoderOptions::NONE);
+    let mut fmt = NasmFormatter::new();
+    let mut out = String::new();
+    let mut text = String::new();
+    for i in 0..4 {
+        if !dec.can_decode() {
+            break;
+        }
+        let start = dec.position();
+        let ins = dec.decode();
+        let bytes: Vec<String> = code[start..start + ins.len()]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        text.clear();
+        if ins.is_invalid() {
+            text.push_str("(not a valid instruction)");
+        } else {
+            fmt.format(&ins, &mut text);
+        }
+        let mark = if i == 0 { '>' } else { ' ' };
+        out.push_str(&format!(
+            "\n  {mark} {:08x}  {:<20} {text}",
+            ins.ip32(),
+            bytes.join(" ")
+        ));
+        if ins.is_invalid() {
+            break;
+        }
+    }
+    out
+}
+
 /// Translation-cache size per guest (Unicorn's default reserves 1 GiB of address space).
 pub const TCG_BUFFER_SIZE: u32 = 8 << 20;
 
@@ -915,6 +962,7 @@ impl World {
             let mut sh = self.shared.borrow_mut();
             (sh.stop.take(), sh.bad_access.take())
         };
+        let in_trap = matches!(stop, Some(HookStop::Fault(_)));
         let fault = match (result, stop) {
             (Err(e), _) => Some(describe_uc_error(e, bad)),
             (Ok(()), Some(HookStop::Fault(f))) => Some(f),
@@ -938,7 +986,7 @@ impl World {
         };
         let reason = match fault {
             Some(f) => {
-                let report = self.fault_report(proc, t, f);
+                let report = self.fault_report(proc, t, f, in_trap);
                 let _ = writeln!(self.writers.borrow_mut().err, "{report}");
                 let mut sh = self.shared.borrow_mut();
                 sh.kernel
@@ -954,7 +1002,14 @@ impl World {
         reason
     }
 
-    fn fault_report(&self, proc: ProcId, t: ThreadId, fault: GuestFault) -> FaultReport {
+    /// `in_trap`: the fault came from a system call, whose `int n` (2 bytes) ends before eip.
+    fn fault_report(
+        &self,
+        proc: ProcId,
+        t: ThreadId,
+        fault: GuestFault,
+        in_trap: bool,
+    ) -> FaultReport {
         let thread = self.shared.borrow().kernel.thread_label(t);
         let Some(m) = self.machines[proc.0].as_ref() else {
             return FaultReport {
@@ -980,17 +1035,19 @@ impl World {
         } else {
             (eip, String::new())
         };
-        let mut code = [0u8; 16];
-        let code_s = match m.uc.mem_read(code_at as u64, &mut code) {
-            Ok(()) => code
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            Err(_) => "(not readable)".into(),
+        // A system call's fault: show its `int n` (CD nn) too.
+        let mut int = [0u8; 2];
+        let back = in_trap
+            && m.uc.mem_read(code_at.wrapping_sub(2) as u64, &mut int).is_ok()
+            && int[0] == 0xCD;
+        let (code_at, ip) = if back {
+            (code_at.wrapping_sub(2), eip.wrapping_sub(2))
+        } else {
+            (code_at, eip)
         };
+        let code_s = disassemble(&m.uc, code_at, ip, if m.real_mode { 16 } else { 32 });
         let context = format!(
-            "  eip={eip:08x} eax={:08x} ebx={:08x} ecx={:08x} edx={:08x}\n  esi={:08x} edi={:08x} ebp={:08x} esp={:08x} eflags={:08x}\n  code at eip: {code_s}{seg}",
+            "  eip={eip:08x} eax={:08x} ebx={:08x} ecx={:08x} edx={:08x}\n  esi={:08x} edi={:08x} ebp={:08x} esp={:08x} eflags={:08x}\n  code at eip:{code_s}{seg}",
             r(RegisterX86::EAX),
             r(RegisterX86::EBX),
             r(RegisterX86::ECX),

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-/// The longest time limit the nanosecond clock can hold: 2^64 - 1 ns (about 584 years).
-pub const MAX_SECONDS: f64 = 18_446_744_073.709_551;
+/// The longest time limit: the whole seconds the nanosecond clock (a u64) can hold, about
+/// 584 years.
+pub const MAX_SECONDS: f64 = 18_446_744_073.0;
 
 pub use ipcemu_kernel::{DEFAULT_MAX_OUTPUT, OUTPUT_BUFFER};
 
@@ -19,7 +20,7 @@ pub enum SecondsError {
     Negative(f64),
     /// Infinite, or beyond what the nanosecond clock holds.
     #[error(
-        "{} s is more than the nanosecond clock holds (2^64 - 1 ns, about 584 years)",
+        "{} s is more than the nanosecond clock holds (at most 18446744073 s, about 584 years)",
         show(*.0)
     )]
     TooLarge(f64),
