@@ -256,6 +256,10 @@ struct RunArgs {
     /// Bytes of each payload shown in text traces.
     #[arg(long, value_name = "N", default_value_t = 32)]
     trace_payload: usize,
+    /// Win32 shared memory: at each SetEvent/PulseEvent/ReleaseMutex, record the first N bytes
+    /// of every view of a file mapping the signalling process created (w32_view records).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    trace_views: usize,
     /// Keep only matching records: comma-separated key=value[|value] terms, all must match;
     /// keys pid, name, pers (kolibri, elf, dos, pcipc), kind (send, deliver, event, event_read,
     /// wait, wake, ipc_area, pc_cmd, proc_start, proc_end, ...).
@@ -477,6 +481,7 @@ fn run(args: RunArgs) -> Result<u8> {
     let personalities = Personalities {
         kos_connections,
         kos_policy,
+        win32_view_snapshot: args.trace_views.min(ipcemu_kernel::trace::PAYLOAD_MAX),
         strict: args.strict,
         pcipc_vector: args.pcipc_vector,
         pcipc: PcIpcConfig {

@@ -386,4 +386,36 @@ fn trace_has_object_records() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("\"w32_obj\""), "{err}");
     assert!(err.contains("event \\\"ipcemu_ev.ping\\\""), "{err}");
+    // Without --trace-views there are no view snapshots.
+    assert!(!err.contains("\"w32_view\""), "{err}");
+}
+
+#[test]
+fn trace_views_snapshot_the_shared_counter_at_each_signal() {
+    let (code, _out, err) = run(&[
+        "run",
+        &exe("ev_ping"),
+        &exe("ev_pong"),
+        "--params",
+        "1=3",
+        "--params",
+        "2=3",
+        "--trace",
+        "-",
+        "--trace-format",
+        "jsonl",
+        "--trace-views",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // ev_ping created the mapping: its SetEvent(ping) after writing 2i+1 shows 2i+1; ev_pong
+    // (not the creator) gets no snapshots.
+    let views: Vec<&str> = err.lines().filter(|l| l.contains("\"w32_view\"")).collect();
+    let payloads: Vec<&str> = views
+        .iter()
+        .filter_map(|l| l.split("\"payload\":\"").nth(1))
+        .map(|p| &p[..8])
+        .collect();
+    assert_eq!(payloads, ["01000000", "03000000", "05000000"], "{views:#?}");
+    assert!(views.iter().all(|l| l.contains("\"name\":\"ev_ping\"")), "{views:#?}");
 }

@@ -27,6 +27,8 @@ pub struct Personalities {
     pub kos_connections: Vec<ipcemu_kos::Connection>,
     /// The KasperskyOS-style security module's policy (`--policy`); `None` allows everything.
     pub kos_policy: Option<ipcemu_kos::Policy>,
+    /// Win32: bytes of each shared view recorded at each signal when tracing (`--trace-views`).
+    pub win32_view_snapshot: usize,
 }
 
 impl Default for Personalities {
@@ -38,6 +40,7 @@ impl Default for Personalities {
             pcipc: PcIpcConfig::default(),
             kos_connections: Vec::new(),
             kos_policy: None,
+            win32_view_snapshot: 0,
         }
     }
 }
@@ -72,6 +75,7 @@ impl Personalities {
             Box::new(kos),
             Box::new(ipcemu_win32::Win32::new(ipcemu_win32::Options {
                 strict: self.strict,
+                view_snapshot: self.win32_view_snapshot,
             })),
         ];
         (reg, hooks)

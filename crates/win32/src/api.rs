@@ -445,6 +445,45 @@ impl Win32 {
         }
     }
 
+    /// With `Options::view_snapshot`, a `w32_view` trace record per view of a mapping this
+    /// process created: its first bytes, as they are when it signals (`SetEvent`, `PulseEvent`,
+    /// `ReleaseMutex`). Shared memory is not traced byte by byte; this shows what a signal
+    /// announces.
+    fn snapshot_views<M: GuestMemory>(&self, k: &mut Kernel<M>, t: ThreadId, p: ProcId) {
+        let n = self.opts.view_snapshot;
+        if n == 0 || !k.trace_on {
+            return;
+        }
+        let Some(ps) = self.procs.get(&p) else {
+            return;
+        };
+        let mut views: Vec<(u32, ObjId)> = ps.views.iter().map(|(&a, &o)| (a, o)).collect();
+        views.sort_unstable();
+        for (base, o) in views {
+            let size = match self.objs.get(o).map(|x| &x.kind) {
+                Some(Kind::Mapping { size, owner, .. }) if *owner == p => *size,
+                _ => continue,
+            };
+            let len = (n as u32).min(size);
+            let mut buf = vec![0u8; len as usize];
+            if k.mem_of(t).read(base, &mut buf).is_err() {
+                continue;
+            }
+            let object = self.objs.label(o);
+            let payload = ipcemu_kernel::trace::hex(&buf, buf.len());
+            ipcemu_kernel::trace_rec!(
+                k,
+                t,
+                "w32_view",
+                crate::NAME,
+                object = object.as_str(),
+                addr = base,
+                len = len,
+                payload = payload.as_str()
+            );
+        }
+    }
+
     /// The fd of a msvcrt `FILE *` (`_iob[0..3]`).
     fn file_fd(f: u32) -> Option<u32> {
         let base = DATA_BASE + D_IOB;
@@ -962,6 +1001,7 @@ impl Win32 {
                     }
                 }
                 self.rec(k, t, f.name(), Some(o), a[0], 1);
+                self.snapshot_views(k, t, p);
                 R::Val(1)
             }
             ReleaseMutex => {
@@ -972,6 +1012,9 @@ impl Win32 {
                             self.set_err(k, t, ERROR_NOT_OWNER);
                         }
                         self.rec(k, t, "ReleaseMutex", Some(o), a[0], ok as i64);
+                        if ok {
+                            self.snapshot_views(k, t, p);
+                        }
                         ok
                     }
                     None => {
@@ -1126,7 +1169,11 @@ impl Win32 {
                     p,
                     "CreateFileMapping",
                     a[5],
-                    Some(Kind::Mapping { size, mem }),
+                    Some(Kind::Mapping {
+                        size,
+                        mem,
+                        owner: p,
+                    }),
                     "file mapping",
                 );
             }
@@ -1139,7 +1186,7 @@ impl Win32 {
                     return Ok(R::Val(0));
                 };
                 let (size, mem) = match self.objs.get(o).map(|x| &x.kind) {
-                    Some(Kind::Mapping { size, mem }) => (*size, mem.clone()),
+                    Some(Kind::Mapping { size, mem, .. }) => (*size, mem.clone()),
                     _ => return Ok(R::Val(0)),
                 };
                 if a[2] != 0 || a[3] != 0 || a[4] > size {

@@ -98,6 +98,9 @@ pub const FILE_SIZE: u32 = 32;
 pub struct Options {
     /// Refuse to start a program that imports functions ipcemu does not implement.
     pub strict: bool,
+    /// When tracing: at each `SetEvent`/`PulseEvent`/`ReleaseMutex`, record the first this
+    /// many bytes of every view of a mapping the signalling process created (0: off).
+    pub view_snapshot: usize,
 }
 
 /// What an import stub calls.

@@ -50,6 +50,8 @@ pub enum Kind {
         size: u32,
         /// The shared host memory (`GuestMemory::alloc_shared`).
         mem: Rc<dyn Any>,
+        /// The process that created it (its owner, for view snapshots in traces).
+        owner: ipcemu_kernel::ProcId,
     },
     /// One end of a pipe (anonymous or a named-pipe instance's server or client end).
     PipeEnd {
