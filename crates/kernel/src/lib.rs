@@ -260,6 +260,10 @@ pub struct Kernel<M> {
     exited: Vec<ThreadId>,
     spawn_requests: Vec<SpawnRequest>,
     next_spawn: u64,
+    /// A message of this thread's current call was delayed by a hook: (thread, ns).
+    pending_delay: Option<(ThreadId, u64)>,
+    /// This thread's next message passes a `Delay` verdict (its call was held once already).
+    delay_exempt: Option<ThreadId>,
 }
 
 /// A personality's request to start a program in the same world (Win32 `CreateProcess`).
@@ -331,6 +335,8 @@ impl<M: GuestMemory> Kernel<M> {
             exited: Vec::new(),
             spawn_requests: Vec::new(),
             next_spawn: 0,
+            pending_delay: None,
+            delay_exempt: None,
             config,
         }
     }
@@ -805,6 +811,40 @@ impl<M: GuestMemory> Kernel<M> {
         id
     }
 
+    /// Whether a hook delayed a message of thread `t`'s current call (the personality should
+    /// then leave the call without results; the run loop rewinds it).
+    pub fn delay_pending(&self, t: ThreadId) -> bool {
+        self.pending_delay.is_some_and(|(x, _)| x == t)
+    }
+
+    /// The delay a hook put on a message of thread `t`'s current call, if any (the run loop
+    /// then rewinds the call and holds the thread with [`Kernel::hold_current`]).
+    pub fn take_pending_delay(&mut self, t: ThreadId) -> Option<u64> {
+        match self.pending_delay {
+            Some((x, ns)) if x == t => {
+                self.pending_delay = None;
+                Some(ns)
+            }
+            _ => None,
+        }
+    }
+
+    /// Hold the current thread for `ns` of guest time, after which it makes its call again (its
+    /// next message passes a `Delay` verdict).
+    pub fn hold_current(&mut self, ns: u64) {
+        let Some(t) = self.current else { return };
+        self.delay_exempt = Some(t);
+        let deadline = self.now_ns().saturating_add(ns.max(1));
+        let personality = self.pers_of(t);
+        self.block_current(
+            Box::new(Sleep {
+                personality,
+                text: "holds a message a hook delayed",
+            }),
+            Some(deadline),
+        );
+    }
+
     /// Take the queued spawn requests (the run loop serves them in order).
     pub fn take_spawn_requests(&mut self) -> Vec<SpawnRequest> {
         std::mem::take(&mut self.spawn_requests)
@@ -832,10 +872,32 @@ impl<M: GuestMemory> Kernel<M> {
     /// allow, deny, drop or rewrite it, and the outcome is recorded. The personality delivers
     /// the message (as the hooks left it) only on [`Verdict::Allow`].
     pub fn transmit(&mut self, msg: &mut Message) -> Verdict {
+        self.transmit_inner(msg, true)
+    }
+
+    /// [`Kernel::transmit`] for a message that cannot be held (an answer given while a
+    /// personality runs guest code for it): a `Delay` verdict counts as `Allow`.
+    pub fn transmit_now(&mut self, msg: &mut Message) -> Verdict {
+        self.transmit_inner(msg, false)
+    }
+
+    fn transmit_inner(&mut self, msg: &mut Message, holdable: bool) -> Verdict {
         self.msg_seq += 1;
         msg.seq = self.msg_seq;
         let mut verdict = Verdict::Allow;
         let mut decided_by = String::new();
+        // A call held once is not held again; the host actor (no CPU) is never held.
+        let exempt = match msg.from.thread {
+            Some(t) => {
+                let once = self.delay_exempt == Some(t);
+                if once {
+                    self.delay_exempt = None;
+                }
+                once || self.procs[self.threads[t].proc].abi == "host"
+            }
+            None => true,
+        };
+        let holdable = holdable && !exempt;
         if !self.hooks.is_empty() {
             let mut hooks = std::mem::take(&mut self.hooks);
             let from_name = msg.from.proc.map_or("", |p| self.procs[p].name.as_str());
@@ -847,13 +909,20 @@ impl<M: GuestMemory> Kernel<M> {
             };
             for h in hooks.iter_mut() {
                 let v = h.inspect(&ctx, msg);
-                if v != Verdict::Allow {
-                    verdict = v;
-                    decided_by = h.name().to_string();
-                    break;
+                match v {
+                    Verdict::Allow => {}
+                    Verdict::Delay(_) if !holdable => {}
+                    v => {
+                        verdict = v;
+                        decided_by = h.name().to_string();
+                        break;
+                    }
                 }
             }
             self.hooks = hooks;
+        }
+        if let (Verdict::Delay(ns), Some(t)) = (&verdict, msg.from.thread) {
+            self.pending_delay = Some((t, *ns));
         }
         if self.trace_on {
             self.trace_message(msg, &verdict, &decided_by);

@@ -1,10 +1,11 @@
 //! The one path every message of every personality takes: a typed [`Message`] and a chain of
-//! [`MessageHook`]s that may allow, deny, drop or rewrite it. The trace recorder observes the
+//! [`MessageHook`]s that may allow, deny, drop, delay or rewrite it. The trace recorder observes the
 //! outcome here; security modules and fault injection are hooks.
 //!
 //! A personality checks what only it can check (a KolibriOS area that is locked, a PC-IPC pool
 //! that is full) first, then calls [`Kernel::transmit`](crate::Kernel::transmit), and delivers
-//! the message only when the verdict is [`Verdict::Allow`] — with the bytes the hooks left.
+//! the message only when the verdict is [`Verdict::Allow`] — with the bytes the hooks left. On
+//! [`Verdict::Delay`] it delivers nothing and returns; the run loop holds the call.
 
 use crate::{ProcId, ThreadId};
 
@@ -78,6 +79,10 @@ pub enum Verdict {
     Deny(String),
     /// Lose it silently: the sender believes it was delivered.
     Drop(String),
+    /// Hold it for this many ns of guest time: the sender's call waits that long and is then
+    /// made again, when the message passes the hooks anew (a second `Delay` for it is taken as
+    /// `Allow`). The personality delivers nothing now; the run loop rewinds the call.
+    Delay(u64),
 }
 
 /// What a hook sees of the world besides the message.

@@ -163,6 +163,22 @@ impl<M: GuestMemory> Kernel<M> {
         match verdict {
             Verdict::Allow if msg.kind == MsgKind::Queued => {}
             Verdict::Allow => self.trace_send(from, pers, peer, msg),
+            Verdict::Delay(ns) => {
+                let detail = format!("held {ns} ns");
+                trace_rec!(
+                    self,
+                    from,
+                    "delay",
+                    pers,
+                    peer_pid = msg.to.pid,
+                    peer_name = peer,
+                    len = msg.data.len() as u64,
+                    msg = msg.seq,
+                    dir = msg.kind.as_str(),
+                    hook = by,
+                    detail = detail.as_str()
+                );
+            }
             Verdict::Deny(reason) | Verdict::Drop(reason) => {
                 let kind = if matches!(verdict, Verdict::Deny(_)) {
                     "deny"

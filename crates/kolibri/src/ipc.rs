@@ -186,7 +186,7 @@ impl Kolibri {
         let buf = m.data;
         let r = match verdict {
             Verdict::Allow => self.write(k, sender, &tg, &buf),
-            Verdict::Drop(_) => SendResult::Ok,
+            Verdict::Drop(_) | Verdict::Delay(_) => SendResult::Ok,
             Verdict::Deny(_) => SendResult::NoPid,
         };
         self.scratch = buf;

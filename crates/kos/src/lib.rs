@@ -360,6 +360,8 @@ impl Kos {
         self.trace_decision(k, t, &m);
         match verdict {
             Verdict::Deny(_) => return Some(rc::SECURITY_DISALLOW),
+            // Held by a hook: no results now, the call is made again.
+            Verdict::Delay(_) => return Some(rc::OK),
             Verdict::Drop(_) => {
                 // Lost on the way: the client waits as if the server never answered.
                 k.block_current(Box::new(CallWait { conn, server }), None);
@@ -532,7 +534,7 @@ impl Kos {
         let me = Self::entity(k, t);
         let Some(req) = self
             .channels
-            .get_mut(&(me, conn.clone()))
+            .get_mut(&(me.clone(), conn.clone()))
             .and_then(|c| c.current.take())
         else {
             return rc::NO_REQUEST;
@@ -565,6 +567,16 @@ impl Kos {
                 return rc::SECURITY_DISALLOW;
             }
             Verdict::Drop(_) => return rc::OK,
+            Verdict::Delay(_) => {
+                // Held: the request stays unanswered until the Reply is made again.
+                if let Some(c) = self
+                    .channels
+                    .get_mut(&(me, m.channel.clone().unwrap_or_default()))
+                {
+                    c.current = Some(req);
+                }
+                return rc::OK;
+            }
             Verdict::Allow => {}
         }
         self.respond(k, t, &req, m.data, m.seq)
@@ -814,7 +826,8 @@ impl<M: GuestMemory> HostPort<M> for Kos {
                     k.wake(req.client, Wake::Eax(rc::SECURITY_DISALLOW));
                     fail(rc::SECURITY_DISALLOW, false)
                 }
-                Verdict::Drop(_) => fail(rc::OK, false),
+                // (The host is never held: Delay cannot come.)
+                Verdict::Drop(_) | Verdict::Delay(_) => fail(rc::OK, false),
                 Verdict::Allow => fail(self.respond(k, t, &req, m.data, m.seq), false),
             };
         }
@@ -852,7 +865,7 @@ impl<M: GuestMemory> HostPort<M> for Kos {
         self.trace_decision(k, t, &m);
         match verdict {
             Verdict::Deny(_) => return fail(rc::SECURITY_DISALLOW, false),
-            Verdict::Drop(_) => return fail(rc::OK, false),
+            Verdict::Drop(_) | Verdict::Delay(_) => return fail(rc::OK, false),
             Verdict::Allow => {}
         }
         let req = Request {

@@ -565,6 +565,19 @@ impl World {
             };
             let preempt = sh.kernel.charge_trap();
             let mut cpu = UcCpu { uc };
+            // Only a hook can delay a message: with hooks, keep the registers the call came
+            // with, so a held call can be made again exactly.
+            const GP: [Reg; 8] = [
+                Reg::Eax,
+                Reg::Ebx,
+                Reg::Ecx,
+                Reg::Edx,
+                Reg::Esi,
+                Reg::Edi,
+                Reg::Ebp,
+                Reg::Esp,
+            ];
+            let saved = sh.kernel.has_hooks().then(|| GP.map(|r| cpu.get(r)));
             let outcome = match routes.get(intno as usize).copied().flatten() {
                 Some(i) => sh.pers[i as usize].trap(
                     &mut sh.kernel,
@@ -577,6 +590,20 @@ impl World {
             if sh.kernel.has_exited() {
                 sh.notify_exits();
             }
+            // A hook delayed a message of this call: make the call again after the delay
+            // (eip back on the 2-byte `int n`; the personality left no results).
+            let outcome = match (sh.kernel.take_pending_delay(t), outcome) {
+                (Some(ns), Outcome::Continue | Outcome::Yield) => {
+                    let eip = cpu.get(Reg::Eip);
+                    cpu.set(Reg::Eip, eip.wrapping_sub(2));
+                    for (r, v) in GP.iter().zip(saved.unwrap_or_default()) {
+                        cpu.set(*r, v);
+                    }
+                    sh.kernel.hold_current(ns);
+                    Outcome::Block
+                }
+                (_, o) => o,
+            };
             let stop = match outcome {
                 Outcome::Continue if !preempt => return,
                 // Giving up the CPU with nobody to take it: go on without leaving Unicorn.

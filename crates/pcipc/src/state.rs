@@ -526,6 +526,8 @@ impl PcIpc {
                             err::BAD_DATA
                         } else {
                             match self.send(k, t, &b, data) {
+                                // Held by a hook: no results now, the call is made again.
+                                None if k.delay_pending(t) => return Ok(PcOutcome::Done),
                                 Some(e) => e,
                                 None => {
                                     deliver_to = Some(b.to);
@@ -626,7 +628,7 @@ impl PcIpc {
                 });
                 None
             }
-            Verdict::Drop(_) => None,
+            Verdict::Drop(_) | Verdict::Delay(_) => None,
             Verdict::Deny(_) => Some(err::INVALID),
         }
     }

@@ -236,7 +236,7 @@ impl Win32 {
         match k.transmit(&mut m) {
             Verdict::Allow => k.trace_queued(&m),
             Verdict::Deny(_) => return WriteRes::Fail(ERROR_ACCESS_DENIED),
-            Verdict::Drop(_) => return WriteRes::Done(data.len() as u32),
+            Verdict::Drop(_) | Verdict::Delay(_) => return WriteRes::Done(data.len() as u32),
         }
         if let Some(pp) = self.pipes.pipes.get_mut(&id) {
             pp.chans[c].write(&m.data, message);

@@ -262,7 +262,8 @@ impl Win32 {
             data: result.to_le_bytes().to_vec(),
             reply_to: Some(seq),
         };
-        let v = k.transmit(&mut m);
+        // The answer is given as the window procedure returns: it cannot be held.
+        let v = k.transmit_now(&mut m);
         let r = match v {
             Verdict::Allow => m
                 .data
@@ -437,7 +438,7 @@ impl Win32 {
                 self.set_err(k, t, ERROR_ACCESS_DENIED);
                 return 0;
             }
-            Verdict::Drop(_) => return 1,
+            Verdict::Drop(_) | Verdict::Delay(_) => return 1,
         }
         let w = |i: usize, d: u32| {
             m.data
@@ -873,7 +874,7 @@ impl Win32 {
                 self.set_err(k, t, ERROR_ACCESS_DENIED);
                 return Ok(R::Val(0));
             }
-            Verdict::Drop(_) => return Ok(R::Val(0)),
+            Verdict::Drop(_) | Verdict::Delay(_) => return Ok(R::Val(0)),
         }
         let copydata = copydata.map(|(dw, _)| (dw, m.data));
         self.next_wait += 1;
