@@ -30,6 +30,17 @@ pub use fault::{Access, FaultReport, GuestFault};
 pub use mem::{GuestMemory, MemFault, VecMemory};
 pub use msg::{Endpoint, HookCtx, Message, MessageHook, MsgKind, Verdict};
 
+/// A task slot (KolibriOS's slot numbers: 1-based, reused lowest-free first). Not a PID and not
+/// a thread-table index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Slot(pub u16);
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// Index of a process in the kernel's process table (never reused in one world).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ProcId(pub usize);
@@ -139,7 +150,7 @@ pub struct Thread {
     /// PID/TID (never reused).
     pub pid: u32,
     /// Task slot (reused lowest-free first once the thread ends).
-    pub slot: u16,
+    pub slot: Slot,
     /// Owning process.
     pub proc: ProcId,
     /// Scheduling state.
@@ -387,22 +398,23 @@ impl<M: GuestMemory> Kernel<M> {
             deadline: None,
             traps: 0,
         });
-        self.slots[slot as usize] = Some(tid);
-        self.max_slot = self.max_slot.max(slot);
+        self.slots[slot.0 as usize] = Some(tid);
+        self.max_slot = self.max_slot.max(slot.0);
         self.procs[proc].live_threads += 1;
         self.ready.push_back(tid);
-        tracing::debug!(pid, slot, proc = proc.0, "thread created");
+        tracing::debug!(pid, slot = slot.0, proc = proc.0, "thread created");
         if self.trace_on {
             let first = self.procs[proc].live_threads == 1;
             let kind = if first { "proc_start" } else { "thread_start" };
-            trace_rec!(self, tid, kind, self.pers_of(tid), slot = slot, entry = eip);
+            trace_rec!(self, tid, kind, self.pers_of(tid), slot = slot.0, entry = eip);
         }
         Some(tid)
     }
 
-    fn free_slot(&self) -> Option<u16> {
-        (self.config.first_slot..self.slots.len() as u16)
-            .find(|&s| self.slots[s as usize].is_none())
+    fn free_slot(&self) -> Option<Slot> {
+        (self.config.first_slot as usize..self.slots.len())
+            .find(|&s| self.slots[s].is_none())
+            .map(|s| Slot(s as u16))
     }
 
     /// The thread with this PID, if it is alive.
@@ -423,13 +435,13 @@ impl<M: GuestMemory> Kernel<M> {
     }
 
     /// The thread in a slot.
-    pub fn thread_in_slot(&self, slot: u32) -> Option<ThreadId> {
-        self.slots.get(slot as usize).copied().flatten()
+    pub fn thread_in_slot(&self, slot: Slot) -> Option<ThreadId> {
+        self.slots.get(slot.0 as usize).copied().flatten()
     }
 
     /// Highest slot number ever used (it never decreases).
-    pub fn max_slot(&self) -> u16 {
-        self.max_slot
+    pub fn max_slot(&self) -> Slot {
+        Slot(self.max_slot)
     }
 
     /// End a thread. Its process ends with its last thread (status `Normal(0)` unless set).
@@ -444,7 +456,7 @@ impl<M: GuestMemory> Kernel<M> {
         th.blocker = None;
         th.wake = None;
         let (slot, proc) = (th.slot, th.proc);
-        self.slots[slot as usize] = None;
+        self.slots[slot.0 as usize] = None;
         if was_ready {
             self.ready.retain(|&x| x != t);
         }
@@ -458,7 +470,7 @@ impl<M: GuestMemory> Kernel<M> {
             p.exit = Some(ExitStatus::Normal(0));
         }
         if self.trace_on {
-            trace_rec!(self, t, "thread_end", self.pers_of(t), slot = slot);
+            trace_rec!(self, t, "thread_end", self.pers_of(t), slot = slot.0);
             if self.procs[proc].live_threads == 0 {
                 let status = self.procs[proc]
                     .exit
@@ -473,7 +485,7 @@ impl<M: GuestMemory> Kernel<M> {
                 );
             }
         }
-        tracing::debug!(pid = self.threads[t].pid, slot, "thread ended");
+        tracing::debug!(pid = self.threads[t].pid, slot = slot.0, "thread ended");
     }
 
     /// End a whole process with a status (fault, kill, exit of the process).

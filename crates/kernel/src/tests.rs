@@ -43,7 +43,7 @@ fn world(n: usize) -> (Kernel<VecMemory>, Vec<ThreadId>) {
 fn pids_slots_names() {
     let (mut k, ts) = world(3);
     assert_eq!(k.threads[ts[0]].pid, 2);
-    assert_eq!(k.threads[ts[2]].slot, 4);
+    assert_eq!(k.threads[ts[2]].slot, Slot(4));
     assert_eq!(k.procs[ProcId(1)].name, "p1");
     assert_eq!(k.thread_by_pid(3), Some(ts[1]));
     k.exit_thread(ts[1]);
@@ -52,7 +52,7 @@ fn pids_slots_names() {
     assert_eq!(k.take_exited(), vec![ts[1]]);
     // The freed slot is reused, the PID is not.
     let t = k.spawn_thread(ProcId(0), 0, 0).unwrap();
-    assert_eq!((k.threads[t].slot, k.threads[t].pid), (3, 5));
+    assert_eq!((k.threads[t].slot, k.threads[t].pid), (Slot(3), 5));
     assert_eq!(file_stem("a/b/c.d.kex"), "c.d");
     assert_eq!(file_stem(".hidden"), ".hidden");
 }

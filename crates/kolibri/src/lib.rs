@@ -349,7 +349,7 @@ impl Kolibri {
         if pid == IDLE_PID {
             return 1;
         }
-        k.thread_by_pid(pid).map_or(0, |t| k.threads[t].slot as u32)
+        k.thread_by_pid(pid).map_or(0, |t| k.threads[t].slot.0 as u32)
     }
 
     /// Function 9: write thread information for `slot` (-1 = the caller's) into the caller's
@@ -361,7 +361,7 @@ impl Kolibri {
         buf: u32,
     ) -> Result<u32, ipcemu_kernel::MemFault> {
         let slot = if slot == u32::MAX {
-            k.threads[caller].slot as u32
+            k.threads[caller].slot.0 as u32
         } else {
             slot
         };
@@ -372,7 +372,10 @@ impl Kolibri {
             rec[10..14].copy_from_slice(b"IDLE");
             rec[30..34].copy_from_slice(&IDLE_PID.to_le_bytes());
             state = 0;
-        } else if let Some(t) = k.thread_in_slot(slot) {
+        } else if let Some(t) = u16::try_from(slot)
+            .ok()
+            .and_then(|s| k.thread_in_slot(ipcemu_kernel::Slot(s)))
+        {
             let th = &k.threads[t];
             let p = &k.procs[th.proc];
             let n = kolibri_name(&p.name);
@@ -384,7 +387,7 @@ impl Kolibri {
                 _ => 0,
             };
         } else {
-            let max = k.max_slot() as u32;
+            let max = k.max_slot().0 as u32;
             return k.procs[proc]
                 .mem
                 .write_u16(buf.wrapping_add(50), 9)
@@ -394,7 +397,7 @@ impl Kolibri {
         rec[6..8].copy_from_slice(&(slot as u16).to_le_bytes());
         rec[50..52].copy_from_slice(&state.to_le_bytes());
         k.procs[proc].mem.write(buf, &rec)?;
-        Ok(k.max_slot() as u32)
+        Ok(k.max_slot().0 as u32)
     }
 
     // ----- the system-call table ---------------------------------------------------------------
@@ -573,7 +576,9 @@ impl Kolibri {
         match sub {
             // 18.2: end the thread in slot ecx.
             2 => {
-                let target = k.thread_in_slot(ecx);
+                let target = u16::try_from(ecx)
+                    .ok()
+                    .and_then(|s| k.thread_in_slot(ipcemu_kernel::Slot(s)));
                 kill(k, target).unwrap_or(Outcome::Continue)
             }
             // 18.18: end the thread with PID ecx; -1 when there is none.

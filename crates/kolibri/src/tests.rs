@@ -34,7 +34,7 @@ fn pids_slots_and_names() {
     let (k, _ko, ts) = world(2);
     assert_eq!(k.threads[ts[0]].pid, 2);
     assert_eq!(k.threads[ts[1]].pid, 3);
-    assert_eq!(k.threads[ts[0]].slot, 2);
+    assert_eq!(k.threads[ts[0]].slot, ipcemu_kernel::Slot(2));
     assert_eq!(Kolibri::slot_of_pid(&k, 3), 3);
     assert_eq!(Kolibri::slot_of_pid(&k, 1), 1);
     assert_eq!(Kolibri::slot_of_pid(&k, 99), 0);
@@ -220,9 +220,9 @@ fn slots_are_reused_lowest_first_pids_never() {
     assert_eq!(k.threads[ts[0]].state, ThreadState::Ended);
     assert_eq!(k.procs[ProcId(0)].exit, Some(ExitStatus::Normal(0)));
     let t = k.spawn_thread(ProcId(1), 0, 0).unwrap();
-    assert_eq!(k.threads[t].slot, 2);
+    assert_eq!(k.threads[t].slot, ipcemu_kernel::Slot(2));
     assert_eq!(k.threads[t].pid, 5);
-    assert_eq!(k.max_slot(), 4);
+    assert_eq!(k.max_slot(), ipcemu_kernel::Slot(4));
     let mut m = VecMemory::new(0x10000);
     std::mem::swap(&mut m, &mut k.procs[ProcId(1)].mem);
     std::mem::swap(&mut m, &mut k.procs[ProcId(1)].mem);
