@@ -87,6 +87,33 @@ pub struct Record {
     /// Free text (exit status, fault report).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub detail: Option<String>,
+    /// Message direction (`datagram`, `queued`, `request`, `response`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dir: Option<String>,
+    /// Channel: KOS connection id, Win32 pipe (`anonymous pipe #1`, `pipe "\\.\pipe\x"`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub channel: Option<String>,
+    /// KOS interface implementation id.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub riid: Option<u64>,
+    /// KOS method id; Win32 window message number.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mid: Option<u64>,
+    /// For a response: the sequence number of its request (0 = none).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reply_to: Option<u64>,
+    /// The message hook that decided (`security-module`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hook: Option<String>,
+    /// Win32 object operation (`CreateEvent`, `WaitForSingleObject`, ...).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub op: Option<String>,
+    /// Win32 object (`event "name"`, `mutex #7 (unnamed)`, `window "t" (class "c")`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub object: Option<String>,
+    /// Win32 handle.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub handle: Option<u64>,
 }
 
 impl Visit for Record {
@@ -110,6 +137,10 @@ impl Visit for Record {
             "to_id" => self.to_id = Some(v),
             "status" => self.status = Some(v),
             "error" => self.error = Some(v),
+            "riid" => self.riid = Some(v),
+            "mid" => self.mid = Some(v),
+            "reply_to" => self.reply_to = Some(v),
+            "handle" => self.handle = Some(v),
             "result" => self.result = Some(v as i64),
             "timeout_ns" => self.timeout_ns = Some(v as i64),
             _ => {}
@@ -137,6 +168,11 @@ impl Visit for Record {
             "payload" => self.payload = Some(v.to_string()),
             "what" => self.what = Some(v.to_string()),
             "detail" => self.detail = Some(v.to_string()),
+            "dir" => self.dir = Some(v.to_string()),
+            "channel" => self.channel = Some(v.to_string()),
+            "hook" => self.hook = Some(v.to_string()),
+            "op" => self.op = Some(v.to_string()),
+            "object" => self.object = Some(v.to_string()),
             "msgs" => {
                 self.msgs = Some(v.split(',').filter_map(|x| x.parse().ok()).collect());
             }

@@ -191,6 +191,54 @@ pub fn line(r: &Record, width: usize) -> String {
             .trim_end()
             .to_string()
         }
+        "w32_obj" => {
+            let res = r.result.unwrap_or(0);
+            let h = r
+                .handle
+                .filter(|&h| h != 0)
+                .map(|h| format!(" handle {h:#x}"))
+                .unwrap_or_default();
+            format!(
+                "{} {}{h} = {}",
+                r.op.as_deref().unwrap_or("?"),
+                r.object.as_deref().unwrap_or(""),
+                if res < 0 {
+                    "waits".to_string()
+                } else {
+                    format!("{res:#x}")
+                }
+            )
+        }
+        "w32_view" => format!(
+            "view of {} at {:#x}: {}",
+            r.object.as_deref().unwrap_or(""),
+            r.addr.unwrap_or(0),
+            preview(
+                r.payload.as_deref().unwrap_or(""),
+                r.len.unwrap_or(0),
+                width
+            )
+        ),
+        "allow" | "deny" | "drop" | "delay" => {
+            let chan = r
+                .channel
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(|c| format!(" on {c}"))
+                .unwrap_or_default();
+            let method = match (r.riid, r.mid) {
+                (Some(i), Some(m)) if i != 0 || m != 0 => format!(" riid {i} mid {m}"),
+                _ => String::new(),
+            };
+            format!(
+                "{} {} #{}{chan}{method} by {}: {}",
+                r.kind,
+                r.dir.as_deref().unwrap_or("message"),
+                r.msg.unwrap_or(0),
+                r.hook.as_deref().unwrap_or("?"),
+                r.detail.as_deref().unwrap_or("")
+            )
+        }
         other => format!("{other} {}", r.detail.as_deref().unwrap_or(""))
             .trim_end()
             .to_string(),
