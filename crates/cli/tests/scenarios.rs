@@ -40,7 +40,7 @@ fn fixtures() -> String {
 fn shipped_scenarios_pass() {
     let (code, out) = ipcemu_test(&["fixtures/scenarios"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("12 passed, 0 failed"), "{out}");
+    assert!(out.contains("14 passed, 0 failed"), "{out}");
     assert!(
         out.contains("PASS host actor drives a KolibriOS receiver"),
         "{out}"

@@ -201,7 +201,37 @@ fn run_loaded(
         timeout: Some(limit(o.timeout, "options.timeout")?),
         wall_timeout: Some(limit(o.wall_timeout, "options.wall_timeout")?),
     };
+    let mut kos_connections = Vec::new();
+    if let Some(f) = &o.kos_init {
+        let path = dir.join(f);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| invalid(format!("options.kos_init: cannot read {}: {e}", path.display())))?;
+        kos_connections.extend(
+            ipcemu_registry::parse_init(&path.to_string_lossy(), &text)
+                .map_err(|e| invalid(e.to_string()))?,
+        );
+    }
+    for c in &o.kos_connect {
+        kos_connections.push(
+            ipcemu_registry::parse_connect(c)
+                .map_err(|e| invalid(format!("options.kos_connect: {e}")))?,
+        );
+    }
+    let kos_policy = match &o.policy {
+        Some(f) => {
+            let path = dir.join(f);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| invalid(format!("options.policy: cannot read {}: {e}", path.display())))?;
+            Some(
+                ipcemu_registry::Policy::parse(&path.to_string_lossy(), &text)
+                    .map_err(|e| invalid(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
     let personalities = Personalities {
+        kos_connections,
+        kos_policy,
         strict: o.strict,
         pcipc_vector: o.pcipc_vector.unwrap_or(0x60),
         pcipc: PcIpcConfig {
@@ -258,9 +288,19 @@ fn run_loaded(
                     .copied()
                     .ok_or_else(|| invalid(format!("{what}: no process labelled {l:?}")))
             };
+            let via = |pid: u32| match s.via.as_deref() {
+                None | Some("kolibri") => Ok(kolibri(pid)),
+                Some("kos") => Ok(HostTarget {
+                    personality: "kos".into(),
+                    to: pid,
+                }),
+                Some(v) => Err(invalid(format!(
+                    "{what}: via = {v:?}: give \"kolibri\" or \"kos\""
+                ))),
+            };
             let target = match (&s.to, s.to_pid, s.to_id) {
-                (Some(l), None, None) => kolibri(label_pid(l)?),
-                (None, Some(p), None) => kolibri(p),
+                (Some(l), None, None) => via(label_pid(l)?)?,
+                (None, Some(p), None) => via(p)?,
                 (None, None, Some(id)) => HostTarget {
                     personality: "pcipc".into(),
                     to: id as u32,
@@ -304,8 +344,13 @@ fn run_loaded(
     }
 
     let report = world.run();
-    let output = String::from_utf8_lossy(&out.data.borrow()).into_owned();
-    let stderr = String::from_utf8_lossy(&err.data.borrow()).into_owned();
+    let text = |b: &Buf| {
+        let bytes = std::mem::take(&mut *b.data.borrow_mut());
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    };
+    let output = text(&out);
+    let stderr = text(&err);
     let mut notes = Vec::new();
     for (i, &n) in report.output_dropped.iter().enumerate() {
         if n > 0 {
@@ -372,8 +417,12 @@ fn run_loaded(
             check_received(label, r.pid, ps, &sink.records(), &pid_of, &mut failures)
                 .map_err(&invalid)?;
         }
-        let got =
-            String::from_utf8_lossy(&world.output_of(ProcId(i)).unwrap_or_default()).into_owned();
+        let got = world.with_kernel(|k| {
+            k.procs
+                .get(i)
+                .map(|p| String::from_utf8_lossy(&p.output).into_owned())
+                .unwrap_or_default()
+        });
         check_text(
             &format!("{who} output"),
             &got,

@@ -75,6 +75,14 @@ pub struct Options {
     /// PC-IPC starts installed.
     #[serde(default)]
     pub pcipc_preinstalled: bool,
+    /// KasperskyOS-style init file (`init.yaml` shape), relative to the scenario file.
+    pub kos_init: Option<String>,
+    /// KasperskyOS-style connections `CLIENT:ID=SERVER` (the host actor is the entity `host`,
+    /// or its `[host] name`).
+    #[serde(default)]
+    pub kos_connect: Vec<String>,
+    /// Security-module policy file (TOML), relative to the scenario file.
+    pub policy: Option<String>,
 }
 
 /// Expected exit status: a code, or `"fault"`, `"killed"`, `"running"` (did not end), `"any"`.
@@ -186,6 +194,9 @@ pub struct HostSendSpec {
     pub to_pid: Option<u32>,
     /// Receiver by PC-IPC ID.
     pub to_id: Option<u16>,
+    /// The personality a `to`/`to_pid` send goes through: `kolibri` (function 60, the default)
+    /// or `kos` (a `Call` to that entity's connection, or the `Reply` it waits for).
+    pub via: Option<String>,
     /// Payload as text (TOML escapes apply).
     pub text: Option<String>,
     /// Payload as hex bytes (`"01 02 ff"` or `"0102ff"`).
