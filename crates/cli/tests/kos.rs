@@ -270,3 +270,56 @@ fn bad_configuration_is_refused_before_anything_runs() {
     assert!(err.contains("ghost"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn chrome_trace_has_a_flow_per_request_and_response() {
+    let dir = std::env::temp_dir().join(format!("ipcemu-kos-chrome-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let f = dir.join("kos.json");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args([
+            "run",
+            "--kos-init",
+            "fixtures/kos/echo.yaml",
+            "fixtures/kos/echo_srv.elf",
+            "fixtures/kos/echo_cli.elf",
+            "--params",
+            "2=3",
+            "--trace",
+            &f.to_string_lossy(),
+            "--trace-format",
+            "chrome",
+        ])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .output()
+        .expect("run ipcemu");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&f).expect("trace")).expect("JSON");
+    let evs = doc["traceEvents"].as_array().expect("events");
+    let tid_of = |name: &str| {
+        evs.iter()
+            .find(|e| e["name"] == "thread_name" && e["args"]["name"].as_str() == Some(name))
+            .and_then(|e| e["tid"].as_u64())
+            .expect("thread")
+    };
+    let (srv, cli) = (tid_of("echo_srv[2]"), tid_of("echo_cli[3]"));
+    // 3 calls + quit: each request starts on the client and ends on the server, each response
+    // starts on the server and ends on the client.
+    let flows = |ph: &str, tid: u64| {
+        evs.iter()
+            .filter(|e| e["ph"] == ph && e["tid"].as_u64() == Some(tid))
+            .count()
+    };
+    assert_eq!((flows("s", cli), flows("f", srv)), (4, 4), "requests");
+    assert_eq!((flows("s", srv), flows("f", cli)), (4, 4), "responses");
+    let names: Vec<&str> = evs
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .filter(|n| n.starts_with("send re"))
+        .collect();
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert!(names[0].starts_with("send request"), "{names:?}");
+    assert!(names[1].starts_with("send response"), "{names:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -250,8 +250,13 @@ impl Sink for ChromeSink {
             }
             "wake" | "thread_start" | "proc_start" => {}
             "send" => {
+                let dir = match r.dir.as_deref() {
+                    Some("request") => "request ",
+                    Some("response") => "response ",
+                    _ => "",
+                };
                 let name = format!(
-                    "send {} B -> {}",
+                    "send {dir}{} B -> {}",
                     r.len.unwrap_or(0),
                     r.peer().unwrap_or_default()
                 );
@@ -268,7 +273,11 @@ impl Sink for ChromeSink {
                 );
                 self.slice(&name, "ipc", r, pid, tid, ts)?;
                 if let Some(m) = r.msg {
-                    if let Some(f) = self.flows.get_mut(&m) {
+                    if r.pers == "kos" {
+                        // A KOS delivery is the receiver getting it (Recv or Call returns):
+                        // the request's arrow ends at the server, the response's at the client.
+                        self.flow_end(m, pid, tid, ts)?;
+                    } else if let Some(f) = self.flows.get_mut(&m) {
                         *f = Flow::Delivered(pid, tid);
                     }
                 }
@@ -328,7 +337,8 @@ impl Sink for ChromeSink {
         let mut ids: Vec<u64> = self.flows.keys().copied().collect();
         ids.sort_unstable();
         self.close_flows(&ids, last)?;
-        self.buf.extend_from_slice(b"\n],\"otherData\":{\"tool\":\"ipcemu\",\"version\":");
+        self.buf
+            .extend_from_slice(b"\n],\"otherData\":{\"tool\":\"ipcemu\",\"version\":");
         self.buf
             .extend_from_slice(crate::SCHEMA_VERSION.to_string().as_bytes());
         self.buf.extend_from_slice(b",\"clock\":\"guest\"}}\n");
@@ -450,9 +460,18 @@ mod tests {
                 .unwrap()
                 .clone()
         };
-        assert_eq!((f_of(1)["tid"].as_u64(), f_of(1)["ts"].as_f64()), (Some(2), Some(3.0)));
-        assert_eq!((f_of(2)["tid"].as_u64(), f_of(2)["ts"].as_f64()), (Some(2), Some(6.0)));
-        assert_eq!((f_of(3)["tid"].as_u64(), f_of(3)["ts"].as_f64()), (Some(4), Some(6.0)));
+        assert_eq!(
+            (f_of(1)["tid"].as_u64(), f_of(1)["ts"].as_f64()),
+            (Some(2), Some(3.0))
+        );
+        assert_eq!(
+            (f_of(2)["tid"].as_u64(), f_of(2)["ts"].as_f64()),
+            (Some(2), Some(6.0))
+        );
+        assert_eq!(
+            (f_of(3)["tid"].as_u64(), f_of(3)["ts"].as_f64()),
+            (Some(4), Some(6.0))
+        );
         let names: Vec<&str> = evs.iter().filter_map(|e| e["name"].as_str()).collect();
         assert!(names.contains(&"unread message #2"), "{names:?}");
         assert!(names.contains(&"undelivered message #3"), "{names:?}");
