@@ -1,9 +1,9 @@
 /* bad_hdr.c - ipcemu KasperskyOS-style guest test: every way a call can be refused before or
  * instead of the exchange, against echo_srv.
  *
- * Run:    ipcemu run --kos-init fixtures/kos/echo.yaml fixtures/kos/echo_srv.elf fixtures/kos/bad_hdr.elf
+ * Run:    ipcemu run --kos-init fixtures/kos/bad_hdr.yaml fixtures/kos/echo_srv.elf fixtures/kos/bad_hdr.elf
  * Args:   none
- * Needs:  the connections of fixtures/kos/echo.yaml: bad_hdr -> echo_srv "echo_connection" and
+ * Needs:  the connections of fixtures/kos/bad_hdr.yaml: bad_hdr -> echo_srv "echo_connection" and
  *         echo_srv -> bad_hdr "bad_hdr_server" (which gives bad_hdr a server handle nobody calls)
  * Output: (one line per check, in this order; all PASS)
  *         PASS bad_hdr ServiceLocatorConnect("nope") -> INVALID_HANDLE

@@ -2,8 +2,8 @@
  * with -DCLIENT_NO=1, 2, 3 into calc_cli1.elf, calc_cli2.elf, calc_cli3.elf, since an entity's name
  * is its file stem and each client must be its own entity.
  *
- * Run:    ipcemu run --kos-init fixtures/kos/calc.yaml fixtures/kos/calc_srv.elf \
- *             fixtures/kos/calc_cli1.elf fixtures/kos/calc_cli2.elf
+ * Run:    ipcemu run --kos-init fixtures/kos/calc.yaml --params 1=3 fixtures/kos/calc_srv.elf \
+ *             fixtures/kos/calc_cli1.elf fixtures/kos/calc_cli2.elf fixtures/kos/calc_cli3.elf
  * Args:   [R]  rounds (default 10); each round is one add and one multiply call
  * Output: PASS calc_cli<n> connected to calc_connection
  *         PASS calc_cli<n> <R> add calls

@@ -1,7 +1,7 @@
 /* calc_srv.c - ipcemu KasperskyOS-style guest test: a server with two methods for several clients.
  *
- * Run:    ipcemu run --kos-init fixtures/kos/calc.yaml fixtures/kos/calc_srv.elf \
- *             fixtures/kos/calc_cli1.elf fixtures/kos/calc_cli2.elf
+ * Run:    ipcemu run --kos-init fixtures/kos/calc.yaml --params 1=3 fixtures/kos/calc_srv.elf \
+ *             fixtures/kos/calc_cli1.elf fixtures/kos/calc_cli2.elf fixtures/kos/calc_cli3.elf
  * Args:   [Q]  quit messages to serve before it ends (default 2: one per client)
  * Output: PASS calc_srv registered calc_connection
  *         PASS calc_srv served <T> requests: <A> add <M> mul <Q> quit

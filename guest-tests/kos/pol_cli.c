@@ -1,7 +1,7 @@
 /* pol_cli.c - ipcemu KasperskyOS-style guest test: a client of calc_srv that checks what a policy
  * lets through.
  *
- * Run:    ipcemu run --kos-init fixtures/kos/calc.yaml --policy fixtures/kos/deny_mid2.toml \
+ * Run:    ipcemu run --kos-init fixtures/kos/pol.yaml --policy fixtures/kos/deny_mid2.toml \
  *             --params 1=1 --params 2=deny2 fixtures/kos/calc_srv.elf fixtures/kos/pol_cli.elf
  *         (and without --policy, with --params 2=allow)
  * Args:   [MODE]  "allow" (default): every call must return rcOk;

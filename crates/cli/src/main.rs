@@ -215,9 +215,9 @@ struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = Config::default().quantum_traps)]
     quantum: u32,
     /// Highest task slot (KolibriOS has 255); raise it for worlds of more processes
-    /// (at most 65534).
+    /// (at most 65535).
     #[arg(long, value_name = "N", default_value_t = ipcemu_kernel::MAX_SLOTS,
-          value_parser = clap::value_parser!(u16).range(1..=MAX_SLOTS_OPTION))]
+          value_parser = clap::value_parser!(u16).range(1..))]
     max_slots: u16,
     /// Print a summary (processes, system calls, virtual and wall time) on stderr.
     #[arg(long)]
@@ -266,10 +266,6 @@ struct RunArgs {
     #[arg(long, value_name = "FILTER")]
     trace_filter: Option<String>,
 }
-
-/// Highest `--max-slots`: the kernel counts slots in a u16, so 65535 would leave no room for
-/// the count of slots itself.
-const MAX_SLOTS_OPTION: i64 = 65534;
 
 /// `--timeout`/`--wall-timeout`: seconds the nanosecond clock can hold.
 fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -402,7 +398,9 @@ fn kos_options(
         for c in &conns {
             for e in [&c.client, &c.server] {
                 if !stems.contains(&e.as_str()) {
-                    tracing::info!(entity = %e, "{f}: entity is not among the guests of this run");
+                    bail!(
+                        "{f}: the init file names entity {e:?}, which is not among the guests of this run"
+                    );
                 }
             }
         }

@@ -89,7 +89,7 @@ fn one_server_two_methods_several_clients() {
 fn policy_denies_exactly_the_denied_method() {
     let out = run_ok(&[
         "--kos-init",
-        "calc.yaml",
+        "pol.yaml",
         "--params",
         "1=1",
         "--params",
@@ -102,7 +102,7 @@ fn policy_denies_exactly_the_denied_method() {
     let trace_s = trace.to_string_lossy().into_owned();
     let out = run_ok(&[
         "--kos-init",
-        "calc.yaml",
+        "pol.yaml",
         "--policy",
         "deny_mid2.toml",
         "--params",
@@ -157,7 +157,7 @@ fn policy_denies_exactly_the_denied_method() {
     // A client that expects mid 2 to pass fails under the policy: the test can fail.
     let (code, out, _) = run(&[
         "--kos-init",
-        "calc.yaml",
+        "pol.yaml",
         "--policy",
         "deny_mid2.toml",
         "--params",
@@ -182,15 +182,22 @@ fn a_server_that_ends_mid_call_gives_peer_ended_then_not_connected() {
         out.contains("PASS die_cli Call after the server ended -> rcNotConnected"),
         "{out}"
     );
-    // Without the server in the run the first Call is rcNotConnected, never a hang.
-    let (code, out, _) = run(&["--kos-init", "die.yaml", "die_cli.elf"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAIL die_cli"), "{out}");
+    // An init file naming an entity that is not among the guests is refused before anything
+    // runs (a misspelt name would otherwise only show as rcNotConnected).
+    let (code, out, err) = run(&["--kos-init", "die.yaml", "die_cli.elf"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains(
+            "die.yaml: the init file names entity \"die_srv\", which is not among the guests"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_headers_handles_and_buffers() {
-    let out = run_ok(&["--kos-init", "echo.yaml", "echo_srv.elf", "bad_hdr.elf"]);
+    let out = run_ok(&["--kos-init", "bad_hdr.yaml", "echo_srv.elf", "bad_hdr.elf"]);
     assert!(out.contains("DONE 29 0"), "{out}");
     assert!(
         out.contains("PASS echo_srv replies too big for the client's buffer: 1"),
@@ -203,8 +210,8 @@ fn a_client_waiting_for_a_server_that_never_receives_is_a_named_deadlock() {
     // calc_srv waits in Recv on calc_connection; echo_cli calls it on echo_connection, which
     // calc_srv never receives on: both wait for ever, and the report names the connections.
     let (code, _out, err) = run(&[
-        "--kos-init",
-        "calc.yaml",
+        "--kos-connect",
+        "echo_cli:calc_connection=calc_srv",
         "--kos-connect",
         "echo_cli:echo_connection=calc_srv",
         "calc_srv.elf",
@@ -293,7 +300,12 @@ fn chrome_trace_has_a_flow_per_request_and_response() {
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
         .output()
         .expect("run ipcemu");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&f).expect("trace")).expect("JSON");
     let evs = doc["traceEvents"].as_array().expect("events");

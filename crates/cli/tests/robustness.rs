@@ -464,7 +464,8 @@ fn scenario_time_values_are_checked_with_file_and_line() {
 #[test]
 fn limits_past_their_range_are_refused_when_parsed() {
     for args in [
-        ["--max-slots", "65535"],
+        ["--max-slots", "65536"],
+        ["--max-slots", "0"],
         ["--timeout", "1e11"],
         ["--wall-timeout", "-1"],
         ["--timeout", "nan"],
@@ -482,7 +483,7 @@ fn limits_past_their_range_are_refused_when_parsed() {
         );
     }
     let o = bin()
-        .args(["run", "fixtures/kolibri/nop.kex", "--max-slots", "65534"])
+        .args(["run", "fixtures/kolibri/nop.kex", "--max-slots", "65535"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0));

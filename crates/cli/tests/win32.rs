@@ -152,7 +152,10 @@ fn unimplemented_import_faults_with_its_name() {
         "{err}"
     );
     // The report disassembles the stub: its `int 2Eh` is the faulting instruction.
-    assert!(err.contains("> 7ff00020  cd 2e                int 2Eh"), "{err}");
+    assert!(
+        err.contains("> 7ff00020  cd 2e                int 2Eh"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -417,5 +420,8 @@ fn trace_views_snapshot_the_shared_counter_at_each_signal() {
         .map(|p| &p[..8])
         .collect();
     assert_eq!(payloads, ["01000000", "03000000", "05000000"], "{views:#?}");
-    assert!(views.iter().all(|l| l.contains("\"name\":\"ev_ping\"")), "{views:#?}");
+    assert!(
+        views.iter().all(|l| l.contains("\"name\":\"ev_ping\"")),
+        "{views:#?}"
+    );
 }

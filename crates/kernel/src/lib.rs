@@ -406,7 +406,14 @@ impl<M: GuestMemory> Kernel<M> {
         if self.trace_on {
             let first = self.procs[proc].live_threads == 1;
             let kind = if first { "proc_start" } else { "thread_start" };
-            trace_rec!(self, tid, kind, self.pers_of(tid), slot = slot.0, entry = eip);
+            trace_rec!(
+                self,
+                tid,
+                kind,
+                self.pers_of(tid),
+                slot = slot.0,
+                entry = eip
+            );
         }
         Some(tid)
     }

@@ -349,7 +349,8 @@ impl Kolibri {
         if pid == IDLE_PID {
             return 1;
         }
-        k.thread_by_pid(pid).map_or(0, |t| k.threads[t].slot.0 as u32)
+        k.thread_by_pid(pid)
+            .map_or(0, |t| k.threads[t].slot.0 as u32)
     }
 
     /// Function 9: write thread information for `slot` (-1 = the caller's) into the caller's

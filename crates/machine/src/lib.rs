@@ -1065,7 +1065,9 @@ impl World {
         // A system call's fault: show its `int n` (CD nn) too.
         let mut int = [0u8; 2];
         let back = in_trap
-            && m.uc.mem_read(code_at.wrapping_sub(2) as u64, &mut int).is_ok()
+            && m.uc
+                .mem_read(code_at.wrapping_sub(2) as u64, &mut int)
+                .is_ok()
             && int[0] == 0xCD;
         let (code_at, ip) = if back {
             (code_at.wrapping_sub(2), eip.wrapping_sub(2))

@@ -44,7 +44,11 @@ impl Write for Buf {
 
 /// Run `guests` (fixture paths with parameters) with or without the hook: (output, end,
 /// guest ns, messages the hook saw).
-fn run(pers: &Personalities, guests: &[(&str, Option<&str>)], hold: bool) -> (String, End, u64, u64) {
+fn run(
+    pers: &Personalities,
+    guests: &[(&str, Option<&str>)],
+    hold: bool,
+) -> (String, End, u64, u64) {
     let out = Buf::default();
     let mut w = pers
         .world(
@@ -111,8 +115,10 @@ fn pcipc_sends_are_held() {
 
 #[test]
 fn kos_calls_and_replies_are_held() {
-    let mut pers = Personalities::default();
-    pers.kos_connections = vec![parse_connect("echo_cli:echo_connection=echo_srv").expect("c")];
+    let pers = Personalities {
+        kos_connections: vec![parse_connect("echo_cli:echo_connection=echo_srv").expect("c")],
+        ..Personalities::default()
+    };
     check(
         pers,
         &[("kos/echo_srv.elf", None), ("kos/echo_cli.elf", Some("10"))],

@@ -31,8 +31,10 @@ fn guest(name: &str, params: Option<&str>) -> GuestSpec {
 }
 
 fn world(connect: &str, out: &Buf) -> World {
-    let mut pers = Personalities::default();
-    pers.kos_connections = vec![parse_connect(connect).expect("connection")];
+    let pers = Personalities {
+        kos_connections: vec![parse_connect(connect).expect("connection")],
+        ..Personalities::default()
+    };
     pers.world(
         WorldConfig::default(),
         Box::new(out.clone()),

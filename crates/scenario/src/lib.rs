@@ -204,8 +204,12 @@ fn run_loaded(
     let mut kos_connections = Vec::new();
     if let Some(f) = &o.kos_init {
         let path = dir.join(f);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| invalid(format!("options.kos_init: cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            invalid(format!(
+                "options.kos_init: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
         kos_connections.extend(
             ipcemu_registry::parse_init(&path.to_string_lossy(), &text)
                 .map_err(|e| invalid(e.to_string()))?,
@@ -220,8 +224,12 @@ fn run_loaded(
     let kos_policy = match &o.policy {
         Some(f) => {
             let path = dir.join(f);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| invalid(format!("options.policy: cannot read {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                invalid(format!(
+                    "options.policy: cannot read {}: {e}",
+                    path.display()
+                ))
+            })?;
             Some(
                 ipcemu_registry::Policy::parse(&path.to_string_lossy(), &text)
                     .map_err(|e| invalid(e.to_string()))?,

@@ -195,6 +195,16 @@ mod tests {
     }
 
     #[test]
+    fn lines_that_are_not_records_are_named() {
+        let e = summary(&format!("{HDR}\n{{not json")).unwrap_err();
+        assert!(e.starts_with("line 2: not JSON"), "{e}");
+        let e = summary(r#"{"kind":"header","version":99}"#).unwrap_err();
+        assert!(e.starts_with("line 1: trace schema version 99"), "{e}");
+        let e = summary(&format!("{HDR}\n{{\"kind\":\"send\"}}")).unwrap_err();
+        assert!(e.starts_with("line 2: not a trace record"), "{e}");
+    }
+
+    #[test]
     fn byte_totals_never_wrap() {
         let send = |len: u64| {
             rec(

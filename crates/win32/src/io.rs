@@ -46,6 +46,9 @@ const CREATE_SUSPENDED: u32 = 4;
 /// `WaitNamedPipe`'s `NMPWAIT_USE_DEFAULT_WAIT` when the server gave no default.
 const DEFAULT_PIPE_WAIT_MS: u32 = 50;
 
+/// A pipe end as [`Win32::pipe_end`] gives it: (pipe, channel read, channel written, server).
+type PipeEnd = (Option<u32>, Option<usize>, Option<usize>, bool);
+
 /// What a write to a handle did.
 pub(crate) enum WriteRes {
     /// Written (this many bytes).
@@ -128,7 +131,8 @@ impl Win32 {
         }
     }
 
-    fn pipe_end(&self, o: ObjId) -> Option<(Option<u32>, Option<usize>, Option<usize>, bool)> {
+    /// A pipe end's (pipe, channel it reads, channel it writes, server end).
+    fn pipe_end(&self, o: ObjId) -> Option<PipeEnd> {
         match self.objs.get(o).map(|x| &x.kind) {
             Some(Kind::PipeEnd {
                 pipe,

@@ -936,7 +936,10 @@ trait QueueFull {
 
 impl QueueFull for Option<&Queue> {
     fn is_none_or_full(&self) -> bool {
-        self.map_or(true, |q| q.posted.len() >= QUEUE_LIMIT)
+        match self {
+            Some(q) => q.posted.len() >= QUEUE_LIMIT,
+            None => true,
+        }
     }
 }
 
@@ -946,6 +949,9 @@ trait EqOrNone {
 
 impl EqOrNone for Option<&String> {
     fn is_none_or_eq(&self, v: &str) -> bool {
-        self.map_or(true, |x| x == v)
+        match self {
+            Some(x) => *x == v,
+            None => true,
+        }
     }
 }
