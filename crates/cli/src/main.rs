@@ -234,6 +234,10 @@ struct RunArgs {
     /// Start PC-IPC installed and enabled, as if ID 0 had called install (04h).
     #[arg(long)]
     pcipc_preinstalled: bool,
+    /// Refuse (error 07h) a PC-IPC call whose caller ID another process got from request-ID
+    /// (the TSR had no such check)
+    #[arg(long)]
+    pcipc_own_ids: bool,
     /// KasperskyOS-style entities and connections, in the shape of KasperskyOS's init.yaml
     /// (docs/kos.md).
     #[arg(long, value_name = "FILE")]
@@ -486,6 +490,7 @@ fn run(args: RunArgs) -> Result<u8> {
             ids: args.pcipc_ids,
             space: args.pcipc_space,
             preinstalled: args.pcipc_preinstalled,
+            own_ids: args.pcipc_own_ids,
             ..PcIpcConfig::default()
         },
         ..Personalities::default()

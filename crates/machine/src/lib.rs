@@ -420,7 +420,8 @@ impl World {
             config,
             writers,
             host: None,
-            started: None,
+            // The clock starts with the world, so --wall-timeout covers loading the guests too.
+            started: Some(Instant::now()),
             stop: StopHandle::default(),
         })
     }

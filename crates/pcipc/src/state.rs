@@ -92,6 +92,9 @@ pub struct PcIpcConfig {
     pub preinstalled: bool,
     /// What the version command returns.
     pub version: String,
+    /// Refuse (07h) a call whose caller ID was handed by request-ID to another process (the
+    /// TSR had no such check; off by default). ID 0 stays anyone's.
+    pub own_ids: bool,
 }
 
 impl Default for PcIpcConfig {
@@ -101,6 +104,7 @@ impl Default for PcIpcConfig {
             space: 16384,
             preinstalled: false,
             version: "PC-IPC 1.00".into(),
+            own_ids: false,
         }
     }
 }
@@ -429,6 +433,22 @@ impl PcIpc {
             err::INVALID
         } else if needs_install && !st.installed {
             err::NOT_INSTALLED
+        } else if st.config.own_ids
+            && b.caller != 0
+            && matches!(
+                b.cmd,
+                cmd::INQUIRE
+                    | cmd::ENABLE
+                    | cmd::DISABLE
+                    | cmd::READ
+                    | cmd::SEND
+                    | cmd::DEL_ID
+                    | cmd::READ_WAIT
+            )
+            && self.owners.get(&b.caller).is_some_and(|&o| o != p)
+        {
+            // --pcipc-own-ids: another process's ID.
+            err::BAD_SENDER
         } else {
             match b.cmd {
                 cmd::INQUIRE => {

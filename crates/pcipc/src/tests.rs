@@ -213,4 +213,44 @@ mod pcipc_tests {
             "a block outside memory faults"
         );
     }
+
+    #[test]
+    fn own_ids_refuses_another_process_id() {
+        for own in [false, true] {
+            let (mut k, ts) = world(2);
+            let (a, b) = (ts[0], ts[1]);
+            let mut pc = PcIpc::new(
+                DEFAULT_VECTOR,
+                PcIpcConfig {
+                    preinstalled: true,
+                    own_ids: own,
+                    ..PcIpcConfig::default()
+                },
+            );
+            let mut call = |k: &mut Kernel<VecMemory>, t, caller: u16, to: u16, c: u16| {
+                let m = k.mem_of(t);
+                for (o, v) in [(0, caller), (2, to), (4, c), (6, 0), (8, 0), (10, 4)] {
+                    m.write_u16(BLK + o, v).unwrap();
+                }
+                m.write_u32(BLK + 12, DATA).unwrap();
+                assert_eq!(pc.call(k, t, BLK, false), Ok(PcOutcome::Done));
+                let m = mem(k, t);
+                (m.read_u16(BLK).unwrap(), m.read_u16(BLK + 8).unwrap())
+            };
+            // a takes ID 1, b takes ID 2.
+            let (ida, e) = call(&mut k, a, 0, 0, cmd::REQ_ID);
+            assert_eq!((ida, e), (1, err::OK));
+            let (idb, _) = call(&mut k, b, 0, 0, cmd::REQ_ID);
+            assert_eq!(idb, 2);
+            // b sends as a's ID 1.
+            let (_, e) = call(&mut k, b, 1, 2, cmd::SEND);
+            assert_eq!(e, if own { err::BAD_SENDER } else { err::OK }, "own_ids {own}");
+            // its own ID and ID 0 always work.
+            assert_eq!(call(&mut k, b, 2, 1, cmd::SEND).1, err::OK);
+            assert_eq!(call(&mut k, b, 0, 1, cmd::SEND).1, err::OK);
+            // b cannot delete a's ID either.
+            let (_, e) = call(&mut k, b, 1, 0, cmd::DEL_ID);
+            assert_eq!(e, if own { err::BAD_SENDER } else { err::OK }, "own_ids {own}");
+        }
+    }
 }

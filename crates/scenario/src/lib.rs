@@ -246,6 +246,7 @@ fn run_loaded(
             ids: o.pcipc_ids.unwrap_or(PcIpcConfig::default().ids),
             space: o.pcipc_space.unwrap_or(PcIpcConfig::default().space),
             preinstalled: o.pcipc_preinstalled,
+            own_ids: o.pcipc_own_ids,
             ..PcIpcConfig::default()
         },
         ..Personalities::default()

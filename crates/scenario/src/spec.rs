@@ -75,6 +75,9 @@ pub struct Options {
     /// PC-IPC starts installed.
     #[serde(default)]
     pub pcipc_preinstalled: bool,
+    /// PC-IPC refuses calls with another process's ID (07h).
+    #[serde(default)]
+    pub pcipc_own_ids: bool,
     /// KasperskyOS-style init file (`init.yaml` shape), relative to the scenario file.
     pub kos_init: Option<String>,
     /// KasperskyOS-style connections `CLIENT:ID=SERVER` (the host actor is the entity `host`,
