@@ -553,3 +553,40 @@ fn an_elf_with_8192_load_segments_starts_quickly() {
     // Before: over 120 s. Now well under a second (debug build, loaded machine: 10 s bound).
     assert!(took < Duration::from_secs(10), "{took:?}");
 }
+
+#[test]
+fn wall_timeout_covers_loading() {
+    // The wall clock starts with the world: a limit shorter than loading one guest ends the run
+    // before the guest does anything.
+    let o = bin()
+        .args(["run", "--wall-timeout", "0.000001", "fixtures/kolibri/compute.kex"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("--wall-timeout reached"), "{err}");
+}
+
+#[test]
+fn no_address_space_for_a_translation_buffer_is_a_clean_start_error() {
+    // Under a 300 MB address-space limit, 60 guests cannot all get their 8 MiB translation
+    // buffer: the guest that does not fit is refused by name, and nothing aborts.
+    let guests = vec!["fixtures/kolibri/compute.kex"; 60].join(" ");
+    let bin = env!("CARGO_BIN_EXE_ipcemu");
+    let o = Command::new("bash")
+        .args([
+            "-c",
+            &format!("ulimit -v 300000 && exec {bin} run {guests} > /dev/null"),
+        ])
+        .current_dir(root())
+        .output()
+        .expect("bash");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("fixtures/kolibri/compute.kex: cannot reserve 16 MiB of address space"),
+        "{err}"
+    );
+    assert!(err.contains("ulimit -v) is 300000 KiB"), "{err}");
+    assert!(!err.contains("Could not allocate"), "{err}");
+}

@@ -116,6 +116,44 @@ fn disassemble(uc: &Unicorn<'static, ()>, at: u32, ip: u32, bitness: u32) -> Str
     out
 }
 
+/// Whether `bytes` of address space can be mapped now (then unmapped at once). Fails with a
+/// sentence naming the address-space limit when they cannot.
+fn reserve_check(bytes: usize) -> Result<(), String> {
+    // SAFETY: an anonymous private mapping with no access, unmapped right away; no memory is
+    // touched and no other mapping is affected.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            bytes,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one rlimit struct we own.
+        let limit = if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } == 0
+            && lim.rlim_cur != libc::RLIM_INFINITY
+        {
+            format!("the address-space limit (ulimit -v) is {} KiB", lim.rlim_cur / 1024)
+        } else {
+            "the host has no address space left".to_string()
+        };
+        return Err(format!(
+            "cannot reserve {} MiB of address space for the guest's translation buffer: {limit}",
+            bytes >> 20
+        ));
+    }
+    // SAFETY: `p` is the mapping of `bytes` made above.
+    unsafe { libc::munmap(p, bytes) };
+    Ok(())
+}
+
 /// Translation-cache size per guest (Unicorn's default reserves 1 GiB of address space).
 pub const TCG_BUFFER_SIZE: u32 = 8 << 20;
 
@@ -458,6 +496,9 @@ impl World {
         } else {
             Mode::MODE_32
         };
+        // Unicorn ends the whole process when it cannot map its translation buffer: make sure
+        // the address space is there first, and say so plainly when it is not.
+        reserve_check(2 * TCG_BUFFER_SIZE as usize).map_err(fail)?;
         let mut uc = Unicorn::new(Arch::X86, mode)
             .map_err(|e| fail(format!("cannot create a Unicorn instance: {e:?}")))?;
         // Must come before anything initialises the engine.
