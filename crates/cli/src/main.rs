@@ -219,6 +219,13 @@ struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = ipcemu_kernel::MAX_SLOTS,
           value_parser = clap::value_parser!(u16).range(1..))]
     max_slots: u16,
+    /// Guest memory one process may map (bytes, or K, M, G); a program that declares or asks
+    /// for more gets a load error or a failed allocation. Default: 4 GiB (no limit)
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    max_memory: Option<usize>,
+    /// Guest memory all processes together may map (bytes, or K, M, G). Default: no limit
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    max_world_memory: Option<usize>,
     /// Print a summary (processes, system calls, virtual and wall time) on stderr.
     #[arg(long)]
     stats: bool,
@@ -478,6 +485,8 @@ fn run(args: RunArgs) -> Result<u8> {
         },
         timeout: args.timeout,
         wall_timeout: args.wall_timeout,
+        max_process_memory: args.max_memory.map(|v| v as u64),
+        max_world_memory: args.max_world_memory.map(|v| v as u64),
     };
     let (kos_connections, kos_policy) = kos_options(&args)?;
     let personalities = Personalities {

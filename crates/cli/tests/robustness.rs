@@ -590,3 +590,72 @@ fn no_address_space_for_a_translation_buffer_is_a_clean_start_error() {
     assert!(err.contains("ulimit -v) is 300000 KiB"), "{err}");
     assert!(!err.contains("Could not allocate"), "{err}");
 }
+
+// ----- guest memory ------------------------------------------------------------------------
+
+/// A 43-byte MENUET01 image that declares `mem` bytes of memory and ends at once.
+fn declares(mem: u32) -> Vec<u8> {
+    let code = [0xB8, 0xFF, 0xFF, 0xFF, 0xFF, 0xCD, 0x40]; // mov eax,-1; int 0x40
+    let mut img = b"MENUET01".to_vec();
+    for v in [1u32, 36, 36 + code.len() as u32, mem, mem, 0, 0] {
+        img.extend_from_slice(&v.to_le_bytes());
+    }
+    img.extend_from_slice(&code);
+    img
+}
+
+#[test]
+fn a_2_gib_declaration_costs_what_it_touches() {
+    let d = scratch("big");
+    let g = write(&d, "big.kex", &declares(0x8000_0000));
+    assert_eq!(std::fs::metadata(&g).unwrap().len(), 43);
+    let mut child = bin()
+        .args(["run", &g])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = read_all(child.stderr.take());
+    let (code, rss_kib) = wait_rss(&mut child, Duration::from_secs(60));
+    assert_eq!(code, 0, "{err}");
+    eprintln!("2 GiB declaration: peak RSS {rss_kib} KiB");
+    assert!(rss_kib < 64 * 1024, "peak RSS {rss_kib} KiB (bound: 64 MiB)");
+}
+
+#[test]
+fn memory_limits_turn_impossible_requests_into_load_errors() {
+    let d = scratch("limits");
+    let big = write(&d, "big.kex", &declares(0x8000_0000));
+    let o = bin().args(["run", "--max-memory", "64M", &big]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("big.kex: 2048 MiB more would pass the memory limit of a process (64 MiB, --max-memory; 0 bytes mapped)"),
+        "{err}"
+    );
+    // The world's limit: compute.kex maps 8 KiB, so the second copy does not fit in 12 KiB.
+    let o = bin()
+        .args([
+            "run",
+            "--max-world-memory",
+            "12K",
+            "fixtures/kolibri/compute.kex",
+            "fixtures/kolibri/compute.kex",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("8 KiB more would pass the memory limit of the world (12 KiB, --max-world-memory; 8 KiB mapped)"),
+        "{err}"
+    );
+    // Within the limits everything runs.
+    let o = bin()
+        .args(["run", "--max-memory", "1M", "--max-world-memory", "16K"])
+        .args(["fixtures/kolibri/compute.kex", "fixtures/kolibri/compute.kex"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin().args(["run", "--max-memory", "lots", &big]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

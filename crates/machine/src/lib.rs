@@ -25,7 +25,7 @@ mod watchdog;
 pub use host::{HostAction, HostSent, HostTarget, Trigger, HOST_BASE, HOST_MAX_MESSAGE};
 pub use ipcemu_personality::HostMessage;
 pub use limits::{nanos, seconds, SecondsError, DEFAULT_MAX_OUTPUT, MAX_SECONDS, OUTPUT_BUFFER};
-pub use memory::{HostRam, ProcMemory};
+pub use memory::{HostRam, MemBudget, ProcMemory};
 pub use stop::StopHandle;
 
 use ipcemu_kernel::{
@@ -169,6 +169,10 @@ pub struct WorldConfig {
     pub timeout: Option<Duration>,
     /// Stop after this much host wall time.
     pub wall_timeout: Option<Duration>,
+    /// Guest memory one process may map (`None`: 4 GiB, the whole 32-bit space).
+    pub max_process_memory: Option<u64>,
+    /// Guest memory all processes of the world may map together (`None`: no limit).
+    pub max_world_memory: Option<u64>,
 }
 
 /// A world that cannot be built.
@@ -348,6 +352,8 @@ pub struct World {
     first_pid: Vec<u32>,
     /// Path each process was loaded from (programs it starts are looked for next to it).
     paths: Vec<String>,
+    /// The memory limits every process's memory counts against.
+    budget: Rc<MemBudget>,
     config: WorldConfig,
     /// Guest output's stdout and stderr writers, shared with the kernel's output sink.
     writers: Rc<RefCell<Writers>>,
@@ -455,6 +461,10 @@ impl World {
             machines: Vec::new(),
             first_pid: Vec::new(),
             paths: Vec::new(),
+            budget: MemBudget::new(
+                config.max_process_memory.unwrap_or(1 << 32),
+                config.max_world_memory.unwrap_or(u64::MAX),
+            ),
             config,
             writers,
             host: None,
@@ -513,6 +523,7 @@ impl World {
         // SAFETY: the instance outlives the memory's attachment: `drop_machine` detaches the
         // memory before the instance is closed.
         let mut mem = unsafe { ProcMemory::attached(uc.get_handle()) };
+        mem.set_budget(Rc::clone(&self.budget));
         map_image(&image, &mut mem).map_err(fail)?;
         let args = StartArgs {
             path: &spec.path,
@@ -1138,10 +1149,16 @@ impl World {
 
     fn drop_machine(&mut self, proc: ProcId) {
         if let Some(m) = self.machines[proc.0].take() {
-            // Detach first: the memory stays (the kernel owns it) but must not map into a
-            // closed instance.
-            self.shared.borrow_mut().kernel.procs[proc].mem.detach();
+            // Detach first: the memory must not map into a closed instance. Then free it: an
+            // ended process's memory is never read again, and a long run that starts and ends
+            // programs must not keep them all.
+            let old = {
+                let mut sh = self.shared.borrow_mut();
+                sh.kernel.procs[proc].mem.detach();
+                std::mem::replace(&mut sh.kernel.procs[proc].mem, ProcMemory::host_only())
+            };
             drop(m);
+            drop(old);
         }
     }
 

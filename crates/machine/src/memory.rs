@@ -71,6 +71,44 @@ struct Region {
     ram: Rc<HostRam>,
 }
 
+/// `5 MiB`, `8 KiB`, `100 bytes` (rounded up to the unit).
+fn human(v: u64) -> String {
+    if v >= 1 << 20 {
+        format!("{} MiB", v.div_ceil(1 << 20))
+    } else if v >= 1 << 10 {
+        format!("{} KiB", v.div_ceil(1 << 10))
+    } else {
+        format!("{v} bytes")
+    }
+}
+
+/// Limits on guest memory (`--max-memory`, `--max-world-memory`): bytes mapped into one
+/// process, and into all processes of a world together (a region shared by two processes counts
+/// in each). Mapping past either is refused with a sentence naming the limit.
+#[derive(Debug)]
+pub struct MemBudget {
+    /// Bytes one process may map.
+    pub per_process: u64,
+    /// Bytes all processes of the world may map together.
+    pub world: u64,
+    used: std::cell::Cell<u64>,
+}
+
+impl MemBudget {
+    /// A budget with these limits.
+    pub fn new(per_process: u64, world: u64) -> Rc<Self> {
+        Rc::new(MemBudget {
+            per_process,
+            world,
+            used: std::cell::Cell::new(0),
+        })
+    }
+    /// Bytes mapped in the world now.
+    pub fn used(&self) -> u64 {
+        self.used.get()
+    }
+}
+
 /// The memory of one guest process: host RAM regions that are also mapped into the process's
 /// Unicorn instance.
 ///
@@ -80,6 +118,8 @@ struct Region {
 pub struct ProcMemory {
     regions: Vec<Region>,
     uc: *mut uc_engine,
+    budget: Option<Rc<MemBudget>>,
+    mapped: u64,
 }
 
 impl ProcMemory {
@@ -88,6 +128,16 @@ impl ProcMemory {
         ProcMemory {
             regions: Vec::new(),
             uc: std::ptr::null_mut(),
+            budget: None,
+            mapped: 0,
+        }
+    }
+
+    /// Count this memory's regions against `budget` from now on.
+    pub fn set_budget(&mut self, budget: Rc<MemBudget>) {
+        budget.used.set(budget.used.get() + self.mapped);
+        if let Some(old) = self.budget.replace(budget) {
+            old.used.set(old.used.get().saturating_sub(self.mapped));
         }
     }
 
@@ -100,11 +150,14 @@ impl ProcMemory {
         ProcMemory {
             regions: Vec::new(),
             uc,
+            budget: None,
+            mapped: 0,
         }
     }
 
     /// Map `size` zero bytes at `base` into the guest. Both must be page aligned.
     pub fn map(&mut self, base: u32, size: u32) -> Result<(), String> {
+        self.check_budget(size)?;
         let ram = HostRam::new(size as usize)
             .ok_or_else(|| format!("cannot reserve {size} bytes of guest memory"))?;
         self.map_shared(base, size, Rc::new(ram))
@@ -132,6 +185,7 @@ impl ProcMemory {
                 "region {base:#x}+{size:#x} overlaps a mapped region"
             ));
         }
+        self.check_budget(size)?;
         if !self.uc.is_null() {
             // SAFETY: the handle is alive while this memory is (see type docs), and `ram`
             // stays allocated, unmoved, until this ProcMemory is dropped.
@@ -150,6 +204,10 @@ impl ProcMemory {
                 ));
             }
         }
+        self.mapped += size as u64;
+        if let Some(b) = &self.budget {
+            b.used.set(b.used.get() + size as u64);
+        }
         let at = self.regions.partition_point(|r| r.base < base);
         self.regions.insert(
             at,
@@ -166,11 +224,39 @@ impl ProcMemory {
     pub fn unmap(&mut self, base: u32) -> Option<Rc<HostRam>> {
         let i = self.regions.iter().position(|r| r.base == base)?;
         let r = self.regions.remove(i);
+        self.mapped -= r.len as u64;
+        if let Some(b) = &self.budget {
+            b.used.set(b.used.get().saturating_sub(r.len as u64));
+        }
         if !self.uc.is_null() {
             // SAFETY: the handle is alive (see `attached`); the range was mapped by us.
             unsafe { uc_mem_unmap(self.uc, base as u64, r.len as u64) };
         }
         Some(r.ram)
+    }
+
+    fn check_budget(&self, size: u32) -> Result<(), String> {
+        let Some(b) = &self.budget else {
+            return Ok(());
+        };
+        let size = size as u64;
+        if self.mapped + size > b.per_process {
+            return Err(format!(
+                "{} more would pass the memory limit of a process ({}, --max-memory; {} mapped)",
+                human(size),
+                human(b.per_process),
+                human(self.mapped)
+            ));
+        }
+        if b.used.get() + size > b.world {
+            return Err(format!(
+                "{} more would pass the memory limit of the world ({}, --max-world-memory; {} mapped)",
+                human(size),
+                human(b.world),
+                human(b.used.get())
+            ));
+        }
+        Ok(())
     }
 
     /// Bytes of host memory this process maps.
@@ -191,6 +277,14 @@ impl ProcMemory {
             }
         }
         None
+    }
+}
+
+impl Drop for ProcMemory {
+    fn drop(&mut self) {
+        if let Some(b) = &self.budget {
+            b.used.set(b.used.get().saturating_sub(self.mapped));
+        }
     }
 }
 

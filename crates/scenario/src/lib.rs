@@ -200,6 +200,8 @@ fn run_loaded(
         },
         timeout: Some(limit(o.timeout, "options.timeout")?),
         wall_timeout: Some(limit(o.wall_timeout, "options.wall_timeout")?),
+        max_process_memory: None,
+        max_world_memory: None,
     };
     let mut kos_connections = Vec::new();
     if let Some(f) = &o.kos_init {
