@@ -73,5 +73,6 @@ build copydata_b copydata_b.c
 build pipe_errors pipe_errors.c
 build unimpl unimpl.c
 build wide wide.c
+build churn churn.c
 
 echo "$count"

@@ -559,7 +559,12 @@ fn wall_timeout_covers_loading() {
     // The wall clock starts with the world: a limit shorter than loading one guest ends the run
     // before the guest does anything.
     let o = bin()
-        .args(["run", "--wall-timeout", "0.000001", "fixtures/kolibri/compute.kex"])
+        .args([
+            "run",
+            "--wall-timeout",
+            "0.000001",
+            "fixtures/kolibri/compute.kex",
+        ])
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&o.stderr);
@@ -618,14 +623,20 @@ fn a_2_gib_declaration_costs_what_it_touches() {
     let (code, rss_kib) = wait_rss(&mut child, Duration::from_secs(60));
     assert_eq!(code, 0, "{err}");
     eprintln!("2 GiB declaration: peak RSS {rss_kib} KiB");
-    assert!(rss_kib < 64 * 1024, "peak RSS {rss_kib} KiB (bound: 64 MiB)");
+    assert!(
+        rss_kib < 64 * 1024,
+        "peak RSS {rss_kib} KiB (bound: 64 MiB)"
+    );
 }
 
 #[test]
 fn memory_limits_turn_impossible_requests_into_load_errors() {
     let d = scratch("limits");
     let big = write(&d, "big.kex", &declares(0x8000_0000));
-    let o = bin().args(["run", "--max-memory", "64M", &big]).output().unwrap();
+    let o = bin()
+        .args(["run", "--max-memory", "64M", &big])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
@@ -652,10 +663,52 @@ fn memory_limits_turn_impossible_requests_into_load_errors() {
     // Within the limits everything runs.
     let o = bin()
         .args(["run", "--max-memory", "1M", "--max-world-memory", "16K"])
-        .args(["fixtures/kolibri/compute.kex", "fixtures/kolibri/compute.kex"])
+        .args([
+            "fixtures/kolibri/compute.kex",
+            "fixtures/kolibri/compute.kex",
+        ])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = bin().args(["run", "--max-memory", "lots", &big]).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = bin()
+        .args(["run", "--max-memory", "lots", &big])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn ended_threads_are_freed() {
+    // Threads created and ended one after another (churn.exe: CreateThread, wait, CloseHandle):
+    // what an ended thread leaves behind is its 24-byte identity. 100 000 threads may add at
+    // most 4 x 24 B each over a run of 1 000 (release, 10^6 threads: docs/robustness.md).
+    let rss = |n: u32| {
+        let mut child = bin()
+            .args(["run", "fixtures/win32/churn.exe", "--params"])
+            .arg(format!("1={n}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = read_all(child.stdout.take());
+        let (code, kib) = wait_rss(&mut child, Duration::from_secs(300));
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains(&format!("PASS churn {n} threads created and ended")),
+            "{out}"
+        );
+        kib
+    };
+    let (small, big) = (rss(1_000), rss(100_000));
+    eprintln!("thread churn: 1 000 threads {small} KiB, 100 000 threads {big} KiB");
+    assert!(
+        big - small < (100_000 * 24 * 4) / 1024,
+        "100 000 ended threads cost {} KiB",
+        big - small
+    );
 }

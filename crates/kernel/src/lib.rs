@@ -144,30 +144,71 @@ pub enum ThreadState {
     Ended,
 }
 
-/// A guest thread.
+/// A guest thread. An ended thread keeps only its identity (24 bytes): a world that creates
+/// and ends a million threads costs 24 MB, not a million live records.
 #[derive(Debug)]
 pub struct Thread {
     /// PID/TID (never reused).
     pub pid: u32,
     /// Task slot (reused lowest-free first once the thread ends).
     pub slot: Slot,
-    /// Owning process.
-    pub proc: ProcId,
     /// Scheduling state.
     pub state: ThreadState,
+    /// Owning process.
+    pub proc: ProcId,
+    live: Option<Box<Live>>,
+}
+
+/// What only a thread that has not ended has.
+#[derive(Debug, Default)]
+struct Live {
+    blocker: Option<Box<dyn Blocker>>,
+    start: Option<(u32, u32)>,
+    start_fs: Option<u32>,
+    wake: Option<Wake>,
+    deadline: Option<u64>,
+    traps: u64,
+}
+
+impl Thread {
+    fn live(&mut self) -> &mut Live {
+        self.live.get_or_insert_with(Box::default)
+    }
     /// What it waits for while `Waiting`.
-    pub blocker: Option<Box<dyn Blocker>>,
-    /// For a thread that has never run: (eip, esp) to start it at.
-    pub start: Option<(u32, u32)>,
-    /// For a thread that has never run: base of its `fs` segment (Win32: its TEB), set by the
-    /// personality that created it; the machine applies it when the thread first runs.
-    pub start_fs: Option<u32>,
-    /// What a woken thread gets when it resumes.
-    pub wake: Option<Wake>,
+    pub fn blocker(&self) -> Option<&dyn Blocker> {
+        self.live.as_ref()?.blocker.as_deref()
+    }
+    /// For a thread that has never run: (eip, esp) to start it at (taken once).
+    pub fn take_start(&mut self) -> Option<(u32, u32)> {
+        self.live.as_mut()?.start.take()
+    }
+    /// For a thread that has never run: the base of its `fs` segment (Win32: its TEB), set by
+    /// the personality that created it; the machine applies it when the thread first runs.
+    pub fn set_start_fs(&mut self, base: u32) {
+        if self.state != ThreadState::Ended {
+            self.live().start_fs = Some(base);
+        }
+    }
+    /// Take the `fs` base set by [`Thread::set_start_fs`].
+    pub fn take_start_fs(&mut self) -> Option<u32> {
+        self.live.as_mut()?.start_fs.take()
+    }
+    /// What a woken thread gets when it resumes (taken once, as it resumes).
+    pub fn take_wake(&mut self) -> Option<Wake> {
+        self.live.as_mut()?.wake.take()
+    }
+    /// The wake waiting for the thread, if any.
+    pub fn wake_ref(&self) -> Option<&Wake> {
+        self.live.as_ref()?.wake.as_ref()
+    }
     /// Virtual-time deadline of the current wait, if any.
-    pub deadline: Option<u64>,
-    /// System calls made by this thread.
-    pub traps: u64,
+    pub fn deadline(&self) -> Option<u64> {
+        self.live.as_ref()?.deadline
+    }
+    /// System calls made by this thread (0 once it ended: see `Kernel::total_traps`).
+    pub fn traps(&self) -> u64 {
+        self.live.as_ref().map_or(0, |l| l.traps)
+    }
 }
 
 /// What the run loop should do next.
@@ -271,6 +312,8 @@ pub struct Kernel<M> {
     exited: Vec<ThreadId>,
     spawn_requests: Vec<SpawnRequest>,
     next_spawn: u64,
+    /// System calls made by threads that have ended.
+    ended_traps: u64,
     /// A message of this thread's current call was delayed by a hook: (thread, ns).
     pending_delay: Option<(ThreadId, u64)>,
     /// This thread's next message passes a `Delay` verdict (its call was held once already).
@@ -346,6 +389,7 @@ impl<M: GuestMemory> Kernel<M> {
             exited: Vec::new(),
             spawn_requests: Vec::new(),
             next_spawn: 0,
+            ended_traps: 0,
             pending_delay: None,
             delay_exempt: None,
             config,
@@ -380,6 +424,11 @@ impl<M: GuestMemory> Kernel<M> {
         Some((p, tid))
     }
 
+    /// System calls handled in this world, by every thread that ever ran.
+    pub fn total_traps(&self) -> u64 {
+        self.ended_traps + self.threads.iter().map(Thread::traps).sum::<u64>()
+    }
+
     /// Create a thread in `proc`. `None` when no slot is free.
     pub fn spawn_thread(&mut self, proc: ProcId, eip: u32, esp: u32) -> Option<ThreadId> {
         let slot = self.free_slot()?;
@@ -391,12 +440,10 @@ impl<M: GuestMemory> Kernel<M> {
             slot,
             proc,
             state: ThreadState::Ready,
-            blocker: None,
-            start: Some((eip, esp)),
-            start_fs: None,
-            wake: None,
-            deadline: None,
-            traps: 0,
+            live: Some(Box::new(Live {
+                start: Some((eip, esp)),
+                ..Live::default()
+            })),
         });
         self.slots[slot.0 as usize] = Some(tid);
         self.max_slot = self.max_slot.max(slot.0);
@@ -459,10 +506,9 @@ impl<M: GuestMemory> Kernel<M> {
         }
         let was_ready = th.state == ThreadState::Ready;
         th.state = ThreadState::Ended;
-        th.deadline = None;
-        th.blocker = None;
-        th.wake = None;
+        let traps = th.live.take().map_or(0, |l| l.traps);
         let (slot, proc) = (th.slot, th.proc);
+        self.ended_traps += traps;
         self.slots[slot.0 as usize] = None;
         if was_ready {
             self.ready.retain(|&x| x != t);
@@ -563,7 +609,7 @@ impl<M: GuestMemory> Kernel<M> {
         self.virt_ns += self.config.trap_ns;
         self.steps += 1;
         if let Some(t) = self.current {
-            self.threads[t].traps += 1;
+            self.threads[t].live().traps += 1;
         }
         if self.budget > 0 {
             self.budget -= 1;
@@ -604,8 +650,9 @@ impl<M: GuestMemory> Kernel<M> {
         }
         let th = &mut self.threads[t];
         th.state = ThreadState::Waiting;
-        th.blocker = Some(blocker);
-        th.deadline = deadline;
+        let l = th.live();
+        l.blocker = Some(blocker);
+        l.deadline = deadline;
         if let Some(d) = deadline {
             self.timers.push(Reverse((d, t)));
         }
@@ -626,7 +673,7 @@ impl<M: GuestMemory> Kernel<M> {
         if th.state != ThreadState::Waiting {
             return None;
         }
-        th.blocker.as_ref()?.as_any().downcast_ref::<B>()
+        th.blocker()?.as_any().downcast_ref::<B>()
     }
 
     /// Wake a waiting thread: it becomes ready and gets `wake` when it resumes.
@@ -636,10 +683,11 @@ impl<M: GuestMemory> Kernel<M> {
             return;
         }
         th.state = ThreadState::Ready;
-        th.deadline = None;
-        th.blocker = None;
+        let l = th.live();
+        l.deadline = None;
+        l.blocker = None;
         let value = wake.trace_value();
-        th.wake = Some(wake);
+        th.live().wake = Some(wake);
         self.ready.push_back(t);
         if self.trace_on {
             trace_rec!(self, t, "wake", self.pers_of(t), result = value);
@@ -654,13 +702,10 @@ impl<M: GuestMemory> Kernel<M> {
             }
             self.timers.pop();
             let th = &self.threads[t];
-            if th.deadline != Some(d) || th.state != ThreadState::Waiting {
+            if th.deadline() != Some(d) || th.state != ThreadState::Waiting {
                 continue; // stale entry: the thread was woken another way
             }
-            let w = th
-                .blocker
-                .as_ref()
-                .map_or(Wake::Nothing, |b| b.on_timeout());
+            let w = th.blocker().map_or(Wake::Nothing, |b| b.on_timeout());
             self.wake(t, w);
         }
     }
@@ -682,7 +727,7 @@ impl<M: GuestMemory> Kernel<M> {
                 match self.timers.peek() {
                     None => break None,
                     Some(&Reverse((d, t))) => {
-                        if self.threads[t].deadline == Some(d) {
+                        if self.threads[t].deadline() == Some(d) {
                             break Some(d);
                         }
                         self.timers.pop();
@@ -709,7 +754,7 @@ impl<M: GuestMemory> Kernel<M> {
                         .filter(|&t| {
                             let th = &self.threads[t];
                             th.state == ThreadState::Waiting
-                                && th.blocker.as_ref().is_some_and(|b| b.counts_for_deadlock())
+                                && th.blocker().is_some_and(|b| b.counts_for_deadlock())
                         })
                         .map(|t| self.describe_wait(t))
                         .collect();
@@ -726,7 +771,7 @@ impl<M: GuestMemory> Kernel<M> {
     /// A line saying what a waiting thread waits for.
     pub fn describe_wait(&self, t: ThreadId) -> String {
         let th = &self.threads[t];
-        let what = match (&th.state, &th.blocker) {
+        let what = match (&th.state, th.blocker()) {
             (ThreadState::Waiting, Some(b)) => b.describe(),
             (s, _) => format!("{s:?}"),
         };

@@ -67,7 +67,7 @@ fn blockers_wake_time_out_and_report_deadlock() {
     // Nothing ready: the clock jumps to the deadline and the timeout value is delivered.
     assert_eq!(k.pick_next(), Pick::Run(ts[0]));
     assert_eq!(k.now_ns(), 5_000);
-    assert!(matches!(k.threads[ts[0]].wake, Some(Wake::Eax(0))));
+    assert!(matches!(k.threads[ts[0]].wake_ref(), Some(Wake::Eax(0))));
     assert!(k.blocker_of::<TestWait>(ts[1]).is_some());
     k.block_current(Box::new(TestWait("c")), None);
     match k.pick_next() {

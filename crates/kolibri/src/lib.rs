@@ -129,7 +129,8 @@ impl Blocker for EventWait {
 pub struct Kolibri {
     /// Options.
     pub opts: Options,
-    threads: Vec<KThread>,
+    /// Per thread (by `ThreadId`); an ended thread's record is dropped (8 bytes stay).
+    threads: Vec<Option<Box<KThread>>>,
     heaps: HashMap<ProcId, Heap>,
     board: VecDeque<u8>,
     scratch: Vec<u8>,
@@ -151,19 +152,22 @@ impl Kolibri {
     #[inline]
     pub fn thread(&mut self, t: ThreadId) -> &mut KThread {
         if t.0 >= self.threads.len() {
-            self.threads.resize_with(t.0 + 1, KThread::default);
+            self.threads.resize_with(t.0 + 1, || None);
         }
-        &mut self.threads[t.0]
+        self.threads[t.0].get_or_insert_with(Box::default)
     }
 
     /// KolibriOS state of thread `t`, if it has any yet.
     pub fn thread_ref(&self, t: ThreadId) -> Option<&KThread> {
-        self.threads.get(t.0)
+        self.threads.get(t.0)?.as_deref()
     }
 
     /// The IPC area of thread `t` (0 = none).
     pub fn ipc_area(&self, t: ThreadId) -> u32 {
-        self.threads.get(t.0).map_or(0, |th| th.ipc_area)
+        self.threads
+            .get(t.0)
+            .and_then(|th| th.as_ref())
+            .map_or(0, |th| th.ipc_area)
     }
 
     /// Heap of process `p`, if it has one.
@@ -673,7 +677,7 @@ impl<M: GuestMemory> Personality<M> for Kolibri {
     }
     fn thread_exited(&mut self, k: &mut Kernel<M>, t: ThreadId) {
         if let Some(th) = self.threads.get_mut(t.0) {
-            th.ipc_area = 0;
+            *th = None;
         }
         let p = k.threads[t].proc;
         if k.procs[p].live_threads == 0 {

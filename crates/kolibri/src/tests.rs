@@ -200,12 +200,12 @@ fn waits_wake_on_event_and_deadline() {
     // a is "current" for the send (it is only bookkeeping here)
     ko.ipc_send(&mut k, a, pb, 0x100, 1).unwrap();
     assert_eq!(k.threads[b].state, ThreadState::Ready);
-    assert!(matches!(k.threads[b].wake, Some(Wake::Eax(7))));
+    assert!(matches!(k.threads[b].wake_ref(), Some(Wake::Eax(7))));
     assert_eq!(k.pick_next(), Pick::Run(b));
     // b waits 50 ticks with nothing to come: the clock jumps.
     assert_eq!(ko.wait_event(&mut k, b, Some(50)), None);
     assert_eq!(k.pick_next(), Pick::Run(b));
-    assert!(matches!(k.threads[b].wake, Some(Wake::Eax(0))));
+    assert!(matches!(k.threads[b].wake_ref(), Some(Wake::Eax(0))));
     assert!(k.now_ns() / TICK_NS >= 50);
     // a sleeping thread and b waiting forever: after a wakes and exits, deadlock.
     k.exit_thread(a);

@@ -18,8 +18,7 @@
 //! log of every step.
 
 use ipcemu_kernel::{
-    Config, Cpu, GuestMemory, Kernel, Outcome, Pick, Reg, RegFile, ThreadId,
-    ThreadState, VecMemory,
+    Config, Cpu, GuestMemory, Kernel, Outcome, Pick, Reg, RegFile, ThreadId, ThreadState, VecMemory,
 };
 use ipcemu_kolibri::{Kolibri, Options, VECTOR};
 use ipcemu_personality::{Personality, Trap};
@@ -62,7 +61,9 @@ fn region(slot: usize) -> u32 {
 enum Waiting {
     No,
     /// Blocked in 10/23; `woke7`: a send woke it with event 7.
-    Event { woke7: bool },
+    Event {
+        woke7: bool,
+    },
     /// Blocked in 5.
     Sleep,
 }
@@ -88,7 +89,11 @@ struct MThread {
 
 impl MThread {
     fn offset(&self) -> u32 {
-        8 + self.pending.iter().map(|(_, d)| 8 + d.len() as u32).sum::<u32>()
+        8 + self
+            .pending
+            .iter()
+            .map(|(_, d)| 8 + d.len() as u32)
+            .sum::<u32>()
     }
 }
 
@@ -149,7 +154,7 @@ impl World {
         match self.k.pick_next() {
             Pick::Run(t) => {
                 let th = &mut self.k.threads[t];
-                let (start, wake, p) = (th.start.take(), th.wake.take(), th.proc);
+                let (start, wake, p) = (th.take_start(), th.take_wake(), th.proc);
                 let regs = self.regs.entry(t).or_default();
                 if let Some((eip, esp)) = start {
                     regs.set(Reg::Eip, eip);
@@ -421,7 +426,12 @@ impl World {
         self.note(|| format!("{i} area {area:#x} size {size}"));
         let (eax, _) = self.call(
             t,
-            &[(Reg::Eax, 60), (Reg::Ebx, 1), (Reg::Ecx, area), (Reg::Edx, size)],
+            &[
+                (Reg::Eax, 60),
+                (Reg::Ebx, 1),
+                (Reg::Ecx, area),
+                (Reg::Edx, size),
+            ],
         );
         assert_eq!(eax, 0);
         self.model[i].size = size;
@@ -563,9 +573,8 @@ fn run_seed(seed: u64, log: bool) -> [u64; 5] {
     }
     let biases: Vec<u64> = (0..nproc).map(|_| 10 + rng.below(35)).collect();
     for (p, &prog) in order.iter().enumerate() {
-        let (_, t) = w
-            .k
-            .spawn_process(
+        let (_, t) =
+            w.k.spawn_process(
                 &format!("prog{prog}.kex"),
                 VecMemory::new(MEM as usize),
                 MEM,
@@ -628,10 +637,17 @@ fn run_seeds(range: std::ops::Range<u64>) {
             *c += n;
         }
     }
-    eprintln!("60.2 results 0..=4 over {} seeds: {codes:?}", range.end - range.start);
+    eprintln!(
+        "60.2 results 0..=4 over {} seeds: {codes:?}",
+        range.end - range.start
+    );
     // The schedules reach every outcome (a model that never sends proves nothing).
     let seeds = range.end - range.start;
-    assert!(codes[0] > seeds * 5, "only {} messages acknowledged", codes[0]);
+    assert!(
+        codes[0] > seeds * 5,
+        "only {} messages acknowledged",
+        codes[0]
+    );
     assert!(codes.iter().all(|&n| n > seeds / 10), "{codes:?}");
 }
 
@@ -664,9 +680,14 @@ fn the_model_catches_a_lost_message() {
         codes: [0; 5],
     };
     for p in 0..2 {
-        let (_, t) = w
-            .k
-            .spawn_process("p.kex", VecMemory::new(MEM as usize), MEM, "kolibri", (0, 0xFFF0))
+        let (_, t) =
+            w.k.spawn_process(
+                "p.kex",
+                VecMemory::new(MEM as usize),
+                MEM,
+                "kolibri",
+                (0, 0xFFF0),
+            )
             .unwrap();
         w.add_thread(t, p, 0);
     }

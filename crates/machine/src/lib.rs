@@ -140,7 +140,10 @@ fn reserve_check(bytes: usize) -> Result<(), String> {
         let limit = if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } == 0
             && lim.rlim_cur != libc::RLIM_INFINITY
         {
-            format!("the address-space limit (ulimit -v) is {} KiB", lim.rlim_cur / 1024)
+            format!(
+                "the address-space limit (ulimit -v) is {} KiB",
+                lim.rlim_cur / 1024
+            )
         } else {
             "the host has no address space left".to_string()
         };
@@ -578,7 +581,7 @@ impl World {
         let pid = {
             let mut guard = self.shared.borrow_mut();
             let sh = &mut *guard;
-            sh.kernel.threads[tid].start = None;
+            let _ = sh.kernel.threads[tid].take_start();
             for p in sh.pers.iter_mut() {
                 p.started(&mut sh.kernel, proc, tid);
             }
@@ -944,7 +947,7 @@ impl World {
             procs,
             virtual_ns: k.now_ns(),
             wall: started.elapsed(),
-            traps: k.threads.iter().map(|t| t.traps).sum(),
+            traps: k.total_traps(),
             waiting,
         }
     }
@@ -954,7 +957,7 @@ impl World {
         let (proc, start, start_fs, wake) = {
             let mut sh = self.shared.borrow_mut();
             let th = &mut sh.kernel.threads[t];
-            (th.proc, th.start.take(), th.start_fs.take(), th.wake.take())
+            (th.proc, th.take_start(), th.take_start_fs(), th.take_wake())
         };
         let Some(m) = self.machines[proc.0].as_mut() else {
             // Cannot happen: a process with a live thread has a machine.

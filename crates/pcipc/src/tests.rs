@@ -184,7 +184,7 @@ mod pcipc_tests {
             "written only when it resumes"
         );
         // The run loop applies the completion when the thread resumes.
-        let w = k.threads[r].wake.take().unwrap();
+        let w = k.threads[r].take_wake().unwrap();
         assert!(matches!(w, Wake::Complete(_)));
         w.apply(mem_mut(&mut k, r), &mut RegFile::default());
         let m = mem(&k, r);
@@ -244,13 +244,21 @@ mod pcipc_tests {
             assert_eq!(idb, 2);
             // b sends as a's ID 1.
             let (_, e) = call(&mut k, b, 1, 2, cmd::SEND);
-            assert_eq!(e, if own { err::BAD_SENDER } else { err::OK }, "own_ids {own}");
+            assert_eq!(
+                e,
+                if own { err::BAD_SENDER } else { err::OK },
+                "own_ids {own}"
+            );
             // its own ID and ID 0 always work.
             assert_eq!(call(&mut k, b, 2, 1, cmd::SEND).1, err::OK);
             assert_eq!(call(&mut k, b, 0, 1, cmd::SEND).1, err::OK);
             // b cannot delete a's ID either.
             let (_, e) = call(&mut k, b, 1, 0, cmd::DEL_ID);
-            assert_eq!(e, if own { err::BAD_SENDER } else { err::OK }, "own_ids {own}");
+            assert_eq!(
+                e,
+                if own { err::BAD_SENDER } else { err::OK },
+                "own_ids {own}"
+            );
         }
     }
 }

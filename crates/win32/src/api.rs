@@ -1717,7 +1717,7 @@ impl Win32 {
             self.set_err(k, t, ERROR_TOO_MANY_THREADS);
             return Ok(R::Val(0));
         };
-        k.threads[nt].start_fs = Some(teb);
+        k.threads[nt].set_start_fs(teb);
         let tid = k.threads[nt].pid;
         let pid = self.procs.get(&p).map_or(0, |ps| ps.pid);
         if let Some(ps) = self.procs.get(&p) {
