@@ -335,3 +335,65 @@ fn pcipc_reset_shows_what_it_dropped() {
         "pcinst[2] ended: ID 1 released, 0 message(s) addressed to it dropped"
     );
 }
+
+#[test]
+fn filter_kinds_are_checked_and_every_emitted_kind_is_known() {
+    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args([
+            "run",
+            "fixtures/kolibri/compute.kex",
+            "--trace",
+            "-",
+            "--trace-filter",
+            "kind=sned",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown kind \"sned\""), "{err}");
+    assert!(
+        err.contains("send, deliver"),
+        "the valid kinds are named: {err}"
+    );
+    // Traces of every personality: each record's kind is one the trace crate knows.
+    let runs: [&[&str]; 4] = [
+        &[
+            "fixtures/kolibri/echo_srv.kex",
+            "fixtures/kolibri/echo_cli.kex",
+        ],
+        &["fixtures/dos/pcsrv.com", "fixtures/dos/pccli.com"],
+        &[
+            "--kos-init",
+            "fixtures/kos/pol.yaml",
+            "--policy",
+            "fixtures/kos/deny_mid2.toml",
+            "--params",
+            "1=1",
+            "--params",
+            "2=deny2",
+            "fixtures/kos/calc_srv.elf",
+            "fixtures/kos/pol_cli.elf",
+        ],
+        &["fixtures/win32/pipe_parent.exe", "--trace-views", "4"],
+    ];
+    for args in runs {
+        let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+            .arg("run")
+            .args(args)
+            .args(["--trace", "-", "--trace-format", "jsonl"])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        for l in err.lines().filter(|l| l.starts_with('{')) {
+            let v: Value = serde_json::from_str(l).expect("JSON");
+            let kind = v["kind"].as_str().expect("kind");
+            assert!(
+                kind == "header" || ipcemu_trace::Kind::parse(kind).is_some(),
+                "{args:?}: unknown kind {kind}"
+            );
+        }
+    }
+}

@@ -22,6 +22,7 @@ pub use spec::{
 use ipcemu_kernel::{Config, ProcId};
 use ipcemu_machine::{End, GuestSpec, HostAction, HostTarget, Trigger, WorldConfig};
 use ipcemu_registry::{PcIpcConfig, Personalities};
+use ipcemu_trace::Kind;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -530,19 +531,19 @@ fn check_received(
 ) -> Result<(), String> {
     let payload_of: HashMap<u64, &str> = records
         .iter()
-        .filter(|r| r.kind == "send" && r.result == Some(0))
+        .filter(|r| r.kind == Kind::Send && r.result == Some(0))
         .filter_map(|r| Some((r.msg?, r.payload.as_deref()?)))
         .collect();
     let got: Vec<Received> = records
         .iter()
         .filter(|r| r.pid == pid)
-        .filter_map(|r| match r.kind.as_str() {
-            "deliver" => Some(Received {
+        .filter_map(|r| match r.kind {
+            Kind::Deliver => Some(Received {
                 from_pid: r.peer_pid.unwrap_or(0),
                 from: r.peer_name.clone().unwrap_or_default(),
                 data: ipcemu_trace::unhex(payload_of.get(&r.msg?).copied().unwrap_or("")),
             }),
-            "pc_cmd" if matches!(r.cmd, Some(0x06) | Some(0x0A)) && r.msg.unwrap_or(0) != 0 => {
+            Kind::PcCmd if matches!(r.cmd, Some(0x06) | Some(0x0A)) && r.msg.unwrap_or(0) != 0 => {
                 Some(Received {
                     from_pid: 0,
                     from: format!("PC-IPC id {}", r.to_id.unwrap_or(0)),

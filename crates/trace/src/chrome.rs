@@ -15,7 +15,7 @@
 //! then the document closes.
 
 use crate::text::line;
-use crate::{Record, Sink};
+use crate::{Kind, Record, Sink};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -231,13 +231,13 @@ impl Sink for ChromeSink {
             self.push(&Ev::meta("thread_name", pid, tid, &actor))?;
         }
         // Anything but the wait itself ends an open wait slice at this time.
-        if r.kind != "wait" {
+        if r.kind != Kind::Wait {
             if let Some(wpid) = self.open_wait.remove(&tid) {
                 self.push(&Ev::new("E", wpid, tid, ts))?;
             }
         }
-        match r.kind.as_str() {
-            "wait" => {
+        match r.kind {
+            Kind::Wait => {
                 // A second wait without anything between (not emitted today) keeps one slice.
                 if self.open_wait.insert(tid, pid).is_none() {
                     let name = format!("wait {}", r.what.as_deref().unwrap_or(""));
@@ -248,8 +248,8 @@ impl Sink for ChromeSink {
                     self.push(&e)?;
                 }
             }
-            "wake" | "thread_start" | "proc_start" => {}
-            "send" => {
+            Kind::Wake | Kind::ThreadStart | Kind::ProcStart => {}
+            Kind::Send => {
                 let dir = match r.dir.as_deref() {
                     Some("request") => "request ",
                     Some("response") => "response ",
@@ -265,7 +265,7 @@ impl Sink for ChromeSink {
                     self.flow_start(m, pid, tid, ts)?;
                 }
             }
-            "deliver" => {
+            Kind::Deliver => {
                 let name = format!(
                     "deliver {} B <- {}",
                     r.len.unwrap_or(0),
@@ -282,14 +282,14 @@ impl Sink for ChromeSink {
                     }
                 }
             }
-            "event_read" => {
+            Kind::EventRead => {
                 let name = format!("read event {}", r.code.unwrap_or(0));
                 self.slice(&name, "ipc", r, pid, tid, ts)?;
                 for &m in r.msgs.iter().flatten() {
                     self.flow_end(m, pid, tid, ts)?;
                 }
             }
-            "pc_cmd" => {
+            Kind::PcCmd => {
                 let cmd = r.cmd.unwrap_or(0);
                 let name = format!("pcipc {}", crate::text::pc_cmd_name(cmd));
                 self.slice(&name, "pcipc", r, pid, tid, ts)?;
@@ -311,7 +311,7 @@ impl Sink for ChromeSink {
                 let mut e = Ev::new("i", pid, tid, ts);
                 e.s = Some("t");
                 e.name = Some(&name);
-                e.cat = Some(&r.kind);
+                e.cat = Some(r.kind.as_str());
                 e.args = Some(Args::Record(r));
                 self.push(&e)?;
             }
@@ -370,7 +370,7 @@ mod tests {
 
     fn rec(kind: &str, t_us: u64, proc: u64, pid: u32) -> Record {
         Record {
-            kind: kind.into(),
+            kind: Kind::parse(kind).unwrap_or_default(),
             t_ns: t_us * 1000,
             pers: "kolibri".into(),
             proc,

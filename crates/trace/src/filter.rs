@@ -2,7 +2,7 @@
 //! Keys: `pid` (the record's PID or its peer's), `name` (process name, or the peer's),
 //! `pers` (personality), `kind` (record kind).
 
-use crate::Record;
+use crate::{Kind, Record};
 
 /// A parsed filter (empty = everything).
 #[derive(Debug, Clone, Default)]
@@ -10,7 +10,7 @@ pub struct Filter {
     pids: Vec<u32>,
     names: Vec<String>,
     pers: Vec<String>,
-    kinds: Vec<String>,
+    kinds: Vec<Kind>,
 }
 
 impl Filter {
@@ -33,7 +33,17 @@ impl Filter {
                 }
                 "name" => f.names.extend(vals),
                 "pers" | "personality" => f.pers.extend(vals),
-                "kind" => f.kinds.extend(vals),
+                "kind" => {
+                    for x in vals {
+                        f.kinds.push(Kind::parse(&x).ok_or_else(|| {
+                            let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                            format!(
+                                "trace filter: unknown kind {x:?} (kinds: {})",
+                                all.join(", ")
+                            )
+                        })?);
+                    }
+                }
                 other => {
                     return Err(format!(
                         "trace filter: unknown key {other:?} (pid, name, pers, kind)"
@@ -77,7 +87,7 @@ impl Match {
         self.pers |= f.pers.iter().any(|n| n == v);
     }
     pub(crate) fn kind(&mut self, f: &Filter, v: &str) {
-        self.kind |= f.kinds.iter().any(|n| n == v);
+        self.kind |= Kind::parse(v).is_some_and(|k| f.kinds.contains(&k));
     }
     pub(crate) fn passes(&self, f: &Filter) -> bool {
         (f.pids.is_empty() || self.pid)

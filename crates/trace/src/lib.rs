@@ -18,7 +18,7 @@ mod text;
 
 pub use chrome::ChromeSink;
 pub use filter::Filter;
-pub use record::Record;
+pub use record::{Kind, Record};
 pub use summary::summary;
 pub use text::TextSink;
 

@@ -3,12 +3,86 @@
 use serde::{Deserialize, Serialize};
 use tracing::field::{Field, Visit};
 
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $v:ident = $s:literal,)*) => {
+        /// What a record is about: every kind the kernel and the personalities emit. The sinks,
+        /// `trace summary`, filters and scenario checks match on this, never on strings.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+        pub enum Kind {
+            $($(#[$doc])* #[serde(rename = $s)] $v,)*
+            /// A kind this version does not know (a newer trace).
+            #[default]
+            #[serde(other, rename = "other")]
+            Other,
+        }
+        impl Kind {
+            /// Every known kind.
+            pub const ALL: &'static [Kind] = &[$(Kind::$v,)*];
+            /// Its name in traces (`event_read`).
+            pub fn as_str(self) -> &'static str {
+                match self { $(Kind::$v => $s,)* Kind::Other => "other" }
+            }
+            /// The kind with this name.
+            pub fn parse(s: &str) -> Option<Kind> {
+                match s { $($s => Some(Kind::$v),)* _ => None }
+            }
+        }
+    };
+}
+
+kinds! {
+    /// A process's first thread was created.
+    ProcStart = "proc_start",
+    /// Another thread was created.
+    ThreadStart = "thread_start",
+    /// A thread ended.
+    ThreadEnd = "thread_end",
+    /// A process ended (its last thread).
+    ProcEnd = "proc_end",
+    /// KolibriOS 60.1.
+    IpcArea = "ipc_area",
+    /// A message was sent (every KolibriOS 60.2 attempt; KOS requests/responses; Win32 pipe
+    /// writes, posts, sends).
+    Send = "send",
+    /// A message reached its receiver.
+    Deliver = "deliver",
+    /// An event was raised and stays pending.
+    Event = "event",
+    /// A thread read an event.
+    EventRead = "event_read",
+    /// A thread blocked.
+    Wait = "wait",
+    /// A thread became ready again.
+    Wake = "wake",
+    /// A PC-IPC command.
+    PcCmd = "pc_cmd",
+    /// PC-IPC threw messages or IDs away.
+    PcDropped = "pc_dropped",
+    /// The security module allowed a message.
+    Allow = "allow",
+    /// A message hook refused a message.
+    Deny = "deny",
+    /// A message hook lost a message on purpose.
+    Drop = "drop",
+    /// A message hook held a message.
+    Delay = "delay",
+    /// A Win32 object operation.
+    W32Obj = "w32_obj",
+    /// A snapshot of a Win32 shared view.
+    W32View = "w32_view",
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A trace record. Fields a kind does not use are absent from JSON.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Record {
-    /// What happened (`send`, `deliver`, `event`, `event_read`, `wait`, `wake`, `ipc_area`,
-    /// `proc_start`, `thread_start`, `thread_end`, `proc_end`, `pc_cmd`, `host_send`, ...).
-    pub kind: String,
+    /// What happened.
+    pub kind: Kind,
     /// Guest clock in ns.
     pub t_ns: u64,
     /// System calls handled in the world before this record.
@@ -161,7 +235,7 @@ impl Visit for Record {
     }
     fn record_str(&mut self, f: &Field, v: &str) {
         match f.name() {
-            "kind" => self.kind = v.to_string(),
+            "kind" => self.kind = Kind::parse(v).unwrap_or(Kind::Other),
             "pers" => self.pers = v.to_string(),
             "name" => self.name = v.to_string(),
             "peer_name" => self.peer_name = Some(v.to_string()),

@@ -2,7 +2,7 @@
 //! codes; then the longest waits. Every sum and difference is checked: a record that would make
 //! one wrap (a wake before its wait, byte counts past 2^64) is an error naming its line.
 
-use crate::Record;
+use crate::{Kind, Record};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
@@ -43,8 +43,8 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
             .map_err(|e| format!("line {}: not a trace record: {e}", i + 1))?;
         records += 1;
         end_ns = end_ns.max(r.t_ns);
-        match r.kind.as_str() {
-            "send" => {
+        match r.kind {
+            Kind::Send => {
                 let p = pairs
                     .entry((r.actor(), r.peer().unwrap_or_default()))
                     .or_default();
@@ -58,20 +58,20 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
                     .entry(crate::text::send_result(res).to_string())
                     .or_default() += 1;
             }
-            "deny" | "drop" => {
+            Kind::Deny | Kind::Drop => {
                 // A message a hook refused (the KOS security module) or lost on purpose.
                 let p = pairs
                     .entry((r.actor(), r.peer().unwrap_or_default()))
                     .or_default();
                 p.attempts += 1;
-                let what = if r.kind == "deny" {
+                let what = if r.kind == Kind::Deny {
                     "denied"
                 } else {
                     "dropped"
                 };
                 *p.codes.entry(what.to_string()).or_default() += 1;
             }
-            "pc_cmd" if r.cmd == Some(0x07) => {
+            Kind::PcCmd if r.cmd == Some(0x07) => {
                 let key = (
                     format!("{} id {}", r.actor(), r.caller_id.unwrap_or(0)),
                     format!("PC-IPC id {}", r.to_id.unwrap_or(0)),
@@ -87,10 +87,10 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
                     *p.codes.entry(format!("error {e:02X}h")).or_default() += 1;
                 }
             }
-            "wait" => {
+            Kind::Wait => {
                 open.insert(r.pid, (r.t_ns, r.what.clone().unwrap_or_default(), i + 1));
             }
-            "wake" | "thread_end" => {
+            Kind::Wake | Kind::ThreadEnd => {
                 if let Some((t0, what, wait_line)) = open.remove(&r.pid) {
                     let Some(d) = r.t_ns.checked_sub(t0) else {
                         return Err(format!(

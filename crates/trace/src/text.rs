@@ -1,7 +1,7 @@
 //! Readable, aligned trace lines:
 //! `t=0.000120s  echo_cli[3]   -> echo_srv[2]   send 20 B "msg-0000001"  ok`
 
-use crate::{unhex, Record, Sink};
+use crate::{unhex, Kind, Record, Sink};
 use std::io::Write;
 
 /// Text sink.
@@ -85,9 +85,9 @@ pub fn pc_cmd_name(c: u64) -> &'static str {
 pub fn line(r: &Record, width: usize) -> String {
     let t = format!("t={:.6}s", r.t_ns as f64 / 1e9);
     let actor = r.actor();
-    let (arrow, peer) = match (r.kind.as_str(), r.peer()) {
-        ("send", Some(p)) => ("->", p),
-        ("deliver", Some(p)) => ("<-", p),
+    let (arrow, peer) = match (r.kind, r.peer()) {
+        (Kind::Send, Some(p)) => ("->", p),
+        (Kind::Deliver, Some(p)) => ("<-", p),
         _ => ("", String::new()),
     };
     let pv = |r: &Record| {
@@ -97,8 +97,8 @@ pub fn line(r: &Record, width: usize) -> String {
             width,
         )
     };
-    let what = match r.kind.as_str() {
-        "send" => {
+    let what = match r.kind {
+        Kind::Send => {
             let res = r.result.unwrap_or(-1);
             let msg = r
                 .msg
@@ -112,13 +112,13 @@ pub fn line(r: &Record, width: usize) -> String {
                 send_result(res)
             )
         }
-        "deliver" => format!(
+        Kind::Deliver => format!(
             "deliver {} B at +{} #{}",
             r.len.unwrap_or(0),
             r.offset.unwrap_or(0),
             r.msg.unwrap_or(0)
         ),
-        "event" => format!(
+        Kind::Event => format!(
             "event {}{}",
             r.code.unwrap_or(0),
             if r.masked == Some(true) {
@@ -127,7 +127,7 @@ pub fn line(r: &Record, width: usize) -> String {
                 ""
             }
         ),
-        "event_read" => {
+        Kind::EventRead => {
             let msgs = r
                 .msgs
                 .as_ref()
@@ -139,31 +139,31 @@ pub fn line(r: &Record, width: usize) -> String {
                 .unwrap_or_default();
             format!("read event {}{msgs}", r.code.unwrap_or(0))
         }
-        "wait" => {
+        Kind::Wait => {
             let to = match r.timeout_ns {
                 Some(n) if n >= 0 => format!(" timeout {:.2}s", n as f64 / 1e9),
                 _ => String::new(),
             };
             format!("wait {}{to}", r.what.as_deref().unwrap_or("?"))
         }
-        "wake" => match r.result {
+        Kind::Wake => match r.result {
             Some(v) if v >= 0 => format!("wake eax={v}"),
             _ => "wake".to_string(),
         },
-        "ipc_area" => format!(
+        Kind::IpcArea => format!(
             "ipc area {:#x} size {}",
             r.addr.unwrap_or(0),
             r.size.unwrap_or(0)
         ),
-        "proc_start" | "thread_start" => format!(
+        Kind::ProcStart | Kind::ThreadStart => format!(
             "{} slot {} entry {:#x}",
-            r.kind.replace('_', " "),
+            r.kind.as_str().replace('_', " "),
             r.slot.unwrap_or(0),
             r.entry.unwrap_or(0)
         ),
-        "thread_end" => "thread end".to_string(),
-        "proc_end" => format!("process end: {}", r.detail.as_deref().unwrap_or("")),
-        "pc_cmd" => {
+        Kind::ThreadEnd => "thread end".to_string(),
+        Kind::ProcEnd => format!("process end: {}", r.detail.as_deref().unwrap_or("")),
+        Kind::PcCmd => {
             let e = r.error.unwrap_or(0);
             let msg = r
                 .msg
@@ -191,7 +191,7 @@ pub fn line(r: &Record, width: usize) -> String {
             .trim_end()
             .to_string()
         }
-        "w32_obj" => {
+        Kind::W32Obj => {
             let res = r.result.unwrap_or(0);
             let h = r
                 .handle
@@ -209,7 +209,7 @@ pub fn line(r: &Record, width: usize) -> String {
                 }
             )
         }
-        "w32_view" => format!(
+        Kind::W32View => format!(
             "view of {} at {:#x}: {}",
             r.object.as_deref().unwrap_or(""),
             r.addr.unwrap_or(0),
@@ -219,7 +219,7 @@ pub fn line(r: &Record, width: usize) -> String {
                 width
             )
         ),
-        "allow" | "deny" | "drop" | "delay" => {
+        Kind::Allow | Kind::Deny | Kind::Drop | Kind::Delay => {
             let chan = r
                 .channel
                 .as_deref()
