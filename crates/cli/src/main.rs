@@ -145,7 +145,7 @@ enum Cmd {
         2 bad arguments or image; 3 deadlock; 4 a time limit passed (a fault wins);\n\
         130/143 stopped by SIGINT/SIGTERM (a second one exits at once); 141 stdout or\n\
         stderr was closed by its reader (`| head -1`).")]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run scenario files (TOML; see docs/scenarios.md) or every *.toml under folders, and check
     /// their expectations. One line per scenario, a diff for each failure.
     #[command(after_help = "Examples:\n  \
@@ -271,6 +271,20 @@ struct RunArgs {
     /// of every view of a file mapping the signalling process created (w32_view records).
     #[arg(long, value_name = "N", default_value_t = 0)]
     trace_views: usize,
+    /// Log every system call of every guest, like strace -f: guest time, name[pid], the call
+    /// with its arguments and its result; to stderr, or to FILE with --strace=FILE
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "-"
+    )]
+    strace: Option<String>,
+    /// Keep only these system calls in --strace: comma-separated personality names (kolibri,
+    /// elf, dos, pcipc, kos, win32) or parts of call names (ipc_send, CreateEvent)
+    #[arg(long, value_name = "TERMS")]
+    strace_filter: Option<String>,
     /// Keep only matching records: comma-separated key=value[|value] terms, all must match;
     /// keys pid, name, pers (kolibri, elf, dos, pcipc), kind (send, deliver, event, event_read,
     /// wait, wake, ipc_area, pc_cmd, proc_start, proc_end, ...).
@@ -314,7 +328,7 @@ fn parse_vector(s: &str) -> Result<u8, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Run(args) => run(args),
+        Cmd::Run(args) => run(*args),
         Cmd::Trace(TraceCmd::Summary { file }) => trace_summary(&file),
         Cmd::Test(args) => test(args),
     };
@@ -516,6 +530,25 @@ fn run(args: RunArgs) -> Result<u8> {
     let _ = STOP.set(world.stop_handle());
     if OUTPUT_CLOSED.load(Ordering::SeqCst) {
         world.stop_handle().stop();
+    }
+    if let Some(f) = &args.strace {
+        let out: Box<dyn Write> = if f == "-" {
+            Box::new(Watched(std::io::stderr()))
+        } else {
+            Box::new(std::io::BufWriter::new(
+                std::fs::File::create(f).with_context(|| format!("cannot create {f}"))?,
+            ))
+        };
+        let filter = args
+            .strace_filter
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        world.set_strace(out, filter);
     }
     for (path, params) in args.guests.iter().zip(params) {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read guest {path}"))?;

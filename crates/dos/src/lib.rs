@@ -58,6 +58,59 @@ impl<M: GuestMemory> Personality<M> for Dos {
         let Trap::Interrupt(v) = trap;
         syscall(k, t, cpu, v)
     }
+    fn strace_call(
+        &self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &dyn Cpu,
+        trap: Trap,
+    ) -> Option<String> {
+        use ipcemu_personality::strace_bytes;
+        let Trap::Interrupt(v) = trap;
+        if v == 0x20 {
+            return Some("20h terminate()".into());
+        }
+        let w = |x| cpu.get(x) & 0xffff;
+        let (ax, cx, dx, ds) = (w(Reg::Eax), w(Reg::Ecx), w(Reg::Edx), w(Reg::Ds));
+        let (ah, al, dl) = (ax >> 8, ax & 0xff, dx & 0xff);
+        let lin = (ds << 4) + dx;
+        let m = k.mem_of(t);
+        Some(match ah {
+            0x02 => format!("21h/02h write_char(dl={dl:02x}h)"),
+            0x09 => {
+                // Up to the `$` (shown), at most 64 bytes.
+                let mut n = 0;
+                let mut b = [0u8];
+                while n < 65 && m.read(lin + n, &mut b).is_ok() {
+                    n += 1;
+                    if b[0] == b'$' {
+                        break;
+                    }
+                }
+                format!(
+                    "21h/09h print_string(ds:dx={ds:04x}:{dx:04x} {})",
+                    strace_bytes(m, lin, n, 64)
+                )
+            }
+            0x30 => "21h/30h get_version()".into(),
+            0x40 => format!(
+                "21h/40h write(handle={:04x}h, ds:dx={ds:04x}:{dx:04x} {}, cx={cx})",
+                w(Reg::Ebx),
+                strace_bytes(m, lin, cx, 32)
+            ),
+            0x4C => format!("21h/4Ch exit(al={al:02x}h)"),
+            f => format!("21h/{f:02X}h(al={al:02x}h)"),
+        })
+    }
+    fn strace_result(
+        &self,
+        _k: &mut Kernel<M>,
+        _t: ThreadId,
+        cpu: &dyn Cpu,
+        _call: &str,
+    ) -> String {
+        format!("ax={:04x}h", cpu.get(Reg::Eax) & 0xffff)
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

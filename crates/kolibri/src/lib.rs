@@ -124,6 +124,74 @@ impl Blocker for EventWait {
     }
 }
 
+/// A KolibriOS system call for the system-call log: `function.subfunction name(args)`.
+fn strace_call<M: GuestMemory>(mem: &M, cpu: &dyn Cpu) -> String {
+    use ipcemu_personality::strace_bytes;
+    let r = |x| cpu.get(x);
+    let (eax, ebx, ecx, edx, esi) = (
+        r(Reg::Eax),
+        r(Reg::Ebx),
+        r(Reg::Ecx),
+        r(Reg::Edx),
+        r(Reg::Esi),
+    );
+    match eax as i32 {
+        -1 => "-1 end_thread()".into(),
+        0 => "0 define_window()".into(),
+        2 => "2 get_key()".into(),
+        3 => "3 get_time()".into(),
+        5 => format!("5 delay({ebx})"),
+        9 => format!("9 thread_info(buf={ebx:#x}, slot={})", ecx as i32),
+        10 => "10 wait_event()".into(),
+        11 => "11 check_event()".into(),
+        14 => "14 screen_size()".into(),
+        17 => "17 get_button()".into(),
+        18 => match ebx {
+            2 => format!("18.2 kill_slot({ecx})"),
+            18 => format!("18.18 kill_pid({ecx})"),
+            21 => format!("18.21 slot_of_pid({ecx})"),
+            s => format!("18.{s}(ecx={ecx:#x})"),
+        },
+        23 => format!("23 wait_event_timeout({ebx})"),
+        26 => match ebx {
+            9 => "26.9 tick_count()".into(),
+            s => format!("26.{s}()"),
+        },
+        29 => "29 get_date()".into(),
+        40 => format!("40 set_event_mask({ebx:#x})"),
+        51 => match ebx {
+            1 => format!("51.1 create_thread(entry={ecx:#x}, stack={edx:#x})"),
+            s => format!("51.{s}()"),
+        },
+        60 => match ebx {
+            1 => format!("60.1 ipc_set_area(addr={ecx:#x}, size={edx})"),
+            2 => format!(
+                "60.2 ipc_send(pid={ecx}, msg={edx:#x} {}, len={esi})",
+                strace_bytes(mem, edx, esi, 32)
+            ),
+            s => format!("60.{s}()"),
+        },
+        63 => match ebx {
+            1 => match ecx as u8 {
+                c @ 0x20..=0x7e if c != b'\'' && c != b'\\' => {
+                    format!("63.1 board_write('{}')", c as char)
+                }
+                c => format!("63.1 board_write('\\x{c:02x}')"),
+            },
+            2 => "63.2 board_read()".into(),
+            s => format!("63.{s}()"),
+        },
+        68 => match ebx {
+            11 => "68.11 heap_init()".into(),
+            12 => format!("68.12 heap_alloc({ecx})"),
+            13 => format!("68.13 heap_free({ecx:#x})"),
+            20 => format!("68.20 heap_realloc({ecx}, {edx:#x})"),
+            s => format!("68.{s}(ecx={ecx:#x})"),
+        },
+        n => format!("{n}(ebx={ebx:#x}, ecx={ecx:#x})"),
+    }
+}
+
 /// The KolibriOS personality and its state in one world.
 #[derive(Debug)]
 pub struct Kolibri {
@@ -674,6 +742,15 @@ impl<M: GuestMemory> Personality<M> for Kolibri {
     #[inline]
     fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, _trap: Trap) -> Outcome {
         self.syscall(k, t, cpu)
+    }
+    fn strace_call(
+        &self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &dyn Cpu,
+        _trap: Trap,
+    ) -> Option<String> {
+        Some(strace_call(k.mem_of(t), cpu))
     }
     fn thread_exited(&mut self, k: &mut Kernel<M>, t: ThreadId) {
         if let Some(th) = self.threads.get_mut(t.0) {

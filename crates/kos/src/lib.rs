@@ -706,6 +706,49 @@ impl<M: GuestMemory> Personality<M> for Kos {
     fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, _trap: Trap) -> Outcome {
         self.syscall(k, t, cpu)
     }
+    fn strace_call(
+        &self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &dyn Cpu,
+        _trap: Trap,
+    ) -> Option<String> {
+        use ipcemu_personality::strace_cstr;
+        let r = |x| cpu.get(x);
+        let (eax, ebx, ecx, edx) = (r(Reg::Eax), r(Reg::Ebx), r(Reg::Ecx), r(Reg::Edx));
+        let m = k.mem_of(t);
+        let hdr = |m: &M, a: u32| match (m.read_u32(a), m.read_u32(a.wrapping_add(8))) {
+            (Ok(size), Ok(mid)) => format!("{{size={size}, mid={mid}}}"),
+            _ => format!("{a:#x}"),
+        };
+        Some(match eax {
+            1 => format!("Call(handle={ebx}, out={}, in={edx:#x})", hdr(m, ecx)),
+            2 => format!("Recv(handle={ebx}, in={ecx:#x})"),
+            3 => format!("Reply(handle={ebx}, out={})", hdr(m, ecx)),
+            4 => format!("ServiceLocatorConnect({})", strace_cstr(m, ebx, 64)),
+            5 => format!("ServiceLocatorRegister({})", strace_cstr(m, ebx, 64)),
+            n => format!("kos_{n}(ebx={ebx:#x})"),
+        })
+    }
+    fn strace_result(&self, _k: &mut Kernel<M>, _t: ThreadId, cpu: &dyn Cpu, call: &str) -> String {
+        let v = cpu.get(Reg::Eax);
+        if !matches!(call.split('(').next(), Some("Call" | "Recv" | "Reply")) {
+            // ServiceLocator* return a handle (0 = INVALID_HANDLE).
+            return v.to_string();
+        }
+        let name = match v {
+            rc::OK => "rcOk",
+            rc::INVALID_ARGUMENT => "rcInvalidArgument",
+            rc::NOT_CONNECTED => "rcNotConnected",
+            rc::SECURITY_DISALLOW => "rcSecurityDisallow",
+            rc::BUFFER_TOO_SMALL => "rcBufferTooSmall",
+            rc::PEER_ENDED => "rcPeerEnded",
+            rc::NO_REQUEST => "rcNoRequest",
+            rc::BAD_HANDLE => "rcBadHandle",
+            _ => return (v as i32).to_string(),
+        };
+        format!("{v} ({name})")
+    }
     fn thread_exited(&mut self, k: &mut Kernel<M>, t: ThreadId) {
         let p = k.threads[t].proc;
         // A server thread waiting in Recv is no receiver any more.

@@ -47,6 +47,28 @@ impl<M: GuestMemory> Personality<M> for Linux {
     fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, _trap: Trap) -> Outcome {
         syscall(k, t, cpu, self.strict)
     }
+    fn strace_call(
+        &self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &dyn Cpu,
+        _trap: Trap,
+    ) -> Option<String> {
+        use ipcemu_personality::strace_bytes;
+        let r = |x| cpu.get(x);
+        let (nr, ebx, ecx, edx) = (r(Reg::Eax), r(Reg::Ebx), r(Reg::Ecx), r(Reg::Edx));
+        let m = k.mem_of(t);
+        Some(match nr {
+            1 => format!("exit({})", ebx as i32),
+            3 => format!("read({ebx}, {ecx:#x}, {edx})"),
+            4 => format!("write({ebx}, {}, {edx})", strace_bytes(m, ecx, edx, 32)),
+            20 => "getpid()".into(),
+            45 => format!("brk({ebx:#x})"),
+            224 => "gettid()".into(),
+            252 => format!("exit_group({})", ebx as i32),
+            n => format!("syscall_{n}({ebx:#x}, {ecx:#x}, {edx:#x})"),
+        })
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -30,7 +30,7 @@ pub use stop::StopHandle;
 
 use ipcemu_kernel::{
     Access, Config, Cpu, ExitStatus, FaultReport, GuestFault, GuestMemory, Kernel, Outcome, Pick,
-    Pid, ProcId, Reg, RegFile, ThreadId, ThreadState,
+    Pid, ProcId, Reg, RegFile, ThreadId, ThreadState, Wake,
 };
 use ipcemu_loader::Image;
 use ipcemu_personality::{
@@ -326,6 +326,84 @@ struct Shared {
     pers: Registry,
     stop: Option<HookStop>,
     bad_access: Option<(MemType, u64, usize)>,
+    strace: Option<StraceLog>,
+}
+
+/// The system-call log (`--strace`): one line per system call of every personality.
+struct StraceLog {
+    out: Box<dyn Write>,
+    filter: Vec<String>,
+    /// Calls that blocked: (personality index, the call), logged again when they resume.
+    pending: HashMap<ThreadId, (usize, String)>,
+}
+
+impl StraceLog {
+    fn keeps(&self, pers: &str, call: &str) -> bool {
+        let name = call.split('(').next().unwrap_or(call);
+        self.filter.is_empty()
+            || self
+                .filter
+                .iter()
+                .any(|f| f == pers || name.contains(f.as_str()))
+    }
+}
+
+impl Shared {
+    /// Log one system call after it was handled.
+    fn strace_after(
+        &mut self,
+        i: usize,
+        t: ThreadId,
+        call: String,
+        outcome: &Outcome,
+        cpu: &dyn Cpu,
+    ) {
+        let Some(log) = self.strace.as_mut() else {
+            return;
+        };
+        let p = &self.pers[i];
+        if !log.keeps(p.name(), &call) {
+            return;
+        }
+        let k = &mut self.kernel;
+        let head = format!("{:.6} {}", k.now_ns() as f64 / 1e9, k.thread_label(t));
+        let line = match outcome {
+            Outcome::Continue | Outcome::Yield => {
+                format!("{head} {call} = {}", p.strace_result(k, t, cpu, &call))
+            }
+            Outcome::Block => {
+                let l = format!("{head} {call} <unfinished ...>");
+                log.pending.insert(t, (i, call));
+                l
+            }
+            Outcome::Exit => format!("{head} {call} = ? (ended)"),
+            Outcome::Fault(f) => format!("{head} {call} = ? (fault: {f})"),
+        };
+        let _ = writeln!(log.out, "{line}");
+    }
+
+    /// A thread whose logged call blocked runs again.
+    fn strace_resumed(&mut self, t: ThreadId, had_value: bool, cpu: &dyn Cpu) {
+        let Some(log) = self.strace.as_mut() else {
+            return;
+        };
+        let Some((i, call)) = log.pending.remove(&t) else {
+            return;
+        };
+        let name = call.split('(').next().unwrap_or(&call);
+        let k = &mut self.kernel;
+        let head = format!("{:.6} {}", k.now_ns() as f64 / 1e9, k.thread_label(t));
+        let _ = if had_value {
+            writeln!(
+                log.out,
+                "{head} <... {name} resumed> = {}",
+                self.pers[i].strace_result(k, t, cpu, &call)
+            )
+        } else {
+            // Woken to make the call again (a restartable call): its next line says the rest.
+            writeln!(log.out, "{head} <... {name} resumed>")
+        };
+    }
 }
 
 impl Shared {
@@ -458,6 +536,7 @@ impl World {
             pers: personalities,
             stop: None,
             bad_access: None,
+            strace: None,
         };
         Ok(World {
             shared: Rc::new(RefCell::new(shared)),
@@ -634,7 +713,14 @@ impl World {
                 Reg::Esp,
             ];
             let saved = sh.kernel.has_hooks().then(|| GP.map(|r| cpu.get(r)));
-            let outcome = match routes.get(intno as usize).copied().flatten() {
+            let route = routes.get(intno as usize).copied().flatten();
+            let logged = match (sh.strace.is_some(), route) {
+                (true, Some(i)) => sh.pers[i as usize]
+                    .strace_call(&mut sh.kernel, t, &cpu, Trap::Interrupt(intno as u8))
+                    .map(|c| (i as usize, c)),
+                _ => None,
+            };
+            let outcome = match route {
                 Some(i) => sh.pers[i as usize].trap(
                     &mut sh.kernel,
                     t,
@@ -643,6 +729,9 @@ impl World {
                 ),
                 None => Outcome::Fault(GuestFault::UnhandledInterrupt(intno as u8)),
             };
+            if let Some((i, call)) = logged {
+                sh.strace_after(i, t, call, &outcome, &cpu);
+            }
             if sh.kernel.has_exited() {
                 sh.notify_exits();
             }
@@ -1017,8 +1106,12 @@ impl World {
         if let Some(w) = wake {
             // Results of the wait are written now, as the thread resumes.
             let mut sh = self.shared.borrow_mut();
+            let had_value = !matches!(w, Wake::Nothing);
             let mem = &mut sh.kernel.procs[proc].mem;
             w.apply(mem, &mut UcCpu { uc: &mut m.uc });
+            if sh.strace.is_some() {
+                sh.strace_resumed(t, had_value, &UcCpu { uc: &mut m.uc });
+            }
         }
         let pc = if m.real_mode {
             // Unicorn takes a linear start address in 16-bit mode.
@@ -1210,6 +1303,18 @@ impl World {
             .iter_mut()
             .find_map(|p| p.as_any_mut().downcast_mut::<P>())?;
         Some(f(&mut sh.kernel, p))
+    }
+
+    /// Log every system call of every personality to `out` (`--strace`), one line each:
+    /// guest time, `name[pid]`, the call with its arguments, ` = ` its result (calls that wait
+    /// get `<unfinished ...>`, then `<... name resumed> = result`). A non-empty `filter` keeps
+    /// the calls of the personalities it names and the calls whose name contains a term.
+    pub fn set_strace(&mut self, out: Box<dyn Write>, filter: Vec<String>) {
+        self.shared.borrow_mut().strace = Some(StraceLog {
+            out,
+            filter,
+            pending: HashMap::new(),
+        });
     }
 
     /// Add a hook to the kernel's message path (security module, fault injection).

@@ -94,6 +94,29 @@ impl PcIpc {
         }
     }
 
+    /// The parameter block of the current call, as six words (caller, to, command, status,
+    /// error, size), for the system-call log.
+    fn strace_block<M: GuestMemory>(
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &dyn Cpu,
+    ) -> Option<(u32, [u32; 6])> {
+        let real_mode = k.pers_of(t) == "dos";
+        let top = if real_mode {
+            (cpu.get(Reg::Ss) & 0xffff) * 16 + (cpu.get(Reg::Esp) & 0xffff)
+        } else {
+            cpu.get(Reg::Esp)
+        };
+        let m = k.mem_of(t);
+        let ptr = m.read_u32(top).ok()?;
+        let block = if real_mode { far_to_linear(ptr) } else { ptr };
+        let mut w = [0u32; 6];
+        for (i, v) in w.iter_mut().enumerate() {
+            *v = m.read_u16(block.wrapping_add(2 * i as u32)).ok()? as u32;
+        }
+        Some((block, w))
+    }
+
     /// The host's own ID, requested once PC-IPC is installed.
     fn host_id<M: GuestMemory>(&mut self, k: &Kernel<M>, t: ThreadId) -> Option<u16> {
         if self.host_id.is_none() && self.st.installed {
@@ -128,6 +151,38 @@ impl<M: GuestMemory> Personality<M> for PcIpc {
     fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, _trap: Trap) -> Outcome {
         let real_mode = k.pers_of(t) == "dos";
         self.syscall(k, t, cpu, real_mode)
+    }
+    fn strace_call(
+        &self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &dyn Cpu,
+        _trap: Trap,
+    ) -> Option<String> {
+        let (_, w) = Self::strace_block(k, t, cpu)?;
+        let name = match w[2] {
+            0x01 => "INQUIRE",
+            0x02 => "ENABLE",
+            0x03 => "DISABLE",
+            0x04 => "INSTALL",
+            0x06 => "READ",
+            0x07 => "SDATA",
+            0x08 => "REQID",
+            0x09 => "DELID",
+            0x0A => "READWAIT",
+            0x0B => "VERSION",
+            _ => "?",
+        };
+        Some(format!(
+            "PC-IPC {name}(cmd={:02x}h, caller={}, to={}, size={})",
+            w[2], w[0], w[1], w[5]
+        ))
+    }
+    fn strace_result(&self, k: &mut Kernel<M>, t: ThreadId, cpu: &dyn Cpu, _call: &str) -> String {
+        match Self::strace_block(k, t, cpu) {
+            Some((_, w)) => format!("{:02x}h (status {:04x}h)", w[4], w[3]),
+            None => "?".into(),
+        }
     }
     fn thread_exited(&mut self, k: &mut Kernel<M>, t: ThreadId) {
         // IDs a process requested are released when it ends, so its peers get 06h instead of

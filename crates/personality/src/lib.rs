@@ -12,7 +12,7 @@
 
 #![warn(missing_docs)]
 
-use ipcemu_kernel::{Cpu, GuestMemory, Kernel, Outcome, ProcId, ThreadId};
+use ipcemu_kernel::{Cpu, GuestMemory, Kernel, Outcome, ProcId, Reg, ThreadId};
 pub use ipcemu_loader::{Format, Image, COM_SEGMENT};
 use std::any::Any;
 
@@ -166,6 +166,28 @@ pub trait Personality<M: GuestMemory> {
     fn thread_exited(&mut self, _k: &mut Kernel<M>, _t: ThreadId) {}
     /// A program this personality asked to start ([`Kernel::request_spawn`]) started or failed.
     fn spawned(&mut self, _k: &mut Kernel<M>, _outcome: Spawned) {}
+    /// The system-call log (`--strace`): the call about to be handled as `name(args)`, from
+    /// the registers and memory before it runs (`60.2 ipc_send(pid=3, msg=0x1000, len=20)`).
+    /// `None`: this trap is not logged.
+    fn strace_call(
+        &self,
+        _k: &mut Kernel<M>,
+        _t: ThreadId,
+        _cpu: &dyn Cpu,
+        _trap: Trap,
+    ) -> Option<String> {
+        None
+    }
+    /// The result of the call for the log, read when it returns or resumes: eax, signed.
+    fn strace_result(
+        &self,
+        _k: &mut Kernel<M>,
+        _t: ThreadId,
+        cpu: &dyn Cpu,
+        _call: &str,
+    ) -> String {
+        (cpu.get(Reg::Eax) as i32).to_string()
+    }
     /// Capability: host-actor sends and receives.
     fn host_port(&mut self) -> Option<&mut dyn HostPort<M>> {
         None
@@ -174,6 +196,43 @@ pub trait Personality<M: GuestMemory> {
     fn as_any(&self) -> &dyn Any;
     /// Mutable access to the personality's own state.
     fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// A guest string or buffer for the system-call log: `"text\n"` with escapes, cut after `max`
+/// bytes (`"..."...`); `buf@0x1234` when it cannot be read.
+pub fn strace_bytes<M: GuestMemory>(mem: &M, addr: u32, len: u32, max: u32) -> String {
+    let n = len.min(max);
+    let mut b = vec![0u8; n as usize];
+    if mem.read(addr, &mut b).is_err() {
+        return format!("{addr:#x}");
+    }
+    let mut s = String::from("\"");
+    for c in b {
+        match c {
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(c as char),
+            _ => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push('"');
+    if len > max {
+        s.push_str("...");
+    }
+    s
+}
+
+/// A NUL-terminated guest string for the system-call log (at most `max` bytes shown).
+pub fn strace_cstr<M: GuestMemory>(mem: &M, addr: u32, max: u32) -> String {
+    let mut len = 0;
+    let mut b = [0u8];
+    while len < max + 1 && mem.read(addr.wrapping_add(len), &mut b).is_ok() && b[0] != 0 {
+        len += 1;
+    }
+    strace_bytes(mem, addr, len, max)
 }
 
 /// Why a set of personalities cannot work together.

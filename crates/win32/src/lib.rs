@@ -841,6 +841,41 @@ impl<M: GuestMemory> Personality<M> for Win32 {
     fn spawned(&mut self, k: &mut Kernel<M>, outcome: ipcemu_personality::Spawned) {
         self.spawn_done(k, outcome);
     }
+    fn strace_call(
+        &self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &dyn Cpu,
+        _trap: Trap,
+    ) -> Option<String> {
+        let at = cpu.get(Reg::Eip).wrapping_sub(2);
+        let p = self.threads.get(&t)?.proc;
+        let idx = at.checked_sub(STUB_FIRST)?;
+        if !(STUB_FIRST..TRAMPOLINE).contains(&at) || !idx.is_multiple_of(8) {
+            // The runtime's own stubs (thread/process return, call chains, callbacks).
+            return None;
+        }
+        let stub = self.procs.get(&p)?.stubs.get((idx / 8) as usize)?;
+        let n = stub.func.map_or(0, |f| f.arg_bytes().map_or(3, |b| b / 4)) as u32;
+        let esp = cpu.get(Reg::Esp);
+        let m = k.mem_of(t);
+        let args: Vec<String> = (0..n)
+            .map(|i| match m.read_u32(esp.wrapping_add(4 + 4 * i)) {
+                Ok(v) => format!("{v:#x}"),
+                Err(_) => "?".into(),
+            })
+            .collect();
+        Some(format!("{}({})", stub.label, args.join(", ")))
+    }
+    fn strace_result(
+        &self,
+        _k: &mut Kernel<M>,
+        _t: ThreadId,
+        cpu: &dyn Cpu,
+        _call: &str,
+    ) -> String {
+        format!("{:#x}", cpu.get(Reg::Eax))
+    }
     fn trap(&mut self, k: &mut Kernel<M>, t: ThreadId, cpu: &mut dyn Cpu, _trap: Trap) -> Outcome {
         let at = cpu.get(Reg::Eip).wrapping_sub(2);
         match self.dispatch(k, t, cpu, at) {
