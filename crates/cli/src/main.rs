@@ -178,6 +178,47 @@ struct TestArgs {
     /// counted, dropped and reported.
     #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = parse_bytes)]
     max_output: usize,
+    /// Print the scenario files that would run (after -k and --partition), one per line, and
+    /// run nothing.
+    #[arg(long)]
+    list: bool,
+    /// Run only the files whose path contains PATTERN (repeatable: any of them).
+    #[arg(short = 'k', value_name = "PATTERN")]
+    filter: Vec<String>,
+    /// Run part K of N (1 <= K <= N): a stable split by file path, so N machines of any CI
+    /// engine (a matrix, `parallel`) with --partition 1/N ... N/N run every file exactly once.
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    partition: Option<(usize, usize)>,
+}
+
+/// `K/N` with 1 <= K <= N.
+fn parse_partition(s: &str) -> std::result::Result<(usize, usize), String> {
+    let (k, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?}: expected K/N, e.g. 2/3"))?;
+    let (k, n): (usize, usize) = (
+        k.trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: K is not a number"))?,
+        n.trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: N is not a number"))?,
+    );
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("{s:?}: need 1 <= K <= N"));
+    }
+    Ok((k, n))
+}
+
+/// Which part of `--partition K/N` a file belongs to: a hash of its path (FNV-1a), so the
+/// split does not depend on which other files exist or on their order.
+fn partition_of(path: &std::path::Path, n: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in path.to_string_lossy().replace('\\', "/").bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % n as u64) as usize + 1
 }
 
 #[derive(Subcommand)]
@@ -713,7 +754,25 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 
 fn test(args: TestArgs) -> Result<u8> {
     init_logging(None);
-    let files = scenario_files(&args.paths)?;
+    let mut files = scenario_files(&args.paths)?;
+    if !args.filter.is_empty() {
+        files.retain(|f| {
+            let s = f.to_string_lossy();
+            args.filter.iter().any(|k| s.contains(k.as_str()))
+        });
+        if files.is_empty() {
+            bail!("no scenario file matches -k {}", args.filter.join(" -k "));
+        }
+    }
+    if let Some((k, n)) = args.partition {
+        files.retain(|f| partition_of(f, n) == k);
+    }
+    if args.list {
+        for f in &files {
+            say!("{}", f.display());
+        }
+        return Ok(0);
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

@@ -183,3 +183,50 @@ fn bless_writes_the_reference_transcript() {
     let (code, _) = ipcemu_test(&[t.to_str().unwrap()]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn partitions_run_every_file_exactly_once() {
+    let list = |extra: &[&str]| {
+        let mut a = vec!["fixtures/scenarios", "--list"];
+        a.extend_from_slice(extra);
+        let (code, out) = ipcemu_test(&a);
+        assert_eq!(code, 0, "{out}");
+        out.lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    let all = list(&[]);
+    assert_eq!(all.len(), 14, "{all:?}");
+    let mut parts: Vec<String> = (1..=3)
+        .flat_map(|k| list(&["--partition", &format!("{k}/3")]))
+        .collect();
+    parts.sort();
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(
+        parts, sorted,
+        "1/3, 2/3 and 3/3 together are every file, once"
+    );
+    // The split is by path, not by position: the same file lands in the same part however the
+    // files are given.
+    let one = list(&["--partition", "2/3"]);
+    let (code, out) = ipcemu_test(&[
+        "fixtures/scenarios/kos_host_server.toml",
+        "--list",
+        "--partition",
+        "2/3",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        one.iter().any(|l| l.ends_with("kos_host_server.toml")),
+        !out.trim().is_empty()
+    );
+    // -k filters by path; a pattern nothing matches is an error.
+    assert_eq!(list(&["-k", "kos_host"]).len(), 2);
+    let (code, out) = ipcemu_test(&["fixtures/scenarios", "-k", "no such scenario"]);
+    assert_eq!(code, 2, "{out}");
+    let (code, out) = ipcemu_test(&["fixtures/scenarios", "--partition", "4/3"]);
+    assert_eq!(code, 2, "{out}");
+    // A part really runs its files.
+    let (code, out) = ipcemu_test(&["fixtures/scenarios", "--partition", "3/3"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(" passed, 0 failed"), "{out}");
+}
