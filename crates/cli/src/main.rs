@@ -72,6 +72,14 @@ macro_rules! say {
     }};
 }
 
+/// Write bytes to stdout (a closed stdout ends quietly like `say!`).
+fn say_bytes(b: &[u8]) {
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_all(b).and_then(|()| o.flush()) {
+        closed_stdout_exit(&e);
+    }
+}
+
 fn closed_stdout_exit(e: &std::io::Error) {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         std::process::exit(EXIT_CLOSED_OUTPUT.into());
@@ -110,7 +118,7 @@ fn catch_signals() -> Result<()> {
 #[derive(Parser)]
 #[command(
     name = "ipcemu",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("IPCEMU_COMMIT"), ")"),
     about = "Run unmodified 32-bit guest programs side by side and give them the IPC of their OS",
     long_about = "ipcemu is an i386 user-mode emulator (Unicorn) with one host-side IPC kernel.\n\
         KolibriOS programs (MENUET01 images) get int 0x40, including function 60 IPC, events,\n\
@@ -158,6 +166,12 @@ enum Cmd {
     /// Work with trace files written by `ipcemu run --trace`.
     #[command(subcommand)]
     Trace(TraceCmd),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `ipcemu completions bash > ~/.local/share/bash-completion/completions/ipcemu`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args)]
@@ -302,9 +316,10 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     trace: Option<String>,
     /// Trace format: text (aligned lines), jsonl (schema in docs/trace-format.md), chrome
-    /// (Chrome Trace Event JSON for ui.perfetto.dev and chrome://tracing).
-    #[arg(long, value_name = "FORMAT", default_value = "text")]
-    trace_format: ipcemu_trace::Format,
+    /// (Chrome Trace Event JSON for ui.perfetto.dev and chrome://tracing). Default: from the
+    /// file's extension (.jsonl: jsonl, .json: chrome, anything else and `-`: text).
+    #[arg(long, value_name = "FORMAT")]
+    trace_format: Option<ipcemu_trace::Format>,
     /// Bytes of each payload shown in text traces.
     #[arg(long, value_name = "N", default_value_t = 32)]
     trace_payload: usize,
@@ -372,6 +387,13 @@ fn main() -> ExitCode {
         Cmd::Run(args) => run(*args),
         Cmd::Trace(TraceCmd::Summary { file }) => trace_summary(&file),
         Cmd::Test(args) => test(args),
+        Cmd::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ipcemu", &mut out);
+            say_bytes(&out);
+            Ok(0)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -509,6 +531,33 @@ fn kos_options(
     Ok((conns, policy))
 }
 
+/// The trace format: as given, else from the file's extension. A format that contradicts the
+/// extension (`t.jsonl` written as chrome) is refused: the file would not be what its name says.
+fn trace_format_for(
+    path: &str,
+    given: Option<ipcemu_trace::Format>,
+) -> Result<ipcemu_trace::Format> {
+    use ipcemu_trace::Format;
+    let by_ext = match std::path::Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("jsonl") => Some(Format::Jsonl),
+        Some("json") => Some(Format::Chrome),
+        _ => None,
+    };
+    match (given, by_ext) {
+        (Some(g), Some(e)) if g != e => bail!(
+            "--trace {path}: the extension says {e:?} but --trace-format says {g:?};              name the file for its format (.jsonl: jsonl, .json: chrome, other: text)"
+        ),
+        (Some(g), _) => Ok(g),
+        (None, Some(e)) => Ok(e),
+        (None, None) => Ok(Format::Text),
+    }
+}
+
 fn run(args: RunArgs) -> Result<u8> {
     let mut trace_handle = None;
     let layer = match &args.trace {
@@ -516,6 +565,7 @@ fn run(args: RunArgs) -> Result<u8> {
         Some(path) => {
             let filter = ipcemu_trace::Filter::parse(args.trace_filter.as_deref().unwrap_or(""))
                 .map_err(anyhow::Error::msg)?;
+            let format = trace_format_for(path, args.trace_format)?;
             let out: Box<dyn Write + Send> = if path == "-" {
                 Box::new(Watched(std::io::LineWriter::new(std::io::stderr())))
             } else {
@@ -523,7 +573,7 @@ fn run(args: RunArgs) -> Result<u8> {
                     .with_context(|| format!("cannot create trace file {path}"))?;
                 Box::new(std::io::BufWriter::with_capacity(1 << 16, f))
             };
-            let sink = ipcemu_trace::sink_for(args.trace_format, out, args.trace_payload);
+            let sink = ipcemu_trace::sink_for(format, out, args.trace_payload);
             let (layer, handle) = ipcemu_trace::TraceLayer::new(sink, filter);
             trace_handle = Some(handle);
             Some(layer)

@@ -438,3 +438,27 @@ fn a_lone_busy_guest_still_meets_its_time_limits() {
     let (code, _, err) = run(&["run", &fixture("spin"), "--wall-timeout", "0.3"]);
     assert_eq!(code, 4, "{err}");
 }
+
+#[test]
+fn version_names_the_commit_and_completions_cover_the_options() {
+    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let v = String::from_utf8_lossy(&o.stdout);
+    assert!(v.starts_with("ipcemu ") && v.contains("(commit "), "{v}");
+    for shell in ["bash", "zsh", "fish"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        let s = String::from_utf8_lossy(&o.stdout);
+        for opt in ["--strace", "--trace-format", "--partition", "--max-memory"] {
+            assert!(
+                s.contains(opt.trim_start_matches('-')),
+                "{shell}: {opt} missing"
+            );
+        }
+    }
+}

@@ -397,3 +397,45 @@ fn filter_kinds_are_checked_and_every_emitted_kind_is_known() {
         }
     }
 }
+
+#[test]
+fn trace_format_follows_the_extension_and_a_mismatch_is_refused() {
+    let dir = std::env::temp_dir().join(format!("ipcemu-ext-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |file: &str, extra: &[&str]| {
+        let p = dir.join(file);
+        let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+            .args([
+                "run",
+                "fixtures/kolibri/echo_srv.kex",
+                "fixtures/kolibri/echo_cli.kex",
+                "--trace",
+            ])
+            .arg(&p)
+            .args(extra)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            std::fs::read_to_string(&p).unwrap_or_default(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, t, _) = run("a.jsonl", &[]);
+    assert_eq!(code, Some(0));
+    assert!(t.lines().all(|l| l.starts_with('{')), "JSONL by extension");
+    let (code, t, _) = run("a.json", &[]);
+    assert_eq!(code, Some(0));
+    serde_json::from_str::<Value>(&t).expect("a Chrome document by extension");
+    let (code, t, _) = run("a.txt", &[]);
+    assert_eq!(code, Some(0));
+    assert!(t.starts_with("t="), "text otherwise: {t}");
+    let (code, _, err) = run("b.jsonl", &["--trace-format", "chrome"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the extension says Jsonl but --trace-format says Chrome"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
