@@ -2,7 +2,7 @@
 # setup.sh - install what building and testing ipcemu needs on a fresh Debian machine that has
 # only the Rust toolchain, gcc and Python: cmake and libclang (unicorn-engine's C build and
 # bindgen), fasm and nasm (guest programs), gcc-multilib (32-bit C guests), gcc-mingw-w64-i686
-# (Win32 guest programs).
+# (Win32 guest programs), gdb (the test of the GDB stub attaches the real debugger).
 # Installs only what is missing; safe to run again.
 set -euo pipefail
 
@@ -14,6 +14,7 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 # libclang as bindgen/clang-sys finds it; libclang-cpp.so.* (on the stock image) is not libclang
 bash "$(dirname "$0")/find-libclang.sh" >/dev/null || missing+=(libclang-dev)
 command -v i686-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-i686)
+command -v gdb >/dev/null 2>&1 || missing+=(gdb)
 [ -e /usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a ] 2>/dev/null \
     || ls /usr/lib/gcc/x86_64-linux-gnu/*/32/ >/dev/null 2>&1 || missing+=(gcc-multilib)
 

@@ -337,6 +337,11 @@ struct RunArgs {
         default_missing_value = "-"
     )]
     strace: Option<String>,
+    /// Serve guest N (1-based position) to GDB on 127.0.0.1:PORT before the run (`N` alone: a
+    /// free port, printed); the world stays stopped while GDB has the guest stopped.
+    /// `gdb -ex 'target remote :PORT'` (docs/debugging.md)
+    #[arg(long, value_name = "N[=PORT]")]
+    gdb: Option<String>,
     /// Keep only these system calls in --strace: comma-separated personality names (kolibri,
     /// elf, dos, pcipc, kos, win32) or parts of call names (ipc_send, CreateEvent)
     #[arg(long, value_name = "TERMS")]
@@ -641,6 +646,7 @@ fn run(args: RunArgs) -> Result<u8> {
             .collect();
         world.set_strace(out, filter);
     }
+    let mut ids = Vec::new();
     for (path, params) in args.guests.iter().zip(params) {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read guest {path}"))?;
         let spec = GuestSpec {
@@ -648,7 +654,34 @@ fn run(args: RunArgs) -> Result<u8> {
             bytes,
             params,
         };
-        world.add_guest(&spec)?;
+        ids.push(world.add_guest(&spec)?);
+    }
+    if let Some(g) = &args.gdb {
+        let (n, port) = match g.split_once('=') {
+            Some((n, p)) => (
+                n,
+                p.parse::<u16>()
+                    .with_context(|| format!("--gdb {g}: bad port"))?,
+            ),
+            None => (g.as_str(), 0),
+        };
+        let n: usize = n
+            .parse()
+            .ok()
+            .filter(|&n| n >= 1 && n <= ids.len())
+            .with_context(|| format!("--gdb {g}: N is a guest's position, 1..={}", ids.len()))?;
+        let id = ids[n - 1];
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+            .with_context(|| format!("--gdb {g}: cannot listen on 127.0.0.1:{port}"))?;
+        let addr = listener.local_addr()?;
+        let _ = writeln!(
+            std::io::stderr(),
+            "ipcemu: guest {n} ({}[{}]) waits for GDB on {addr} (gdb -ex 'target remote {addr}')",
+            ipcemu_kernel::file_stem(&args.guests[n - 1]),
+            id.pid.0
+        );
+        let end = ipcemu_gdb::serve(&mut world, id.proc, &listener)?;
+        tracing::info!(?end, "GDB session ended");
     }
     let report = world.run();
     drop(world);

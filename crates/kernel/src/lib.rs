@@ -659,6 +659,16 @@ impl<M: GuestMemory> Kernel<M> {
     }
 
     /// Move the current thread to the back of the ready queue.
+    /// Take the current thread off the CPU and put it first in line (a debugger stopped it:
+    /// the schedule goes on as if nothing happened).
+    pub fn pause_current(&mut self) {
+        if let Some(t) = self.current.take() {
+            self.threads[t].state = ThreadState::Ready;
+            self.ready.push_front(t);
+        }
+    }
+
+    /// Give up the CPU (the thread goes to the back of the ready queue).
     pub fn yield_current(&mut self) {
         if let Some(t) = self.current.take() {
             self.threads[t].state = ThreadState::Ready;

@@ -302,6 +302,11 @@ pub enum StopReason {
     Watchdog,
     /// A [`StopHandle`] stopped it (it stays runnable).
     Interrupted,
+    /// It reached a breakpoint ([`World::add_breakpoint`]) at this address; it stays runnable
+    /// and has not executed the instruction there.
+    Breakpoint(u32),
+    /// It executed the one instruction [`World::step_next`] asked for (it stays runnable).
+    Stepped,
 }
 
 /// What [`World::step`] did.
@@ -318,6 +323,7 @@ pub enum Step {
 enum HookStop {
     Switch,
     Fault(GuestFault),
+    Breakpoint(u32),
 }
 
 /// State shared between the run loop and the interrupt hooks.
@@ -327,6 +333,8 @@ struct Shared {
     stop: Option<HookStop>,
     bad_access: Option<(MemType, u64, usize)>,
     strace: Option<StraceLog>,
+    /// A breakpoint a thread stopped at: passed once when that thread runs on from it.
+    skip_break: Option<(ThreadId, u32)>,
 }
 
 /// The system-call log (`--strace`): one line per system call of every personality.
@@ -424,6 +432,8 @@ struct Machine {
     real_mode: bool,
     loaded: Option<ThreadId>,
     contexts: HashMap<ThreadId, Context>,
+    /// Breakpoints: a code hook on each address.
+    breakpoints: HashMap<u32, unicorn_engine::UcHookId>,
 }
 
 /// A world of guest processes sharing one kernel.
@@ -433,6 +443,10 @@ pub struct World {
     first_pid: Vec<u32>,
     /// Path each process was loaded from (programs it starts are looked for next to it).
     paths: Vec<String>,
+    /// The thread whose next run is one instruction (a debugger's step).
+    step_thread: Option<ThreadId>,
+    /// Where threads stopped at breakpoints (passed once when they run on).
+    stopped_at: HashMap<ThreadId, u32>,
     /// The memory limits every process's memory counts against.
     budget: Rc<MemBudget>,
     config: WorldConfig,
@@ -537,12 +551,15 @@ impl World {
             stop: None,
             bad_access: None,
             strace: None,
+            skip_break: None,
         };
         Ok(World {
             shared: Rc::new(RefCell::new(shared)),
             machines: Vec::new(),
             first_pid: Vec::new(),
             paths: Vec::new(),
+            step_thread: None,
+            stopped_at: HashMap::new(),
             budget: MemBudget::new(
                 config.max_process_memory.unwrap_or(1 << 32),
                 config.max_world_memory.unwrap_or(u64::MAX),
@@ -672,6 +689,7 @@ impl World {
             loaded: Some(tid),
             real_mode,
             contexts: HashMap::new(),
+            breakpoints: HashMap::new(),
         }));
         self.first_pid.push(pid);
         self.paths.push(spec.path.clone());
@@ -1125,10 +1143,22 @@ impl World {
             d.enter(m.uc.get_handle());
         }
         self.stop.enter(m.uc.get_handle());
+        // A debugger's single step runs one instruction; a thread that stopped at a breakpoint
+        // passes it once.
+        let count = if self.step_thread == Some(t) { 1 } else { 0 };
+        let at = m.uc.reg_read(RegisterX86::EIP).unwrap_or(0) as u32;
+        {
+            let mut sh = self.shared.borrow_mut();
+            sh.skip_break = self
+                .stopped_at
+                .remove(&t)
+                .filter(|&a| a == at)
+                .map(|a| (t, a));
+        }
         let result = if self.stop.requested() {
             Ok(())
         } else {
-            m.uc.emu_start(pc, 0, 0, 0)
+            m.uc.emu_start(pc, 0, 0, count)
         };
         self.stop.leave();
         if let Some(d) = dog {
@@ -1139,10 +1169,23 @@ impl World {
             (sh.stop.take(), sh.bad_access.take())
         };
         let in_trap = matches!(stop, Some(HookStop::Fault(_)));
+        let stepping = count == 1;
+        if stepping {
+            self.step_thread = None;
+        }
         let fault = match (result, stop) {
             (Err(e), _) => Some(describe_uc_error(e, bad)),
             (Ok(()), Some(HookStop::Fault(f))) => Some(f),
             (Ok(()), Some(HookStop::Switch)) => None,
+            (Ok(()), Some(HookStop::Breakpoint(a))) => {
+                self.stopped_at.insert(t, a);
+                self.shared.borrow_mut().kernel.pause_current();
+                return StopReason::Breakpoint(a);
+            }
+            (Ok(()), None) if stepping && !self.stop.requested() => {
+                self.shared.borrow_mut().kernel.pause_current();
+                return StopReason::Stepped;
+            }
             (Ok(()), None) => {
                 if dog.is_some_and(|d| d.fired()) {
                     // Stopped by the wall-clock watchdog: leave the thread runnable.
@@ -1303,6 +1346,158 @@ impl World {
             .iter_mut()
             .find_map(|p| p.as_any_mut().downcast_mut::<P>())?;
         Some(f(&mut sh.kernel, p))
+    }
+
+    // ----- debugging (the GDB stub) ---------------------------------------------------------
+
+    /// Stop any thread of process `proc` before it executes the instruction at `addr` (the
+    /// step that reaches it returns `StopReason::Breakpoint`). Only a code hook on that address
+    /// is added: no guest memory changes.
+    pub fn add_breakpoint(&mut self, proc: ProcId, addr: u32) -> Result<(), String> {
+        let m = self
+            .machines
+            .get_mut(proc.0)
+            .and_then(Option::as_mut)
+            .ok_or_else(|| format!("process {} has no machine (ended?)", proc.0))?;
+        if m.breakpoints.contains_key(&addr) {
+            return Ok(());
+        }
+        let shared = Rc::clone(&self.shared);
+        let id =
+            m.uc.add_code_hook(addr as u64, addr as u64, move |uc, at, _size| {
+                let mut sh = shared.borrow_mut();
+                let cur = sh.kernel.current();
+                match (sh.skip_break, cur) {
+                    (Some((t, a)), Some(c)) if t == c && a as u64 == at => {
+                        sh.skip_break = None;
+                    }
+                    _ => {
+                        sh.stop = Some(HookStop::Breakpoint(at as u32));
+                        let _ = uc.emu_stop();
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot add a breakpoint at {addr:#x}: {e:?}"))?;
+        // Code translated before the hook existed would not call it.
+        // SAFETY: valid handle; the control takes the range (begin, end).
+        unsafe {
+            uc_ctl(
+                m.uc.get_handle(),
+                ControlType(ControlType::TB_REMOVE_CACHE.0 | ControlType::IO_WRITE.0),
+                addr as u64,
+                addr as u64 + 1,
+            );
+        }
+        m.breakpoints.insert(addr, id);
+        Ok(())
+    }
+
+    /// End a process from the host side (a debugger's kill): status `Killed`.
+    pub fn kill_process(&mut self, proc: ProcId) {
+        {
+            let mut sh = self.shared.borrow_mut();
+            if proc.0 >= sh.kernel.procs.len() || sh.kernel.proc_ended(proc) {
+                return;
+            }
+            sh.kernel.exit_process(proc, ExitStatus::Killed);
+            sh.notify_exits();
+        }
+        self.drop_machine(proc);
+    }
+
+    /// Remove a breakpoint; whether there was one.
+    pub fn remove_breakpoint(&mut self, proc: ProcId, addr: u32) -> bool {
+        let Some(m) = self.machines.get_mut(proc.0).and_then(Option::as_mut) else {
+            return false;
+        };
+        match m.breakpoints.remove(&addr) {
+            Some(id) => {
+                let _ = m.uc.remove_hook(id);
+                // SAFETY: as in add_breakpoint.
+                unsafe {
+                    uc_ctl(
+                        m.uc.get_handle(),
+                        ControlType(ControlType::TB_REMOVE_CACHE.0 | ControlType::IO_WRITE.0),
+                        addr as u64,
+                        addr as u64 + 1,
+                    );
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The next time thread `t` runs, it executes one instruction (`StopReason::Stepped`, or
+    /// the trap it made).
+    pub fn step_next(&mut self, t: Option<ThreadId>) {
+        self.step_thread = t;
+    }
+
+    /// Set the registers of thread `t` (the loaded thread's live registers, or its saved
+    /// context). False when the thread has no machine or context.
+    pub fn set_registers(&mut self, t: ThreadId, rf: &RegFile) -> bool {
+        let Some(proc) = self
+            .shared
+            .borrow()
+            .kernel
+            .threads
+            .get(t.0)
+            .map(|th| th.proc)
+        else {
+            return false;
+        };
+        let Some(m) = self.machines.get_mut(proc.0).and_then(Option::as_mut) else {
+            return false;
+        };
+        if m.loaded == Some(t) {
+            for r in ALL_REGS {
+                let _ = m.uc.reg_write(x86(r), rf.get(r) as u64);
+            }
+            true
+        } else if let Some(c) = m.contexts.get_mut(&t) {
+            for r in ALL_REGS {
+                let _ = c.reg_write(x86(r), rf.get(r) as u64);
+            }
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Read guest memory of `proc` (false: not mapped).
+    pub fn read_memory(&self, proc: ProcId, addr: u32, buf: &mut [u8]) -> bool {
+        let sh = self.shared.borrow();
+        sh.kernel
+            .procs
+            .get(proc.0)
+            .is_some_and(|p| p.mem.read(addr, buf).is_ok())
+    }
+
+    /// Write guest memory of `proc` (false: not mapped). Code translated from those bytes is
+    /// dropped, so a patched instruction runs as patched.
+    pub fn write_memory(&mut self, proc: ProcId, addr: u32, data: &[u8]) -> bool {
+        let ok = {
+            let mut sh = self.shared.borrow_mut();
+            sh.kernel
+                .procs
+                .get_mut(proc.0)
+                .is_some_and(|p| p.mem.write(addr, data).is_ok())
+        };
+        if ok {
+            if let Some(m) = self.machines.get_mut(proc.0).and_then(Option::as_mut) {
+                // SAFETY: as in add_breakpoint.
+                unsafe {
+                    uc_ctl(
+                        m.uc.get_handle(),
+                        ControlType(ControlType::TB_REMOVE_CACHE.0 | ControlType::IO_WRITE.0),
+                        addr as u64,
+                        addr as u64 + data.len() as u64,
+                    );
+                }
+            }
+        }
+        ok
     }
 
     /// Log every system call of every personality to `out` (`--strace`), one line each:

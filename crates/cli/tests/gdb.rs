@@ -1,0 +1,101 @@
+//! The GDB stub with the real GDB (installed by scripts/setup.sh): attach to a running guest,
+//! break at its `int 0x40`, read registers, step over the system call, continue to the guest's
+//! normal end, while another guest of the same world runs as it would without a debugger.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A MENUET01 image: `mov eax,63; mov ebx,1; mov ecx,'X'; int 0x40` (board write at 0x33),
+/// then `mov eax,-1; int 0x40` (end, at 0x3a).
+fn guest() -> Vec<u8> {
+    let code: &[u8] = &[
+        0xB8, 63, 0, 0, 0, // 0x24 mov eax, 63
+        0xBB, 1, 0, 0, 0, // 0x29 mov ebx, 1
+        0xB9, b'X', 0, 0, 0, // 0x2e mov ecx, 'X'
+        0xCD, 0x40, // 0x33 int 0x40
+        0xB8, 0xFF, 0xFF, 0xFF, 0xFF, // 0x35 mov eax, -1
+        0xCD, 0x40, // 0x3a int 0x40
+    ];
+    let mut img = b"MENUET01".to_vec();
+    for v in [1u32, 36, 36 + code.len() as u32, 0x2000, 0x2000, 0, 0] {
+        img.extend_from_slice(&v.to_le_bytes());
+    }
+    img.extend_from_slice(code);
+    img
+}
+
+#[test]
+fn gdb_breaks_steps_and_continues_a_guest() {
+    let dir = std::env::temp_dir().join(format!("ipcemu-gdb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let img = dir.join("dbg.kex");
+    std::fs::write(&img, guest()).unwrap();
+    let mut ipcemu = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .arg("run")
+        .arg(&img)
+        .args(["fixtures/kolibri/compute.kex", "--gdb", "1"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ipcemu");
+    // "ipcemu: guest 1 (dbg[2]) waits for GDB on 127.0.0.1:PORT (...)"
+    let mut err = BufReader::new(ipcemu.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .split(" waits for GDB on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    assert!(line.contains("guest 1 (dbg[2])"), "{line}");
+    let gdb = Command::new("gdb")
+        .args(["-batch", "-nx"])
+        .args(["-ex", "set architecture i386"])
+        .args(["-ex", &format!("target remote {addr}")])
+        .args(["-ex", "break *0x33"])
+        .args(["-ex", "continue"])
+        .args(["-ex", "info registers eax ebx ecx eip"])
+        .args(["-ex", "stepi"])
+        .args(["-ex", "info registers eip"])
+        .args(["-ex", "x/2xb 0x33"])
+        .args(["-ex", "continue"])
+        .output()
+        .expect("gdb (scripts/setup.sh installs it)");
+    let g =
+        String::from_utf8_lossy(&gdb.stdout).into_owned() + &String::from_utf8_lossy(&gdb.stderr);
+    let status = ipcemu.wait().unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut ipcemu.stdout.take().unwrap(), &mut out).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(g.contains("Breakpoint 1, 0x00000033"), "{g}");
+    for want in [
+        "eax            0x3f",
+        "ebx            0x1 ",
+        "ecx            0x58",
+        "eip            0x33",
+    ] {
+        assert!(g.contains(want), "{want:?} in:\n{g}");
+    }
+    // stepi ran the system call: the next instruction, and the byte went to the board.
+    assert!(g.contains("eip            0x35"), "{g}");
+    // Breakpoints do not patch memory: the int 0x40 is still there.
+    assert!(g.contains("0x33:\t0xcd\t0x40"), "{g}");
+    assert!(g.contains("exited normally"), "{g}");
+    assert!(status.success(), "{rest}");
+    // The other guest ran as without a debugger.
+    let plain = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args(["run", "fixtures/kolibri/compute.kex"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out, format!("X{}", String::from_utf8_lossy(&plain.stdout)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
