@@ -172,6 +172,8 @@ enum Cmd {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), e.g. `ipcemu man > ipcemu.1; man ./ipcemu.1`.
+    Man,
 }
 
 #[derive(Args)]
@@ -242,6 +244,20 @@ enum TraceCmd {
     Summary {
         /// The JSONL trace file.
         file: String,
+        /// Print the summary as one JSON object (pairs, longest waits) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite a JSONL trace in another format: `ipcemu trace convert t.jsonl t.json` (the
+    /// format follows OUT's extension: .json Chrome/Perfetto, .jsonl JSONL, else text).
+    Convert {
+        /// The JSONL trace file.
+        input: String,
+        /// Where to write.
+        output: String,
+        /// Output format (default: from OUT's extension).
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<ipcemu_trace::Format>,
     },
 }
 
@@ -390,8 +406,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Run(args) => run(*args),
-        Cmd::Trace(TraceCmd::Summary { file }) => trace_summary(&file),
+        Cmd::Trace(TraceCmd::Summary { file, json }) => trace_summary(&file, json),
+        Cmd::Trace(TraceCmd::Convert {
+            input,
+            output,
+            format,
+        }) => trace_convert(&input, &output, format),
         Cmd::Test(args) => test(args),
+        Cmd::Man => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            let _ = clap_mangen::Man::new(Cli::command()).render(&mut out);
+            say_bytes(&out);
+            Ok(0)
+        }
         Cmd::Completions { shell } => {
             use clap::CommandFactory;
             let mut out = Vec::new();
@@ -431,11 +459,12 @@ fn init_logging(trace: Option<ipcemu_trace::TraceLayer>) {
     tracing_subscriber::registry().with(fmt).with(trace).init();
 }
 
-fn trace_summary(file: &str) -> Result<u8> {
+fn trace_summary(file: &str, json: bool) -> Result<u8> {
     init_logging(None);
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read trace {file}"))?;
-    let s = ipcemu_trace::summary(&text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let sum = ipcemu_trace::summarize(&text).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let s = if json { sum.json() } else { sum.text() };
     let mut o = std::io::stdout().lock();
     if let Err(e) = o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
         closed_stdout_exit(&e);
@@ -561,6 +590,17 @@ fn trace_format_for(
         (None, Some(e)) => Ok(e),
         (None, None) => Ok(Format::Text),
     }
+}
+
+fn trace_convert(input: &str, output: &str, format: Option<ipcemu_trace::Format>) -> Result<u8> {
+    let format = trace_format_for(output, format)?;
+    let text = std::fs::read_to_string(input).with_context(|| format!("cannot read {input}"))?;
+    let f = std::fs::File::create(output).with_context(|| format!("cannot create {output}"))?;
+    let mut sink = ipcemu_trace::sink_for(format, Box::new(std::io::BufWriter::new(f)), 32);
+    let n =
+        ipcemu_trace::convert(&text, sink.as_mut()).map_err(|e| anyhow::anyhow!("{input}: {e}"))?;
+    tracing::info!(records = n, "trace converted");
+    Ok(0)
 }
 
 fn run(args: RunArgs) -> Result<u8> {

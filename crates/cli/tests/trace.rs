@@ -439,3 +439,54 @@ fn trace_format_follows_the_extension_and_a_mismatch_is_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn convert_and_summary_json() {
+    let dir = std::env::temp_dir().join(format!("ipcemu-conv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ipc = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    let guests = [
+        "fixtures/kolibri/echo_srv.kex",
+        "fixtures/kolibri/echo_cli.kex",
+    ];
+    for f in ["t.jsonl", "direct.json", "direct.txt"] {
+        let mut a = vec!["run"];
+        a.extend(guests);
+        let path = p(f);
+        a.extend(["--trace", path.as_str()]);
+        assert_eq!(ipc(&a).status.code(), Some(0));
+    }
+    // Converting the JSONL gives what a run writes in that format.
+    for (out, direct) in [("conv.json", "direct.json"), ("conv.txt", "direct.txt")] {
+        let o = ipc(&["trace", "convert", &p("t.jsonl"), &p(out)]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let a = std::fs::read_to_string(p(out)).unwrap();
+        let b = std::fs::read_to_string(p(direct)).unwrap();
+        assert_eq!(a, b, "{out} differs from {direct}");
+    }
+    let o = ipc(&["trace", "convert", &p("direct.txt"), &p("x.json")]);
+    assert_eq!(o.status.code(), Some(2), "a text trace is not JSONL");
+    // summary --json is the text summary's numbers as JSON.
+    let o = ipc(&["trace", "summary", "--json", &p("t.jsonl")]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let pair = &v["pairs"][0];
+    assert_eq!(pair["sender"], "echo_cli[3]");
+    assert_eq!(pair["receiver"], "echo_srv[2]");
+    assert_eq!(pair["delivered"], pair["attempts"]);
+    assert!(v["records"].as_u64().unwrap() > 100);
+    assert!(!v["longest_waits"].as_array().unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}

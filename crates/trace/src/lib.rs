@@ -19,7 +19,7 @@ mod text;
 pub use chrome::ChromeSink;
 pub use filter::Filter;
 pub use record::{Kind, Record};
-pub use summary::summary;
+pub use summary::{summarize, summary, Pair as SummaryPair, Summary, Wait as SummaryWait};
 pub use text::TextSink;
 
 use std::io::Write;
@@ -252,6 +252,37 @@ pub fn sink_for(format: Format, out: Box<dyn Write + Send>, payload_width: usize
         Format::Jsonl => Box::new(JsonlSink::new(out)),
         Format::Chrome => Box::new(ChromeSink::new(out)),
     }
+}
+
+/// Rewrite a JSONL trace (`ipcemu run --trace t.jsonl`) in another format: every record goes
+/// to `sink` in file order. Returns the number of records; a line that is not a record of this
+/// schema is an error naming its line.
+pub fn convert(jsonl: &str, sink: &mut dyn Sink) -> Result<u64, String> {
+    let mut n = 0;
+    for (i, l) in jsonl.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(l).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
+        if v["kind"] == "header" {
+            if v["version"] != SCHEMA_VERSION {
+                return Err(format!(
+                    "line {}: trace schema version {} (expected {SCHEMA_VERSION})",
+                    i + 1,
+                    v["version"]
+                ));
+            }
+            continue;
+        }
+        let r: Record = serde_json::from_value(v)
+            .map_err(|e| format!("line {}: not a trace record: {e}", i + 1))?;
+        sink.record(&r)
+            .map_err(|e| format!("line {}: cannot write: {e}", i + 1))?;
+        n += 1;
+    }
+    sink.finish().map_err(|e| format!("cannot write: {e}"))?;
+    Ok(n)
 }
 
 /// Decode the lower-case hex payload of a record.

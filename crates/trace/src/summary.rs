@@ -6,16 +6,56 @@ use crate::{Kind, Record};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-#[derive(Default)]
-struct Pair {
-    attempts: u64,
-    delivered: u64,
-    bytes: u64,
-    codes: BTreeMap<String, u64>,
+/// Messages from one sender to one receiver.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+pub struct Pair {
+    /// `name[pid]` of the sender (PC-IPC: with its ID).
+    pub sender: String,
+    /// `name[pid]` of the receiver (PC-IPC: `PC-IPC id N`).
+    pub receiver: String,
+    /// Send attempts.
+    pub attempts: u64,
+    /// Delivered.
+    pub delivered: u64,
+    /// Bytes delivered.
+    pub bytes: u64,
+    /// Results and how often each came (`ok`, `no IPC area`, `denied`, `error 06h`).
+    pub results: BTreeMap<String, u64>,
+}
+
+/// One wait.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Wait {
+    /// `name[pid]`.
+    pub thread: String,
+    /// What it waited for.
+    pub what: String,
+    /// Guest time it began (ns).
+    pub from_ns: u64,
+    /// How long (ns).
+    pub ns: u64,
+}
+
+/// What `trace summary` reports (`--json` prints it as JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Summary {
+    /// Records read.
+    pub records: u64,
+    /// Guest time of the last record (ns).
+    pub end_ns: u64,
+    /// Per sender -> receiver pair, in name order.
+    pub pairs: Vec<Pair>,
+    /// The ten longest waits, longest first.
+    pub longest_waits: Vec<Wait>,
+}
+
+/// Summarise a JSONL trace (the text of the file) as text. Errors name the bad line.
+pub fn summary(jsonl: &str) -> Result<String, String> {
+    summarize(jsonl).map(|s| s.text())
 }
 
 /// Summarise a JSONL trace (the text of the file). Errors name the bad line.
-pub fn summary(jsonl: &str) -> Result<String, String> {
+pub fn summarize(jsonl: &str) -> Result<Summary, String> {
     let mut pairs: BTreeMap<(String, String), Pair> = BTreeMap::new();
     let mut waits: Vec<(u64, String, String, u64)> = Vec::new();
     // Open waits per PID: (start, what, line).
@@ -54,7 +94,7 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
                     p.delivered += 1;
                     p.bytes = add_bytes(p.bytes, r.len.unwrap_or(0), i + 1)?;
                 }
-                *p.codes
+                *p.results
                     .entry(crate::text::send_result(res).to_string())
                     .or_default() += 1;
             }
@@ -69,7 +109,7 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
                 } else {
                     "dropped"
                 };
-                *p.codes.entry(what.to_string()).or_default() += 1;
+                *p.results.entry(what.to_string()).or_default() += 1;
             }
             Kind::PcCmd if r.cmd == Some(0x07) => {
                 let key = (
@@ -82,9 +122,9 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
                 if e == 0 {
                     p.delivered += 1;
                     p.bytes = add_bytes(p.bytes, r.size.unwrap_or(0), i + 1)?;
-                    *p.codes.entry("ok".into()).or_default() += 1;
+                    *p.results.entry("ok".into()).or_default() += 1;
                 } else {
-                    *p.codes.entry(format!("error {e:02X}h")).or_default() += 1;
+                    *p.results.entry(format!("error {e:02X}h")).or_default() += 1;
                 }
             }
             Kind::Wait => {
@@ -108,47 +148,88 @@ pub fn summary(jsonl: &str) -> Result<String, String> {
             _ => {}
         }
     }
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{records} records, guest time {:.6}s",
-        end_ns as f64 / 1e9
-    );
-    let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "{:<28} {:<28} {:>9} {:>9} {:>10}  results",
-        "sender", "receiver", "attempts", "delivered", "bytes"
-    );
-    for ((from, to), p) in &pairs {
-        let codes: Vec<String> = p.codes.iter().map(|(c, n)| format!("{c} x{n}")).collect();
-        let _ = writeln!(
-            s,
-            "{from:<28} {to:<28} {:>9} {:>9} {:>10}  {}",
-            p.attempts,
-            p.delivered,
-            p.bytes,
-            codes.join(", ")
-        );
-    }
-    if pairs.is_empty() {
-        let _ = writeln!(s, "(no messages)");
-    }
     waits.sort_by(|a, b| b.0.cmp(&a.0).then(a.3.cmp(&b.3)));
-    let _ = writeln!(s);
-    let _ = writeln!(s, "longest waits:");
-    for (d, who, what, t0) in waits.iter().take(10) {
+    Ok(Summary {
+        records,
+        end_ns,
+        pairs: pairs
+            .into_iter()
+            .map(|((sender, receiver), p)| Pair {
+                sender,
+                receiver,
+                ..p
+            })
+            .collect(),
+        longest_waits: waits
+            .into_iter()
+            .take(10)
+            .map(|(ns, thread, what, from_ns)| Wait {
+                thread,
+                what,
+                from_ns,
+                ns,
+            })
+            .collect(),
+    })
+}
+
+impl Summary {
+    /// The report as one JSON object (`trace summary --json`), with a newline.
+    pub fn json(&self) -> String {
+        let mut j =
+            serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        j.push('\n');
+        j
+    }
+
+    /// The report as `trace summary` prints it.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
         let _ = writeln!(
             s,
-            "  {:>12.6}s  {who:<24} {what:<12} from t={:.6}s",
-            *d as f64 / 1e9,
-            *t0 as f64 / 1e9
+            "{} records, guest time {:.6}s",
+            self.records,
+            self.end_ns as f64 / 1e9
         );
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{:<28} {:<28} {:>9} {:>9} {:>10}  results",
+            "sender", "receiver", "attempts", "delivered", "bytes"
+        );
+        for p in &self.pairs {
+            let codes: Vec<String> = p.results.iter().map(|(c, n)| format!("{c} x{n}")).collect();
+            let _ = writeln!(
+                s,
+                "{:<28} {:<28} {:>9} {:>9} {:>10}  {}",
+                p.sender,
+                p.receiver,
+                p.attempts,
+                p.delivered,
+                p.bytes,
+                codes.join(", ")
+            );
+        }
+        if self.pairs.is_empty() {
+            let _ = writeln!(s, "(no messages)");
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s, "longest waits:");
+        for w in &self.longest_waits {
+            let _ = writeln!(
+                s,
+                "  {:>12.6}s  {:<24} {:<12} from t={:.6}s",
+                w.ns as f64 / 1e9,
+                w.thread,
+                w.what,
+                w.from_ns as f64 / 1e9
+            );
+        }
+        if self.longest_waits.is_empty() {
+            let _ = writeln!(s, "  (none)");
+        }
+        s
     }
-    if waits.is_empty() {
-        let _ = writeln!(s, "  (none)");
-    }
-    Ok(s)
 }
 
 /// `total + n`, or an error naming the line whose size makes the byte total pass 2^64.
