@@ -592,6 +592,84 @@ fn trace_format_for(
     }
 }
 
+/// The status line of a long run on a terminal: after 2 s of wall time (or
+/// `IPCEMU_PROGRESS_AFTER_MS`), guest time, live processes, messages and system calls per second,
+/// updated in place about ten times a second. Nothing when stderr is not a terminal.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    start: std::time::Instant,
+    after: std::time::Duration,
+    last: std::time::Instant,
+    last_traps: u64,
+    calls: u32,
+}
+
+impl Progress {
+    fn new() -> Option<Self> {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let after = std::env::var("IPCEMU_PROGRESS_AFTER_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(
+                std::time::Duration::from_secs(2),
+                std::time::Duration::from_millis,
+            );
+        let now = std::time::Instant::now();
+        Some(Progress {
+            bar: None,
+            start: now,
+            after,
+            last: now,
+            last_traps: 0,
+            calls: 0,
+        })
+    }
+
+    fn tick(&mut self, k: &ipcemu_kernel::Kernel<ipcemu_machine::ProcMemory>) {
+        // Look at the clock every 256 scheduling points only: this runs between time slices.
+        self.calls = self.calls.wrapping_add(1);
+        if self.calls % 256 != 0 {
+            return;
+        }
+        let now = std::time::Instant::now();
+        if now.duration_since(self.start) < self.after
+            || now.duration_since(self.last) < std::time::Duration::from_millis(100)
+        {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            b
+        });
+        let traps = k.total_traps();
+        let dt = now.duration_since(self.last).as_secs_f64();
+        let rate = (traps.saturating_sub(self.last_traps)) as f64 / dt.max(1e-9);
+        let live = k.procs.iter().filter(|p| p.exit.is_none()).count();
+        bar.set_message(format!(
+            "guest time {:.3}s, {live} processes running, {} messages, {:.0} system calls/s",
+            k.now_ns() as f64 / 1e9,
+            k.msg_seq,
+            rate
+        ));
+        bar.tick();
+        self.last = now;
+        self.last_traps = traps;
+    }
+
+    fn done(self) {
+        if let Some(b) = self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
 fn trace_convert(input: &str, output: &str, format: Option<ipcemu_trace::Format>) -> Result<u8> {
     let format = trace_format_for(output, format)?;
     let text = std::fs::read_to_string(input).with_context(|| format!("cannot read {input}"))?;
@@ -723,7 +801,17 @@ fn run(args: RunArgs) -> Result<u8> {
         let end = ipcemu_gdb::serve(&mut world, id.proc, &listener)?;
         tracing::info!(?end, "GDB session ended");
     }
-    let report = world.run();
+    let report = match Progress::new() {
+        Some(mut p) => {
+            let r = world.run_until(|k| {
+                p.tick(k);
+                false
+            });
+            p.done();
+            r
+        }
+        None => world.run(),
+    };
     drop(world);
     let trace_result = trace_handle.as_ref().map(|h| h.finish());
     let signal = SIGNAL.load(Ordering::SeqCst);
@@ -996,9 +1084,30 @@ fn test(args: TestArgs) -> Result<u8> {
             printed += 1;
         }
     };
+    // A bar over the files on a terminal (stderr; the report lines are stdout).
+    let bar = {
+        use std::io::IsTerminal;
+        (std::io::stderr().is_terminal() && files.len() > 1).then(|| {
+            let b = indicatif::ProgressBar::new(files.len() as u64);
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} scenario files")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b
+        })
+    };
     for (i, r) in rx {
         results[i] = Some(r);
-        print_ready(&mut results, false);
+        match &bar {
+            Some(b) => {
+                b.inc(1);
+                b.suspend(|| print_ready(&mut results, false));
+            }
+            None => print_ready(&mut results, false),
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     for w in workers {
         let _ = w.join();

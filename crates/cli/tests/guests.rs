@@ -462,3 +462,40 @@ fn version_names_the_commit_and_completions_cover_the_options() {
         }
     }
 }
+
+#[test]
+fn progress_line_on_a_terminal_only() {
+    // `script` gives ipcemu a pseudo-terminal (util-linux); IPCEMU_PROGRESS_AFTER_MS=0 shows the
+    // line at once instead of after 2 s.
+    let bin = env!("CARGO_BIN_EXE_ipcemu");
+    let cmd = format!(
+        "{bin} run fixtures/kolibri/pp_srv.kex fixtures/kolibri/pp_cli.kex --params 2=100000"
+    );
+    let o = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .env("IPCEMU_PROGRESS_AFTER_MS", "0")
+        .current_dir(root())
+        .output()
+        .expect("script (util-linux)");
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{tty}");
+    assert!(
+        tty.contains("processes running") && tty.contains("system calls/s"),
+        "no status line on a terminal:\n{tty}"
+    );
+    assert!(tty.contains("PASS pp_cli 100000"), "{tty}");
+    // In a pipe: no status line.
+    let o = Command::new(bin)
+        .args([
+            "run",
+            "fixtures/kolibri/pp_srv.kex",
+            "fixtures/kolibri/pp_cli.kex",
+        ])
+        .args(["--params", "2=100000"])
+        .env("IPCEMU_PROGRESS_AFTER_MS", "0")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let all = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(!all.contains("processes running"), "{all}");
+}
