@@ -631,7 +631,7 @@ impl Progress {
     fn tick(&mut self, k: &ipcemu_kernel::Kernel<ipcemu_machine::ProcMemory>) {
         // Look at the clock every 256 scheduling points only: this runs between time slices.
         self.calls = self.calls.wrapping_add(1);
-        if self.calls % 256 != 0 {
+        if !self.calls.is_multiple_of(256) {
             return;
         }
         let now = std::time::Instant::now();
