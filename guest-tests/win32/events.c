@@ -27,6 +27,8 @@
  *     PASS events wait on a bad handle: ERROR_INVALID_HANDLE
  *     PASS events wait on a closed handle: WAIT_FAILED + ERROR_INVALID_HANDLE
  *     PASS events SetEvent on a bad handle fails
+ *     PASS events a handle of the wrong type: ReleaseSemaphore on an event fails (ERROR_INVALID_HANDLE)
+ *     PASS events a name longer than MAX_PATH fails (ERROR_FILENAME_EXCED_RANGE)
  * Exit status 0, or 1 after a FAIL line.
  * Written for ipcemu.
  */
@@ -151,6 +153,17 @@ int test_main(unsigned n)
     SetLastError(0);
     r = SetEvent((HANDLE)0x12345678);
     check(!r && GetLastError() == ERROR_INVALID_HANDLE, "SetEvent on a bad handle fails");
+    SetLastError(0);
+    r = ReleaseSemaphore(m, 1, NULL);
+    check(!r && GetLastError() == ERROR_INVALID_HANDLE,
+          "a handle of the wrong type: ReleaseSemaphore on an event fails (ERROR_INVALID_HANDLE)");
+    static char longname[300];
+    for (int i = 0; i < 299; i++)
+        longname[i] = 'n';
+    SetLastError(0);
+    HANDLE ln = CreateEventA(NULL, TRUE, FALSE, longname);
+    check(ln == NULL && GetLastError() == ERROR_FILENAME_EXCED_RANGE,
+          "a name longer than MAX_PATH fails (ERROR_FILENAME_EXCED_RANGE)");
 
     CloseHandle(a);
     CloseHandle(b);

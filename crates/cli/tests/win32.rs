@@ -83,7 +83,11 @@ fn events_and_semaphores() {
     let out = run_ok(
         &["events"],
         &[],
-        &["PASS events SetEvent on a bad handle fails"],
+        &[
+            "PASS events SetEvent on a bad handle fails",
+            "PASS events a handle of the wrong type: ReleaseSemaphore on an event fails (ERROR_INVALID_HANDLE)",
+            "PASS events a name longer than MAX_PATH fails (ERROR_FILENAME_EXCED_RANGE)",
+        ],
     );
     assert_eq!(
         out.lines().filter(|l| l.starts_with("PASS")).count(),

@@ -26,6 +26,9 @@ const CREATE_SUSPENDED: u32 = 4;
 const DUPLICATE_CLOSE_SOURCE: u32 = 1;
 
 pub(crate) const ERROR_FILE_NOT_FOUND: u32 = 2;
+pub(crate) const ERROR_FILENAME_EXCED_RANGE: u32 = 206;
+/// Longest object name Windows accepts.
+pub(crate) const MAX_PATH: usize = 260;
 pub(crate) const ERROR_ACCESS_DENIED: u32 = 5;
 pub(crate) const ERROR_INVALID_HANDLE: u32 = 6;
 pub(crate) const ERROR_NOT_ENOUGH_MEMORY: u32 = 8;
@@ -557,6 +560,10 @@ impl Win32 {
         } else {
             Some(self.sarg(k, t, name_ptr, "object name")?)
         };
+        if name.as_ref().is_some_and(|n| n.chars().count() > MAX_PATH) {
+            self.set_err(k, t, ERROR_FILENAME_EXCED_RANGE);
+            return Ok(R::Val(0));
+        }
         if let Some(n) = &name {
             if let Some(o) = self.objs.by_name(n) {
                 let ty = self.objs.get(o).map_or("", |x| x.kind.type_name());
