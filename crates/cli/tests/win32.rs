@@ -91,7 +91,7 @@ fn events_and_semaphores() {
     );
     assert_eq!(
         out.lines().filter(|l| l.starts_with("PASS")).count(),
-        25,
+        27,
         "{out}"
     );
 }
