@@ -1051,12 +1051,10 @@ fn test(args: TestArgs) -> Result<u8> {
                     );
                     if o.passed() {
                         passed += 1;
-                        let b = if o.blessed.is_empty() {
-                            String::new()
-                        } else {
-                            format!(", blessed {}", o.blessed.len())
-                        };
-                        say!("PASS {}  ({t}{b})", o.name);
+                        say!("PASS {}  ({t})", o.name);
+                        for b in &o.blessed {
+                            say!("  blessed: rewrote {}", b.display());
+                        }
                     } else {
                         failed += 1;
                         say!("FAIL {}  ({t})  {}", o.name, o.path.display());
@@ -1113,7 +1111,13 @@ fn test(args: TestArgs) -> Result<u8> {
         let _ = w.join();
     }
     print_ready(&mut results, true);
-    say!("{passed} passed, {} failed", failed + invalid);
+    // Files that could not be run (invalid, ipcemu failed) are errors, counted apart from
+    // scenarios whose expectations failed.
+    if invalid > 0 {
+        say!("{passed} passed, {failed} failed, {invalid} errors");
+    } else {
+        say!("{passed} passed, {failed} failed");
+    }
     if let Err(e) = std::io::stdout().flush() {
         closed_stdout_exit(&e);
     }

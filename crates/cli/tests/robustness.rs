@@ -420,7 +420,7 @@ fn a_panicking_scenario_worker_fails_the_run_and_later_files_still_run() {
             "{out}"
         );
         assert!(out.contains("PASS b") && out.contains("PASS c"), "{out}");
-        assert!(out.contains("2 passed, 1 failed"), "{out}");
+        assert!(out.contains("2 passed, 0 failed, 1 errors"), "{out}");
     }
 }
 

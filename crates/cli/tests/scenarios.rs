@@ -178,6 +178,11 @@ fn bless_writes_the_reference_transcript() {
     assert!(out.contains("run with --bless"), "{out}");
     let (code, out) = ipcemu_test(&[t.to_str().unwrap(), "--bless"]);
     assert_eq!(code, 0, "{out}");
+    // --bless says which files it rewrote.
+    assert!(
+        out.contains("  blessed: rewrote ") && out.contains("t.expected"),
+        "{out}"
+    );
     let want = std::fs::read_to_string(root().join("fixtures/kolibri/ipc_area.expected")).unwrap();
     assert_eq!(std::fs::read_to_string(d.join("t.expected")).unwrap(), want);
     let (code, _) = ipcemu_test(&[t.to_str().unwrap()]);
@@ -229,4 +234,49 @@ fn partitions_run_every_file_exactly_once() {
     let (code, out) = ipcemu_test(&["fixtures/scenarios", "--partition", "3/3"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(" passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn servers_that_run_for_ever() {
+    let d = scratch("forever");
+    let k = root().join("fixtures/kolibri");
+    // The run ends when the client ends; the server that waits for ever is "running".
+    let a = d.join("a.toml");
+    std::fs::write(
+        &a,
+        format!(
+            "[options]\nstop_when_ended = \"cli\"\n\n[[process]]\nlabel = \"srv\"\nimage = \"{}\"\nexpect_exit = \"running\"\n\n[[process]]\nlabel = \"cli\"\nimage = \"{}\"\nexpect_output_contains = [\"DONE 1 0\"]\n",
+            k.join("bad_deadlk.kex").display(),
+            k.join("compute.kex").display()
+        ),
+    )
+    .unwrap();
+    let (code, out) = ipcemu_test(&[a.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    // Without it the same world is a deadlock: the test can fail.
+    let b = d.join("b.toml");
+    std::fs::write(
+        &b,
+        std::fs::read_to_string(&a)
+            .unwrap()
+            .replace("stop_when_ended = \"cli\"\n", ""),
+    )
+    .unwrap();
+    let (code, out) = ipcemu_test(&[b.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("deadlock"), "{out}");
+    // A time limit accepted as success.
+    let c = d.join("c.toml");
+    std::fs::write(
+        &c,
+        format!(
+            "[options]\ntimeout = 0.5\ntimeout_is_success = true\n\n[[process]]\nimage = \"{}\"\nexpect_exit = \"running\"\n",
+            k.join("sleep_time.kex").display()
+        ),
+    )
+    .unwrap();
+    let (code, out) = ipcemu_test(&[c.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = ipcemu_test(&[a.to_str().unwrap().replace("a.toml", "nope.toml").as_str()]);
+    assert_ne!(code, 0, "{out}");
 }

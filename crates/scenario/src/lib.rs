@@ -355,7 +355,17 @@ fn run_loaded(
         }
     }
 
-    let report = world.run();
+    let report = match &o.stop_when_ended {
+        Some(l) => {
+            let p = ProcId(*proc_of.get(l).ok_or_else(|| {
+                invalid(format!(
+                    "options.stop_when_ended: no process labelled {l:?}"
+                ))
+            })?);
+            world.run_until(|k| k.procs[p].exit.is_some())
+        }
+        None => world.run(),
+    };
     let text = |b: &Buf| {
         let bytes = std::mem::take(&mut *b.data.borrow_mut());
         String::from_utf8(bytes)
@@ -393,6 +403,7 @@ fn run_loaded(
         (End::AllExited, true) => {
             failures.push("expected a deadlock, but every process ended".into())
         }
+        (End::Timeout, _) if o.timeout_is_success => {}
         (End::Timeout, _) => failures.push(format!(
             "guest-time limit ({} s) reached; still running: {}",
             o.timeout.unwrap_or(60.0),

@@ -86,6 +86,13 @@ pub struct Options {
     pub kos_connect: Vec<String>,
     /// Security-module policy file (TOML), relative to the scenario file.
     pub policy: Option<String>,
+    /// End the run when the process with this label ends (servers that run for ever: give
+    /// them `expect_exit = "running"`).
+    pub stop_when_ended: Option<String>,
+    /// A run that reaches `timeout` passes (if its other expectations hold) instead of failing:
+    /// for worlds of servers that never end.
+    #[serde(default)]
+    pub timeout_is_success: bool,
 }
 
 /// Expected exit status: a code, or `"fault"`, `"killed"`, `"running"` (did not end), `"any"`.
