@@ -1,72 +1,68 @@
-//! JUnit XML for CI systems.
+//! JUnit XML for CI systems, written with `quick-junit` (escaping, counts and attributes as CI
+//! systems read them). One suite `ipcemu`, a test case per scenario file: its name is the
+//! scenario's name, its class name the file's path without dots (`fixtures/scenarios/echo_pair`:
+//! CI systems split class names at dots).
 
 use crate::Outcome;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '&' => o.push_str("&amp;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => {}
-            c => o.push(c),
-        }
-    }
-    o
+/// A class name for a scenario file: its path without the extension, dots made `_`.
+fn classname(path: &str) -> String {
+    let p = path.strip_suffix(".toml").unwrap_or(path);
+    p.replace('\\', "/").replace('.', "_")
 }
 
 /// One `<testsuite>` with a `<testcase>` per scenario (errors that kept a scenario from
 /// running are given as `(path, message)`).
 pub fn junit_xml(outcomes: &[Outcome], errors: &[(String, String)]) -> String {
-    let failures = outcomes.iter().filter(|o| !o.passed()).count();
-    let time: f64 = outcomes.iter().map(|o| o.wall.as_secs_f64()).sum();
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    x.push_str(&format!(
-        "<testsuites tests=\"{}\" failures=\"{failures}\" errors=\"{}\" time=\"{time:.3}\">\n",
-        outcomes.len() + errors.len(),
-        errors.len()
-    ));
-    x.push_str(&format!(
-        "  <testsuite name=\"ipcemu\" tests=\"{}\" failures=\"{failures}\" errors=\"{}\" time=\"{time:.3}\">\n",
-        outcomes.len() + errors.len(),
-        errors.len()
-    ));
+    let mut suite = TestSuite::new("ipcemu");
     for o in outcomes {
-        x.push_str(&format!(
-            "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\">\n",
-            esc(&o.name),
-            esc(&o.path.display().to_string()),
-            o.wall.as_secs_f64()
-        ));
-        if !o.passed() {
+        let status = if o.passed() {
+            TestCaseStatus::success()
+        } else {
             let mut body = o.failures.join("\n");
             for d in &o.diffs {
                 body.push_str("\n\n");
                 body.push_str(d);
             }
-            x.push_str(&format!(
-                "      <failure message=\"{}\">{}</failure>\n",
-                esc(o.failures.first().map(String::as_str).unwrap_or("")),
-                esc(&body)
-            ));
-        }
-        x.push_str(&format!(
-            "      <system-out>{}</system-out>\n",
-            esc(&o.output)
-        ));
-        x.push_str("    </testcase>\n");
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            st.set_message(o.failures.first().map(String::as_str).unwrap_or(""));
+            st.set_description(body);
+            st
+        };
+        let mut tc = TestCase::new(o.name.as_str(), status);
+        tc.set_classname(classname(&o.path.display().to_string()));
+        tc.set_time(o.wall);
+        tc.set_system_out_lossy(o.output.as_bytes());
+        suite.add_test_case(tc);
     }
     for (path, msg) in errors {
-        x.push_str(&format!(
-            "    <testcase name=\"{}\" classname=\"{}\" time=\"0\">\n      <error message=\"{}\"/>\n    </testcase>\n",
-            esc(path),
-            esc(path),
-            esc(msg)
-        ));
+        let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+        st.set_message(msg.as_str());
+        let mut tc = TestCase::new(path.as_str(), st);
+        tc.set_classname(classname(path));
+        suite.add_test_case(tc);
     }
-    x.push_str("  </testsuite>\n</testsuites>\n");
-    x
+    let time = outcomes.iter().map(|o| o.wall).sum();
+    suite.set_time(time);
+    let mut report = Report::new("ipcemu");
+    report.set_time(time);
+    report.add_test_suite(suite);
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- cannot write the JUnit report: {e} -->\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classname;
+
+    #[test]
+    fn class_names_have_no_dots() {
+        assert_eq!(
+            classname("fixtures/scenarios/echo_pair.toml"),
+            "fixtures/scenarios/echo_pair"
+        );
+        assert_eq!(classname("./a.b/c.toml"), "_/a_b/c");
+    }
 }
