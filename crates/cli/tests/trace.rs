@@ -490,3 +490,32 @@ fn convert_and_summary_json() {
     assert!(!v["longest_waits"].as_array().unwrap().is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn failed_sends_keep_their_payload() {
+    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args([
+            "run",
+            "fixtures/kolibri/ipc_errors.kex",
+            "--trace",
+            "-",
+            "--trace-format",
+            "jsonl",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let failed: Vec<Value> = err
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"send\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &Value| v["result"].as_i64() != Some(0))
+        .collect();
+    assert!(!failed.is_empty(), "{err}");
+    // The 4 bytes the sender meant to send (its buffer holds 00 01 02 03).
+    assert!(
+        failed.iter().all(|v| v["payload"] == "00010203"),
+        "{failed:?}"
+    );
+}

@@ -75,6 +75,7 @@ impl<M: GuestMemory> Kernel<M> {
         peer_pid: u32,
         len: u32,
         result: i64,
+        payload: &[u8],
     ) {
         if !self.trace_on {
             return;
@@ -97,7 +98,7 @@ impl<M: GuestMemory> Kernel<M> {
             len = len,
             result = result,
             msg = 0u64,
-            payload = ""
+            payload = hex(payload, PAYLOAD_MAX).as_str()
         );
     }
 

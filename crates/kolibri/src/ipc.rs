@@ -72,7 +72,14 @@ impl Kolibri {
         let target = match self.check(k, pid, len) {
             Ok(t) => t,
             Err(code) => {
-                k.trace_failed_send(sender, NAME, pid, len, code as i64);
+                if k.trace_on {
+                    // The bytes the sender meant to send (as far as they can be read).
+                    let mut b = vec![0u8; (len as usize).min(ipcemu_kernel::trace::PAYLOAD_MAX)];
+                    if k.mem_of(sender).read(msg, &mut b).is_err() {
+                        b.clear();
+                    }
+                    k.trace_failed_send(sender, NAME, pid, len, code as i64, &b);
+                }
                 return Ok(code);
             }
         };
@@ -81,7 +88,7 @@ impl Kolibri {
         buf.resize(len as usize, 0);
         if let Err(f) = k.mem_of(sender).read(msg, &mut buf) {
             self.scratch = buf;
-            k.trace_failed_send(sender, NAME, pid, len, -1);
+            k.trace_failed_send(sender, NAME, pid, len, -1, &[]);
             return Err(SendError::BadMessage(f));
         }
         Ok(self.carry(k, sender, target, buf))
@@ -99,7 +106,7 @@ impl Kolibri {
         match self.check(k, pid, len) {
             Ok(target) => self.carry(k, sender, target, data),
             Err(code) => {
-                k.trace_failed_send(sender, NAME, pid, len, code as i64);
+                k.trace_failed_send(sender, NAME, pid, len, code as i64, &data);
                 code
             }
         }
