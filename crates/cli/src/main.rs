@@ -72,6 +72,22 @@ macro_rules! say {
     }};
 }
 
+/// A diff line for a terminal: removed lines red, added green, hunk headers cyan, and
+/// whitespace made visible (tabs `→`, carriage returns `␍`, trailing blanks `·`).
+fn paint_diff_line(l: &str) -> String {
+    let body = l.trim_end_matches(' ');
+    let trailing = l.len() - body.len();
+    let mut v = body.replace('\t', "→").replace('\r', "␍");
+    v.push_str(&"·".repeat(trailing));
+    let code = match l.as_bytes().first() {
+        Some(b'-') => "31",
+        Some(b'+') => "32",
+        Some(b'@') => "36",
+        _ => return v,
+    };
+    format!("\x1b[{code}m{v}\x1b[0m")
+}
+
 /// Write bytes to stdout (a closed stdout ends quietly like `say!`).
 fn say_bytes(b: &[u8]) {
     let mut o = std::io::stdout().lock();
@@ -1061,9 +1077,17 @@ fn test(args: TestArgs) -> Result<u8> {
                         for f in &o.failures {
                             say!("  - {f}");
                         }
+                        let color = {
+                            use std::io::IsTerminal;
+                            std::io::stdout().is_terminal()
+                        };
                         for d in &o.diffs {
                             for l in d.lines() {
-                                say!("    {l}");
+                                if color {
+                                    say!("    {}", paint_diff_line(l));
+                                } else {
+                                    say!("    {l}");
+                                }
                             }
                         }
                     }

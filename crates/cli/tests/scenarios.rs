@@ -138,6 +138,23 @@ text = "nothing"
     assert!(out.contains("0 passed, 1 failed"), "{out}");
     let x = std::fs::read_to_string(junit).unwrap();
     assert!(x.contains("<testcase name=\"deliberately wrong\""), "{x}");
+    // In a pipe the diff is plain; on a terminal (script gives a pseudo-terminal) it is in
+    // colour.
+    assert!(!out.contains('\x1b'), "{out}");
+    let cmd = format!(
+        "{} test {}",
+        env!("CARGO_BIN_EXE_ipcemu"),
+        d.join("wrong.toml").display()
+    );
+    let o = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .output()
+        .expect("script (util-linux)");
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        tty.contains("\x1b[31m-") && tty.contains("\x1b[32m+"),
+        "{tty}"
+    );
     assert!(x.contains("<failure message="), "{x}");
     assert!(x.contains("failures=\"1\""), "{x}");
 }
