@@ -374,6 +374,10 @@ struct RunArgs {
     /// `gdb -ex 'target remote :PORT'` (docs/debugging.md)
     #[arg(long, value_name = "N[=PORT]")]
     gdb: Option<String>,
+    /// Write the basic blocks guest N executed to FILE in drcov format (Lighthouse, lcov
+    /// converters); repeatable
+    #[arg(long, value_name = "N=FILE")]
+    coverage: Vec<String>,
     /// Keep only these system calls in --strace: comma-separated personality names (kolibri,
     /// elf, dos, pcipc, kos, win32) or parts of call names (ipc_send, CreateEvent)
     #[arg(long, value_name = "TERMS")]
@@ -790,6 +794,27 @@ fn run(args: RunArgs) -> Result<u8> {
         };
         ids.push(world.add_guest(&spec)?);
     }
+    let mut coverage = Vec::new();
+    for c in &args.coverage {
+        let (n, file) = c
+            .split_once('=')
+            .with_context(|| format!("--coverage {c}: expected N=FILE"))?;
+        let n: usize = n
+            .parse()
+            .ok()
+            .filter(|&n| n >= 1 && n <= ids.len())
+            .with_context(|| {
+                format!("--coverage {c}: N is a guest's position, 1..={}", ids.len())
+            })?;
+        world
+            .enable_coverage(ids[n - 1].proc)
+            .map_err(anyhow::Error::msg)?;
+        coverage.push((
+            ids[n - 1].proc,
+            args.guests[n - 1].clone(),
+            file.to_string(),
+        ));
+    }
     if let Some(g) = &args.gdb {
         let (n, port) = match g.split_once('=') {
             Some((n, p)) => (
@@ -828,6 +853,11 @@ fn run(args: RunArgs) -> Result<u8> {
         }
         None => world.run(),
     };
+    for (proc, guest, file) in &coverage {
+        if let Some(bytes) = world.coverage_drcov(*proc, guest) {
+            std::fs::write(file, bytes).with_context(|| format!("cannot write {file}"))?;
+        }
+    }
     drop(world);
     let trace_result = trace_handle.as_ref().map(|h| h.finish());
     let signal = SIGNAL.load(Ordering::SeqCst);

@@ -499,3 +499,74 @@ fn progress_line_on_a_terminal_only() {
     let all = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     assert!(!all.contains("processes running"), "{all}");
 }
+
+/// Parse a drcov file: (module base, module end, path, blocks as (offset, size)).
+fn drcov(bytes: &[u8]) -> (u64, u64, String, Vec<(u32, u16)>) {
+    let text_end = bytes
+        .windows(4)
+        .position(|w| w == b"bbs\n")
+        .expect("BB Table line")
+        + 4;
+    let head = String::from_utf8_lossy(&bytes[..text_end]);
+    let lines: Vec<&str> = head.lines().collect();
+    assert_eq!(lines[0], "DRCOV VERSION: 2");
+    assert_eq!(lines[1], "DRCOV FLAVOR: drcov");
+    let m: Vec<&str> = lines[4].split(", ").collect();
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let n: usize = lines[5]
+        .trim_start_matches("BB Table: ")
+        .trim_end_matches(" bbs")
+        .parse()
+        .unwrap();
+    let body = &bytes[text_end..];
+    assert_eq!(body.len(), 8 * n, "8 bytes per block");
+    let blocks = body
+        .chunks(8)
+        .map(|c| {
+            (
+                u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                u16::from_le_bytes([c[4], c[5]]),
+            )
+        })
+        .collect();
+    (hex(m[1]), hex(m[2]), m[6].to_string(), blocks)
+}
+
+#[test]
+fn coverage_in_drcov_format() {
+    let dir = std::env::temp_dir().join(format!("ipcemu-cov-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |f: &str| {
+        let out = dir.join(f);
+        let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+            .args([
+                "run",
+                "fixtures/kolibri/compute.kex",
+                "fixtures/win32/hello.exe",
+            ])
+            .arg("--coverage")
+            .arg(format!("2={}", out.display()))
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::read(out).unwrap()
+    };
+    let a = run("a.drcov");
+    let (base, end, path, blocks) = drcov(&a);
+    // hello.exe is loaded at its preferred base; every block lies in the image.
+    assert_eq!(base, 0x40_0000);
+    assert!(path.ends_with("hello.exe"), "{path}");
+    assert!(blocks.len() > 50, "{} blocks", blocks.len());
+    assert!(blocks
+        .iter()
+        .all(|&(o, s)| s > 0 && base + o as u64 + s as u64 <= end));
+    // Same run, same file.
+    assert_eq!(a, run("b.drcov"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

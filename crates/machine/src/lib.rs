@@ -434,7 +434,15 @@ struct Machine {
     contexts: HashMap<ThreadId, Context>,
     /// Breakpoints: a code hook on each address.
     breakpoints: HashMap<u32, unicorn_engine::UcHookId>,
+    /// Where the image lies: (lowest segment start, highest segment end).
+    image_range: (u32, u64),
 }
+
+/// Basic blocks a process executed (start, size), and where its image lies.
+type Coverage = (
+    Rc<RefCell<std::collections::BTreeSet<(u32, u16)>>>,
+    (u32, u64),
+);
 
 /// A world of guest processes sharing one kernel.
 pub struct World {
@@ -447,6 +455,8 @@ pub struct World {
     step_thread: Option<ThreadId>,
     /// Where threads stopped at breakpoints (passed once when they run on).
     stopped_at: HashMap<ThreadId, u32>,
+    /// Coverage being recorded, per process (kept when the process's machine goes).
+    coverage: HashMap<ProcId, Coverage>,
     /// The memory limits every process's memory counts against.
     budget: Rc<MemBudget>,
     config: WorldConfig,
@@ -560,6 +570,7 @@ impl World {
             paths: Vec::new(),
             step_thread: None,
             stopped_at: HashMap::new(),
+            coverage: HashMap::new(),
             budget: MemBudget::new(
                 config.max_process_memory.unwrap_or(1 << 32),
                 config.max_world_memory.unwrap_or(u64::MAX),
@@ -624,6 +635,9 @@ impl World {
         let mut mem = unsafe { ProcMemory::attached(uc.get_handle()) };
         mem.set_budget(Rc::clone(&self.budget));
         map_image(&image, &mut mem).map_err(fail)?;
+        let image_range = image.segments.iter().fold((u32::MAX, 0u64), |(lo, hi), s| {
+            (lo.min(s.base), hi.max(s.base as u64 + s.size as u64))
+        });
         let args = StartArgs {
             path: &spec.path,
             params: spec.params.as_deref(),
@@ -690,6 +704,7 @@ impl World {
             real_mode,
             contexts: HashMap::new(),
             breakpoints: HashMap::new(),
+            image_range,
         }));
         self.first_pid.push(pid);
         self.paths.push(spec.path.clone());
@@ -1403,6 +1418,53 @@ impl World {
             sh.notify_exits();
         }
         self.drop_machine(proc);
+    }
+
+    /// Record the basic blocks process `proc` executes from now on (call it before the run:
+    /// code translated earlier is not seen). A block hook on every address of that process.
+    pub fn enable_coverage(&mut self, proc: ProcId) -> Result<(), String> {
+        let m = self
+            .machines
+            .get_mut(proc.0)
+            .and_then(Option::as_mut)
+            .ok_or_else(|| format!("process {} has no machine", proc.0))?;
+        let set = Rc::new(RefCell::new(std::collections::BTreeSet::new()));
+        let s2 = Rc::clone(&set);
+        m.uc.add_block_hook(1, 0, move |_, addr, size| {
+            s2.borrow_mut()
+                .insert((addr as u32, size.min(u16::MAX as u32) as u16));
+        })
+        .map_err(|e| format!("cannot record coverage: {e:?}"))?;
+        self.coverage.insert(proc, (set, m.image_range));
+        Ok(())
+    }
+
+    /// The coverage of process `proc` in drcov format (version 2, one module: the image, named
+    /// `path`), as DynamoRIO's drcov and qltool write it for Lighthouse; blocks outside the
+    /// image (system stubs) are left out. `None` when coverage was not enabled.
+    pub fn coverage_drcov(&self, proc: ProcId, path: &str) -> Option<Vec<u8>> {
+        let (set, (lo, hi)) = self.coverage.get(&proc)?;
+        let set = set.borrow();
+        let (lo, hi) = (*lo, *hi);
+        let lo = if lo == u32::MAX { 0 } else { lo };
+        let blocks: Vec<(u32, u16)> = set
+            .iter()
+            .filter(|(a, _)| (*a as u64) >= lo as u64 && (*a as u64) < hi)
+            .copied()
+            .collect();
+        let mut out = format!(
+            "DRCOV VERSION: 2\nDRCOV FLAVOR: drcov\nModule Table: version 2, count 1\n\
+             Columns: id, base, end, entry, checksum, timestamp, path\n\
+             0, {lo:#x}, {hi:#x}, 0x0, 0x0, 0x0, {path}\nBB Table: {} bbs\n",
+            blocks.len()
+        )
+        .into_bytes();
+        for (a, size) in blocks {
+            out.extend_from_slice(&(a - lo).to_le_bytes());
+            out.extend_from_slice(&size.to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+        }
+        Some(out)
     }
 
     /// Remove a breakpoint; whether there was one.
