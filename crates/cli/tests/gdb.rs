@@ -99,3 +99,69 @@ fn gdb_breaks_steps_and_continues_a_guest() {
     assert_eq!(out, format!("X{}", String::from_utf8_lossy(&plain.stdout)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn gdb_watchpoint_stops_after_the_write_and_the_instruction_runs_once() {
+    // inc dword [0x1000]; then the board prints '0' + the value (must be '1': the watched
+    // instruction is not run twice); then the end.
+    let code: &[u8] = &[
+        0xFF, 0x05, 0x00, 0x10, 0, 0, // 0x24 inc dword [0x1000]
+        0x8B, 0x0D, 0x00, 0x10, 0, 0, // 0x2a mov ecx, [0x1000]
+        0x83, 0xC1, 0x30, // add ecx, '0'
+        0xB8, 63, 0, 0, 0, // mov eax, 63
+        0xBB, 1, 0, 0, 0, // mov ebx, 1
+        0xCD, 0x40, // int 0x40
+        0xB8, 0xFF, 0xFF, 0xFF, 0xFF, // mov eax, -1
+        0xCD, 0x40, // int 0x40
+    ];
+    let mut img = b"MENUET01".to_vec();
+    for v in [1u32, 36, 36 + code.len() as u32, 0x2000, 0x2000, 0, 0] {
+        img.extend_from_slice(&v.to_le_bytes());
+    }
+    img.extend_from_slice(code);
+    let dir = std::env::temp_dir().join(format!("ipcemu-gdbw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("w.kex");
+    std::fs::write(&path, img).unwrap();
+    let mut ipcemu = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .arg("run")
+        .arg(&path)
+        .args(["--gdb", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ipcemu");
+    let mut err = BufReader::new(ipcemu.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .split(" waits for GDB on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let gdb = Command::new("gdb")
+        .args(["-batch", "-nx"])
+        .args(["-ex", "set architecture i386"])
+        .args(["-ex", &format!("target remote {addr}")])
+        .args(["-ex", "watch *(int*)0x1000"])
+        .args(["-ex", "continue"])
+        .args(["-ex", "info registers eip"])
+        .args(["-ex", "delete"])
+        .args(["-ex", "continue"])
+        .output()
+        .expect("gdb");
+    let g =
+        String::from_utf8_lossy(&gdb.stdout).into_owned() + &String::from_utf8_lossy(&gdb.stderr);
+    assert!(ipcemu.wait().unwrap().success());
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut ipcemu.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(
+        g.contains("Old value = 0") && g.contains("New value = 1"),
+        "{g}"
+    );
+    // Stopped after the writing instruction.
+    assert!(g.contains("eip            0x2a"), "{g}");
+    assert_eq!(out, "1", "the watched instruction ran once");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -23,7 +23,8 @@ use gdbstub::target::ext::base::singlethread::{
 };
 use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::breakpoints::{
-    Breakpoints, BreakpointsOps, SwBreakpoint, SwBreakpointOps,
+    Breakpoints, BreakpointsOps, HwWatchpoint, HwWatchpointOps, SwBreakpoint, SwBreakpointOps,
+    WatchKind,
 };
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::x86::reg::X86CoreRegs;
@@ -112,6 +113,19 @@ impl<'w> Debuggee<'w> {
                 Step::Ran(t, StopReason::Breakpoint(_)) if Some(t) == me => {
                     self.stepping = false;
                     return Some(SingleThreadStopReason::SwBreak(()));
+                }
+                Step::Ran(t, StopReason::Watchpoint(addr, write)) if Some(t) == me => {
+                    self.stepping = false;
+                    let kind = if write {
+                        WatchKind::Write
+                    } else {
+                        WatchKind::Read
+                    };
+                    return Some(SingleThreadStopReason::Watch {
+                        tid: (),
+                        kind,
+                        addr,
+                    });
                 }
                 Step::Ran(t, _) if self.stepping && Some(t) == me => {
                     // One instruction ran (or the system call it made was handled).
@@ -264,6 +278,34 @@ impl SingleThreadSingleStep for Debuggee<'_> {
 impl Breakpoints for Debuggee<'_> {
     fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
         Some(self)
+    }
+    fn support_hw_watchpoint(&mut self) -> Option<HwWatchpointOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl HwWatchpoint for Debuggee<'_> {
+    fn add_hw_watchpoint(
+        &mut self,
+        addr: u32,
+        len: u32,
+        kind: WatchKind,
+    ) -> TargetResult<bool, Self> {
+        let writes_only = kind == WatchKind::Write;
+        Ok(self
+            .world
+            .add_watchpoint(self.proc, addr, len, writes_only)
+            .is_ok())
+    }
+    fn remove_hw_watchpoint(
+        &mut self,
+        addr: u32,
+        len: u32,
+        kind: WatchKind,
+    ) -> TargetResult<bool, Self> {
+        Ok(self
+            .world
+            .remove_watchpoint(self.proc, addr, len, kind == WatchKind::Write))
     }
 }
 

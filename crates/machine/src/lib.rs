@@ -307,6 +307,10 @@ pub enum StopReason {
     Breakpoint(u32),
     /// It executed the one instruction [`World::step_next`] asked for (it stays runnable).
     Stepped,
+    /// An instruction accessed memory a watchpoint covers ([`World::add_watchpoint`]): the
+    /// access address, and whether it was a write. The instruction completed; the thread stays
+    /// runnable.
+    Watchpoint(u32, bool),
 }
 
 /// What [`World::step`] did.
@@ -324,6 +328,7 @@ enum HookStop {
     Switch,
     Fault(GuestFault),
     Breakpoint(u32),
+    Watchpoint(u32, bool),
 }
 
 /// State shared between the run loop and the interrupt hooks.
@@ -335,6 +340,9 @@ struct Shared {
     strace: Option<StraceLog>,
     /// A breakpoint a thread stopped at: passed once when that thread runs on from it.
     skip_break: Option<(ThreadId, u32)>,
+    /// A watched access in the current instruction: (address, write); the run stops before
+    /// the next instruction.
+    watch_hit: Option<(u32, bool)>,
 }
 
 /// The system-call log (`--strace`): one line per system call of every personality.
@@ -436,6 +444,10 @@ struct Machine {
     breakpoints: HashMap<u32, unicorn_engine::UcHookId>,
     /// Where the image lies: (lowest segment start, highest segment end).
     image_range: (u32, u64),
+    /// Watchpoints: (start, length, writes only) -> their memory hook.
+    watchpoints: HashMap<(u32, u32, bool), unicorn_engine::UcHookId>,
+    /// While watchpoints exist: a code hook that stops before the instruction after a hit.
+    watch_step: Option<unicorn_engine::UcHookId>,
 }
 
 /// Basic blocks a process executed (start, size), and where its image lies.
@@ -562,6 +574,7 @@ impl World {
             bad_access: None,
             strace: None,
             skip_break: None,
+            watch_hit: None,
         };
         Ok(World {
             shared: Rc::new(RefCell::new(shared)),
@@ -705,6 +718,8 @@ impl World {
             contexts: HashMap::new(),
             breakpoints: HashMap::new(),
             image_range,
+            watchpoints: HashMap::new(),
+            watch_step: None,
         }));
         self.first_pid.push(pid);
         self.paths.push(spec.path.clone());
@@ -1192,6 +1207,10 @@ impl World {
             (Err(e), _) => Some(describe_uc_error(e, bad)),
             (Ok(()), Some(HookStop::Fault(f))) => Some(f),
             (Ok(()), Some(HookStop::Switch)) => None,
+            (Ok(()), Some(HookStop::Watchpoint(a, w))) => {
+                self.shared.borrow_mut().kernel.pause_current();
+                return StopReason::Watchpoint(a, w);
+            }
             (Ok(()), Some(HookStop::Breakpoint(a))) => {
                 self.stopped_at.insert(t, a);
                 self.shared.borrow_mut().kernel.pause_current();
@@ -1465,6 +1484,99 @@ impl World {
             out.extend_from_slice(&0u16.to_le_bytes());
         }
         Some(out)
+    }
+
+    /// Stop process `proc` after an instruction that writes (or, with `writes_only` false,
+    /// reads or writes) any of `[addr, addr + len)`: a Unicorn memory hook on that range only.
+    pub fn add_watchpoint(
+        &mut self,
+        proc: ProcId,
+        addr: u32,
+        len: u32,
+        writes_only: bool,
+    ) -> Result<(), String> {
+        let m = self
+            .machines
+            .get_mut(proc.0)
+            .and_then(Option::as_mut)
+            .ok_or_else(|| format!("process {} has no machine (ended?)", proc.0))?;
+        let key = (addr, len.max(1), writes_only);
+        if m.watchpoints.contains_key(&key) {
+            return Ok(());
+        }
+        let shared = Rc::clone(&self.shared);
+        let kinds = if writes_only {
+            HookType::MEM_WRITE
+        } else {
+            HookType::MEM_READ | HookType::MEM_WRITE
+        };
+        let end = addr as u64 + len.max(1) as u64 - 1;
+        // The access is noted; the instruction completes, and a code hook stops the run before
+        // the next one (stopping inside the access would make the instruction run twice).
+        let id =
+            m.uc.add_mem_hook(
+                kinds,
+                addr as u64,
+                end,
+                move |_, kind, at, _size, _value| {
+                    let mut sh = shared.borrow_mut();
+                    if sh.watch_hit.is_none() {
+                        sh.watch_hit = Some((at as u32, kind == MemType::WRITE));
+                    }
+                    true
+                },
+            )
+            .map_err(|e| format!("cannot add a watchpoint at {addr:#x}: {e:?}"))?;
+        if m.watch_step.is_none() {
+            let shared = Rc::clone(&self.shared);
+            let step =
+                m.uc.add_code_hook(1, 0, move |uc, _at, _size| {
+                    let mut sh = shared.borrow_mut();
+                    if let Some((a, w)) = sh.watch_hit.take() {
+                        sh.stop = Some(HookStop::Watchpoint(a, w));
+                        let _ = uc.emu_stop();
+                    }
+                })
+                .map_err(|e| format!("cannot add a watchpoint at {addr:#x}: {e:?}"))?;
+            m.watch_step = Some(step);
+        }
+        // SAFETY: valid handle; the control takes the whole address range to drop (code that
+        // accesses the range may be anywhere).
+        unsafe {
+            uc_ctl(
+                m.uc.get_handle(),
+                ControlType(ControlType::TB_REMOVE_CACHE.0 | ControlType::IO_WRITE.0),
+                0u64,
+                u32::MAX as u64,
+            );
+        }
+        m.watchpoints.insert(key, id);
+        Ok(())
+    }
+
+    /// Remove a watchpoint; whether there was one.
+    pub fn remove_watchpoint(
+        &mut self,
+        proc: ProcId,
+        addr: u32,
+        len: u32,
+        writes_only: bool,
+    ) -> bool {
+        let Some(m) = self.machines.get_mut(proc.0).and_then(Option::as_mut) else {
+            return false;
+        };
+        match m.watchpoints.remove(&(addr, len.max(1), writes_only)) {
+            Some(id) => {
+                let _ = m.uc.remove_hook(id);
+                if m.watchpoints.is_empty() {
+                    if let Some(s) = m.watch_step.take() {
+                        let _ = m.uc.remove_hook(s);
+                    }
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// Remove a breakpoint; whether there was one.
