@@ -35,3 +35,8 @@ ci:
 bench: setup
     cargo bench -p ipcemu-kolibri --bench kernel
     python3 scripts/bench.py
+
+# Fuzz every target for SECONDS each (cargo-fuzz, installed when missing; see docs/fuzzing.md).
+# `just fuzz 300` for five minutes each; `bash fuzz/run.sh 60 loader` for one target.
+fuzz SECONDS="60": setup
+    bash fuzz/run.sh {{SECONDS}}

@@ -1,13 +1,14 @@
 //! Replays every committed corpus file (`fuzz/corpus/<target>/*`) and every saved crash
 //! (`fuzz/regressions/<target>/*`) through its target on stable Rust, without libFuzzer:
-//! `cargo test --manifest-path fuzz/Cargo.toml --no-default-features`. CI runs this.
+//! `cargo test --manifest-path fuzz/Cargo.toml --no-default-features --features scenario`.
+//! CI runs this.
 
 use std::path::Path;
 
 fn replay(dir: &str) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut n = 0;
-    for (name, f) in ipcemu_fuzz::TARGETS {
+    for (name, f) in ipcemu_fuzz::targets() {
         let Ok(rd) = std::fs::read_dir(root.join(name)) else {
             continue;
         };

@@ -486,7 +486,7 @@ mod tests {
     fn memory_stays_bounded_and_output_streams() {
         let out = Shared::default();
         let mut s = ChromeSink::new(Box::new(out.clone()));
-        for i in 0..20_000u64 {
+        for i in 0..5_000u64 {
             for r in send(i * 2, i + 1) {
                 s.record(&r).unwrap();
             }
@@ -502,6 +502,6 @@ mod tests {
         );
         assert!(s.named.len() == 2 && s.open_wait.is_empty());
         s.finish().unwrap();
-        assert_eq!(events(&out).len(), 4 + 20_000 * 5);
+        assert_eq!(events(&out).len(), 4 + 5_000 * 5);
     }
 }
