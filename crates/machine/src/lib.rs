@@ -25,7 +25,7 @@ mod watchdog;
 pub use host::{HostAction, HostSent, HostTarget, Trigger, HOST_BASE, HOST_MAX_MESSAGE};
 pub use ipcemu_personality::HostMessage;
 pub use limits::{nanos, seconds, SecondsError, DEFAULT_MAX_OUTPUT, MAX_SECONDS, OUTPUT_BUFFER};
-pub use memory::{HostRam, MemBudget, ProcMemory};
+pub use memory::{HostRam, MemBudget, MemoryError, ProcMemory};
 pub use stop::StopHandle;
 
 use ipcemu_kernel::{
@@ -44,10 +44,22 @@ use std::time::{Duration, Instant};
 use unicorn_engine::unicorn_const::{Arch, ControlType, HookType, MemType, Mode};
 use unicorn_engine::{uc_ctl, uc_error, Context, RegisterX86, Unicorn};
 
+/// A debugging request the world cannot carry out (the sentence names the process or
+/// address).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DebugError(pub String);
+
+impl From<String> for DebugError {
+    fn from(s: String) -> Self {
+        DebugError(s)
+    }
+}
+
 /// Where a program named by a guest (`child.exe`, `sub\child.exe`) is: relative to the
 /// folder of the parent's image. Absolute names and `..` are refused: a guest starts only
 /// programs that sit beside it.
-pub fn resolve_program(parent_path: &str, program: &str) -> Result<std::path::PathBuf, String> {
+fn resolve_program(parent_path: &str, program: &str) -> Result<std::path::PathBuf, String> {
     let norm = program.replace('\\', "/");
     let absolute = norm.starts_with('/') || norm.as_bytes().get(1) == Some(&b':');
     let parts: Vec<&str> = norm
@@ -1387,7 +1399,7 @@ impl World {
     /// Stop any thread of process `proc` before it executes the instruction at `addr` (the
     /// step that reaches it returns `StopReason::Breakpoint`). Only a code hook on that address
     /// is added: no guest memory changes.
-    pub fn add_breakpoint(&mut self, proc: ProcId, addr: u32) -> Result<(), String> {
+    pub fn add_breakpoint(&mut self, proc: ProcId, addr: u32) -> Result<(), DebugError> {
         let m = self
             .machines
             .get_mut(proc.0)
@@ -1441,7 +1453,7 @@ impl World {
 
     /// Record the basic blocks process `proc` executes from now on (call it before the run:
     /// code translated earlier is not seen). A block hook on every address of that process.
-    pub fn enable_coverage(&mut self, proc: ProcId) -> Result<(), String> {
+    pub fn enable_coverage(&mut self, proc: ProcId) -> Result<(), DebugError> {
         let m = self
             .machines
             .get_mut(proc.0)
@@ -1494,7 +1506,7 @@ impl World {
         addr: u32,
         len: u32,
         writes_only: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), DebugError> {
         let m = self
             .machines
             .get_mut(proc.0)

@@ -82,6 +82,18 @@ fn human(v: u64) -> String {
     }
 }
 
+/// A region that cannot be mapped (the sentence names it and why: alignment, overlap, a
+/// memory limit, Unicorn's refusal).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MemoryError(pub String);
+
+impl From<MemoryError> for String {
+    fn from(e: MemoryError) -> String {
+        e.0
+    }
+}
+
 /// Limits on guest memory (`--max-memory`, `--max-world-memory`): bytes mapped into one
 /// process, and into all processes of a world together (a region shared by two processes counts
 /// in each). Mapping past either is refused with a sentence naming the limit.
@@ -156,16 +168,29 @@ impl ProcMemory {
     }
 
     /// Map `size` zero bytes at `base` into the guest. Both must be page aligned.
-    pub fn map(&mut self, base: u32, size: u32) -> Result<(), String> {
+    pub fn map(&mut self, base: u32, size: u32) -> Result<(), MemoryError> {
+        self.map_inner(base, size).map_err(MemoryError)
+    }
+
+    fn map_inner(&mut self, base: u32, size: u32) -> Result<(), String> {
         self.check_budget(size)?;
         let ram = HostRam::new(size as usize)
             .ok_or_else(|| format!("cannot reserve {size} bytes of guest memory"))?;
-        self.map_shared(base, size, Rc::new(ram))
+        self.map_shared_inner(base, size, Rc::new(ram))
     }
 
     /// Map the first `size` bytes of `ram` at `base` (page aligned). The same `ram` may be
     /// mapped into several processes: a store by one is seen by the others at once.
-    pub fn map_shared(&mut self, base: u32, size: u32, ram: Rc<HostRam>) -> Result<(), String> {
+    pub fn map_shared(
+        &mut self,
+        base: u32,
+        size: u32,
+        ram: Rc<HostRam>,
+    ) -> Result<(), MemoryError> {
+        self.map_shared_inner(base, size, ram).map_err(MemoryError)
+    }
+
+    fn map_shared_inner(&mut self, base: u32, size: u32, ram: Rc<HostRam>) -> Result<(), String> {
         if size as usize > ram.len() {
             return Err(format!(
                 "region {base:#x}+{size:#x} is larger than its host memory"

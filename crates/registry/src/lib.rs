@@ -45,6 +45,27 @@ impl Default for Personalities {
     }
 }
 
+/// Why a world of these personalities cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// `--pcipc-ids 0`.
+    #[error("--pcipc-ids must be at least 1")]
+    NoPcIpcIds,
+    /// The PC-IPC vector is another personality's.
+    #[error(
+        "PC-IPC vector {vector:#04x} collides with {other}; choose another with --pcipc-vector"
+    )]
+    PcIpcVector {
+        /// The vector.
+        vector: u8,
+        /// Who else claims it.
+        other: String,
+    },
+    /// Two personalities claim one vector or start one format.
+    #[error(transparent)]
+    Registry(ipcemu_personality::RegistryError),
+}
+
 impl Personalities {
     /// The personality objects, in routing priority order.
     pub fn build(&self) -> Registry {
@@ -81,15 +102,15 @@ impl Personalities {
         (reg, hooks)
     }
 
-    /// Refuse options that cannot work, with a sentence the CLI can print.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Refuse options that cannot work (its `Display` is a sentence the CLI can print).
+    pub fn validate(&self) -> Result<(), BuildError> {
         if self.pcipc.ids == 0 {
-            return Err("--pcipc-ids must be at least 1".into());
+            return Err(BuildError::NoPcIpcIds);
         }
         if self.pcipc_vector < 0x20 {
-            eprintln!(
-                "ipcemu: warning: PC-IPC vector {:#04x} is also a CPU exception vector: a CPU \
-                 fault with that number would be taken as a PC-IPC call",
+            tracing::warn!(
+                "PC-IPC vector {:#04x} is also a CPU exception vector: a CPU fault with that \
+                 number would be taken as a PC-IPC call",
                 self.pcipc_vector
             );
         }
@@ -102,20 +123,24 @@ impl Personalities {
         config: WorldConfig,
         out: Box<dyn Write>,
         err: Box<dyn Write>,
-    ) -> Result<World, String> {
+    ) -> Result<World, BuildError> {
         self.validate()?;
         let (reg, hooks) = self.build_with_hooks();
         let mut world = World::new(config, reg, out, err).map_err(|e| match e {
             WorldError::Registry(r) => match r {
-                ipcemu_personality::RegistryError::VectorCollision { vector, first, second }
-                    if second.starts_with("PC-IPC") || first.starts_with("PC-IPC") =>
-                {
-                    let other = if first.starts_with("PC-IPC") { second } else { first };
-                    format!(
-                        "PC-IPC vector {vector:#04x} collides with {other}; choose another with --pcipc-vector"
-                    )
+                ipcemu_personality::RegistryError::VectorCollision {
+                    vector,
+                    first,
+                    second,
+                } if second.starts_with("PC-IPC") || first.starts_with("PC-IPC") => {
+                    let other = if first.starts_with("PC-IPC") {
+                        second
+                    } else {
+                        first
+                    };
+                    BuildError::PcIpcVector { vector, other }
                 }
-                r => r.to_string(),
+                r => BuildError::Registry(r),
             },
         })?;
         for h in hooks {

@@ -259,7 +259,7 @@ fn run_loaded(
     let err = Buf::new(world_limit);
     let mut world = personalities
         .world(config, Box::new(out.clone()), Box::new(err.clone()))
-        .map_err(invalid)?;
+        .map_err(|e| invalid(e.to_string()))?;
 
     // Processes, with labels for the expectations.
     let labels = sc.labels();

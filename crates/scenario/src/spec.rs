@@ -339,7 +339,7 @@ impl Scenario {
     }
 
     /// Checks that need the whole file.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.processes.is_empty() {
             return Err("a scenario needs at least one [[process]]".into());
         }

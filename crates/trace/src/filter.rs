@@ -4,6 +4,11 @@
 
 use crate::{Kind, Record};
 
+/// A `--trace-filter` that cannot be parsed (the sentence names the term).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FilterError(pub String);
+
 /// A parsed filter (empty = everything).
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -15,7 +20,11 @@ pub struct Filter {
 
 impl Filter {
     /// Parse `pid=2|3,kind=send|deliver`.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, FilterError> {
+        Self::parse_inner(s).map_err(FilterError)
+    }
+
+    fn parse_inner(s: &str) -> Result<Self, String> {
         let mut f = Filter::default();
         for term in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
             let (k, v) = term

@@ -17,7 +17,7 @@ mod summary;
 mod text;
 
 pub use chrome::ChromeSink;
-pub use filter::Filter;
+pub use filter::{Filter, FilterError};
 pub use record::{Kind, Record};
 pub use summary::{summarize, summary, Pair as SummaryPair, Summary, Wait as SummaryWait};
 pub use text::TextSink;
@@ -257,7 +257,17 @@ pub fn sink_for(format: Format, out: Box<dyn Write + Send>, payload_width: usize
 /// Rewrite a JSONL trace (`ipcemu run --trace t.jsonl`) in another format: every record goes
 /// to `sink` in file order. Returns the number of records; a line that is not a record of this
 /// schema is an error naming its line.
-pub fn convert(jsonl: &str, sink: &mut dyn Sink) -> Result<u64, String> {
+pub fn convert(jsonl: &str, sink: &mut dyn Sink) -> Result<u64, TraceFileError> {
+    convert_inner(jsonl, sink).map_err(TraceFileError)
+}
+
+/// A trace file that cannot be read as a JSONL trace of this schema (the sentence names the
+/// line), or a sink that cannot write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TraceFileError(pub String);
+
+fn convert_inner(jsonl: &str, sink: &mut dyn Sink) -> Result<u64, String> {
     let mut n = 0;
     for (i, l) in jsonl.lines().enumerate() {
         if l.trim().is_empty() {

@@ -50,12 +50,16 @@ pub struct Summary {
 }
 
 /// Summarise a JSONL trace (the text of the file) as text. Errors name the bad line.
-pub fn summary(jsonl: &str) -> Result<String, String> {
+pub fn summary(jsonl: &str) -> Result<String, crate::TraceFileError> {
     summarize(jsonl).map(|s| s.text())
 }
 
 /// Summarise a JSONL trace (the text of the file). Errors name the bad line.
-pub fn summarize(jsonl: &str) -> Result<Summary, String> {
+pub fn summarize(jsonl: &str) -> Result<Summary, crate::TraceFileError> {
+    summarize_inner(jsonl).map_err(crate::TraceFileError)
+}
+
+fn summarize_inner(jsonl: &str) -> Result<Summary, String> {
     let mut pairs: BTreeMap<(String, String), Pair> = BTreeMap::new();
     let mut waits: Vec<(u64, String, String, u64)> = Vec::new();
     // Open waits per PID: (start, what, line).
@@ -262,7 +266,7 @@ mod tests {
             rec("wake", 100, ""),
         ]
         .join("\n");
-        let e = summary(&t).unwrap_err();
+        let e = summary(&t).unwrap_err().0;
         assert!(e.starts_with("line 3: wake of a[2] at t_ns=100"), "{e}");
         assert!(e.contains("(line 2, t_ns=500)"), "{e}");
         // In order, the same records are fine.
@@ -277,11 +281,13 @@ mod tests {
 
     #[test]
     fn lines_that_are_not_records_are_named() {
-        let e = summary(&format!("{HDR}\n{{not json")).unwrap_err();
+        let e = summary(&format!("{HDR}\n{{not json")).unwrap_err().0;
         assert!(e.starts_with("line 2: not JSON"), "{e}");
-        let e = summary(r#"{"kind":"header","version":99}"#).unwrap_err();
+        let e = summary(r#"{"kind":"header","version":99}"#).unwrap_err().0;
         assert!(e.starts_with("line 1: trace schema version 99"), "{e}");
-        let e = summary(&format!("{HDR}\n{{\"kind\":\"send\"}}")).unwrap_err();
+        let e = summary(&format!("{HDR}\n{{\"kind\":\"send\"}}"))
+            .unwrap_err()
+            .0;
         assert!(e.starts_with("line 2: not a trace record"), "{e}");
     }
 
@@ -298,7 +304,7 @@ mod tests {
         let s = summary(&t).unwrap();
         assert!(s.contains(&(u64::MAX).to_string()), "{s}");
         let t = [HDR.to_string(), send(u64::MAX - 1), send(1), send(1)].join("\n");
-        let e = summary(&t).unwrap_err();
+        let e = summary(&t).unwrap_err().0;
         assert!(e.starts_with("line 4: a size of 1 bytes"), "{e}");
     }
 }
