@@ -1188,14 +1188,15 @@ impl World {
         // A debugger's single step runs one instruction; a thread that stopped at a breakpoint
         // passes it once.
         let count = if self.step_thread == Some(t) { 1 } else { 0 };
-        let at = m.uc.reg_read(RegisterX86::EIP).unwrap_or(0) as u32;
-        {
-            let mut sh = self.shared.borrow_mut();
-            sh.skip_break = self
+        // Only after a breakpoint stop is there anything to pass (the hot path skips this).
+        if !self.stopped_at.is_empty() {
+            let at = m.uc.reg_read(RegisterX86::EIP).unwrap_or(0) as u32;
+            let skip = self
                 .stopped_at
                 .remove(&t)
                 .filter(|&a| a == at)
                 .map(|a| (t, a));
+            self.shared.borrow_mut().skip_break = skip;
         }
         let result = if self.stop.requested() {
             Ok(())
@@ -1342,7 +1343,10 @@ impl World {
                 sh.kernel.procs[proc].mem.detach();
                 std::mem::replace(&mut sh.kernel.procs[proc].mem, ProcMemory::host_only())
             };
+            // A stop from another thread in progress must finish before the instance closes.
+            let guard = self.stop.closing();
             drop(m);
+            drop(guard);
             drop(old);
         }
     }

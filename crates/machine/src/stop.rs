@@ -3,16 +3,19 @@
 //! that is running in Unicorn is stopped with `uc_emu_stop`, the one Unicorn call meant for
 //! other threads. Its thread stays runnable, so the report still shows it as running.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use unicorn_engine::{uc_emu_stop, uc_engine};
 
 #[derive(Default)]
 struct Inner {
     requested: AtomicBool,
-    /// The running instance's handle as an address (0 = none), locked while stopping so an
-    /// instance cannot be closed under the caller's feet.
-    running: Mutex<usize>,
+    /// The running instance's handle as an address (0 = none): set and cleared around every
+    /// run without a lock (this is the run loop's hot path).
+    running: AtomicUsize,
+    /// Held by `stop` while it calls `uc_emu_stop`, and by the run loop before it closes an
+    /// instance, so a stop never reaches a closed instance.
+    closing: Mutex<()>,
 }
 
 /// A handle that stops a [`World`](crate::World)'s run ([`End::Interrupted`](crate::End)).
@@ -37,12 +40,19 @@ impl StopHandle {
     /// it every 20 ms); repeating is harmless.
     pub fn stop(&self) {
         self.inner.requested.store(true, Ordering::SeqCst);
-        if let Ok(g) = self.inner.running.lock() {
-            if *g != 0 {
-                // SAFETY: the handle is alive while it is registered (see `leave`).
-                unsafe { uc_emu_stop(*g as *mut uc_engine) };
+        if let Ok(_g) = self.inner.closing.lock() {
+            let h = self.inner.running.load(Ordering::SeqCst);
+            if h != 0 {
+                // SAFETY: an instance is only closed after `closing()` was taken, which waits
+                // for this call to end; until then the registered handle is alive.
+                unsafe { uc_emu_stop(h as *mut uc_engine) };
             }
         }
+    }
+
+    /// Taken by the run loop before it closes an instance (see `closing` in `Inner`).
+    pub(crate) fn closing(&self) -> Option<MutexGuard<'_, ()>> {
+        self.inner.closing.lock().ok()
     }
 
     /// Whether a stop was asked for.
@@ -52,15 +62,11 @@ impl StopHandle {
 
     /// An instance is about to run.
     pub(crate) fn enter(&self, uc: *mut uc_engine) {
-        if let Ok(mut g) = self.inner.running.lock() {
-            *g = uc as usize;
-        }
+        self.inner.running.store(uc as usize, Ordering::SeqCst);
     }
 
-    /// The instance stopped; it may be closed after this returns.
+    /// The instance stopped; it may be closed (after `closing()`).
     pub(crate) fn leave(&self) {
-        if let Ok(mut g) = self.inner.running.lock() {
-            *g = 0;
-        }
+        self.inner.running.store(0, Ordering::SeqCst);
     }
 }
