@@ -11,6 +11,7 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v fasm >/dev/null 2>&1 || missing+=(fasm)
 command -v nasm >/dev/null 2>&1 || missing+=(nasm)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v patch >/dev/null 2>&1 || missing+=(patch)
 # libclang as bindgen/clang-sys finds it; libclang-cpp.so.* (on the stock image) is not libclang
 bash "$(dirname "$0")/find-libclang.sh" >/dev/null || missing+=(libclang-dev)
 command -v i686-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-i686)
@@ -34,3 +35,6 @@ if ! lib=$(bash "$(dirname "$0")/find-libclang.sh"); then
     exit 1
 fi
 echo "setup: cmake, libclang ($lib), fasm, nasm, gcc-multilib and mingw-w64 are present" >&2
+# Unicorn with ipcemu's store fast-path patch (patches/unicorn/): the workspace's
+# [patch.crates-io] builds it from vendor/unicorn-engine-sys, which this creates.
+bash "$(dirname "$0")/patch-unicorn.sh"

@@ -570,3 +570,35 @@ fn coverage_in_drcov_format() {
     assert_eq!(a, run("b.drcov"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Self-modifying and run-time generated code (patched immediates, the next instruction in the
+/// same block, a generated thunk rewritten 1000 times in a page that took fast data stores
+/// first, an unpacker) keeps working with Unicorn's store fast path (patches/unicorn/).
+#[test]
+fn self_modifying_and_generated_code() {
+    let out = run_ok(&["smc"], &[]);
+    assert_eq!(lines_with(&out, "PASS smc"), 7, "{out}");
+    assert!(out.contains("DONE 7 0"), "{out}");
+}
+
+/// The store-loop benchmarks compute what the store-free loop computes (the same mixed value
+/// from compute.kex, the flat store_loop.kex and the ELF storeloop.elf whose store goes to .data),
+/// and store_loop checks that the last store landed.
+#[test]
+fn store_loops_agree_with_the_compute_loop() {
+    let value = |out: &str, prefix: &str| -> String {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in {out}"))
+            .trim()
+            .to_ascii_lowercase()
+    };
+    let c = run_ok(&["compute"], &["--params", "1=3"]);
+    let s = run_ok(&["store_loop"], &["--params", "1=3"]);
+    let e = run_ok(&["storeloop"], &["--params", "1=3"]);
+    let want = value(&c, "PASS compute ");
+    assert!(want.starts_with("0x") && want != "0x00000000", "{c}");
+    assert_eq!(value(&s, "PASS store_loop 0x"), want[2..], "{s}");
+    assert!(s.contains("PASS store_loop stored value matches"), "{s}");
+    assert_eq!(value(&e, "PASS storeloop "), want, "{e}");
+}

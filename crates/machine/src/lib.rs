@@ -28,6 +28,19 @@ pub use limits::{nanos, seconds, SecondsError, DEFAULT_MAX_OUTPUT, MAX_SECONDS, 
 pub use memory::{HostRam, MemBudget, MemoryError, ProcMemory};
 pub use stop::StopHandle;
 
+extern "C" {
+    /// Defined only by ipcemu's patched Unicorn (`patches/unicorn/`, applied by
+    /// `scripts/patch-unicorn.sh`): a build against the unpatched library fails to link.
+    fn uc_ipcemu_store_patch() -> u32;
+}
+
+/// The level of ipcemu's Unicorn patch this build runs on (guest stores take the fast path on
+/// pages that hold no translated code; `docs/performance.md`). 1 today.
+pub fn unicorn_store_patch() -> u32 {
+    // SAFETY: a C function without arguments or side effects, returning a constant.
+    unsafe { uc_ipcemu_store_patch() }
+}
+
 use ipcemu_kernel::{
     Access, Config, Cpu, ExitStatus, FaultReport, GuestFault, GuestMemory, Kernel, Outcome, Pick,
     Pid, ProcId, Reg, RegFile, ThreadId, ThreadState, Wake,
@@ -566,6 +579,10 @@ impl World {
     ) -> Result<Self, WorldError> {
         check_registry(&personalities)?;
         disable_huge_pages();
+        tracing::debug!(
+            store_patch = unicorn_store_patch(),
+            "Unicorn with ipcemu's store patch"
+        );
         let writers = Rc::new(RefCell::new(Writers { out, err }));
         let mut kernel = Kernel::new(config.kernel.clone());
         // A full output buffer goes straight to the writers, even in the middle of a guest's

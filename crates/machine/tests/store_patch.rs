@@ -1,0 +1,25 @@
+//! ipcemu runs on a patched Unicorn (patches/unicorn/, applied by scripts/patch-unicorn.sh and
+//! used through the workspace's [patch.crates-io]). If the patch is lost this test fails: first
+//! at link time (the marker function is missing), else on the level.
+
+#[test]
+fn unicorn_carries_the_store_patch() {
+    assert_eq!(ipcemu_machine::unicorn_store_patch(), 1);
+}
+
+#[test]
+fn the_vendored_crate_is_the_patched_one() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let stamp = std::fs::read_to_string(root.join("vendor/unicorn-engine-sys/.ipcemu-patched"))
+        .expect("vendor/unicorn-engine-sys is missing: run scripts/setup.sh");
+    let cputlb =
+        std::fs::read_to_string(root.join("vendor/unicorn-engine-sys/qemu/accel/tcg/cputlb.c"))
+            .unwrap();
+    assert_eq!(stamp.trim().len(), 64, "{stamp}");
+    assert!(cputlb.contains("uc_mem_access_hook_installed"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("unicorn-engine-sys = { path = \"vendor/unicorn-engine-sys\" }"),
+        "the workspace no longer patches unicorn-engine-sys"
+    );
+}
