@@ -29,6 +29,7 @@ K = ROOT / "fixtures" / "kolibri"
 D = ROOT / "fixtures" / "dos"
 KOS = ROOT / "fixtures" / "kos"
 W = ROOT / "fixtures" / "win32"
+ELF = ROOT / "fixtures" / "elf"
 
 
 def sh(cmd, **kw):
@@ -152,6 +153,26 @@ def main():
         out = sh(pinned([str(ROOT / "target" / "release" / "examples" / "bare_unicorn"), "compute"])).stdout
         theirs.append(json.loads(out)["compute_hooked_s"])
     res["compute_s_100m"] = min(ours)
+    # Stores: the same loop with one store per iteration to a data page of the flat (executable)
+    # image, and an ELF whose store goes to its read-write .data segment, also under qemu-i386.
+    st = []
+    for _ in range(rep + 2):
+        w, _, _ = timed([str(IPCEMU), "run", str(K / "store_loop.kex"), "--params", f"1={m}"], "PASS store_loop")
+        st.append((w - w0) * 100 / m)
+    res["store_loop_s_100m"] = min(st)
+    res["store_vs_nostore"] = min(st) / min(ours)
+    el = []
+    for _ in range(rep + 2):
+        w, _, _ = timed([str(IPCEMU), "run", str(ELF / "storeloop.elf"), "--params", f"1={m}"], "PASS storeloop")
+        el.append((w - w0) * 100 / m)
+    res["elf_store_s_100m"] = min(el)
+    if qemu:
+        qs = []
+        for _ in range(rep + 2):
+            t0 = time.perf_counter()
+            sh(pinned([qemu, str(ELF / "storeloop.elf"), str(m)]))
+            qs.append((time.perf_counter() - t0) * 100 / m)
+        res["qemu_elf_store_s_100m"] = min(qs)
     res["compute_bare_s_100m"] = min(theirs)
     res["compute_vs_bare"] = min(theirs) / min(ours)
 
@@ -173,6 +194,9 @@ def main():
     res["trace_jsonl_slowdown"] = jl / base
     res["trace_jsonl_bytes"] = (OUT / "trace.jsonl").stat().st_size
     (OUT / "trace.jsonl").unlink()
+    ch, _, _ = ipcemu([K / "pp_srv.kex", K / "pp_cli.kex", "--params", f"2={n}", "--trace", OUT / "trace.json", "--trace-format", "chrome"], "PASS", rep)
+    res["trace_chrome_vs_jsonl"] = ch / jl
+    (OUT / "trace.json").unlink()
 
     # --- scale --------------------------------------------------------------------------------
     scale = []
@@ -219,6 +243,8 @@ def fmt(v, unit):
         return f"{v:.1f} ms"
     if unit == "MiB":
         return f"{v / 1024:.2f} MiB"
+    if unit == "s":
+        return f"{v:.3f} s"
     return str(v)
 
 
@@ -248,6 +274,12 @@ def report(r):
         ("PC-IPC read-wait ping-pong (round trips)", r["pcipc_pingpong_rt_s"], "/s",
          f">= {fmt(r['pingpong_rt_s'] / 1.5, '/s')} (KolibriOS / 1.5)", r["pcipc_pingpong_rt_s"] * 1.5 >= r["pingpong_rt_s"], "", "", ""),
         ("JSONL tracing slowdown (100k round trips)", r["trace_jsonl_slowdown"], "x", "<= 2x", r["trace_jsonl_slowdown"] <= 2, "", "", ""),
+        ("Chrome trace cost vs JSONL (same run)", r["trace_chrome_vs_jsonl"], "x", "<= 1.5x", r["trace_chrome_vs_jsonl"] <= 1.5, "", "", ""),
+        ("store to a data page vs the same loop without it (store_loop/compute)", r["store_vs_nostore"], "x", "<= 2x", r["store_vs_nostore"] <= 2,
+         "", "", f"{r['store_loop_s_100m']:.3f} s vs {r['compute_s_100m']:.3f} s / 100M"),
+        ("ELF store loop to .data (storeloop.elf), s / 100M", r["elf_store_s_100m"], "s", "faster than qemu-i386",
+         bool(r.get("qemu_elf_store_s_100m")) and r["elf_store_s_100m"] < r["qemu_elf_store_s_100m"],
+         "", fmt(r.get("qemu_elf_store_s_100m"), "s"), ""),
     ]
     lines = [
         f"ipcemu benchmarks — {r['machine']['date']}, {r['machine']['cpu']}, {r['machine']['cores']} cores"

@@ -15,8 +15,11 @@ fn the_vendored_crate_is_the_patched_one() {
     let cputlb =
         std::fs::read_to_string(root.join("vendor/unicorn-engine-sys/qemu/accel/tcg/cputlb.c"))
             .unwrap();
+    let tcg_op =
+        std::fs::read_to_string(root.join("vendor/unicorn-engine-sys/qemu/tcg/tcg-op.c")).unwrap();
     assert_eq!(stamp.trim().len(), 64, "{stamp}");
     assert!(cputlb.contains("uc_mem_access_hook_installed"));
+    assert!(tcg_op.contains("check_exit_request_after_mem"));
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
     assert!(
         manifest.contains("unicorn-engine-sys = { path = \"vendor/unicorn-engine-sys\" }"),

@@ -300,6 +300,8 @@ pub(crate) struct JsonVisitor<'a> {
     out: &'a mut Vec<u8>,
     filter: &'a crate::Filter,
     first: bool,
+    /// Whether a filter is set: without one no field is looked at twice.
+    filtering: bool,
     m: crate::filter::Match,
 }
 
@@ -310,6 +312,7 @@ impl<'a> JsonVisitor<'a> {
             out,
             filter,
             first: true,
+            filtering: !filter.is_empty(),
             m: crate::filter::Match::default(),
         }
     }
@@ -331,7 +334,7 @@ impl<'a> JsonVisitor<'a> {
     /// Close the object; returns whether the filter keeps the record.
     pub(crate) fn finish(self) -> bool {
         self.out.push(b'}');
-        self.filter.is_empty() || self.m.passes(self.filter)
+        !self.filtering || self.m.passes(self.filter)
     }
 }
 
@@ -340,10 +343,11 @@ impl Visit for JsonVisitor<'_> {
         self.key(f.name());
         self.out
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-        match f.name() {
-            "pid" => self.m.pid(self.filter, v as u32),
-            "peer_pid" => self.m.pid(self.filter, v as u32),
-            _ => {}
+        if self.filtering {
+            match f.name() {
+                "pid" | "peer_pid" => self.m.pid(self.filter, v as u32),
+                _ => {}
+            }
         }
     }
     fn record_i64(&mut self, f: &Field, v: i64) {
@@ -366,11 +370,13 @@ impl Visit for JsonVisitor<'_> {
         } else {
             json_str(self.out, v);
         }
-        match name {
-            "kind" => self.m.kind(self.filter, v),
-            "pers" => self.m.pers(self.filter, v),
-            "name" | "peer_name" => self.m.name(self.filter, v),
-            _ => {}
+        if self.filtering {
+            match name {
+                "kind" => self.m.kind(self.filter, v),
+                "pers" => self.m.pers(self.filter, v),
+                "name" | "peer_name" => self.m.name(self.filter, v),
+                _ => {}
+            }
         }
     }
     fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
