@@ -107,7 +107,7 @@ text = "nothing"
     ]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL deliberately wrong"), "{out}");
-    assert!(out.contains("process srv (echo_srv[2]) output does not contain \"PASS echo_srv served 99 messages\""), "{out}");
+    assert!(out.contains("process srv (echo_srv[3]) output does not contain \"PASS echo_srv served 99 messages\""), "{out}");
     assert!(
         out.contains("process cli (echo_cli[3]): expected exit code 1, got exit code 0"),
         "{out}"

@@ -75,7 +75,7 @@ fn kolibri_function_60() {
         "{log}"
     );
     assert!(
-        log.contains("echo_srv[2] 10 wait_event() <unfinished ...>"),
+        log.contains("echo_srv[3] 10 wait_event() <unfinished ...>"),
         "{log}"
     );
     assert!(log.contains("<... 10 wait_event resumed> = 7"), "{log}");
@@ -166,5 +166,5 @@ fn filter_keeps_the_named_calls_and_output_is_unchanged() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("compute[2] -1 end_thread() = ? (ended)"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("compute[3] -1 end_thread() = ? (ended)"));
 }

@@ -175,11 +175,11 @@ fn summary_counts_pairs_and_waits() {
             .to_string()
     };
     let cli = row("echo_cli[3]");
-    assert!(cli.contains("echo_srv[2]"), "{cli}");
+    assert!(cli.contains("echo_srv[3]"), "{cli}");
     let nums: Vec<&str> = cli.split_whitespace().collect();
     assert_eq!(&nums[2..5], ["4", "4", "64"], "3 x 20 B + quit 4 B: {cli}");
     assert!(s.contains("longest waits:"), "{s}");
-    assert!(s.contains("echo_srv[2]"), "{s}");
+    assert!(s.contains("echo_srv[3]"), "{s}");
 }
 
 /// Check a Chrome Trace Event document the way Perfetto's JSON importer needs it.
@@ -241,7 +241,7 @@ fn chrome_trace_parses_and_flows_connect() {
         .filter(|e| e["name"] == "thread_name")
         .filter_map(|e| e["args"]["name"].as_str())
         .collect();
-    assert_eq!(names, ["echo_srv[2]", "echo_cli[3]"]);
+    assert_eq!(names, ["echo_srv[3]", "echo_cli[4]"]);
     // A world that ends in deadlock still closes its slices.
     let f = tmp("dl.json");
     let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
@@ -332,7 +332,7 @@ fn pcipc_reset_shows_what_it_dropped() {
     // The ID the program requested after the reset is released when it ends.
     assert_eq!(
         recs[1]["detail"],
-        "pcinst[2] ended: ID 1 released, 0 message(s) addressed to it dropped"
+        "pcinst[3] ended: ID 1 released, 0 message(s) addressed to it dropped"
     );
 }
 
@@ -484,7 +484,7 @@ fn convert_and_summary_json() {
     let v: Value = serde_json::from_slice(&o.stdout).expect("JSON");
     let pair = &v["pairs"][0];
     assert_eq!(pair["sender"], "echo_cli[3]");
-    assert_eq!(pair["receiver"], "echo_srv[2]");
+    assert_eq!(pair["receiver"], "echo_srv[3]");
     assert_eq!(pair["delivered"], pair["attempts"]);
     assert!(v["records"].as_u64().unwrap() > 100);
     assert!(!v["longest_waits"].as_array().unwrap().is_empty());
