@@ -71,7 +71,7 @@ fn kolibri_function_60() {
         ],
     );
     assert!(
-        log.contains("echo_cli[3] 60.2 ipc_send(pid=2, msg="),
+        log.contains("echo_cli[4] 60.2 ipc_send(pid=3, msg="),
         "{log}"
     );
     assert!(
@@ -85,7 +85,12 @@ fn kolibri_function_60() {
 fn dos_and_pcipc() {
     let log = golden(
         "dos_pcipc.txt",
-        &["fixtures/dos/pcsrv.com", "fixtures/dos/pccli.com"],
+        // pcsrv installs PC-IPC itself: the install path, as before PC-IPC started installed.
+        &[
+            "--pcipc-not-installed",
+            "fixtures/dos/pcsrv.com",
+            "fixtures/dos/pccli.com",
+        ],
     );
     assert!(
         log.contains("PC-IPC SDATA(cmd=07h, caller=2, to=1, size=6) = 00h"),
@@ -119,7 +124,7 @@ fn linux_and_kos() {
 fn win32_with_a_child_process() {
     let log = golden("win32_pipe.txt", &["fixtures/win32/pipe_parent.exe"]);
     assert!(
-        log.contains("pipe_child[3] KERNEL32.dll!WriteFile(0x104,"),
+        log.contains("pipe_child[4] KERNEL32.dll!WriteFile(0x104,"),
         "{log}"
     );
     assert!(

@@ -174,7 +174,7 @@ fn summary_counts_pairs_and_waits() {
             .unwrap_or_else(|| panic!("{s}"))
             .to_string()
     };
-    let cli = row("echo_cli[3]");
+    let cli = row("echo_cli[4]");
     assert!(cli.contains("echo_srv[3]"), "{cli}");
     let nums: Vec<&str> = cli.split_whitespace().collect();
     assert_eq!(&nums[2..5], ["4", "4", "64"], "3 x 20 B + quit 4 B: {cli}");
@@ -280,6 +280,7 @@ fn pcipc_traffic_is_traced_with_flows() {
         "fixtures/dos/pccli.com",
         "--params",
         "2=5",
+        "--pcipc-not-installed",
     ];
     let t = traced(
         &args,
@@ -314,7 +315,7 @@ fn pcipc_traffic_is_traced_with_flows() {
 #[test]
 fn pcipc_reset_shows_what_it_dropped() {
     let t = traced(
-        &["fixtures/dos/pcinst.com"],
+        &["fixtures/dos/pcinst.com", "--pcipc-not-installed"],
         "jsonl",
         &tmp("drop.jsonl"),
         &["--trace-filter", "kind=pc_dropped"],
@@ -363,7 +364,11 @@ fn filter_kinds_are_checked_and_every_emitted_kind_is_known() {
             "fixtures/kolibri/echo_srv.kex",
             "fixtures/kolibri/echo_cli.kex",
         ],
-        &["fixtures/dos/pcsrv.com", "fixtures/dos/pccli.com"],
+        &[
+            "fixtures/dos/pcsrv.com",
+            "fixtures/dos/pccli.com",
+            "--pcipc-not-installed",
+        ],
         &[
             "--kos-init",
             "fixtures/kos/pol.yaml",
@@ -483,7 +488,7 @@ fn convert_and_summary_json() {
     assert_eq!(o.status.code(), Some(0));
     let v: Value = serde_json::from_slice(&o.stdout).expect("JSON");
     let pair = &v["pairs"][0];
-    assert_eq!(pair["sender"], "echo_cli[3]");
+    assert_eq!(pair["sender"], "echo_cli[4]");
     assert_eq!(pair["receiver"], "echo_srv[3]");
     assert_eq!(pair["delivered"], pair["attempts"]);
     assert!(v["records"].as_u64().unwrap() > 100);
