@@ -26,14 +26,21 @@ pub fn function_name(f: u32, sub: u32) -> String {
     }
 }
 
-/// The value the kernel returns in eax when this function fails (what a program tests for).
-pub fn failure_value(f: u32, sub: u32) -> u32 {
+/// The value the kernel leaves in eax when this function fails or does not exist (what a
+/// program tests for); `None`: eax keeps what the program put there.
+pub fn failure_value(f: u32, sub: u32) -> Option<u32> {
     match (f, sub) {
-        // kernel/trunk/core/memory.inc f68.16 (get_service), f68.18/f68.19 (load_library in
-        // core/dll.inc: `xor eax, eax` on every failure), f68.21 (load_driver), f68.22
-        // (shmem_open: 0 and an error code in edx).
-        (68, 16 | 18 | 19 | 21 | 22) => 0,
-        _ => NEG1,
+        // kernel/trunk/core/memory.inc f68: eax is zeroed before the table jump, so 68.15
+        // (`f68.fail`) gives 0; 68.16 `get_service`, 68.18/68.19 `load_library`
+        // (core/dll.inc: `xor eax, eax` on every failure), 68.21 `load_pe_driver` and 68.22
+        // `shmem_open` (0, error code in edx) give 0 when they fail.
+        (68, 15 | 16 | 18 | 19 | 21 | 22) => Some(0),
+        // kernel.asm `sys_system`: a subfunction outside its table returns at once.
+        (18, s) if s == 0 || s > 25 => None,
+        // kernel.asm `sys_msg_board`: neither 1 nor 2 returns at once.
+        (63, _) => None,
+        // `undefined_syscall`, and the sub-dispatchers' own failure (60, 26, 51, ...).
+        _ => Some(NEG1),
     }
 }
 
@@ -57,17 +64,22 @@ impl Kolibri {
             });
         }
         let proc = k.threads[t].proc;
+        let value = failure_value(f, sub);
         if self.missing_seen.insert((proc, f, sub)) {
-            let value = failure_value(f, sub);
+            let gets = value.map_or("eax unchanged".to_string(), |v| {
+                format!("eax = {}", v as i32)
+            });
             tracing::warn!(
                 "{} (PID {}) called KolibriOS function {name}, which ipcemu does not have, at \
-                 eip {eip:#010x}; it gets eax = {} (further calls are not reported)",
+                 eip {eip:#010x}; it gets {gets}, as from the kernel (further calls are not \
+                 reported)",
                 k.procs[proc].name,
                 k.threads[t].pid,
-                value as i32
             );
         }
-        cpu.set(Reg::Eax, failure_value(f, sub));
+        if let Some(v) = value {
+            cpu.set(Reg::Eax, v);
+        }
         Outcome::Continue
     }
 }

@@ -18,6 +18,9 @@ pub const FIRST_SLOT: u16 = 3;
 pub const INFO_SIZE: usize = 76;
 /// `slot_state` of a free slot (`TSTATE_FREE`).
 pub const TSTATE_FREE: u16 = 9;
+/// Where the kernel's half of the address space starts (`OS_BASE`): function 9 refuses a
+/// buffer that reaches it (`is_region_userspace`) with eax = -1.
+pub const OS_BASE: u64 = 0x8000_0000;
 
 /// Whether a slot or PID number is one of the kernel's own threads (1 `IDLE`, 2 `OS`).
 pub fn is_system(n: u32) -> bool {
@@ -45,6 +48,12 @@ impl Kolibri {
             slot
         };
         let proc = k.threads[caller].proc;
+        // A KolibriOS program's buffer in the kernel's half: -1, nothing written. (ELF
+        // programs that use these functions have their stack up there: they keep the page
+        // fault a bad buffer gives.)
+        if k.procs[proc].abi == crate::NAME && buf as u64 + INFO_SIZE as u64 > OS_BASE {
+            return Ok(u32::MAX);
+        }
         let max = (k.max_slot().0 as u32).max(OS_PID);
         let mut rec = [0u8; INFO_SIZE];
         let put = |rec: &mut [u8; INFO_SIZE], at: usize, v: u32| {

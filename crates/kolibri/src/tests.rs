@@ -250,6 +250,23 @@ fn slots_are_reused_lowest_first_pids_never() {
     assert_eq!(&m.bytes[0x3000 + 10..0x3000 + 13], b"OS\0");
     assert_eq!(m.read_u32(0x3000 + 30), Ok(2));
     assert_eq!(m.read_u32(0x3000 + 50), Ok(0));
+    // a buffer reaching the kernel's half: -1, as `is_region_userspace` refuses it
+    assert_eq!(ko.thread_info(&mut k, me, 3, 0x7FFF_FFC0), Ok(u32::MAX));
+}
+
+#[test]
+fn missing_functions_fail_with_the_kernels_value() {
+    use crate::compat::{failure_value, function_name};
+    assert_eq!(failure_value(68, 19), Some(0));
+    assert_eq!(failure_value(68, 15), Some(0));
+    assert_eq!(failure_value(68, 0), Some(u32::MAX));
+    assert_eq!(failure_value(18, 3), Some(u32::MAX));
+    assert_eq!(failure_value(18, 26), None);
+    assert_eq!(failure_value(63, 3), None);
+    assert_eq!(failure_value(6, 0), Some(u32::MAX));
+    assert_eq!(function_name(68, 19), "68.19");
+    assert_eq!(function_name(6, 7), "6");
+    assert_eq!(function_name(u32::MAX - 1, 0), "-2");
 }
 
 #[test]
