@@ -44,6 +44,15 @@ fn function_9_shows_idle_os_and_the_first_program_in_slot_3() {
 }
 
 #[test]
+fn a_program_that_ends_itself_with_18_2_is_killed() {
+    let (code, out, err) = run(&["run", "fixtures/kolibri/self_kill.kex"]);
+    assert!(out.contains("PASS own slot is 3"), "{out}");
+    assert!(!out.contains("FAIL"), "18.2 returned:\n{out}");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("ipcemu: self_kill[3] was killed"), "{err}");
+}
+
+#[test]
 fn a_daemon_and_its_client_started_half_a_second_later_exchange_ipc() {
     let (code, out, err) = run(&["run", DAEMON, CLIENT, "--start-at", "2=0.5"]);
     assert_eq!(code, 0, "{out}\n{err}");
