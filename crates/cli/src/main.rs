@@ -900,6 +900,9 @@ fn run(args: RunArgs) -> Result<u8> {
             std::fs::write(file, bytes).with_context(|| format!("cannot write {file}"))?;
         }
     }
+    let never_started: Vec<usize> = (0..world.guest_count())
+        .filter(|&i| world.guest(i).is_none())
+        .collect();
     drop(world);
     let trace_result = trace_handle.as_ref().map(|h| h.finish());
     let signal = SIGNAL.load(Ordering::SeqCst);
@@ -912,6 +915,14 @@ fn run(args: RunArgs) -> Result<u8> {
     }
     let mut err = std::io::stderr().lock();
     let mut code = 0;
+    for i in never_started {
+        let _ = writeln!(
+            err,
+            "ipcemu: guest {} ({}) never started: the run ended before its --start-at time",
+            i + 1,
+            args.guests[i]
+        );
+    }
     for p in &report.procs {
         match &p.status {
             Some(ExitStatus::Normal(0)) => {}

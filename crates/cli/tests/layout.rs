@@ -124,6 +124,14 @@ fn start_at_is_checked() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("guest 2 starts later"), "{err}");
+    // A run that ends first says so; the daemon alone waits.
+    let (code, _, err) = run(&["run", DAEMON, CLIENT, "--start-at", "2=2", "--timeout", "1"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("guest 2 (fixtures/kolibri/daemon_cli.kex) never started"),
+        "{err}"
+    );
+    assert!(err.contains("still running: daemon[3]\n"), "{err}");
 }
 
 #[test]
