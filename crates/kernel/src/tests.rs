@@ -173,3 +173,25 @@ fn output_is_handed_on_at_the_buffer_bound_and_captured_up_to_max_output() {
         "no such process: nothing dropped"
     );
 }
+
+#[test]
+fn programs_that_start_later_are_deadlines_until_they_start() {
+    let (mut k, ts) = world(1);
+    k.schedule_start(5_000, 7);
+    k.schedule_start(5_000, 3);
+    k.schedule_start(9_000, 1);
+    assert_eq!(k.pending_starts(), 3);
+    assert!(!k.has_due_starts());
+    assert_eq!(k.pick_next(), Pick::Run(ts[0]));
+    k.block_current(Box::new(TestWait("a")), None);
+    // Nothing ready, nothing else to wait for: the clock jumps to the first start, which the
+    // run loop serves, earliest first and equal times in scheduling order.
+    assert_eq!(k.pick_next(), Pick::Idle(5_000));
+    assert_eq!(k.now_ns(), 5_000);
+    assert_eq!(k.take_due_starts(), vec![3, 7]);
+    assert_eq!(k.pick_next(), Pick::Idle(9_000));
+    assert_eq!(k.take_due_starts(), vec![1]);
+    assert_eq!(k.pending_starts(), 0);
+    // Only then is the waiter a deadlock.
+    assert!(matches!(k.pick_next(), Pick::Deadlock(_)));
+}
