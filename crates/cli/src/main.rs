@@ -301,10 +301,10 @@ struct RunArgs {
     /// System calls a thread may make before others get the CPU.
     #[arg(long, value_name = "N", default_value_t = Config::default().quantum_traps)]
     quantum: u32,
-    /// Highest task slot (KolibriOS has 255); raise it for worlds of more processes
-    /// (at most 65535).
+    /// Highest task slot (KolibriOS has 255; slots 1 and 2 are the kernel's, programs start at
+    /// 3); raise it for worlds of more processes (3..=65535).
     #[arg(long, value_name = "N", default_value_t = ipcemu_kernel::MAX_SLOTS,
-          value_parser = clap::value_parser!(u16).range(1..))]
+          value_parser = clap::value_parser!(u16).range(3..))]
     max_slots: u16,
     /// Guest memory one process may map (bytes, or K, M, G); a program that declares or asks
     /// for more gets a load error or a failed allocation. Default: 4 GiB (no limit)

@@ -466,6 +466,7 @@ fn limits_past_their_range_are_refused_when_parsed() {
     for args in [
         ["--max-slots", "65536"],
         ["--max-slots", "0"],
+        ["--max-slots", "2"],
         ["--timeout", "1e11"],
         ["--wall-timeout", "-1"],
         ["--timeout", "nan"],
