@@ -1,8 +1,8 @@
 ; pcinst.asm - ipcemu guest test (DOS .COM, PC-IPC): install, reset and the not-installed state.
 ; Written for ipcemu; no PC-IPC code is included.
 ;
-; Run:    ipcemu run fixtures/dos/pcinst.com           (alone; PC-IPC must start NOT installed,
-;                                                      i.e. without --pcipc-preinstalled)
+; Run:    ipcemu run fixtures/dos/pcinst.com --pcipc-not-installed   (alone; PC-IPC must start NOT
+;         installed: fixtures/dos/pcinst.args)
 ; Expect: fixtures/dos/pcinst.expected; exit code = number of FAIL lines.
 ;
 ; Each check names the rule of docs/pc-ipc.md it pins ("[rule]" comments).

@@ -301,10 +301,10 @@ struct RunArgs {
     /// System calls a thread may make before others get the CPU.
     #[arg(long, value_name = "N", default_value_t = Config::default().quantum_traps)]
     quantum: u32,
-    /// Highest task slot (KolibriOS has 255); raise it for worlds of more processes
-    /// (at most 65535).
+    /// Highest task slot (KolibriOS has 255; slots 1 and 2 are the kernel's, programs start at
+    /// 3); raise it for worlds of more processes (3..=65535).
     #[arg(long, value_name = "N", default_value_t = ipcemu_kernel::MAX_SLOTS,
-          value_parser = clap::value_parser!(u16).range(1..))]
+          value_parser = clap::value_parser!(u16).range(3..))]
     max_slots: u16,
     /// Guest memory one process may map (bytes, or K, M, G); a program that declares or asks
     /// for more gets a load error or a failed allocation. Default: 4 GiB (no limit)
@@ -325,9 +325,18 @@ struct RunArgs {
     /// PC-IPC message pool size in bytes (at most 65535; each message costs its size + 8).
     #[arg(long, value_name = "BYTES", default_value_t = PcIpcConfig::default().space)]
     pcipc_space: u16,
-    /// Start PC-IPC installed and enabled, as if ID 0 had called install (04h).
-    #[arg(long)]
+    /// Start PC-IPC installed and enabled, as if ID 0 had called install (04h): the default
+    /// (kept so older command lines still work).
+    #[arg(long, conflicts_with = "pcipc_not_installed")]
     pcipc_preinstalled: bool,
+    /// Start PC-IPC not installed: programs install (04h) and enable it themselves, as on a
+    /// machine where the TSR was loaded but never set up.
+    #[arg(long)]
+    pcipc_not_installed: bool,
+    /// Start guest N (1-based position) once SECONDS of guest time have passed; until then it
+    /// has no slot and no PID (repeatable)
+    #[arg(long, value_name = "N=SECONDS")]
+    start_at: Vec<String>,
     /// Refuse (error 07h) a PC-IPC call whose caller ID another process got from request-ID
     /// (the TSR had no such check)
     #[arg(long)]
@@ -517,6 +526,32 @@ fn params_for(args: &RunArgs) -> Result<Vec<Option<String>>> {
             }
         };
         out[idx] = Some(text.to_string());
+    }
+    Ok(out)
+}
+
+/// `--start-at N=SECONDS` for each guest (N is its 1-based position, as for `--gdb`).
+fn start_times(args: &RunArgs) -> Result<Vec<Option<Duration>>> {
+    let mut out = vec![None; args.guests.len()];
+    for a in &args.start_at {
+        let (n, secs) = a
+            .split_once('=')
+            .with_context(|| format!("--start-at {a}: expected N=SECONDS"))?;
+        let n: usize = n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&n| n >= 1 && n <= args.guests.len())
+            .with_context(|| {
+                format!(
+                    "--start-at {a}: N is a guest's position, 1..={}",
+                    args.guests.len()
+                )
+            })?;
+        let at = parse_seconds(secs).map_err(|e| anyhow::anyhow!("--start-at {a}: {e}"))?;
+        if out[n - 1].replace(at).is_some() {
+            bail!("--start-at {a}: guest {n} already has a start time");
+        }
     }
     Ok(out)
 }
@@ -746,7 +781,7 @@ fn run(args: RunArgs) -> Result<u8> {
         pcipc: PcIpcConfig {
             ids: args.pcipc_ids,
             space: args.pcipc_space,
-            preinstalled: args.pcipc_preinstalled,
+            preinstalled: args.pcipc_preinstalled || !args.pcipc_not_installed,
             own_ids: args.pcipc_own_ids,
             ..PcIpcConfig::default()
         },
@@ -784,16 +819,28 @@ fn run(args: RunArgs) -> Result<u8> {
             .collect();
         world.set_strace(out, filter);
     }
+    let starts = start_times(&args)?;
     let mut ids = Vec::new();
-    for (path, params) in args.guests.iter().zip(params) {
+    for ((path, params), at) in args.guests.iter().zip(params).zip(starts) {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read guest {path}"))?;
         let spec = GuestSpec {
             path: path.clone(),
             bytes,
             params,
         };
-        ids.push(world.add_guest(&spec)?);
+        ids.push(match at {
+            Some(at) => {
+                world.add_guest_at(spec, at)?;
+                None
+            }
+            None => Some(world.add_guest(&spec)?),
+        });
     }
+    let started = |opt: &str, n: usize| {
+        ids[n - 1].with_context(|| {
+            format!("{opt}: guest {n} starts later (--start-at); it cannot be chosen here")
+        })
+    };
     let mut coverage = Vec::new();
     for c in &args.coverage {
         let (n, file) = c
@@ -806,14 +853,9 @@ fn run(args: RunArgs) -> Result<u8> {
             .with_context(|| {
                 format!("--coverage {c}: N is a guest's position, 1..={}", ids.len())
             })?;
-        world
-            .enable_coverage(ids[n - 1].proc)
-            .map_err(anyhow::Error::msg)?;
-        coverage.push((
-            ids[n - 1].proc,
-            args.guests[n - 1].clone(),
-            file.to_string(),
-        ));
+        let id = started("--coverage", n)?;
+        world.enable_coverage(id.proc).map_err(anyhow::Error::msg)?;
+        coverage.push((id.proc, args.guests[n - 1].clone(), file.to_string()));
     }
     if let Some(g) = &args.gdb {
         let (n, port) = match g.split_once('=') {
@@ -829,7 +871,7 @@ fn run(args: RunArgs) -> Result<u8> {
             .ok()
             .filter(|&n| n >= 1 && n <= ids.len())
             .with_context(|| format!("--gdb {g}: N is a guest's position, 1..={}", ids.len()))?;
-        let id = ids[n - 1];
+        let id = started("--gdb", n)?;
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))
             .with_context(|| format!("--gdb {g}: cannot listen on 127.0.0.1:{port}"))?;
         let addr = listener.local_addr()?;
@@ -858,6 +900,9 @@ fn run(args: RunArgs) -> Result<u8> {
             std::fs::write(file, bytes).with_context(|| format!("cannot write {file}"))?;
         }
     }
+    let never_started: Vec<usize> = (0..world.guest_count())
+        .filter(|&i| world.guest(i).is_none())
+        .collect();
     drop(world);
     let trace_result = trace_handle.as_ref().map(|h| h.finish());
     let signal = SIGNAL.load(Ordering::SeqCst);
@@ -870,6 +915,14 @@ fn run(args: RunArgs) -> Result<u8> {
     }
     let mut err = std::io::stderr().lock();
     let mut code = 0;
+    for i in never_started {
+        let _ = writeln!(
+            err,
+            "ipcemu: guest {} ({}) never started: the run ended before its --start-at time",
+            i + 1,
+            args.guests[i]
+        );
+    }
     for p in &report.procs {
         match &p.status {
             Some(ExitStatus::Normal(0)) => {}

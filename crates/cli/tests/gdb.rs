@@ -44,7 +44,7 @@ fn gdb_breaks_steps_and_continues_a_guest() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("ipcemu");
-    // "ipcemu: guest 1 (dbg[2]) waits for GDB on 127.0.0.1:PORT (...)"
+    // "ipcemu: guest 1 (dbg[3]) waits for GDB on 127.0.0.1:PORT (...)"
     let mut err = BufReader::new(ipcemu.stderr.take().unwrap());
     let mut line = String::new();
     err.read_line(&mut line).unwrap();
@@ -54,7 +54,7 @@ fn gdb_breaks_steps_and_continues_a_guest() {
         .and_then(|r| r.split_whitespace().next())
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
-    assert!(line.contains("guest 1 (dbg[2])"), "{line}");
+    assert!(line.contains("guest 1 (dbg[3])"), "{line}");
     let gdb = Command::new("gdb")
         .args(["-batch", "-nx"])
         .args(["-ex", "set architecture i386"])

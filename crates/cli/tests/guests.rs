@@ -184,7 +184,7 @@ fn guest_fault_is_reported_and_others_go_on() {
         out.contains("PASS thr_pingpong final count"),
         "other guests keep running:\n{out}"
     );
-    assert!(err.contains("guest fault in bad_fault[2]"), "{err}");
+    assert!(err.contains("guest fault in bad_fault[3]"), "{err}");
     assert!(err.contains("0x7ffffff0"), "faulting address named:\n{err}");
     assert!(err.contains("eip="), "{err}");
     assert!(err.contains("code at eip:"), "{err}");
@@ -198,7 +198,7 @@ fn deadlock_is_reported() {
     let (code, _out, err) = run(&["run", &fixture("bad_deadlk")]);
     assert_eq!(code, 3, "stderr:\n{err}");
     assert!(err.contains("deadlock"), "{err}");
-    assert!(err.contains("bad_deadlk[2]"), "waiter listed:\n{err}");
+    assert!(err.contains("bad_deadlk[3]"), "waiter listed:\n{err}");
     assert!(err.contains("mask 0x40"), "what it waits for:\n{err}");
 }
 
@@ -222,7 +222,7 @@ fn wall_timeout_stops_a_pure_compute_loop() {
     ]);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("--wall-timeout reached"), "{err}");
-    assert!(err.contains("compute[2]"), "{err}");
+    assert!(err.contains("compute[3]"), "{err}");
 }
 
 #[test]
@@ -288,14 +288,22 @@ fn strict_mode_makes_unknown_functions_fault() {
 
 #[test]
 fn pcipc_request_answer_pair_in_both_orders() {
+    // pcsrv installs PC-IPC itself when it finds it not installed, and the clients rely on the
+    // server getting the first ID: the install path.
     for order in [["pcsrv", "pccli"], ["pccli", "pcsrv"]] {
-        let out = run_ok(&order, &[]);
+        let out = run_ok(&order, &["--pcipc-not-installed"]);
         assert!(out.contains("PASS pccli 100 round trips"), "{out}");
         assert!(out.contains("PASS pcsrv served 100"), "{out}");
     }
     let out = run_ok(
         &["pcsrv", "pccli"],
-        &["--params", "2=1000", "--quantum", "1"],
+        &[
+            "--params",
+            "2=1000",
+            "--quantum",
+            "1",
+            "--pcipc-not-installed",
+        ],
     );
     assert!(out.contains("PASS pccli 1000 round trips"), "{out}");
 }
@@ -303,7 +311,7 @@ fn pcipc_request_answer_pair_in_both_orders() {
 #[test]
 fn dos_and_32_bit_guests_share_pcipc() {
     for order in [["pcsrv", "pc32cli"], ["pc32cli", "pcsrv"]] {
-        let out = run_ok(&order, &[]);
+        let out = run_ok(&order, &["--pcipc-not-installed"]);
         assert!(out.contains("PASS pc32cli 10 round trips"), "{out}");
         assert!(out.contains("PASS pcsrv served 10"), "{out}");
     }
@@ -311,9 +319,15 @@ fn dos_and_32_bit_guests_share_pcipc() {
 
 #[test]
 fn pcipc_client_probes_ids_until_the_server_exists() {
+    // PC-IPC is installed from the start (the default, and --pcipc-preinstalled says so).
+    let out = run_ok(&["pcprobe", "pcsrv"], &[]);
+    assert!(out.contains("PASS pcprobe"), "{out}");
     let out = run_ok(&["pcprobe", "pcsrv"], &["--pcipc-preinstalled"]);
     assert!(out.contains("PASS pcprobe"), "{out}");
-    let out = run_ok(&["pcsrv", "pccli", "pcprobe"], &["--params", "1=2"]);
+    let out = run_ok(
+        &["pcsrv", "pccli", "pcprobe"],
+        &["--params", "1=2", "--pcipc-not-installed"],
+    );
     assert!(out.contains("PASS pccli 100 round trips"), "{out}");
     assert!(out.contains("PASS pcprobe"), "{out}");
 }
@@ -326,7 +340,7 @@ fn pcipc_on_another_vector() {
     let (code, _, err) = run(&["run", &fixture("pcver61")]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("unhandled interrupt 0x61"), "{err}");
-    assert!(err.contains("guest fault in pcver61[2]"), "{err}");
+    assert!(err.contains("guest fault in pcver61[3]"), "{err}");
     // A vector another personality owns is refused before anything runs.
     for v in ["0x40", "0x21", "0x80", "32"] {
         let (code, _, err) = run(&["run", &fixture("pcver"), "--pcipc-vector", v]);
@@ -345,7 +359,7 @@ fn unsupported_dos_call_names_ah_and_the_guest() {
     let (code, _, err) = run(&["run", &p.to_string_lossy()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("AH=3Dh"), "{err}");
-    assert!(err.contains("opener[2]"), "{err}");
+    assert!(err.contains("opener[3]"), "{err}");
     assert!(
         err.contains("cs:ip=1000:0104"),
         "real-mode registers in the report: {err}"
@@ -434,7 +448,7 @@ fn a_lone_busy_guest_still_meets_its_time_limits() {
         err.contains("--timeout reached at guest time 0.50s"),
         "{err}"
     );
-    assert!(err.contains("spin[2]"), "{err}");
+    assert!(err.contains("spin[3]"), "{err}");
     let (code, _, err) = run(&["run", &fixture("spin"), "--wall-timeout", "0.3"]);
     assert_eq!(code, 4, "{err}");
 }

@@ -315,7 +315,7 @@ fn chrome_trace_has_a_flow_per_request_and_response() {
             .and_then(|e| e["tid"].as_u64())
             .expect("thread")
     };
-    let (srv, cli) = (tid_of("echo_srv[2]"), tid_of("echo_cli[3]"));
+    let (srv, cli) = (tid_of("echo_srv[3]"), tid_of("echo_cli[4]"));
     // 3 calls + quit: each request starts on the client and ends on the server, each response
     // starts on the server and ends on the client.
     let flows = |ph: &str, tid: u64| {

@@ -220,9 +220,9 @@ fn sigint_ends_the_run_with_complete_traces_and_the_report() {
     let err = read_all(child.stderr.take());
     assert_eq!(code, 130, "{err}");
     assert!(err.contains("ipcemu: stopped by SIGINT"), "{err}");
-    assert!(err.contains("still running: echo_srv[2], spin[3]"), "{err}");
-    assert!(err.contains("  echo_srv[2] slot 2: waits for"), "{err}");
-    assert!(err.contains("  spin[3] slot 3: running"), "{err}");
+    assert!(err.contains("still running: echo_srv[3], spin[4]"), "{err}");
+    assert!(err.contains("  echo_srv[3] slot 3: waits for"), "{err}");
+    assert!(err.contains("  spin[4] slot 4: running"), "{err}");
     assert!(err.contains("2 process(es)"), "--stats printed: {err}");
     let text = std::fs::read_to_string(&trace).unwrap();
     assert!(text.ends_with('\n'), "JSONL ends at a record boundary");
@@ -389,7 +389,7 @@ fn a_fault_wins_over_a_time_limit() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("still running: spin[3]"), "{err}");
+    assert!(err.contains("still running: spin[4]"), "{err}");
 }
 
 #[test]
@@ -466,6 +466,7 @@ fn limits_past_their_range_are_refused_when_parsed() {
     for args in [
         ["--max-slots", "65536"],
         ["--max-slots", "0"],
+        ["--max-slots", "2"],
         ["--timeout", "1e11"],
         ["--wall-timeout", "-1"],
         ["--timeout", "nan"],

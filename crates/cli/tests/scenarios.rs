@@ -40,9 +40,14 @@ fn fixtures() -> String {
 fn shipped_scenarios_pass() {
     let (code, out) = ipcemu_test(&["fixtures/scenarios"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("14 passed, 0 failed"), "{out}");
+    assert!(out.contains("15 passed, 0 failed"), "{out}");
     assert!(
         out.contains("PASS host actor drives a KolibriOS receiver"),
+        "{out}"
+    );
+    // start_at: processes that start later (issue 13).
+    assert!(
+        out.contains("PASS a single-copy daemon, a second copy and a client that start later"),
         "{out}"
     );
 }
@@ -107,13 +112,13 @@ text = "nothing"
     ]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL deliberately wrong"), "{out}");
-    assert!(out.contains("process srv (echo_srv[2]) output does not contain \"PASS echo_srv served 99 messages\""), "{out}");
+    assert!(out.contains("process srv (echo_srv[3]) output does not contain \"PASS echo_srv served 99 messages\""), "{out}");
     assert!(
-        out.contains("process cli (echo_cli[3]): expected exit code 1, got exit code 0"),
+        out.contains("process cli (echo_cli[4]): expected exit code 1, got exit code 0"),
         "{out}"
     );
     assert!(
-        out.contains("process cli (echo_cli[3]) output differs from the expected text"),
+        out.contains("process cli (echo_cli[4]) output differs from the expected text"),
         "{out}"
     );
     assert!(
@@ -216,7 +221,7 @@ fn partitions_run_every_file_exactly_once() {
         out.lines().map(str::to_string).collect::<Vec<_>>()
     };
     let all = list(&[]);
-    assert_eq!(all.len(), 14, "{all:?}");
+    assert_eq!(all.len(), 15, "{all:?}");
     let mut parts: Vec<String> = (1..=3)
         .flat_map(|k| list(&["--partition", &format!("{k}/3")]))
         .collect();

@@ -71,11 +71,11 @@ fn kolibri_function_60() {
         ],
     );
     assert!(
-        log.contains("echo_cli[3] 60.2 ipc_send(pid=2, msg="),
+        log.contains("echo_cli[4] 60.2 ipc_send(pid=3, msg="),
         "{log}"
     );
     assert!(
-        log.contains("echo_srv[2] 10 wait_event() <unfinished ...>"),
+        log.contains("echo_srv[3] 10 wait_event() <unfinished ...>"),
         "{log}"
     );
     assert!(log.contains("<... 10 wait_event resumed> = 7"), "{log}");
@@ -85,7 +85,12 @@ fn kolibri_function_60() {
 fn dos_and_pcipc() {
     let log = golden(
         "dos_pcipc.txt",
-        &["fixtures/dos/pcsrv.com", "fixtures/dos/pccli.com"],
+        // pcsrv installs PC-IPC itself: the install path, as before PC-IPC started installed.
+        &[
+            "--pcipc-not-installed",
+            "fixtures/dos/pcsrv.com",
+            "fixtures/dos/pccli.com",
+        ],
     );
     assert!(
         log.contains("PC-IPC SDATA(cmd=07h, caller=2, to=1, size=6) = 00h"),
@@ -119,7 +124,7 @@ fn linux_and_kos() {
 fn win32_with_a_child_process() {
     let log = golden("win32_pipe.txt", &["fixtures/win32/pipe_parent.exe"]);
     assert!(
-        log.contains("pipe_child[3] KERNEL32.dll!WriteFile(0x104,"),
+        log.contains("pipe_child[4] KERNEL32.dll!WriteFile(0x104,"),
         "{log}"
     );
     assert!(
@@ -166,5 +171,5 @@ fn filter_keeps_the_named_calls_and_output_is_unchanged() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("compute[2] -1 end_thread() = ? (ended)"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("compute[3] -1 end_thread() = ? (ended)"));
 }

@@ -174,12 +174,12 @@ fn summary_counts_pairs_and_waits() {
             .unwrap_or_else(|| panic!("{s}"))
             .to_string()
     };
-    let cli = row("echo_cli[3]");
-    assert!(cli.contains("echo_srv[2]"), "{cli}");
+    let cli = row("echo_cli[4]");
+    assert!(cli.contains("echo_srv[3]"), "{cli}");
     let nums: Vec<&str> = cli.split_whitespace().collect();
     assert_eq!(&nums[2..5], ["4", "4", "64"], "3 x 20 B + quit 4 B: {cli}");
     assert!(s.contains("longest waits:"), "{s}");
-    assert!(s.contains("echo_srv[2]"), "{s}");
+    assert!(s.contains("echo_srv[3]"), "{s}");
 }
 
 /// Check a Chrome Trace Event document the way Perfetto's JSON importer needs it.
@@ -241,7 +241,7 @@ fn chrome_trace_parses_and_flows_connect() {
         .filter(|e| e["name"] == "thread_name")
         .filter_map(|e| e["args"]["name"].as_str())
         .collect();
-    assert_eq!(names, ["echo_srv[2]", "echo_cli[3]"]);
+    assert_eq!(names, ["echo_srv[3]", "echo_cli[4]"]);
     // A world that ends in deadlock still closes its slices.
     let f = tmp("dl.json");
     let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
@@ -280,6 +280,7 @@ fn pcipc_traffic_is_traced_with_flows() {
         "fixtures/dos/pccli.com",
         "--params",
         "2=5",
+        "--pcipc-not-installed",
     ];
     let t = traced(
         &args,
@@ -314,7 +315,7 @@ fn pcipc_traffic_is_traced_with_flows() {
 #[test]
 fn pcipc_reset_shows_what_it_dropped() {
     let t = traced(
-        &["fixtures/dos/pcinst.com"],
+        &["fixtures/dos/pcinst.com", "--pcipc-not-installed"],
         "jsonl",
         &tmp("drop.jsonl"),
         &["--trace-filter", "kind=pc_dropped"],
@@ -332,7 +333,7 @@ fn pcipc_reset_shows_what_it_dropped() {
     // The ID the program requested after the reset is released when it ends.
     assert_eq!(
         recs[1]["detail"],
-        "pcinst[2] ended: ID 1 released, 0 message(s) addressed to it dropped"
+        "pcinst[3] ended: ID 1 released, 0 message(s) addressed to it dropped"
     );
 }
 
@@ -363,7 +364,11 @@ fn filter_kinds_are_checked_and_every_emitted_kind_is_known() {
             "fixtures/kolibri/echo_srv.kex",
             "fixtures/kolibri/echo_cli.kex",
         ],
-        &["fixtures/dos/pcsrv.com", "fixtures/dos/pccli.com"],
+        &[
+            "fixtures/dos/pcsrv.com",
+            "fixtures/dos/pccli.com",
+            "--pcipc-not-installed",
+        ],
         &[
             "--kos-init",
             "fixtures/kos/pol.yaml",
@@ -483,8 +488,8 @@ fn convert_and_summary_json() {
     assert_eq!(o.status.code(), Some(0));
     let v: Value = serde_json::from_slice(&o.stdout).expect("JSON");
     let pair = &v["pairs"][0];
-    assert_eq!(pair["sender"], "echo_cli[3]");
-    assert_eq!(pair["receiver"], "echo_srv[2]");
+    assert_eq!(pair["sender"], "echo_cli[4]");
+    assert_eq!(pair["receiver"], "echo_srv[3]");
     assert_eq!(pair["delivered"], pair["attempts"]);
     assert!(v["records"].as_u64().unwrap() > 100);
     assert!(!v["longest_waits"].as_array().unwrap().is_empty());

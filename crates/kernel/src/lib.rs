@@ -268,7 +268,8 @@ impl Default for Config {
             quantum_traps: 1_000,
             realtime: false,
             max_slots: MAX_SLOTS,
-            first_slot: 2,
+            // KolibriOS's layout: slot 1 is the idle thread, slot 2 the kernel's OS thread.
+            first_slot: 3,
             capture_output: false,
             max_output: DEFAULT_MAX_OUTPUT,
         }
@@ -319,6 +320,8 @@ pub struct Kernel<M> {
     pending_delay: Option<(ThreadId, u64)>,
     /// This thread's next message passes a `Delay` verdict (its call was held once already).
     delay_exempt: Option<ThreadId>,
+    /// Programs that start later (`--start-at`): (clock ns, the run loop's token).
+    delayed: BinaryHeap<Reverse<(u64, u64)>>,
 }
 
 /// A personality's request to start a program in the same world (Win32 `CreateProcess`).
@@ -393,6 +396,7 @@ impl<M: GuestMemory> Kernel<M> {
             ended_traps: 0,
             pending_delay: None,
             delay_exempt: None,
+            delayed: BinaryHeap::new(),
             config,
         }
     }
@@ -628,6 +632,7 @@ impl<M: GuestMemory> Kernel<M> {
         let now = self.now_ns();
         !self.ready.is_empty()
             || self.timers.peek().is_some_and(|r| r.0 .0 <= now)
+            || self.delayed.peek().is_some_and(|r| r.0 .0 <= now)
             || self.time_limit.is_some_and(|l| now >= l)
     }
 
@@ -727,6 +732,10 @@ impl<M: GuestMemory> Kernel<M> {
             if !self.timers.is_empty() {
                 self.expire_timers();
             }
+            if self.has_due_starts() {
+                // The run loop starts the program and asks again.
+                return Pick::Idle(self.now_ns());
+            }
             if let Some(t) = self.ready.pop_front() {
                 self.threads[t].state = ThreadState::Running;
                 self.current = Some(t);
@@ -744,6 +753,12 @@ impl<M: GuestMemory> Kernel<M> {
                         self.timers.pop();
                     }
                 }
+            };
+            // A program that starts later is a deadline too.
+            let next = match (next, self.delayed.peek()) {
+                (Some(d), Some(r)) => Some(d.min(r.0 .0)),
+                (None, Some(r)) => Some(r.0 .0),
+                (n, None) => n,
             };
             match next {
                 Some(d) if self.time_limit.is_some_and(|l| d > l) => {
@@ -777,6 +792,38 @@ impl<M: GuestMemory> Kernel<M> {
                 }
             }
         }
+    }
+
+    // ----- programs that start later --------------------------------------------------------
+
+    /// Note that the run loop starts a program (its `token`) when the clock reaches `at_ns`.
+    /// Until then the program is in no slot and has no PID; when nothing else can run the
+    /// clock jumps to its start as to a deadline.
+    pub fn schedule_start(&mut self, at_ns: u64, token: u64) {
+        self.delayed.push(Reverse((at_ns, token)));
+    }
+
+    /// Whether a program's start time has come.
+    #[inline]
+    pub fn has_due_starts(&self) -> bool {
+        self.delayed.peek().is_some_and(|r| r.0 .0 <= self.now_ns())
+    }
+
+    /// The tokens of the programs whose start time has come, earliest first (equal times in
+    /// the order they were scheduled).
+    pub fn take_due_starts(&mut self) -> Vec<u64> {
+        let mut v = Vec::new();
+        while self.has_due_starts() {
+            if let Some(Reverse((_, token))) = self.delayed.pop() {
+                v.push(token);
+            }
+        }
+        v
+    }
+
+    /// Programs scheduled with [`Kernel::schedule_start`] that have not started yet.
+    pub fn pending_starts(&self) -> usize {
+        self.delayed.len()
     }
 
     /// A line saying what a waiting thread waits for.

@@ -42,17 +42,18 @@ fn world(n: usize) -> (Kernel<VecMemory>, Vec<ThreadId>) {
 #[test]
 fn pids_slots_names() {
     let (mut k, ts) = world(3);
-    assert_eq!(k.threads[ts[0]].pid, 2);
-    assert_eq!(k.threads[ts[2]].slot, Slot(4));
+    // Slots and PIDs 1 and 2 are the system layout's (KolibriOS: IDLE and OS).
+    assert_eq!(k.threads[ts[0]].pid, 3);
+    assert_eq!(k.threads[ts[2]].slot, Slot(5));
     assert_eq!(k.procs[ProcId(1)].name, "p1");
-    assert_eq!(k.thread_by_pid(3), Some(ts[1]));
+    assert_eq!(k.thread_by_pid(4), Some(ts[1]));
     k.exit_thread(ts[1]);
-    assert_eq!(k.thread_by_pid(3), None);
-    assert_eq!(k.name_of_pid(3), Some("p1"));
+    assert_eq!(k.thread_by_pid(4), None);
+    assert_eq!(k.name_of_pid(4), Some("p1"));
     assert_eq!(k.take_exited(), vec![ts[1]]);
     // The freed slot is reused, the PID is not.
     let t = k.spawn_thread(ProcId(0), 0, 0).unwrap();
-    assert_eq!((k.threads[t].slot, k.threads[t].pid), (Slot(3), 5));
+    assert_eq!((k.threads[t].slot, k.threads[t].pid), (Slot(4), 6));
     assert_eq!(file_stem("a/b/c.d.kex"), "c.d");
     assert_eq!(file_stem(".hidden"), ".hidden");
 }
@@ -73,7 +74,7 @@ fn blockers_wake_time_out_and_report_deadlock() {
     match k.pick_next() {
         Pick::Deadlock(w) => {
             assert_eq!(w.len(), 2);
-            assert!(w[0].contains("p0[2] slot 2: waits for c"), "{w:?}");
+            assert!(w[0].contains("p0[3] slot 3: waits for c"), "{w:?}");
             assert!(w[1].contains("waits for b"));
         }
         p => panic!("{p:?}"),
@@ -171,4 +172,26 @@ fn output_is_handed_on_at_the_buffer_bound_and_captured_up_to_max_output() {
         0,
         "no such process: nothing dropped"
     );
+}
+
+#[test]
+fn programs_that_start_later_are_deadlines_until_they_start() {
+    let (mut k, ts) = world(1);
+    k.schedule_start(5_000, 7);
+    k.schedule_start(5_000, 3);
+    k.schedule_start(9_000, 1);
+    assert_eq!(k.pending_starts(), 3);
+    assert!(!k.has_due_starts());
+    assert_eq!(k.pick_next(), Pick::Run(ts[0]));
+    k.block_current(Box::new(TestWait("a")), None);
+    // Nothing ready, nothing else to wait for: the clock jumps to the first start, which the
+    // run loop serves, earliest first and equal times in scheduling order.
+    assert_eq!(k.pick_next(), Pick::Idle(5_000));
+    assert_eq!(k.now_ns(), 5_000);
+    assert_eq!(k.take_due_starts(), vec![3, 7]);
+    assert_eq!(k.pick_next(), Pick::Idle(9_000));
+    assert_eq!(k.take_due_starts(), vec![1]);
+    assert_eq!(k.pending_starts(), 0);
+    // Only then is the waiter a deadlock.
+    assert!(matches!(k.pick_next(), Pick::Deadlock(_)));
 }

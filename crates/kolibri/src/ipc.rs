@@ -6,7 +6,7 @@
 //! itself passes the kernel's one message path (`Kernel::transmit`) between the checks and
 //! the writes.
 
-use crate::{Kolibri, EVENT_IPC, IDLE_PID, NAME};
+use crate::{is_system, Kolibri, EVENT_IPC, NAME};
 use ipcemu_kernel::{
     trace_rec, Endpoint, GuestMemory, Kernel, MemFault, Message, MsgKind, ThreadId, Verdict,
 };
@@ -120,8 +120,8 @@ impl Kolibri {
         len: u32,
     ) -> Result<Target, SendResult> {
         let Some(rt) = k.thread_by_pid(pid) else {
-            // The idle pseudo-thread exists but has no area.
-            return Err(if pid == IDLE_PID {
+            // The kernel's threads (IDLE, OS) exist but have no area.
+            return Err(if is_system(pid) {
                 SendResult::NoArea
             } else {
                 SendResult::NoPid

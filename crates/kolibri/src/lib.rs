@@ -8,26 +8,27 @@
 
 #![warn(missing_docs)]
 
+mod compat;
 mod heap;
 mod ipc;
+mod system;
 
 pub use heap::Heap;
 pub use ipc::{SendError, SendResult};
+pub use system::{is_system, FIRST_SLOT, IDLE_PID, INFO_SIZE, OS_PID};
 
 use ipcemu_kernel::{
     trace_rec, Blocker, Cpu, GuestFault, GuestMemory, Kernel, Outcome, ProcId, Reg, Sleep,
-    ThreadId, ThreadState, Wake,
+    ThreadId, Wake,
 };
 use ipcemu_personality::{
     Entry, Format, HostMessage, HostPort, HostSendResult, Image, Personality, StartArgs, Trap,
 };
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// The interrupt vector KolibriOS programs trap through.
 pub const VECTOR: u8 = 0x40;
-/// PID of the idle pseudo-thread in slot 1.
-pub const IDLE_PID: u32 = 1;
 /// Event code of IPC messages.
 pub const EVENT_IPC: u32 = 7;
 /// Default event mask of a new thread (redraw, key, button).
@@ -75,6 +76,8 @@ pub struct KThread {
     pub redraw: bool,
     /// Trace only: messages delivered since the thread last read event 7.
     pub unread: Vec<u64>,
+    /// The headless window's box from function 0: left, top, width, height.
+    pub window: [u32; 4],
 }
 
 impl Default for KThread {
@@ -86,6 +89,7 @@ impl Default for KThread {
             events: 0,
             redraw: true,
             unread: Vec::new(),
+            window: [0; 4],
         }
     }
 }
@@ -202,6 +206,8 @@ pub struct Kolibri {
     heaps: HashMap<ProcId, Heap>,
     board: VecDeque<u8>,
     scratch: Vec<u8>,
+    /// Missing functions already named in a warning: (process, function, subfunction).
+    missing_seen: HashSet<(ProcId, u32, u32)>,
 }
 
 impl Kolibri {
@@ -213,6 +219,7 @@ impl Kolibri {
             heaps: HashMap::new(),
             board: VecDeque::new(),
             scratch: Vec::new(),
+            missing_seen: HashSet::new(),
         }
     }
 
@@ -418,59 +425,11 @@ impl Kolibri {
 
     /// Slot for a PID (function 18.21): 0 when there is none.
     pub fn slot_of_pid<M: GuestMemory>(k: &Kernel<M>, pid: u32) -> u32 {
-        if pid == IDLE_PID {
-            return 1;
+        if is_system(pid) {
+            return pid;
         }
         k.thread_by_pid(pid)
             .map_or(0, |t| k.threads[t].slot.0 as u32)
-    }
-
-    /// Function 9: write thread information for `slot` (-1 = the caller's) into the caller's
-    /// memory at `buf`. Returns the highest slot number.
-    pub fn thread_info<M: GuestMemory>(
-        k: &mut Kernel<M>,
-        caller: ThreadId,
-        slot: u32,
-        buf: u32,
-    ) -> Result<u32, ipcemu_kernel::MemFault> {
-        let slot = if slot == u32::MAX {
-            k.threads[caller].slot.0 as u32
-        } else {
-            slot
-        };
-        let proc = k.threads[caller].proc;
-        let mut rec = [0u8; 71];
-        let state: u16;
-        if slot == 1 {
-            rec[10..14].copy_from_slice(b"IDLE");
-            rec[30..34].copy_from_slice(&IDLE_PID.to_le_bytes());
-            state = 0;
-        } else if let Some(t) = u16::try_from(slot)
-            .ok()
-            .and_then(|s| k.thread_in_slot(ipcemu_kernel::Slot(s)))
-        {
-            let th = &k.threads[t];
-            let p = &k.procs[th.proc];
-            let n = kolibri_name(&p.name);
-            rec[10..10 + n.len()].copy_from_slice(n.as_bytes());
-            rec[26..30].copy_from_slice(&p.mem_size.wrapping_sub(1).to_le_bytes());
-            rec[30..34].copy_from_slice(&th.pid.to_le_bytes());
-            state = match th.state {
-                ThreadState::Waiting => 5,
-                _ => 0,
-            };
-        } else {
-            let max = k.max_slot().0 as u32;
-            return k.procs[proc]
-                .mem
-                .write_u16(buf.wrapping_add(50), 9)
-                .map(|_| max);
-        }
-        rec[4..6].copy_from_slice(&(slot as u16).to_le_bytes());
-        rec[6..8].copy_from_slice(&(slot as u16).to_le_bytes());
-        rec[50..52].copy_from_slice(&state.to_le_bytes());
-        k.procs[proc].mem.write(buf, &rec)?;
-        Ok(k.max_slot().0 as u32)
     }
 
     // ----- the system-call table ---------------------------------------------------------------
@@ -494,9 +453,12 @@ impl Kolibri {
                 k.exit_thread(t);
                 Outcome::Exit
             }
-            // 0: define window. Headless: only clears the redraw flag.
+            // 0: define window. Headless: keeps the box for function 9, clears the redraw flag.
             0 => {
-                self.thread(t).redraw = false;
+                let ecx = cpu.get(Reg::Ecx);
+                let th = self.thread(t);
+                th.redraw = false;
+                th.window = [ebx >> 16, ecx >> 16, ebx & 0xffff, ecx & 0xffff];
                 Outcome::Continue
             }
             // Drawing and window functions: accepted, nothing visible changes.
@@ -521,7 +483,7 @@ impl Kolibri {
             // 9: thread information.
             9 => {
                 let ecx = cpu.get(Reg::Ecx);
-                match Self::thread_info(k, t, ecx, ebx) {
+                match self.thread_info(k, t, ecx, ebx) {
                     Ok(max) => set(cpu, max),
                     Err(fault) => Outcome::Fault(GuestFault::BadPointer {
                         what: "function 9: thread-info buffer".into(),
@@ -551,7 +513,7 @@ impl Kolibri {
                     cpu.set(Reg::Edx, (ns >> 32) as u32);
                     set(cpu, ns as u32)
                 }
-                _ => self.unknown(cpu, eax, ebx),
+                _ => self.missing(k, t, cpu, eax, ebx),
             },
             // 29: system date 0x00DDMMYY in BCD: a fixed 01.01.26 (deterministic).
             29 => set(cpu, 0x0001_0126),
@@ -570,7 +532,7 @@ impl Kolibri {
                         None => set(cpu, NEG1),
                     }
                 }
-                _ => self.unknown(cpu, eax, ebx),
+                _ => self.missing(k, t, cpu, eax, ebx),
             },
             60 => match ebx {
                 1 => {
@@ -601,7 +563,7 @@ impl Kolibri {
                     cpu.set(Reg::Ebx, ok);
                     set(cpu, v)
                 }
-                _ => self.unknown(cpu, eax, ebx),
+                _ => self.missing(k, t, cpu, eax, ebx),
             },
             68 => {
                 let p = k.threads[t].proc;
@@ -620,10 +582,32 @@ impl Kolibri {
                         let v = self.heap_free(k, p, ecx) as u32;
                         set(cpu, v)
                     }
-                    _ => self.unknown(cpu, eax, ebx),
+                    _ => self.missing(k, t, cpu, eax, ebx),
                 }
             }
-            _ => self.unknown(cpu, eax, ebx),
+            _ => self.missing(k, t, cpu, eax, ebx),
+        }
+    }
+
+    /// 18.2/18.18: end a thread; a process whose last thread is ended this way was killed.
+    fn terminate<M: GuestMemory>(
+        k: &mut Kernel<M>,
+        caller: ThreadId,
+        target: Option<ThreadId>,
+    ) -> Outcome {
+        let Some(x) = target else {
+            return Outcome::Continue;
+        };
+        let p = k.threads[x].proc;
+        if k.procs[p].live_threads == 1 {
+            k.exit_process(p, ipcemu_kernel::ExitStatus::Killed);
+        } else {
+            k.exit_thread(x);
+        }
+        if x == caller {
+            Outcome::Exit
+        } else {
+            Outcome::Continue
         }
     }
 
@@ -635,61 +619,39 @@ impl Kolibri {
         sub: u32,
     ) -> Outcome {
         let ecx = cpu.get(Reg::Ecx);
-        let kill = |k: &mut Kernel<M>, target: Option<ThreadId>| match target {
-            Some(x) if x == t => {
-                k.exit_thread(x);
-                Some(Outcome::Exit)
-            }
-            Some(x) => {
-                k.exit_thread(x);
-                None
-            }
-            None => None,
-        };
         match sub {
-            // 18.2: end the thread in slot ecx.
+            // 18.2: end the thread in slot ecx. Slots 1 and 2 (the kernel's threads), free
+            // slots and slots over the highest are refused silently; eax is not changed
+            // (`sysfn_terminate`).
             2 => {
                 let target = u16::try_from(ecx)
                     .ok()
+                    .filter(|&s| s >= FIRST_SLOT)
                     .and_then(|s| k.thread_in_slot(ipcemu_kernel::Slot(s)));
-                kill(k, target).unwrap_or(Outcome::Continue)
+                Self::terminate(k, t, target)
             }
-            // 18.18: end the thread with PID ecx; -1 when there is none.
+            // 18.18: end the thread with PID ecx: eax = 0, or -1 when there is no such PID.
+            // The kernel's threads are found (eax = 0) but not ended (`sysfn_terminate2`).
             18 => {
+                if is_system(ecx) {
+                    cpu.set(Reg::Eax, 0);
+                    return Outcome::Continue;
+                }
                 let target = k.thread_by_pid(ecx);
                 if target.is_none() {
                     cpu.set(Reg::Eax, NEG1);
                     return Outcome::Continue;
                 }
                 cpu.set(Reg::Eax, 0);
-                kill(k, target).unwrap_or(Outcome::Continue)
+                Self::terminate(k, t, target)
             }
             // 18.21: slot of a PID, 0 if none.
             21 => {
                 cpu.set(Reg::Eax, Self::slot_of_pid(k, ecx));
                 Outcome::Continue
             }
-            _ => self.unknown(cpu, 18, sub),
+            _ => self.missing(k, t, cpu, 18, sub),
         }
-    }
-
-    fn unknown(&self, cpu: &mut dyn Cpu, f: u32, sub: u32) -> Outcome {
-        let eip = cpu.get(Reg::Eip);
-        if self.opts.strict {
-            return Outcome::Fault(GuestFault::Unsupported {
-                abi: "KolibriOS",
-                function: format!("{}", f as i32),
-                detail: format!("(ebx={sub}) at eip={eip:#010x} (--strict)"),
-            });
-        }
-        tracing::warn!(
-            function = f as i32,
-            ebx = sub,
-            eip = format_args!("{eip:#x}"),
-            "unsupported KolibriOS function; returning -1"
-        );
-        cpu.set(Reg::Eax, NEG1);
-        Outcome::Continue
     }
 
     /// Write the MENUET v1 parameters and path into a new process's memory.

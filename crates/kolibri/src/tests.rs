@@ -32,11 +32,12 @@ fn mem_mut(k: &mut Kernel<VecMemory>, t: ThreadId) -> &mut VecMemory {
 #[test]
 fn pids_slots_and_names() {
     let (k, _ko, ts) = world(2);
-    assert_eq!(k.threads[ts[0]].pid, 2);
-    assert_eq!(k.threads[ts[1]].pid, 3);
-    assert_eq!(k.threads[ts[0]].slot, ipcemu_kernel::Slot(2));
-    assert_eq!(Kolibri::slot_of_pid(&k, 3), 3);
+    assert_eq!(k.threads[ts[0]].pid, 3);
+    assert_eq!(k.threads[ts[1]].pid, 4);
+    assert_eq!(k.threads[ts[0]].slot, ipcemu_kernel::Slot(3));
+    assert_eq!(Kolibri::slot_of_pid(&k, 4), 4);
     assert_eq!(Kolibri::slot_of_pid(&k, 1), 1);
+    assert_eq!(Kolibri::slot_of_pid(&k, 2), 2);
     assert_eq!(Kolibri::slot_of_pid(&k, 99), 0);
     assert_eq!(kolibri_name("/a/b/echo_server_long.kex"), "echo_server");
     assert_eq!(k.procs[ProcId(0)].name, "p0");
@@ -215,30 +216,57 @@ fn waits_wake_on_event_and_deadline() {
 
 #[test]
 fn slots_are_reused_lowest_first_pids_never() {
-    let (mut k, _ko, ts) = world(3);
+    let (mut k, ko, ts) = world(3);
     k.exit_thread(ts[0]);
     assert_eq!(k.threads[ts[0]].state, ThreadState::Ended);
     assert_eq!(k.procs[ProcId(0)].exit, Some(ExitStatus::Normal(0)));
     let t = k.spawn_thread(ProcId(1), 0, 0).unwrap();
-    assert_eq!(k.threads[t].slot, ipcemu_kernel::Slot(2));
-    assert_eq!(k.threads[t].pid, 5);
-    assert_eq!(k.max_slot(), ipcemu_kernel::Slot(4));
+    assert_eq!(k.threads[t].slot, ipcemu_kernel::Slot(3));
+    assert_eq!(k.threads[t].pid, 6);
+    assert_eq!(k.max_slot(), ipcemu_kernel::Slot(5));
     let mut m = VecMemory::new(0x10000);
     std::mem::swap(&mut m, &mut k.procs[ProcId(1)].mem);
     std::mem::swap(&mut m, &mut k.procs[ProcId(1)].mem);
     let me = ts[1];
     // free slot: only +50 is written
     mem_mut(&mut k, me).bytes[0x3000..0x3400].fill(0xAA);
-    assert_eq!(Kolibri::thread_info(&mut k, me, 200, 0x3000), Ok(4));
+    assert_eq!(ko.thread_info(&mut k, me, 200, 0x3000), Ok(5));
     let m = mem(&k, me);
     assert_eq!(m.read_u16(0x3000 + 50), Ok(9));
     assert_eq!(m.bytes[0x3000], 0xAA);
     assert_eq!(m.bytes[0x3000 + 10], 0xAA);
-    assert_eq!(Kolibri::thread_info(&mut k, me, u32::MAX, 0x3000), Ok(4));
+    assert_eq!(ko.thread_info(&mut k, me, u32::MAX, 0x3000), Ok(5));
     let m = mem(&k, me);
     assert_eq!(&m.bytes[0x3000 + 10..0x3000 + 13], b"p1\0");
     assert_eq!(m.read_u32(0x3000 + 30), Ok(k.threads[me].pid));
     assert_eq!(m.read_u32(0x3000 + 26), Ok(0xFFFF));
+    // the full record: event mask at +71 (default 7), nothing written past +75
+    assert_eq!(m.read_u32(0x3000 + 71), Ok(7));
+    assert_eq!(m.bytes[0x3000 + 75], 0);
+    assert_eq!(m.bytes[0x3000 + 76], 0xAA);
+    // the kernel's own slots
+    assert_eq!(ko.thread_info(&mut k, me, 2, 0x3000), Ok(5));
+    let m = mem(&k, me);
+    assert_eq!(&m.bytes[0x3000 + 10..0x3000 + 13], b"OS\0");
+    assert_eq!(m.read_u32(0x3000 + 30), Ok(2));
+    assert_eq!(m.read_u32(0x3000 + 50), Ok(0));
+    // a buffer reaching the kernel's half: -1, as `is_region_userspace` refuses it
+    assert_eq!(ko.thread_info(&mut k, me, 3, 0x7FFF_FFC0), Ok(u32::MAX));
+}
+
+#[test]
+fn missing_functions_fail_with_the_kernels_value() {
+    use crate::compat::{failure_value, function_name};
+    assert_eq!(failure_value(68, 19), Some(0));
+    assert_eq!(failure_value(68, 15), Some(0));
+    assert_eq!(failure_value(68, 0), Some(u32::MAX));
+    assert_eq!(failure_value(18, 3), Some(u32::MAX));
+    assert_eq!(failure_value(18, 26), None);
+    assert_eq!(failure_value(63, 3), None);
+    assert_eq!(failure_value(6, 0), Some(u32::MAX));
+    assert_eq!(function_name(68, 19), "68.19");
+    assert_eq!(function_name(6, 7), "6");
+    assert_eq!(function_name(u32::MAX - 1, 0), "-2");
 }
 
 #[test]

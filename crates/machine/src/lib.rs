@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+mod delayed;
 mod host;
 mod limits;
 mod memory;
@@ -502,6 +503,11 @@ pub struct World {
     host: Option<host::HostState>,
     started: Option<Instant>,
     stop: StopHandle,
+    /// Guests in the order they were given ([`World::add_guest`], [`World::add_guest_at`]):
+    /// their process once started.
+    guests: Vec<Option<GuestId>>,
+    /// Guests that start later, by token (the guest's number): taken when they start.
+    delayed: Vec<Option<GuestSpec>>,
 }
 
 /// Where guest output and fault reports go.
@@ -623,12 +629,17 @@ impl World {
             // The clock starts with the world, so --wall-timeout covers loading the guests too.
             started: Some(Instant::now()),
             stop: StopHandle::default(),
+            guests: Vec::new(),
+            delayed: Vec::new(),
         })
     }
 
     /// Load and start a guest process.
     pub fn add_guest(&mut self, spec: &GuestSpec) -> Result<GuestId, StartError> {
-        self.add_guest_with(spec, None)
+        let id = self.add_guest_with(spec, None)?;
+        self.guests.push(Some(id));
+        self.delayed.push(None);
+        Ok(id)
     }
 
     fn add_guest_with(
@@ -958,6 +969,9 @@ impl World {
             if self.shared.borrow().kernel.has_spawn_requests() {
                 self.serve_spawns();
             }
+            if self.shared.borrow().kernel.has_due_starts() {
+                self.serve_delayed();
+            }
             if dog.is_some_and(|d| d.fired()) {
                 return Step::Over(End::WallTimeout);
             }
@@ -968,12 +982,13 @@ impl World {
                 if let Some(h) = self.host.as_mut() {
                     h.step(&mut sh.kernel, &mut sh.pers);
                     let host_proc = h.proc;
-                    if sh
-                        .kernel
-                        .procs
-                        .iter()
-                        .enumerate()
-                        .all(|(i, p)| i == host_proc.0 || p.exit.is_some())
+                    if sh.kernel.pending_starts() == 0
+                        && sh
+                            .kernel
+                            .procs
+                            .iter()
+                            .enumerate()
+                            .all(|(i, p)| i == host_proc.0 || p.exit.is_some())
                     {
                         return Step::Over(End::AllExited);
                     }
@@ -1091,7 +1106,9 @@ impl World {
         // Report what happened: a time limit that passed once every guest had ended did not
         // cut anything short.
         let end = match end {
-            End::Timeout | End::WallTimeout if procs.iter().all(|p| p.status.is_some()) => {
+            End::Timeout | End::WallTimeout
+                if k.pending_starts() == 0 && procs.iter().all(|p| p.status.is_some()) =>
+            {
                 End::AllExited
             }
             e => e,

@@ -248,7 +248,7 @@ fn run_loaded(
         pcipc: PcIpcConfig {
             ids: o.pcipc_ids.unwrap_or(PcIpcConfig::default().ids),
             space: o.pcipc_space.unwrap_or(PcIpcConfig::default().space),
-            preinstalled: o.pcipc_preinstalled,
+            preinstalled: o.pcipc_preinstalled || !o.pcipc_not_installed,
             own_ids: o.pcipc_own_ids,
             ..PcIpcConfig::default()
         },
@@ -264,7 +264,7 @@ fn run_loaded(
     // Processes, with labels for the expectations.
     let labels = sc.labels();
     let mut pid_of: HashMap<String, u32> = HashMap::new();
-    let mut proc_of: HashMap<String, usize> = HashMap::new();
+    let mut proc_of: HashMap<String, ProcId> = HashMap::new();
     for (i, ps) in sc.processes.iter().enumerate() {
         let image = dir.join(&ps.image);
         let bytes = std::fs::read(&image).map_err(|e| {
@@ -279,11 +279,22 @@ fn run_loaded(
             bytes,
             params: ps.params.clone(),
         };
-        let id = world
-            .add_guest(&spec)
-            .map_err(|e| invalid(format!("process {}: {e}", labels[i])))?;
-        pid_of.insert(labels[i].clone(), id.pid.0);
-        proc_of.insert(labels[i].clone(), i);
+        match ps.start_at {
+            Some(t) => {
+                let at = ipcemu_machine::seconds(t)
+                    .map_err(|e| invalid(format!("process {}: start_at: {e}", labels[i])))?;
+                world
+                    .add_guest_at(spec, at)
+                    .map_err(|e| invalid(format!("process {}: {e}", labels[i])))?;
+            }
+            None => {
+                let id = world
+                    .add_guest(&spec)
+                    .map_err(|e| invalid(format!("process {}: {e}", labels[i])))?;
+                pid_of.insert(labels[i].clone(), id.pid.0);
+                proc_of.insert(labels[i].clone(), id.proc);
+            }
+        }
     }
 
     // The host actor.
@@ -330,9 +341,11 @@ fn run_loaded(
                 (None, Some(l), None, None) => Trigger::Ready(kolibri(label_pid(l)?)),
                 (None, None, Some(text), None) => {
                     let p = match &s.when_output_of {
-                        Some(l) => Some(ProcId(*proc_of.get(l).ok_or_else(|| {
-                            invalid(format!("{what}: no process labelled {l:?}"))
-                        })?)),
+                        Some(l) => Some(*proc_of.get(l).ok_or_else(|| {
+                            invalid(format!(
+                                "{what}: no process labelled {l:?} that starts at once"
+                            ))
+                        })?),
                         None => None,
                     };
                     Trigger::Output(p, text.clone())
@@ -357,11 +370,11 @@ fn run_loaded(
 
     let report = match &o.stop_when_ended {
         Some(l) => {
-            let p = ProcId(*proc_of.get(l).ok_or_else(|| {
+            let p = *proc_of.get(l).ok_or_else(|| {
                 invalid(format!(
-                    "options.stop_when_ended: no process labelled {l:?}"
+                    "options.stop_when_ended: no process labelled {l:?} that starts at once"
                 ))
-            })?);
+            })?;
             world.run_until(|k| k.procs[p].exit.is_some())
         }
         None => world.run(),
@@ -428,9 +441,23 @@ fn run_loaded(
     }
 
     // Exit statuses and per-process output.
+    // Processes that started late get their PIDs now.
+    for (i, label) in labels.iter().enumerate() {
+        if let Some(id) = world.guest(i) {
+            pid_of.entry(label.clone()).or_insert(id.pid.0);
+        }
+    }
     for (i, ps) in sc.processes.iter().enumerate() {
         let label = &labels[i];
-        let r = &report.procs[i];
+        let id = world.guest(i);
+        let never = ipcemu_machine::ProcReport {
+            name: format!("{label}, never started"),
+            pid: 0,
+            status: None,
+        };
+        let r = id
+            .and_then(|id| report.procs.iter().find(|r| r.pid == id.pid.0))
+            .unwrap_or(&never);
         let who = format!("process {label} ({}[{}])", r.name, r.pid);
         let want = ps.expect_exit.clone().unwrap_or(ExitExpect::Code(0));
         if let Some(problem) = want.check(r.status.as_ref()) {
@@ -441,8 +468,7 @@ fn run_loaded(
                 .map_err(&invalid)?;
         }
         let got = world.with_kernel(|k| {
-            k.procs
-                .get(i)
+            id.and_then(|id| k.procs.get(id.proc.0))
                 .map(|p| String::from_utf8_lossy(&p.output).into_owned())
                 .unwrap_or_default()
         });

@@ -72,9 +72,12 @@ pub struct Options {
     pub pcipc_ids: Option<u16>,
     /// PC-IPC message space.
     pub pcipc_space: Option<u16>,
-    /// PC-IPC starts installed.
+    /// PC-IPC starts installed (the default; kept for older files).
     #[serde(default)]
     pub pcipc_preinstalled: bool,
+    /// PC-IPC starts not installed: programs install (04h) and enable it themselves.
+    #[serde(default)]
+    pub pcipc_not_installed: bool,
     /// PC-IPC refuses calls with another process's ID (07h).
     #[serde(default)]
     pub pcipc_own_ids: bool,
@@ -146,6 +149,10 @@ pub struct ProcessSpec {
     pub label: Option<String>,
     /// Command line.
     pub params: Option<String>,
+    /// Start the process once this many seconds of guest time have passed (default: at once).
+    /// Until then it has no slot and no PID.
+    #[serde(default, deserialize_with = "seconds")]
+    pub start_at: Option<f64>,
     /// Expected exit status (default 0).
     pub expect_exit: Option<ExitExpect>,
     /// This process's exact output.
