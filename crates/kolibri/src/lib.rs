@@ -8,9 +8,11 @@
 
 #![warn(missing_docs)]
 
+mod fs;
 mod heap;
 mod ipc;
 
+pub use fs::{err as fs_err, ExecContext};
 pub use heap::Heap;
 pub use ipc::{SendError, SendResult};
 
@@ -46,6 +48,9 @@ pub struct Options {
     pub heap_size: u32,
     /// Unread debug-board bytes kept for function 63.2.
     pub board_capacity: usize,
+    /// The file system of functions 70, 80, 68.27/28 (`--root`); `None`: every file is
+    /// missing (error 5).
+    pub vfs: Option<ipcemu_vfs::Vfs>,
 }
 
 impl Default for Options {
@@ -54,6 +59,7 @@ impl Default for Options {
             strict: false,
             heap_size: 64 << 20,
             board_capacity: 4096,
+            vfs: None,
         }
     }
 }
@@ -202,6 +208,7 @@ pub struct Kolibri {
     heaps: HashMap<ProcId, Heap>,
     board: VecDeque<u8>,
     scratch: Vec<u8>,
+    files: fs::Files,
 }
 
 impl Kolibri {
@@ -213,6 +220,7 @@ impl Kolibri {
             heaps: HashMap::new(),
             board: VecDeque::new(),
             scratch: Vec::new(),
+            files: fs::Files::default(),
         }
     }
 
@@ -620,9 +628,16 @@ impl Kolibri {
                         let v = self.heap_free(k, p, ecx) as u32;
                         set(cpu, v)
                     }
+                    27 => self.load_file(k, t, cpu, None),
+                    28 => {
+                        let enc = cpu.get(Reg::Edx);
+                        self.load_file(k, t, cpu, Some(enc))
+                    }
                     _ => self.unknown(cpu, eax, ebx),
                 }
             }
+            70 => self.sys_file(k, t, cpu, false),
+            80 => self.sys_file(k, t, cpu, true),
             _ => self.unknown(cpu, eax, ebx),
         }
     }
@@ -702,7 +717,11 @@ impl Kolibri {
         }
         if image.path_addr != 0 {
             let file = args.path.rsplit(['/', '\\']).next().unwrap_or(args.path);
-            let mut v = format!("/ipcemu/{file}").into_bytes();
+            let started = args.context.and_then(|c| c.downcast_ref::<ExecContext>());
+            let mut v = match started {
+                Some(c) => c.path.clone().into_bytes(),
+                None => format!("/ipcemu/{file}").into_bytes(),
+            };
             v.truncate(1023);
             v.push(0);
             // Write as much as fits in memory (the loader checked the first byte).
@@ -763,6 +782,9 @@ impl<M: GuestMemory> Personality<M> for Kolibri {
     }
     fn host_port(&mut self) -> Option<&mut dyn HostPort<M>> {
         Some(self)
+    }
+    fn spawned(&mut self, k: &mut Kernel<M>, outcome: ipcemu_personality::Spawned) {
+        self.exec_done(k, outcome);
     }
     fn as_any(&self) -> &dyn Any {
         self
