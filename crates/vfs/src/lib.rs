@@ -221,7 +221,7 @@ impl Vfs {
         match link.canonicalize() {
             Ok(t) if t.starts_with(&self.root) => Ok(t),
             Ok(t) => {
-                tracing::warn!(path = norm, target = %t.display(), "a symbolic link leads out of the root; refused");
+                tracing::debug!(path = norm, target = %t.display(), "a symbolic link leads out of the root; refused");
                 Err(VfsError::Escape(norm.to_string()))
             }
             Err(_) => Err(VfsError::Escape(norm.to_string())),
