@@ -223,6 +223,8 @@ struct Res {
     eax: u32,
     ebx: Option<u32>,
     bytes: u64,
+    /// The path led out of the root (worth a warning).
+    escape: bool,
 }
 
 impl Res {
@@ -231,13 +233,22 @@ impl Res {
             eax,
             ebx: None,
             bytes: 0,
+            escape: false,
         }
     }
     fn count(eax: u32, n: u32) -> Res {
         Res {
-            eax,
             ebx: Some(n),
             bytes: n as u64,
+            ..Res::code(eax)
+        }
+    }
+    /// A failed operation; `count`: the function also returns ebx = 0.
+    fn fail(e: &VfsError, count: bool) -> Res {
+        Res {
+            ebx: count.then_some(0),
+            escape: matches!(e, VfsError::Escape(_)),
+            ..Res::code(code_of(e))
         }
     }
 }
@@ -273,6 +284,15 @@ impl Kolibri {
         } else {
             format!("{}/{name}", self.cwd(p).trim_end_matches('/'))
         }
+    }
+
+    fn warn_escape<M: GuestMemory>(k: &Kernel<M>, t: ThreadId, path: &str) {
+        let th = &k.threads[t];
+        tracing::warn!(
+            "guest {} (PID {}) asked for {path}, which leads out of the --root folder through a symbolic link; refused with error 10",
+            k.procs[th.proc].name,
+            th.pid
+        );
     }
 
     fn trace_file<M: GuestMemory>(
@@ -342,6 +362,9 @@ impl Kolibri {
         }
         let res = self.file_op(k, p, sub, a, b, c, buf, &path);
         Self::trace_file(k, t, &op, &path, res.eax as i64, res.bytes);
+        if res.escape {
+            Self::warn_escape(k, t, &path);
+        }
         if res.eax != 0 && res.eax != err::END_OF_FILE {
             tracing::debug!(
                 op = op.as_str(),
@@ -387,7 +410,7 @@ impl Kolibri {
                         let n = data.len() as u32;
                         Res::count(if n < c { err::END_OF_FILE } else { 0 }, n)
                     }
-                    Err(e) => Res::count(code_of(&e), 0),
+                    Err(e) => Res::fail(&e, true),
                 }
             }
             1 => {
@@ -401,7 +424,7 @@ impl Kolibri {
                 }
                 let entries = match vfs.read_dir(path) {
                     Ok(v) => v,
-                    Err(e) => return Res::count(code_of(&e), 0),
+                    Err(e) => return Res::fail(&e, true),
                 };
                 let total = entries.len() as u32;
                 let take: Vec<_> = entries
@@ -438,12 +461,12 @@ impl Kolibri {
                 };
                 match r {
                     Ok(()) => Res::count(0, c),
-                    Err(e) => Res::count(code_of(&e), 0),
+                    Err(e) => Res::fail(&e, true),
                 }
             }
             4 => match vfs.set_size(path, offset) {
                 Ok(()) => Res::code(0),
-                Err(e) => Res::code(code_of(&e)),
+                Err(e) => Res::fail(&e, false),
             },
             5 => {
                 if !mem.contains(buf, 40) {
@@ -456,16 +479,16 @@ impl Kolibri {
                         }
                         Res::code(0)
                     }
-                    Err(e) => Res::code(code_of(&e)),
+                    Err(e) => Res::fail(&e, false),
                 }
             }
             8 => match vfs.delete(path) {
                 Ok(()) => Res::code(0),
-                Err(e) => Res::code(code_of(&e)),
+                Err(e) => Res::fail(&e, false),
             },
             9 => match vfs.mkdir(path) {
                 Ok(()) => Res::code(0),
-                Err(e) => Res::code(code_of(&e)),
+                Err(e) => Res::fail(&e, false),
             },
             _ => Res::code(err::UNSUPPORTED_FS),
         }
@@ -505,7 +528,12 @@ impl Kolibri {
         let path = self.absolute(p, &name);
         let data = match self.opts.vfs.as_ref() {
             None => Err(err::FILE_NOT_FOUND),
-            Some(v) => v.load(&path, MAX_IO as u64).map_err(|e| code_of(&e)),
+            Some(v) => v.load(&path, MAX_IO as u64).map_err(|e| {
+                if matches!(e, VfsError::Escape(_)) {
+                    Self::warn_escape(k, t, &path);
+                }
+                code_of(&e)
+            }),
         };
         let (addr, size, code) = match data {
             Ok(d) => {
