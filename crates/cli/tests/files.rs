@@ -199,3 +199,47 @@ fn a_program_starts_its_partner_with_70_7() {
     let ops = file_ops(&trace);
     assert_eq!(ops, ["70.7 start 3", "70.7 start -31", "70.7 start -5"]);
 }
+
+#[test]
+fn kpack_compressed_programs_and_files() {
+    use ipcemu_loader::kpack;
+    let (top, root) = new_root();
+    // A packed program from the command line.
+    let packed = top.path().join("fs_dir.kex");
+    let plain = fs::read(fixture("fs_dir")).unwrap();
+    let kp = kpack::pack(&plain);
+    assert!(kp.starts_with(b"KPCK") && !kp.windows(8).any(|w| w == b"MENUET01"));
+    fs::write(&packed, &kp).unwrap();
+    let (code, out, err) = run(&[
+        "run",
+        packed.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("PASS") && !out.contains("FAIL"), "{out}");
+    assert!(root.join("tmp0/1/keep.txt").exists());
+    // A packed program started with 70.7.
+    let child = fs::read(fixture("fs_child")).unwrap();
+    fs::write(root.join("rd/1/fs_child.kex"), kpack::pack(&child)).unwrap();
+    fs::write(root.join("rd/1/hello.txt"), "not a program").unwrap();
+    let (out, _) = run_guest("fs_exec", &root, &[]);
+    assert!(
+        out.contains("PASS the child got our PID and its path"),
+        "{out}"
+    );
+    // 68.27 of a packed file.
+    fs::write(
+        root.join("rd/1/packed.bin"),
+        kpack::pack("hello, kpack! ".repeat(100).as_bytes()),
+    )
+    .unwrap();
+    run_guest("fs_load", &root, &[]);
+    // A damaged packed program is refused with the file named.
+    let mut bad = kp.clone();
+    bad.truncate(bad.len() / 2);
+    fs::write(&packed, &bad).unwrap();
+    let (code, _, err) = run(&["run", packed.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("kpack"), "{err}");
+}

@@ -535,6 +535,17 @@ impl Kolibri {
                 code_of(&e)
             }),
         };
+        // As the kernel's load_file_umode: a kpack file is given unpacked.
+        let data = data.and_then(|d| {
+            if ipcemu_loader::kpack::is_kpack(&d) {
+                ipcemu_loader::kpack::unpack(&d).map_err(|e| {
+                    tracing::debug!(path = path.as_str(), error = %e, "68.27: kpack file not unpacked");
+                    err::FS_FAIL
+                })
+            } else {
+                Ok(d)
+            }
+        });
         let (addr, size, code) = match data {
             Ok(d) => {
                 let size = d.len() as u32;
@@ -577,8 +588,20 @@ impl Kolibri {
             Ok(h) => h,
             Err(e) => return fail(k, cpu, code_of(&e)),
         };
-        // The kernel's test_app_header: MENUET01 or MENUET02 only.
-        let head = vfs.read(path, 0, 8).unwrap_or_default();
+        // The kernel's test_app_header: MENUET01 or MENUET02 only (a kpack file is looked at
+        // unpacked, as load_file gives it).
+        let mut head = vfs.read(path, 0, 8).unwrap_or_default();
+        if ipcemu_loader::kpack::is_kpack(&head) {
+            head = vfs
+                .load(path, ipcemu_loader::kpack::MAX_UNPACKED as u64)
+                .ok()
+                .and_then(|d| ipcemu_loader::kpack::unpack(&d).ok())
+                .map(|mut d| {
+                    d.truncate(8);
+                    d
+                })
+                .unwrap_or_default();
+        }
         if head != b"MENUET01" && head != b"MENUET02" {
             return fail(k, cpu, err::NOT_EXECUTABLE);
         }
