@@ -243,3 +243,37 @@ fn kpack_compressed_programs_and_files() {
     assert_ne!(code, 0);
     assert!(err.contains("kpack"), "{err}");
 }
+
+#[test]
+fn a_program_loads_our_coff_library_with_68_19() {
+    let (_top, root) = new_root();
+    fs::create_dir_all(root.join("rd/1/lib")).unwrap();
+    let obj = repo().join("fixtures/kolibri/fs_lib.obj");
+    fs::copy(&obj, root.join("rd/1/lib/fs_lib.obj")).unwrap();
+    fs::write(root.join("rd/1/hello.txt"), "not a library").unwrap();
+    let (out, trace) = run_guest("fs_libuse", &root, &[]);
+    assert!(
+        out.contains("PASS far_call reaches the other section"),
+        "{out}"
+    );
+    let ops = file_ops(&trace);
+    assert_eq!(
+        ops,
+        [
+            "68.19 load_library 0",
+            "68.19 load_library 0",
+            "68.19 load_library 5",
+            "68.19 load_library 31"
+        ]
+    );
+    // The same library kpack-compressed loads the same way.
+    let packed = ipcemu_loader::kpack::pack(&fs::read(&obj).unwrap());
+    fs::write(root.join("rd/1/lib/fs_lib.obj"), packed).unwrap();
+    run_guest("fs_libuse", &root, &[]);
+    // Without the library the program's calls are not made and 68.19 gives 0.
+    fs::remove_file(root.join("rd/1/lib/fs_lib.obj")).unwrap();
+    let g = fixture("fs_libuse");
+    let (code, out, _) = run(&["run", g.to_str().unwrap(), "--root", root.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("FAIL 68.19 returns an export table"), "{out}");
+}

@@ -1,6 +1,7 @@
 //! KolibriOS file functions over the sandboxed file system (`ipcemu-vfs`, `--root`):
 //! 70.x and 80.x (the same with an encoding field), 68.27/68.28 (load a whole file into the
-//! heap), and 70.7 (start a program as a new process). Layouts and error codes follow the
+//! heap), 68.19 (load a library, `core/dll.inc` `load_library`), and 70.7 (start a program as
+//! a new process). Layouts and error codes follow the
 //! kernel's `fs/fs_lfn.inc` (`file_system_lfn`, `fileSystemUnicode`,
 //! `file_system_is_operation_safe`) and `core/taskman.inc` (`fs_execute`); see
 //! `docs/kolibrios.md`.
@@ -52,6 +53,8 @@ pub struct Files {
     /// 70.7 requests waiting for the run loop: request id -> the calling thread and the
     /// program's KolibriOS path.
     execs: HashMap<u64, (ThreadId, String)>,
+    /// Libraries loaded by 68.19: (process, normalised path) -> export table address.
+    libs: HashMap<(ProcId, String), u32>,
 }
 
 /// What a program started by 70.7 gets from its parent (`StartArgs::context`).
@@ -562,6 +565,83 @@ impl Kolibri {
         cpu.set(Reg::Edx, size);
         cpu.set(Reg::Eax, addr);
         Outcome::Continue
+    }
+
+    /// 68.19: load the library named at ecx (an MS COFF object, kpack allowed) into the heap,
+    /// relocated; eax = its export table, 0 on any failure. A library is loaded once per
+    /// process (the kernel's `dlls_list`): loading it again gives the same table.
+    pub(crate) fn load_library<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+    ) -> Outcome {
+        let op = "68.19 load_library";
+        let p = k.threads[t].proc;
+        let ptr = cpu.get(Reg::Ecx);
+        let name = match read_name70(&k.procs[p].mem, ptr) {
+            Ok(n) => n,
+            Err(fault) => {
+                return Outcome::Fault(GuestFault::BadPointer {
+                    what: format!("function {op}: file name at {ptr:#x}"),
+                    fault,
+                })
+            }
+        };
+        let path = self.absolute(p, &name);
+        let key = (
+            p,
+            ipcemu_vfs::Vfs::components(&path)
+                .map(|c| c.join("/"))
+                .unwrap_or_default(),
+        );
+        let result = match self.files.libs.get(&key) {
+            Some(&e) => Ok((e, 0)),
+            None => self.link_library(k, p, &path),
+        };
+        let (eax, code, size) = match result {
+            Ok((e, size)) => {
+                self.files.libs.insert(key, e);
+                (e, 0, size)
+            }
+            Err(c) => (0, c, 0),
+        };
+        Self::trace_file(k, t, op, &path, code as i64, size as u64);
+        cpu.set(Reg::Eax, eax);
+        Outcome::Continue
+    }
+
+    /// Read, unpack, lay out and relocate a library into new heap memory: (exports, size).
+    fn link_library<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        p: ProcId,
+        path: &str,
+    ) -> Result<(u32, u32), u32> {
+        use ipcemu_loader::{coff, kpack};
+        let vfs = self.opts.vfs.as_ref().ok_or(err::FILE_NOT_FOUND)?;
+        let mut data = vfs.load(path, MAX_IO as u64).map_err(|e| code_of(&e))?;
+        if kpack::is_kpack(&data) {
+            data = kpack::unpack(&data).map_err(|_| err::FS_FAIL)?;
+        }
+        let lib = coff::Library::parse(&data).map_err(|e| {
+            tracing::debug!(path, error = %e, "68.19: not a library");
+            err::NOT_EXECUTABLE
+        })?;
+        let size = lib.size();
+        let base = self.heap_alloc(k, p, size);
+        if base == 0 {
+            return Err(err::DISK_FULL);
+        }
+        let (img, exports) = lib.link(base).map_err(|e| {
+            tracing::debug!(path, error = %e, "68.19: the library cannot be linked");
+            err::NOT_EXECUTABLE
+        })?;
+        k.procs[p]
+            .mem
+            .write(base, &img)
+            .map_err(|_| err::MEMORY_POINTER)?;
+        Ok((exports, size))
     }
 
     /// 70.7: start the program at `path` with the parameters at `params` (0 = none). The

@@ -628,6 +628,7 @@ impl Kolibri {
                         let v = self.heap_free(k, p, ecx) as u32;
                         set(cpu, v)
                     }
+                    19 => self.load_library(k, t, cpu),
                     27 => self.load_file(k, t, cpu, None),
                     28 => {
                         let enc = cpu.get(Reg::Edx);

@@ -11,6 +11,7 @@
 use byteorder::{ByteOrder, LittleEndian as LE};
 use goblin::elf::{header, program_header::PT_LOAD, Elf};
 use thiserror::Error;
+pub mod coff;
 pub mod kpack;
 pub mod pe;
 
