@@ -739,6 +739,125 @@ impl Kolibri {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Options;
+    use ipcemu_kernel::{Config, RegFile, VecMemory};
+
+    /// One process with 64 KiB of memory and a KolibriOS personality over a fresh root.
+    fn world() -> (tempfile::TempDir, Kernel<VecMemory>, Kolibri, ThreadId) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("rd/1")).unwrap();
+        let mut k = Kernel::new(Config::default());
+        let t = k
+            .spawn_process("p.kex", VecMemory::new(0x10000), 0x10000, NAME, (0, 0))
+            .unwrap()
+            .1;
+        let opts = Options {
+            vfs: Some(ipcemu_vfs::Vfs::new(dir.path(), false).unwrap()),
+            ..Options::default()
+        };
+        (dir, k, Kolibri::new(opts), t)
+    }
+
+    /// Call function `f` (70 or 80) with the block `blk` written at 0x1000.
+    fn call(
+        k: &mut Kernel<VecMemory>,
+        ko: &mut Kolibri,
+        t: ThreadId,
+        f: u32,
+        blk: &[u8],
+    ) -> (Outcome, RegFile) {
+        k.procs[k.threads[t].proc].mem.write(0x1000, blk).unwrap();
+        let mut cpu = RegFile::default();
+        cpu.set(Reg::Eax, f);
+        cpu.set(Reg::Ebx, 0x1000);
+        let o = ko.syscall(k, t, &mut cpu);
+        (o, cpu)
+    }
+
+    fn block(sub: u32, a: u32, b: u32, c: u32, buf: u32, name: &str) -> Vec<u8> {
+        let mut v: Vec<u8> = [sub, a, b, c, buf]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        v.extend_from_slice(name.as_bytes());
+        v.push(0);
+        v
+    }
+
+    #[test]
+    fn bad_pointers_fault_or_return_7() {
+        let (_d, mut k, mut ko, t) = world();
+        let mut cpu = RegFile::default();
+        cpu.set(Reg::Eax, 70);
+        cpu.set(Reg::Ebx, 0xfff0);
+        assert!(matches!(ko.syscall(&mut k, t, &mut cpu), Outcome::Fault(_)));
+        std::fs::write(_d.path().join("rd/1/f"), b"data").unwrap();
+        let (o, cpu) = call(
+            &mut k,
+            &mut ko,
+            t,
+            70,
+            &block(0, 0, 0, 16, 0xfffff0, "/sys/f"),
+        );
+        assert!(matches!(o, Outcome::Continue));
+        assert_eq!(cpu.get(Reg::Eax), err::MEMORY_POINTER);
+        let (_, cpu) = call(
+            &mut k,
+            &mut ko,
+            t,
+            70,
+            &block(0, 0, 0, 16, 0x2000, "/sys/f"),
+        );
+        assert_eq!(
+            (cpu.get(Reg::Eax), cpu.get(Reg::Ebx)),
+            (err::END_OF_FILE, 4)
+        );
+        let (_, cpu) = call(&mut k, &mut ko, t, 70, &block(6, 0, 0, 0, 0, "/sys/f"));
+        assert_eq!(cpu.get(Reg::Eax), err::UNSUPPORTED_FS);
+    }
+
+    #[test]
+    fn folder_names_in_each_encoding() {
+        let (d, mut k, mut ko, t) = world();
+        std::fs::write(d.path().join("rd/1/Привет"), b"").unwrap();
+        let p = k.threads[t].proc;
+        for (enc, want, room) in [
+            (1u32, vec![0x8f, 0xe0, 0xa8, 0xa2, 0xa5, 0xe2], 264usize),
+            (3, "Привет".as_bytes().to_vec(), 264),
+            (
+                2,
+                "Привет".encode_utf16().flat_map(u16::to_le_bytes).collect(),
+                520,
+            ),
+        ] {
+            let (_, cpu) = call(&mut k, &mut ko, t, 70, &block(1, 0, enc, 1, 0x2000, "/sys"));
+            assert_eq!(
+                (cpu.get(Reg::Eax), cpu.get(Reg::Ebx)),
+                (0, 1),
+                "encoding {enc}"
+            );
+            let mut name = vec![0u8; room];
+            k.procs[p].mem.read(0x2000 + 32 + 40, &mut name).unwrap();
+            assert_eq!(&name[..want.len()], &want[..], "encoding {enc}");
+            assert!(name[want.len()..].iter().all(|&b| b == 0));
+            let mut e = [0u8];
+            k.procs[p].mem.read(0x2000 + 32 + 4, &mut e).unwrap();
+            assert_eq!(e[0] as u32, enc);
+        }
+        // 80.5 (info) with a UTF-16 name finds the file.
+        let name: Vec<u8> = "/sys/Привет\0"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        k.procs[p].mem.write(0x3000, &name).unwrap();
+        let mut blk: Vec<u8> = [5u32, 0, 0, 0, 0x2000, 2, 0x3000]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        blk.truncate(28);
+        let (_, cpu) = call(&mut k, &mut ko, t, 80, &blk);
+        assert_eq!(cpu.get(Reg::Eax), 0);
+    }
 
     #[test]
     fn civil_dates() {
