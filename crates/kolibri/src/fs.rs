@@ -274,6 +274,29 @@ fn op_name(f: u32, sub: u32) -> String {
     format!("{f}.{sub} {what}")
 }
 
+/// Function 70/80 for the system-call log: `70.0 read("/sys/x")`.
+pub(crate) fn strace_call<M: GuestMemory>(mem: &M, f: u32, blk: u32) -> String {
+    let d = |o: u32| mem.read_u32(blk.wrapping_add(o)).ok();
+    let Some(sub) = d(0) else {
+        return format!("{f}(block={blk:#x})");
+    };
+    let name = if f == 80 {
+        d(20)
+            .zip(d(24))
+            .and_then(|(e, p)| read_name(mem, p, e).ok())
+    } else {
+        let mut b = [0u8];
+        match mem.read(blk.wrapping_add(20), &mut b) {
+            Ok(()) if b[0] != 0 => read_name70(mem, blk.wrapping_add(20)).ok(),
+            Ok(()) => d(21).and_then(|p| read_name70(mem, p).ok()),
+            Err(_) => None,
+        }
+    };
+    let op = op_name(f, sub);
+    let (num, what) = op.split_once(' ').unwrap_or((&op, ""));
+    format!("{num} {what}({:?})", name.unwrap_or_default())
+}
+
 impl Kolibri {
     /// The process's current folder.
     fn cwd(&self, p: ProcId) -> &str {

@@ -192,8 +192,18 @@ fn strace_call<M: GuestMemory>(mem: &M, cpu: &dyn Cpu) -> String {
             12 => format!("68.12 heap_alloc({ecx})"),
             13 => format!("68.13 heap_free({ecx:#x})"),
             20 => format!("68.20 heap_realloc({ecx}, {edx:#x})"),
+            19 | 27 | 28 => format!(
+                "68.{ebx} {}({:?})",
+                if ebx == 19 {
+                    "load_library"
+                } else {
+                    "load_file"
+                },
+                mem.read_cstr(ecx, 256).unwrap_or_default()
+            ),
             s => format!("68.{s}(ecx={ecx:#x})"),
         },
+        70 | 80 => fs::strace_call(mem, eax, ebx),
         n => format!("{n}(ebx={ebx:#x}, ecx={ecx:#x})"),
     }
 }
