@@ -248,11 +248,23 @@ impl Vfs {
         Ok(r)
     }
 
+    /// Refuse what is neither a regular file nor a folder (a FIFO or a device would block or
+    /// reach the host's hardware).
+    fn plain(r: &Resolved) -> Result<()> {
+        match fs::metadata(&r.host) {
+            Ok(m) if !m.is_file() && !m.is_dir() => {
+                Err(VfsError::Denied(r.path.clone(), "not a regular file"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn writable(&self, path: &str) -> Result<Resolved> {
         let r = self.resolve(path)?;
         if self.read_only || r.depth < 3 {
             return Err(VfsError::ReadOnly(r.path));
         }
+        Self::plain(&r)?;
         Ok(r)
     }
 
@@ -281,6 +293,7 @@ impl Vfs {
         if r.host.is_dir() {
             return Err(VfsError::Denied(r.path, "is a folder"));
         }
+        Self::plain(&r)?;
         let mut f = fs::File::open(&r.host).map_err(|e| io_err(&r.path, e))?;
         let len = f.metadata().map_err(|e| io_err(&r.path, e))?.len();
         let want = len.saturating_sub(offset).min(max as u64) as usize;
@@ -449,6 +462,7 @@ impl Vfs {
         if r.host.is_dir() {
             return Err(VfsError::Denied(r.path, "is a folder"));
         }
+        Self::plain(&r)?;
         Ok(r.host)
     }
 }

@@ -186,3 +186,30 @@ fn read_only_refuses_every_write() {
     assert_eq!(v.read("/sys/a.txt", 0, 100).unwrap(), b"hello");
     assert!(!v.root().join("rd/1/n").exists());
 }
+
+#[test]
+fn special_files_are_refused() {
+    let (_t, v) = setup();
+    let fifo = v.root().join("rd/1/fifo");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "mkfifo (coreutils) could not make a FIFO");
+    assert!(matches!(
+        v.read("/sys/fifo", 0, 10),
+        Err(VfsError::Denied(..))
+    ));
+    assert!(matches!(
+        v.write("/sys/fifo", 0, b"x"),
+        Err(VfsError::Denied(..))
+    ));
+    assert!(matches!(
+        v.create("/sys/fifo", b"x"),
+        Err(VfsError::Denied(..))
+    ));
+    assert!(matches!(
+        v.host_file("/sys/fifo"),
+        Err(VfsError::Denied(..))
+    ));
+}
