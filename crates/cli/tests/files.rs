@@ -219,6 +219,21 @@ fn kpack_compressed_programs_and_files() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("PASS") && !out.contains("FAIL"), "{out}");
     assert!(root.join("tmp0/1/keep.txt").exists());
+    // The same with kpack's call/jump filters (its calls are stored as absolute targets).
+    for two in [false, true] {
+        let f = kpack::pack_filtered(&plain, two).expect("fs_dir has calls to convert");
+        fs::write(&packed, &f).unwrap();
+        fs::remove_dir_all(root.join("tmp0/1")).unwrap();
+        fs::create_dir_all(root.join("tmp0/1")).unwrap();
+        let (code, out2, err) = run(&[
+            "run",
+            packed.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{out2}\n{err}");
+        assert_eq!(out2, out, "filter {}", 1 + two as u8);
+    }
     // A packed program started with 70.7.
     let child = fs::read(fixture("fs_child")).unwrap();
     fs::write(root.join("rd/1/fs_child.kex"), kpack::pack(&child)).unwrap();
