@@ -92,7 +92,8 @@ pub fn unpack(bytes: &[u8]) -> Result<Vec<u8>, KpackError> {
         memlimit: Some(MAX_UNPACKED as usize),
         allow_incomplete: false,
     };
-    let mut out = Vec::with_capacity(size as usize);
+    // Grown as decoded: a short damaged file claiming a large size costs little.
+    let mut out = Vec::with_capacity((size as usize).min(bytes.len().saturating_mul(8)));
     lzma_rs::lzma_decompress_with_options(&mut Cursor::new(s), &mut out, &opts)
         .map_err(|e| KpackError::Lzma(e.to_string()))?;
     if out.len() != size as usize {
