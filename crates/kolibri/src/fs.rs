@@ -298,6 +298,12 @@ pub(crate) fn strace_call<M: GuestMemory>(mem: &M, f: u32, blk: u32) -> String {
 }
 
 impl Kolibri {
+    /// Forget what the file functions kept for an ended process.
+    pub(crate) fn files_proc_ended(&mut self, p: ProcId) {
+        self.files.cwd.remove(&p);
+        self.files.libs.retain(|(q, _), _| *q != p);
+    }
+
     /// The process's current folder.
     fn cwd(&self, p: ProcId) -> &str {
         self.files.cwd.get(&p).map_or("/sys", String::as_str)

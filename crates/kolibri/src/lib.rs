@@ -789,6 +789,7 @@ impl<M: GuestMemory> Personality<M> for Kolibri {
         let p = k.threads[t].proc;
         if k.procs[p].live_threads == 0 {
             self.heaps.remove(&p);
+            self.files_proc_ended(p);
         }
     }
     fn host_port(&mut self) -> Option<&mut dyn HostPort<M>> {
