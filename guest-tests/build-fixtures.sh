@@ -2,6 +2,7 @@
 # build-fixtures.sh - rebuild every guest test fixture from source, byte-identically.
 #
 #   guest-tests/kolibri/*.asm  ->  fixtures/kolibri/<name>.kex   (FASM 1.73, flat MENUET01 images)
+#   guest-tests/kolibri/lib/*.asm -> fixtures/kolibri/<name>.obj (FASM MS COFF libraries, 68.19)
 #   guest-tests/c/*.c          ->  fixtures/elf/<name>.elf       (gcc -m32, static freestanding ELF32)
 #   guest-tests/dos/*.asm      ->  fixtures/dos/<name>.com       (NASM -f bin, DOS .COM programs)
 #                                  + fixtures/dos/pcver61.com    (pcver.asm with -DVECTOR=0x61)
@@ -31,7 +32,7 @@ if [ "${1:-}" = "--check" ]; then
             status=1
         fi
     done
-    for f in "$root"/fixtures/kolibri/*.kex "$root"/fixtures/elf/*.elf "$root"/fixtures/dos/*.com \
+    for f in "$root"/fixtures/kolibri/*.kex "$root"/fixtures/kolibri/*.obj "$root"/fixtures/elf/*.elf "$root"/fixtures/dos/*.com \
              "$root"/fixtures/kos/*.elf "$root"/fixtures/win32/*.exe; do
         [ -e "$f" ] || continue
         rel="${f#"$root"/fixtures/}"
@@ -68,6 +69,19 @@ for src in *.asm; do
         echo "build-fixtures: fasm failed on guest-tests/kolibri/$src" >&2
         exit 1
     fi
+    count=$((count + 1))
+done
+# KolibriOS libraries (MS COFF objects for function 68.19): guest-tests/kolibri/lib/*.asm ->
+# fixtures/kolibri/<name>.obj. fasm stamps the build time into the COFF header (bytes 4..7);
+# it is zeroed so the object is the same on every build (the kernel never reads it).
+for src in lib/*.asm; do
+    name="$(basename "${src%.asm}")"
+    if ! log="$(fasm "$src" "$out_kex/$name.obj" 2>&1)"; then
+        printf '%s\n' "$log" >&2
+        echo "build-fixtures: fasm failed on guest-tests/kolibri/$src" >&2
+        exit 1
+    fi
+    printf '\0\0\0\0' | dd of="$out_kex/$name.obj" bs=1 seek=4 conv=notrunc status=none
     count=$((count + 1))
 done
 

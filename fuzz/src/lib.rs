@@ -202,6 +202,15 @@ pub fn loader(data: &[u8]) {
     };
     let _ = ipcemu_loader::pe::load_pe(bytes, base);
     let _ = ipcemu_loader::pe::load_pe(bytes, None);
+    // kpack files (their header is what `load` checks first) and KolibriOS libraries (68.19).
+    if let Ok(un) = ipcemu_loader::kpack::unpack(bytes) {
+        assert!(un.len() <= ipcemu_loader::kpack::MAX_UNPACKED as usize);
+    }
+    if let Ok(lib) = ipcemu_loader::coff::Library::parse(bytes) {
+        if let Ok((img, _)) = lib.link(base.unwrap_or(0x10000)) {
+            assert_eq!(img.len(), lib.size() as usize);
+        }
+    }
 }
 
 /// KolibriOS functions the decoder knows, so most calls reach a handler.

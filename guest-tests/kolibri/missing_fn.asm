@@ -1,22 +1,26 @@
 ; missing_fn - functions ipcemu does not have fail with the kernel's own failure value:
-; 68.19 (load a library) returns 0 like the kernel's load_library when the file cannot be
-; loaded, so a program's "test eax, eax / jz" error path runs; function 6 (removed from the
+; 68.22 (open a named shared memory area) returns 0 like the kernel's f68 (which zeroes eax
+; before its table jump), so a program's "test eax, eax / jz" error path runs; function 6 (removed from the
 ; kernel: undefined_syscall) returns -1. Each is called twice (ipcemu names each once in a
-; warning; with --strict the first ends the program with a report naming 68.19).
+; warning; with --strict the first ends the program with a report naming 68.22).
 ; Written for ipcemu; no KolibriOS code is included.
 include 'include/test.inc'
 HEADER
 START:
         mov     eax, 68
-        mov     ebx, 19
-        mov     ecx, libname
+        mov     ebx, 22
+        mov     ecx, areaname
+        mov     edx, 4096
+        xor     esi, esi
         int     0x40
-        CHECK_EQ eax, 0, '68.19 returns 0 (no library)'
+        CHECK_EQ eax, 0, '68.22 returns 0 (no named memory)'
         mov     eax, 68
-        mov     ebx, 19
-        mov     ecx, libname
+        mov     ebx, 22
+        mov     ecx, areaname
+        mov     edx, 4096
+        xor     esi, esi
         int     0x40
-        CHECK_EQ eax, 0, '68.19 again returns 0'
+        CHECK_EQ eax, 0, '68.22 again returns 0'
         mov     eax, 6
         int     0x40
         CHECK_EQ eax, -1, 'function 6 returns -1'
@@ -27,7 +31,7 @@ START:
 
 TEST_LIB
 
-libname db      '/sys/lib/box_lib.obj', 0
+areaname db     'ipcemu-area', 0
 
 I_END:
 PARAMS  rb 256

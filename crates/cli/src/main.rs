@@ -289,6 +289,14 @@ struct RunArgs {
     /// Make unknown system functions a guest fault instead of returning -1.
     #[arg(long)]
     strict: bool,
+    /// KolibriOS file system (functions 70, 80, 68.27/28): the host folder DIR is the namespace
+    /// (/sys and /rd/1 are DIR/rd/1, /tmp0/1 is DIR/tmp0/1, ...); no path leads out of it.
+    /// Without it every file is missing (error 5).
+    #[arg(long, value_name = "DIR")]
+    root: Option<std::path::PathBuf>,
+    /// Refuse every write through --root (error 10, access denied).
+    #[arg(long, requires = "root")]
+    root_ro: bool,
     /// Stop after this many seconds of guest (virtual) time.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_hyphen_values = true)]
     timeout: Option<Duration>,
@@ -772,7 +780,7 @@ fn run(args: RunArgs) -> Result<u8> {
         max_world_memory: args.max_world_memory.map(|v| v as u64),
     };
     let (kos_connections, kos_policy) = kos_options(&args)?;
-    let personalities = Personalities {
+    let mut personalities = Personalities {
         kos_connections,
         kos_policy,
         win32_view_snapshot: args.trace_views.min(ipcemu_kernel::trace::PAYLOAD_MAX),
@@ -787,6 +795,11 @@ fn run(args: RunArgs) -> Result<u8> {
         },
         ..Personalities::default()
     };
+    if let Some(dir) = &args.root {
+        let vfs = ipcemu_vfs::Vfs::new(dir, args.root_ro)
+            .with_context(|| format!("--root {} is not a usable folder", dir.display()))?;
+        personalities.kolibri.vfs = Some(vfs);
+    }
     let out = Box::new(Watched(std::io::BufWriter::with_capacity(
         1 << 16,
         std::io::stdout(),

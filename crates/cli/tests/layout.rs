@@ -138,10 +138,13 @@ fn start_at_is_checked() {
 fn missing_functions_fail_as_the_kernel_does_and_are_named_once() {
     let (code, out, err) = run(&["run", "fixtures/kolibri/missing_fn.kex"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("PASS 68.19 returns 0 (no library)"), "{out}");
+    assert!(
+        out.contains("PASS 68.22 returns 0 (no named memory)"),
+        "{out}"
+    );
     assert!(out.contains("DONE 4 0"), "{out}");
     assert_eq!(
-        err.matches("function 68.19, which ipcemu does not have")
+        err.matches("function 68.22, which ipcemu does not have")
             .count(),
         1,
         "{err}"
@@ -159,7 +162,7 @@ fn missing_functions_fail_as_the_kernel_does_and_are_named_once() {
     assert!(!out.contains("PASS"), "{out}");
     assert!(err.contains("guest fault in missing_fn[3]"), "{err}");
     assert!(
-        err.contains("unsupported KolibriOS function 68.19"),
+        err.contains("unsupported KolibriOS function 68.22"),
         "{err}"
     );
 }

@@ -341,6 +341,9 @@ pub struct SpawnRequest {
     pub params: Option<String>,
     /// Data for the personality that starts the program (inherited handles, ...).
     pub context: Box<dyn std::any::Any>,
+    /// `program` is a host path the personality already resolved inside its own sandbox
+    /// (KolibriOS 70.7 through `--root`), loaded as it is.
+    pub resolved: bool,
 }
 
 impl fmt::Debug for SpawnRequest {
@@ -351,6 +354,7 @@ impl fmt::Debug for SpawnRequest {
             .field("personality", &self.personality)
             .field("program", &self.program)
             .field("params", &self.params)
+            .field("resolved", &self.resolved)
             .finish_non_exhaustive()
     }
 }
@@ -929,7 +933,25 @@ impl<M: GuestMemory> Kernel<M> {
             program,
             params,
             context,
+            resolved: false,
         });
+        id
+    }
+
+    /// Like [`Kernel::request_spawn`] for a program the personality found itself: `host_path`
+    /// is loaded as it is (the personality's file system already kept it inside its root).
+    pub fn request_spawn_path(
+        &mut self,
+        parent: ThreadId,
+        personality: &'static str,
+        host_path: String,
+        params: Option<String>,
+        context: Box<dyn std::any::Any>,
+    ) -> u64 {
+        let id = self.request_spawn(parent, personality, host_path, params, context);
+        if let Some(r) = self.spawn_requests.last_mut() {
+            r.resolved = true;
+        }
         id
     }
 

@@ -9,10 +9,12 @@
 #![warn(missing_docs)]
 
 mod compat;
+mod fs;
 mod heap;
 mod ipc;
 mod system;
 
+pub use fs::{err as fs_err, ExecContext};
 pub use heap::Heap;
 pub use ipc::{SendError, SendResult};
 pub use system::{is_system, FIRST_SLOT, IDLE_PID, INFO_SIZE, OS_PID};
@@ -47,6 +49,9 @@ pub struct Options {
     pub heap_size: u32,
     /// Unread debug-board bytes kept for function 63.2.
     pub board_capacity: usize,
+    /// The file system of functions 70, 80, 68.27/28 (`--root`); `None`: every file is
+    /// missing (error 5).
+    pub vfs: Option<ipcemu_vfs::Vfs>,
 }
 
 impl Default for Options {
@@ -55,6 +60,7 @@ impl Default for Options {
             strict: false,
             heap_size: 64 << 20,
             board_capacity: 4096,
+            vfs: None,
         }
     }
 }
@@ -190,8 +196,18 @@ fn strace_call<M: GuestMemory>(mem: &M, cpu: &dyn Cpu) -> String {
             12 => format!("68.12 heap_alloc({ecx})"),
             13 => format!("68.13 heap_free({ecx:#x})"),
             20 => format!("68.20 heap_realloc({ecx}, {edx:#x})"),
+            19 | 27 | 28 => format!(
+                "68.{ebx} {}({:?})",
+                if ebx == 19 {
+                    "load_library"
+                } else {
+                    "load_file"
+                },
+                mem.read_cstr(ecx, 256).unwrap_or_default()
+            ),
             s => format!("68.{s}(ecx={ecx:#x})"),
         },
+        70 | 80 => fs::strace_call(mem, eax, ebx),
         n => format!("{n}(ebx={ebx:#x}, ecx={ecx:#x})"),
     }
 }
@@ -208,6 +224,7 @@ pub struct Kolibri {
     scratch: Vec<u8>,
     /// Missing functions already named in a warning: (process, function, subfunction).
     missing_seen: HashSet<(ProcId, u32, u32)>,
+    files: fs::Files,
 }
 
 impl Kolibri {
@@ -220,6 +237,7 @@ impl Kolibri {
             board: VecDeque::new(),
             scratch: Vec::new(),
             missing_seen: HashSet::new(),
+            files: fs::Files::default(),
         }
     }
 
@@ -582,9 +600,17 @@ impl Kolibri {
                         let v = self.heap_free(k, p, ecx) as u32;
                         set(cpu, v)
                     }
+                    19 => self.load_library(k, t, cpu),
+                    27 => self.load_file(k, t, cpu, None),
+                    28 => {
+                        let enc = cpu.get(Reg::Edx);
+                        self.load_file(k, t, cpu, Some(enc))
+                    }
                     _ => self.missing(k, t, cpu, eax, ebx),
                 }
             }
+            70 => self.sys_file(k, t, cpu, false),
+            80 => self.sys_file(k, t, cpu, true),
             _ => self.missing(k, t, cpu, eax, ebx),
         }
     }
@@ -664,7 +690,11 @@ impl Kolibri {
         }
         if image.path_addr != 0 {
             let file = args.path.rsplit(['/', '\\']).next().unwrap_or(args.path);
-            let mut v = format!("/ipcemu/{file}").into_bytes();
+            let started = args.context.and_then(|c| c.downcast_ref::<ExecContext>());
+            let mut v = match started {
+                Some(c) => c.path.clone().into_bytes(),
+                None => format!("/ipcemu/{file}").into_bytes(),
+            };
             v.truncate(1023);
             v.push(0);
             // Write as much as fits in memory (the loader checked the first byte).
@@ -721,10 +751,14 @@ impl<M: GuestMemory> Personality<M> for Kolibri {
         let p = k.threads[t].proc;
         if k.procs[p].live_threads == 0 {
             self.heaps.remove(&p);
+            self.files_proc_ended(p);
         }
     }
     fn host_port(&mut self) -> Option<&mut dyn HostPort<M>> {
         Some(self)
+    }
+    fn spawned(&mut self, k: &mut Kernel<M>, outcome: ipcemu_personality::Spawned) {
+        self.exec_done(k, outcome);
     }
     fn as_any(&self) -> &dyn Any {
         self

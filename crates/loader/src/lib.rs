@@ -11,6 +11,8 @@
 use byteorder::{ByteOrder, LittleEndian as LE};
 use goblin::elf::{header, program_header::PT_LOAD, Elf};
 use thiserror::Error;
+pub mod coff;
+pub mod kpack;
 pub mod pe;
 
 /// Which loader produced an image.
@@ -178,10 +180,16 @@ pub fn load(bytes: &[u8]) -> Result<Image, LoadError> {
     if bytes.len() >= 8 && &bytes[..6] == b"MENUET" {
         return load_menuet(bytes);
     }
-    if bytes.len() >= 4 && &bytes[..4] == b"KPCK" {
-        return Err(LoadError::Unsupported(
-            "kpack-compressed KolibriOS image (KPCK); unpack it first".into(),
-        ));
+    if kpack::is_kpack(bytes) {
+        // As the kernel's load_file: unpack, then load what is inside.
+        let inner = kpack::unpack(bytes)
+            .map_err(|e| LoadError::Unsupported(format!("kpack-compressed image: {e}")))?;
+        if !inner.starts_with(b"MENUET") {
+            return Err(LoadError::Unsupported(
+                "kpack-compressed file that is not a MENUET image".into(),
+            ));
+        }
+        return load_menuet(&inner);
     }
     if bytes.len() >= 4 && &bytes[..4] == b"\x7fELF" {
         return load_elf(bytes);

@@ -1056,8 +1056,12 @@ impl World {
         req: &ipcemu_kernel::SpawnRequest,
     ) -> Result<(ProcId, ThreadId), SpawnFailure> {
         let parent_path = self.paths.get(parent.0).cloned().unwrap_or_default();
-        let path = resolve_program(&parent_path, &req.program)
-            .map_err(|m| SpawnFailure::NotFound(m.to_string()))?;
+        let path = if req.resolved {
+            std::path::PathBuf::from(&req.program)
+        } else {
+            resolve_program(&parent_path, &req.program)
+                .map_err(|m| SpawnFailure::NotFound(m.to_string()))?
+        };
         let spec = match GuestSpec::from_file(&path, req.params.as_deref()) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

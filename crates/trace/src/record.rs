@@ -70,6 +70,8 @@ kinds! {
     W32Obj = "w32_obj",
     /// A snapshot of a Win32 shared view.
     W32View = "w32_view",
+    /// A KolibriOS file operation (70.x, 80.x, 68.27/68.28).
+    File = "file",
 }
 
 impl std::fmt::Display for Kind {

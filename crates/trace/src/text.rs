@@ -209,6 +209,16 @@ pub fn line(r: &Record, width: usize) -> String {
                 }
             )
         }
+        Kind::File => format!(
+            "file {} \"{}\" = {}{}",
+            r.op.as_deref().unwrap_or("?"),
+            r.object.as_deref().unwrap_or(""),
+            r.result.unwrap_or(0),
+            match r.len {
+                Some(n) if n > 0 => format!(", {n} B"),
+                _ => String::new(),
+            }
+        ),
         Kind::W32View => format!(
             "view of {} at {:#x}: {}",
             r.object.as_deref().unwrap_or(""),
