@@ -40,7 +40,7 @@ fn fixtures() -> String {
 fn shipped_scenarios_pass() {
     let (code, out) = ipcemu_test(&["fixtures/scenarios"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("15 passed, 0 failed"), "{out}");
+    assert!(out.contains("16 passed, 0 failed"), "{out}");
     assert!(
         out.contains("PASS host actor drives a KolibriOS receiver"),
         "{out}"
@@ -221,7 +221,7 @@ fn partitions_run_every_file_exactly_once() {
         out.lines().map(str::to_string).collect::<Vec<_>>()
     };
     let all = list(&[]);
-    assert_eq!(all.len(), 15, "{all:?}");
+    assert_eq!(all.len(), 16, "{all:?}");
     let mut parts: Vec<String> = (1..=3)
         .flat_map(|k| list(&["--partition", &format!("{k}/3")]))
         .collect();

@@ -254,6 +254,19 @@ fn run_loaded(
         },
         ..Personalities::default()
     };
+    let mut personalities = personalities;
+    if let Some(r) = &o.root {
+        let path = dir.join(r);
+        let vfs = ipcemu_vfs::Vfs::new(&path, o.root_ro).map_err(|e| {
+            invalid(format!(
+                "options.root: {} is not a usable folder: {e}",
+                path.display()
+            ))
+        })?;
+        personalities.kolibri.vfs = Some(vfs);
+    } else if o.root_ro {
+        return Err(invalid("options.root_ro needs options.root".into()));
+    }
     let world_limit = opts.max_output.saturating_mul(sc.processes.len().max(1));
     let out = Buf::new(world_limit);
     let err = Buf::new(world_limit);

@@ -87,6 +87,12 @@ pub struct Options {
     /// or its `[host] name`).
     #[serde(default)]
     pub kos_connect: Vec<String>,
+    /// KolibriOS file-system root (`--root`), a folder relative to the scenario file.
+    pub root: Option<String>,
+    /// Refuse every write through `root` (`--root-ro`): scenarios that must not change the
+    /// files they ship should set it.
+    #[serde(default)]
+    pub root_ro: bool,
     /// Security-module policy file (TOML), relative to the scenario file.
     pub policy: Option<String>,
     /// End the run when the process with this label ends (servers that run for ever: give
