@@ -322,3 +322,80 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn key_codes_are_scancode_and_ascii() {
+    use crate::input::key_code;
+    assert_eq!(key_code(b'a'), 0x1e6100);
+    assert_eq!(key_code(b'A'), 0x1e4100, "shifted: same key");
+    assert_eq!(key_code(b'1'), 0x023100);
+    assert_eq!(key_code(b'!'), 0x022100);
+    assert_eq!(key_code(b'/'), 0x352f00);
+    assert_eq!(key_code(b'\\'), 0x2b5c00);
+    assert_eq!(key_code(13), 0x1c0d00);
+    assert_eq!(key_code(b' '), 0x392000);
+}
+
+#[test]
+fn input_keys_buttons_and_the_key_buffer_limit() {
+    use crate::input::{Input, InputError, KEY_BUFFER};
+    let (mut k, mut ko, ts) = world(1);
+    let a = ts[0];
+    let p = k.threads[a].proc;
+    assert_eq!(
+        ko.input(&mut k, p, Input::Button(2)),
+        Err(InputError::NoWindow)
+    );
+    ko.thread(a).redraw = false;
+    ko.thread(a).win = Some(Box::new(gui::Window::new(99, 99, 0xffffff)));
+    ko.thread(a)
+        .win
+        .as_mut()
+        .unwrap()
+        .button(10 << 16 | 5, 10 << 16 | 5, 2, 0);
+    assert_eq!(
+        ko.input(&mut k, p, Input::Button(9)),
+        Err(InputError::NoButton(9))
+    );
+    ko.input(&mut k, p, Input::Keys(vec![b'x'; KEY_BUFFER + 5]))
+        .unwrap();
+    assert_eq!(
+        ko.thread(a).keys.len(),
+        KEY_BUFFER,
+        "the kernel's buffer holds 120"
+    );
+    ko.input(&mut k, p, Input::Button(2)).unwrap();
+    assert_eq!(
+        ko.take_event(&k, a),
+        3,
+        "button before key: highest code first"
+    );
+    assert_eq!(ko.get_button(a), 2 << 8);
+    assert_eq!(ko.get_button(a), 1);
+    assert_eq!(ko.take_event(&k, a), 2);
+    ko.set_event_mask(a, 0);
+    assert_eq!(ko.take_event(&k, a), 0, "masked");
+}
+
+#[test]
+fn framebuffer_geometry() {
+    let mut w = gui::Window::new(10 << 16 | 19, 20 << 16 | 9, 0x0000_1234);
+    assert_eq!((w.width, w.height), (20, 10));
+    assert!(w.pixels.iter().all(|&p| p == 0x1234));
+    w.rect(2 << 16 | 3, 1 << 16 | 2, 0xff);
+    let lit: Vec<(u32, u32)> = (0..10)
+        .flat_map(|y| (0..20).map(move |x| (x, y)))
+        .filter(|&(x, y)| w.get(x, y) == Some(0xff))
+        .collect();
+    assert_eq!(lit, vec![(2, 1), (3, 1), (4, 1), (2, 2), (3, 2), (4, 2)]);
+    w.line(0 << 16 | 3, 9 << 16 | 6, 0x01_000000);
+    assert_eq!(w.get(0, 9), Some(!0x1234 & 0xff_ffff), "bit 24 inverts");
+    assert_eq!(w.get(3, 6), Some(!0x1234 & 0xff_ffff), "both ends");
+    let big = gui::Window::new(5000, 5000, 0x0100_0000);
+    assert_eq!(
+        (big.width, big.height),
+        (gui::SCREEN_W, gui::SCREEN_H),
+        "at most the screen"
+    );
+    assert!(big.pixels.iter().all(|&p| p == 0), "style 1 draws nothing");
+}
