@@ -388,7 +388,7 @@ fn framebuffer_geometry() {
         .filter(|&(x, y)| w.get(x, y) == Some(0xff))
         .collect();
     assert_eq!(lit, vec![(2, 1), (3, 1), (4, 1), (2, 2), (3, 2), (4, 2)]);
-    w.line(0 << 16 | 3, 9 << 16 | 6, 0x01_000000);
+    w.line(3, 9 << 16 | 6, 0x01_000000); // (0,9) to (3,6)
     assert_eq!(w.get(0, 9), Some(!0x1234 & 0xff_ffff), "bit 24 inverts");
     assert_eq!(w.get(3, 6), Some(!0x1234 & 0xff_ffff), "both ends");
     let big = gui::Window::new(5000, 5000, 0x0100_0000);
