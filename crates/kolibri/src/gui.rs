@@ -19,7 +19,10 @@ use ipcemu_kernel::GuestMemory;
 pub const SCREEN_W: u32 = 1024;
 /// Height of the screen the personality reports.
 pub const SCREEN_H: u32 = 768;
-/// The longest string function 4 draws (bytes).
+/// The longest zero-terminated string function 4 draws (`dtext` in `kernel/trunk/gui/font.inc`
+/// sets esi = 256 for flag A).
+const MAX_ZTEXT: u32 = 256;
+/// The longest counted string drawn (a bound of ipcemu's: longer text is off any window).
 const MAX_TEXT: u32 = 4096;
 
 /// A button defined with function 8, in window coordinates.
@@ -216,7 +219,7 @@ impl Window {
         }
         let mut s = Vec::new();
         let len = if flags & 0x80 != 0 {
-            MAX_TEXT
+            MAX_ZTEXT
         } else {
             esi.min(MAX_TEXT)
         };
