@@ -159,9 +159,30 @@ fn check_gui_draw(shot: &Shot) {
     // Number 47: 42 in 3 digits is "042" at (20,80).
     assert!(shot.count((20, 80, 38, 89), 0) > 10);
     assert_eq!(shot.count((38, 80, 200, 89), 0), 0, "three cells only");
-    // Button 8 at (120,20) size 50x20 covers 51x21 pixels.
-    assert_eq!(shot.count((120, 20, 171, 41), 0x00FF00), 51 * 21);
-    assert_eq!(shot.at(171, 20), GREY);
+    // Button 8 at (120,20) size 50x20 in 0x00FF00, drawn as button.inc draws it: body
+    // (122..=168, 22..=38), borders c >> 1 & 0x7f7f7f, a light line | 0x808080 at the top and
+    // left, dark lines 3 * (c >> 2 & 0x3f3f3f) at the bottom and the right's own shade,
+    // corners untouched.
+    assert_eq!(shot.count((120, 20, 171, 41), 0x00FF00), 47 * 17);
+    assert_eq!(shot.count((122, 22, 169, 39), 0x00FF00), 47 * 17);
+    for (x, y) in [
+        (120, 20),
+        (170, 20),
+        (120, 40),
+        (170, 40),
+        (171, 30),
+        (145, 41),
+    ] {
+        assert_eq!(shot.at(x, y), GREY, "({x},{y}) is not the button's");
+    }
+    assert_eq!(shot.at(145, 20), 0x007F00, "top border");
+    assert_eq!(shot.at(145, 21), 0x80FF80, "top light line");
+    assert_eq!(shot.at(121, 30), 0x80FF80, "left light line");
+    assert_eq!(shot.at(120, 30), 0x007F00, "left border");
+    assert_eq!(shot.at(170, 30), 0x007F00, "right border");
+    assert_eq!(shot.at(169, 30), 0x00BE00, "right dark line");
+    assert_eq!(shot.at(145, 39), 0x00BD00, "bottom dark line");
+    assert_eq!(shot.at(145, 40), 0x007E00, "bottom border");
 }
 
 #[test]

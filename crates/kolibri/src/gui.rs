@@ -8,8 +8,8 @@
 //! area is the whole window: there is no skin, as function 48.4 reports a skin height of 0);
 //! rectangles (13) cover `width` by `height` pixels from their corner, lines (38) include both
 //! ends, text (4, 47) goes in 6x9 cells (8x16 for fonts 1..3), scaled by the size multiplier.
-//! What does not: no frame, header or skin is drawn; buttons (8) are filled with their colour
-//! without the 3D border; glyphs are ipcemu's own (`font.rs`); text into a user buffer (4 with
+//! Buttons (8) are drawn as `syscall_button` draws them with button style 0.
+//! What does not: no frame, header or skin is drawn; glyphs are ipcemu's own (`font.rs`); text into a user buffer (4 with
 //! C = 1) and gradients are drawn flat or not at all (see docs/kolibrios.md).
 
 use crate::font;
@@ -158,14 +158,47 @@ impl Window {
         let rect = [ebx >> 16, ecx >> 16, w, h];
         self.buttons.push(Button { id, rect });
         if edx & 0x4000_0000 == 0 {
-            self.fill(
-                rect[0] as i64,
-                rect[1] as i64,
-                w as i64 + 1,
-                h as i64 + 1,
-                esi,
-            );
+            self.draw_button(rect, esi & 0xff_ffff);
         }
+    }
+
+    /// Draw a button as `syscall_button` (`kernel/trunk/gui/button.inc`) does with
+    /// `buttontype` 0 (flat: 48.1 is a no-op here, so the style never changes): it covers
+    /// (x..=x+w, y..=y+h) except its four corners. Rows: y border (c >> 1 & 0x7f7f7f), y+1
+    /// light (that | 0x808080), body c, y+h-1 dark (3 * (c >> 2 & 0x3f3f3f)), y+h border
+    /// (2 * (c >> 2 & 0x3f3f3f)), all from x+1 to x+w-1; columns x and x+w border
+    /// (y+1..=y+h-1), x+1 light (y+1..=y+h-2), x+w-1 dark (y+2..=y+h-2).
+    fn draw_button(&mut self, [x, y, w, h]: [u32; 4], c: u32) {
+        let (x, y, w, h) = (x as i64, y as i64, w as i64, h as i64);
+        let hline = |win: &mut Self, row: i64, color: u32| {
+            for xx in x + 1..=x + w - 1 {
+                win.put(xx, row, color);
+            }
+        };
+        let vline = |win: &mut Self, col: i64, y0: i64, y1: i64, color: u32| {
+            for yy in y0..=y1 {
+                win.put(col, yy, color);
+            }
+        };
+        let border = (c >> 1) & 0x7f_7f7f;
+        hline(self, y, border);
+        hline(self, y + 1, border | 0x80_8080);
+        for row in y + 2..=y + h - 2 {
+            hline(self, row, c);
+        }
+        let d = (c >> 2) & 0x3f_3f3f;
+        hline(self, y + h - 1, 3 * d);
+        hline(self, y + h, 2 * d);
+        vline(self, x + 1, y + 1, y + h - 2, border | 0x80_8080);
+        vline(self, x, y + 1, y + h - 1, border);
+        vline(self, x + w, y + 1, y + h - 1, border);
+        vline(
+            self,
+            x + w - 1,
+            y + 2,
+            y + h - 2,
+            border + ((border >> 1) & 0x7f_7f7f),
+        );
     }
 
     /// Whether a button with this identifier exists (the close button, 1, exists for
