@@ -281,3 +281,24 @@ fn bad_input_options_are_refused() {
         assert!(err.contains(want), "{opt} {val}: {err}");
     }
 }
+
+#[test]
+fn input_after_the_guests_ended_does_not_make_a_timeout() {
+    // A screenshot and a key due after the time limit, for a guest that ends at once: the run
+    // ended when the guest did, not at the limit.
+    let d = scratch("late");
+    let arg = format!("1={}@100", d.join("late.png").display());
+    let (code, out, err) = ipcemu(&[
+        "run",
+        "fixtures/kolibri/nop.kex",
+        "--screenshot",
+        &arg,
+        "--keys",
+        "1=a@200",
+        "--timeout",
+        "5",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("--timeout reached"), "{err}");
+    assert!(!d.join("late.png").exists());
+}

@@ -986,7 +986,8 @@ impl World {
                 if let Some(h) = self.host.as_mut() {
                     h.step(&mut sh.kernel, &mut sh.pers);
                     let host_proc = h.proc;
-                    if sh.kernel.pending_starts() == 0
+                    // Guests still to start keep the run going; timed actions do not.
+                    if self.delayed.iter().all(Option::is_none)
                         && sh
                             .kernel
                             .procs
@@ -1111,7 +1112,8 @@ impl World {
         // cut anything short.
         let end = match end {
             End::Timeout | End::WallTimeout
-                if k.pending_starts() == 0 && procs.iter().all(|p| p.status.is_some()) =>
+                if self.delayed.iter().all(Option::is_none)
+                    && procs.iter().all(|p| p.status.is_some()) =>
             {
                 End::AllExited
             }
