@@ -9,8 +9,8 @@
 //! rectangles (13) cover `width` by `height` pixels from their corner, lines (38) include both
 //! ends, text (4, 47) goes in 6x9 cells (8x16 for fonts 1..3), scaled by the size multiplier.
 //! Buttons (8) are drawn as `syscall_button` draws them with button style 0.
-//! What does not: no frame, header or skin is drawn; glyphs are ipcemu's own (`font.rs`); text into a user buffer (4 with
-//! C = 1) and gradients are drawn flat or not at all (see docs/kolibrios.md).
+//! What does not: no frame, header or skin is drawn; glyphs are ipcemu's own (`font.rs`);
+//! gradients are drawn flat (see docs/kolibrios.md).
 
 use crate::font;
 use ipcemu_kernel::GuestMemory;
@@ -236,7 +236,7 @@ impl Window {
 
     /// Function 4 into the window: ebx = x << 16 | y, ecx = flags and colour, edx = string,
     /// esi = length (flag A clear), edi = background (flag B). Text to a user buffer (C = 1)
-    /// draws nothing here. A string that is not in memory draws the bytes that are.
+    /// is `text_to_buffer`'s: this draws nothing for it. A string that is not in memory draws the bytes that are.
     pub fn text_call<M: GuestMemory>(
         &mut self,
         mem: &M,
@@ -405,6 +405,10 @@ impl crate::Kolibri {
             }
             return ipcemu_kernel::Outcome::Continue;
         }
+        if eax == 4 && ecx & 0x0800_0000 != 0 {
+            text_to_buffer(k.mem_of(t), ebx, ecx, edx, esi, edi);
+            return ipcemu_kernel::Outcome::Continue;
+        }
         let Some(w) = th.win.as_deref_mut() else {
             return ipcemu_kernel::Outcome::Continue;
         };
@@ -432,4 +436,40 @@ impl crate::Kolibri {
         let t = self.input_thread(k, p)?;
         self.thread_ref(t)?.win.as_deref()
     }
+}
+
+/// The largest user buffer function 4 draws into (pixels each way).
+const MAX_BUFFER: u32 = 4096;
+
+/// Function 4 with flag C: draw into the user buffer at edi (`dd xsize, ysize` and xsize * ysize
+/// 32-bit pixels), as `dtext` does: drawn pixels get the colour with alpha 0xFF, others stay.
+/// A buffer that is not in memory, or larger than 4096 pixels either way, gets nothing.
+fn text_to_buffer<M: GuestMemory>(mem: &mut M, ebx: u32, ecx: u32, edx: u32, esi: u32, edi: u32) {
+    let (Ok(w), Ok(h)) = (mem.read_u32(edi), mem.read_u32(edi.wrapping_add(4))) else {
+        return;
+    };
+    if w == 0 || h == 0 || w > MAX_BUFFER || h > MAX_BUFFER {
+        return;
+    }
+    let base = edi.wrapping_add(8);
+    let mut bytes = vec![0u8; (w * h * 4) as usize];
+    if mem.read(base, &mut bytes).is_err() {
+        return;
+    }
+    // Draw on a canvas of "not drawn" markers (bit 31), then copy the drawn pixels.
+    let mut canvas = Window {
+        style: 1,
+        width: w,
+        height: h,
+        pixels: vec![0x8000_0000; (w * h) as usize],
+        buttons: Vec::new(),
+    };
+    // Flag B (fill) shares edi with the buffer: the kernel cannot have both; drop B and C.
+    canvas.text_call(&*mem, ebx, ecx & !0x4800_0000, edx, esi, 0);
+    for (i, &p) in canvas.pixels.iter().enumerate() {
+        if p & 0x8000_0000 == 0 {
+            bytes[i * 4..i * 4 + 4].copy_from_slice(&(p | 0xff00_0000).to_le_bytes());
+        }
+    }
+    let _ = mem.write(base, &bytes);
 }

@@ -399,3 +399,44 @@ fn framebuffer_geometry() {
     );
     assert!(big.pixels.iter().all(|&p| p == 0), "style 1 draws nothing");
 }
+
+#[test]
+fn text_into_a_user_buffer() {
+    use ipcemu_kernel::RegFile;
+    let (mut k, mut ko, ts) = world(1);
+    let a = ts[0];
+    // A 13x9 buffer at 0x3000 (two 6x9 cells and a column), every pixel 0x11223344.
+    let (w, h) = (13u32, 9u32);
+    let m = mem_mut(&mut k, a);
+    m.write_u32(0x3000, w).unwrap();
+    m.write_u32(0x3004, h).unwrap();
+    m.write(
+        0x3008,
+        &0x1122_3344u32.to_le_bytes().repeat((w * h) as usize),
+    )
+    .unwrap();
+    m.write(0x2000, b"Hi").unwrap();
+    let mut cpu = RegFile::default();
+    cpu.set(Reg::Eax, 4);
+    cpu.set(Reg::Ebx, 0);
+    cpu.set(Reg::Ecx, 0x0800_00ff); // flag C, blue
+    cpu.set(Reg::Edx, 0x2000);
+    cpu.set(Reg::Esi, 2);
+    cpu.set(Reg::Edi, 0x3000);
+    ko.syscall(&mut k, a, &mut cpu);
+    let mut px = vec![0u8; (w * h * 4) as usize];
+    mem(&k, a).read(0x3008, &mut px).unwrap();
+    let px: Vec<u32> = px
+        .chunks(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let drawn = px.iter().filter(|&&p| p == 0xff00_00ff).count();
+    let kept = px.iter().filter(|&&p| p == 0x1122_3344).count();
+    assert!(drawn > 10, "text drew {drawn} pixels");
+    assert_eq!(drawn + kept, px.len(), "only drawn pixels change");
+    assert!(
+        (0..h).all(|y| px[(y * w + 12) as usize] == 0x1122_3344),
+        "two cells only"
+    );
+    assert!(ko.thread(a).win.is_none(), "no window needed");
+}
