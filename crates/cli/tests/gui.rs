@@ -302,3 +302,34 @@ fn input_after_the_guests_ended_does_not_make_a_timeout() {
     assert!(!err.contains("--timeout reached"), "{err}");
     assert!(!d.join("late.png").exists());
 }
+
+#[test]
+fn bad_scenario_input_steps_are_refused() {
+    let d = scratch("bad-steps");
+    let fixtures = root().join("fixtures").canonicalize().unwrap();
+    for (step, want) in [
+        (
+            "to = \"nobody\"\nkeys = \"a\"",
+            "no process labelled \"nobody\"",
+        ),
+        ("to = \"w\"\nkeys = \"a\"\nbutton = 1", "exactly one of"),
+        ("to = \"w\"\nmouse = [1]", "mouse is [x, y]"),
+        ("to = \"w\"\nkeys = \"\u{e9}\"", "is not a key"),
+    ] {
+        let toml = format!(
+            "[[process]]\nimage = \"{}/kolibri/input_wait.kex\"\nlabel = \"w\"\n\n[[input]]\n{step}\n",
+            fixtures.display()
+        );
+        let file = d.join("bad.toml");
+        std::fs::write(&file, toml).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+            .args(["test", file.to_str().unwrap()])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let out =
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(0), "{step}: {out}");
+        assert!(out.contains(want), "{step}: {out}");
+    }
+}

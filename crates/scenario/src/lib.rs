@@ -308,8 +308,17 @@ fn run_loaded(
         let at = ipcemu_machine::seconds(inp.at.unwrap_or(0.0)).map_err(|e| bad(&e.to_string()))?;
         let input = match (&inp.keys, inp.button, &inp.mouse, &inp.screenshot) {
             (Some(k), None, None, None) => {
-                // TOML already turned escapes into characters: a newline is Enter.
-                Input::Keys(k.bytes().map(|b| if b == b'\n' { 13 } else { b }).collect())
+                // TOML already turned escapes into characters: a newline is Enter; tab,
+                // backspace and escape are their keys; anything else must be printable ASCII.
+                let keys = k
+                    .chars()
+                    .map(|c| match c {
+                        '\n' => Ok(13),
+                        '\t' | '\u{8}' | '\u{1b}' | ' '..='~' => Ok(c as u8),
+                        _ => Err(bad(&format!("keys: {c:?} is not a key (printable ASCII)"))),
+                    })
+                    .collect::<Result<Vec<u8>, _>>()?;
+                Input::Keys(keys)
             }
             (None, Some(id), None, None) => Input::Button(id),
             (None, None, Some(m), None) => match m[..] {
