@@ -345,6 +345,21 @@ struct RunArgs {
     /// has no slot and no PID (repeatable)
     #[arg(long, value_name = "N=SECONDS")]
     start_at: Vec<String>,
+    /// KolibriOS: type TEXT into guest N's window at SECONDS of guest time (function 2; `\n`
+    /// is Enter); repeatable
+    #[arg(long, value_name = "N=TEXT@SECONDS")]
+    keys: Vec<String>,
+    /// KolibriOS: press guest N's button ID (defined with function 8) at SECONDS (function 17);
+    /// repeatable
+    #[arg(long, value_name = "N=ID@SECONDS")]
+    button: Vec<String>,
+    /// KolibriOS: move the mouse to X,Y (screen) with BUTTONS held (bit 0 left) at SECONDS:
+    /// event 6 for guest N, function 37; repeatable
+    #[arg(long, value_name = "N=X,Y[,BUTTONS]@SECONDS")]
+    mouse: Vec<String>,
+    /// KolibriOS: write guest N's window as a PNG file at SECONDS of guest time; repeatable
+    #[arg(long, value_name = "N=FILE.png@SECONDS")]
+    screenshot: Vec<String>,
     /// Refuse (error 07h) a PC-IPC call whose caller ID another process got from request-ID
     /// (the TSR had no such check)
     #[arg(long)]
@@ -562,6 +577,68 @@ fn start_times(args: &RunArgs) -> Result<Vec<Option<Duration>>> {
         }
     }
     Ok(out)
+}
+
+/// `--keys`, `--button`, `--mouse`, `--screenshot`: `N=VALUE@SECONDS`, run at that guest time.
+fn timed_actions(args: &RunArgs, world: &mut ipcemu_machine::World) -> Result<()> {
+    use ipcemu_registry::timed::{self, Input};
+    let opts = [
+        ("--keys", &args.keys),
+        ("--button", &args.button),
+        ("--mouse", &args.mouse),
+        ("--screenshot", &args.screenshot),
+    ];
+    for (opt, values) in opts {
+        for a in values {
+            let bad = |why: &str| anyhow::anyhow!("{opt} {a}: {why}");
+            let (n, rest) = a
+                .split_once('=')
+                .ok_or_else(|| bad("expected N=VALUE@SECONDS"))?;
+            let (value, secs) = rest
+                .rsplit_once('@')
+                .ok_or_else(|| bad("expected @SECONDS"))?;
+            let n: usize = n
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&n| n >= 1 && n <= args.guests.len())
+                .ok_or_else(|| {
+                    bad(&format!(
+                        "N is a guest's position, 1..={}",
+                        args.guests.len()
+                    ))
+                })?;
+            let at = parse_seconds(secs).map_err(|e| bad(&e.to_string()))?;
+            let num =
+                |v: &str| parse_u32(v.trim()).ok_or_else(|| bad(&format!("{v:?} is not a number")));
+            let input = match opt {
+                "--keys" => Input::Keys(timed::parse_keys(value).map_err(|e| bad(&e))?),
+                "--button" => Input::Button(num(value)?),
+                "--mouse" => {
+                    let v = value.split(',').map(num).collect::<Result<Vec<u32>>>()?;
+                    match v[..] {
+                        [x, y] => Input::Mouse { x, y, buttons: 0 },
+                        [x, y, buttons] => Input::Mouse { x, y, buttons },
+                        _ => return Err(bad("expected X,Y[,BUTTONS]")),
+                    }
+                }
+                _ => {
+                    timed::schedule_screenshot(world, n - 1, at, value.into());
+                    continue;
+                }
+            };
+            timed::schedule_input(world, n - 1, at, input);
+        }
+    }
+    Ok(())
+}
+
+/// A decimal or 0x-prefixed hexadecimal number.
+fn parse_u32(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
 }
 
 /// Connections and policy of the KasperskyOS-style personality, checked against the guests.
@@ -849,6 +926,7 @@ fn run(args: RunArgs) -> Result<u8> {
             None => Some(world.add_guest(&spec)?),
         });
     }
+    timed_actions(&args, &mut world)?;
     let started = |opt: &str, n: usize| {
         ids[n - 1].with_context(|| {
             format!("{opt}: guest {n} starts later (--start-at); it cannot be chosen here")

@@ -9,8 +9,11 @@
 #![warn(missing_docs)]
 
 mod compat;
+mod font;
 mod fs;
+pub mod gui;
 mod heap;
+pub mod input;
 mod ipc;
 mod system;
 
@@ -84,6 +87,12 @@ pub struct KThread {
     pub unread: Vec<u64>,
     /// The headless window's box from function 0: left, top, width, height.
     pub window: [u32; 4],
+    /// The window's framebuffer and buttons, from the first function 0 (`gui.rs`).
+    pub win: Option<Box<gui::Window>>,
+    /// Keys for function 2 (`input.rs`).
+    pub keys: VecDeque<u32>,
+    /// The pending button press for function 17.
+    pub button: Option<u32>,
 }
 
 impl Default for KThread {
@@ -96,6 +105,9 @@ impl Default for KThread {
             redraw: true,
             unread: Vec::new(),
             window: [0; 4],
+            win: None,
+            keys: VecDeque::new(),
+            button: None,
         }
     }
 }
@@ -106,6 +118,8 @@ pub struct EventWait {
     mask: u32,
     area: u32,
     size: u32,
+    /// The thread has a window, so keys, buttons or the mouse could wake it.
+    window: bool,
 }
 
 impl Blocker for EventWait {
@@ -116,8 +130,13 @@ impl Blocker for EventWait {
         "event"
     }
     fn describe(&self) -> String {
+        let input = if self.window && self.mask & 0b10_0110 != 0 {
+            "; waits for input (keys, buttons or the mouse, as its mask allows)"
+        } else {
+            ""
+        };
         format!(
-            "waits for an event (function 10/23) with mask {:#x}, IPC area {}",
+            "waits for an event (function 10/23) with mask {:#x}, IPC area {}{input}",
             self.mask,
             if self.area == 0 {
                 "not set".to_string()
@@ -225,6 +244,8 @@ pub struct Kolibri {
     /// Missing functions already named in a warning: (process, function, subfunction).
     missing_seen: HashSet<(ProcId, u32, u32)>,
     files: fs::Files,
+    /// The mouse: screen x, y and buttons held (`input.rs`).
+    mouse: [u32; 3],
 }
 
 impl Kolibri {
@@ -238,6 +259,7 @@ impl Kolibri {
             scratch: Vec::new(),
             missing_seen: HashSet::new(),
             files: fs::Files::default(),
+            mouse: [0; 3],
         }
     }
 
@@ -278,7 +300,8 @@ impl Kolibri {
     /// The next event the thread's mask allows, consuming it (0 = none).
     ///
     /// Highest code first; event 1 (redraw) is a flag that stays until function 0;
-    /// events 5..=10 reset when read; 2 and 3 never happen headless; 4 and 11.. are ignored.
+    /// events 5..=10 reset when read; 2 and 3 are pending while a key or a button press is
+    /// (`input.rs`); 4 and 11.. are ignored.
     pub fn take_event<M: GuestMemory>(&mut self, k: &Kernel<M>, t: ThreadId) -> u32 {
         let ev = self.take_event_raw(t);
         if k.trace_on && ev != 0 {
@@ -312,7 +335,17 @@ impl Kolibri {
                         return 1;
                     }
                 }
-                1 | 2 => {} // key, button: no input devices
+                // Key, button: pending while the buffer holds one (`input.rs`).
+                1 => {
+                    if !th.keys.is_empty() {
+                        return 2;
+                    }
+                }
+                2 => {
+                    if th.button.is_some() {
+                        return 3;
+                    }
+                }
                 _ => {
                     if th.events & (1 << bit) != 0 {
                         th.events &= !(1 << bit);
@@ -362,6 +395,7 @@ impl Kolibri {
             mask: th.event_mask,
             area: th.ipc_area,
             size: th.ipc_size,
+            window: th.win.is_some(),
         };
         k.block_current(Box::new(w), deadline);
         None
@@ -471,18 +505,13 @@ impl Kolibri {
                 k.exit_thread(t);
                 Outcome::Exit
             }
-            // 0: define window. Headless: keeps the box for function 9, clears the redraw flag.
-            0 => {
-                let ecx = cpu.get(Reg::Ecx);
-                let th = self.thread(t);
-                th.redraw = false;
-                th.window = [ebx >> 16, ecx >> 16, ebx & 0xffff, ecx & 0xffff];
-                Outcome::Continue
-            }
-            // Drawing and window functions: accepted, nothing visible changes.
-            1 | 4 | 7 | 8 | 12 | 13 | 15 | 38 | 47 | 65 | 67 | 71 | 73 => Outcome::Continue,
-            // 2 get key, 17 get pressed button: the buffer is empty.
-            2 | 17 => set(cpu, 1),
+            // Window and drawing functions: the headless framebuffer (gui.rs).
+            0 | 1 | 4 | 7 | 8 | 12 | 13 | 38 | 47 => self.draw_call(k, t, cpu, eax),
+            // Other drawing and window functions: accepted, nothing visible changes.
+            15 | 65 | 67 | 71 | 73 => Outcome::Continue,
+            // 2 get key, 17 get pressed button (input.rs).
+            2 => set(cpu, self.get_key(t)),
+            17 => set(cpu, self.get_button(t)),
             // 3: system time 0x00SSMMHH in BCD, from the world clock (starts at 00:00:00).
             3 => {
                 let s = k.now_ns() / 1_000_000_000;
@@ -535,8 +564,9 @@ impl Kolibri {
             },
             // 29: system date 0x00DDMMYY in BCD: a fixed 01.01.26 (deterministic).
             29 => set(cpu, 0x0001_0126),
-            // 37 mouse, 48 skin/style, 66 keyboard: headless answers are 0.
-            37 | 48 | 66 => set(cpu, 0),
+            37 => set(cpu, self.mouse_call(t, ebx)),
+            // 48 skin/style, 66 keyboard: headless answers are 0.
+            48 | 66 => set(cpu, 0),
             40 => {
                 let old = self.set_event_mask(t, ebx);
                 set(cpu, old)

@@ -322,3 +322,121 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn key_codes_are_scancode_and_ascii() {
+    use crate::input::key_code;
+    assert_eq!(key_code(b'a'), 0x1e6100);
+    assert_eq!(key_code(b'A'), 0x1e4100, "shifted: same key");
+    assert_eq!(key_code(b'1'), 0x023100);
+    assert_eq!(key_code(b'!'), 0x022100);
+    assert_eq!(key_code(b'/'), 0x352f00);
+    assert_eq!(key_code(b'\\'), 0x2b5c00);
+    assert_eq!(key_code(13), 0x1c0d00);
+    assert_eq!(key_code(b' '), 0x392000);
+}
+
+#[test]
+fn input_keys_buttons_and_the_key_buffer_limit() {
+    use crate::input::{Input, InputError, KEY_BUFFER};
+    let (mut k, mut ko, ts) = world(1);
+    let a = ts[0];
+    let p = k.threads[a].proc;
+    assert_eq!(
+        ko.input(&mut k, p, Input::Button(2)),
+        Err(InputError::NoWindow)
+    );
+    ko.thread(a).redraw = false;
+    ko.thread(a).win = Some(Box::new(gui::Window::new(99, 99, 0xffffff)));
+    ko.thread(a)
+        .win
+        .as_mut()
+        .unwrap()
+        .button(10 << 16 | 5, 10 << 16 | 5, 2, 0);
+    assert_eq!(
+        ko.input(&mut k, p, Input::Button(9)),
+        Err(InputError::NoButton(9))
+    );
+    ko.input(&mut k, p, Input::Keys(vec![b'x'; KEY_BUFFER + 5]))
+        .unwrap();
+    assert_eq!(
+        ko.thread(a).keys.len(),
+        KEY_BUFFER,
+        "the kernel's buffer holds 120"
+    );
+    ko.input(&mut k, p, Input::Button(2)).unwrap();
+    assert_eq!(
+        ko.take_event(&k, a),
+        3,
+        "button before key: highest code first"
+    );
+    assert_eq!(ko.get_button(a), 2 << 8);
+    assert_eq!(ko.get_button(a), 1);
+    assert_eq!(ko.take_event(&k, a), 2);
+    ko.set_event_mask(a, 0);
+    assert_eq!(ko.take_event(&k, a), 0, "masked");
+}
+
+#[test]
+fn framebuffer_geometry() {
+    let mut w = gui::Window::new(10 << 16 | 19, 20 << 16 | 9, 0x0000_1234);
+    assert_eq!((w.width, w.height), (20, 10));
+    assert!(w.pixels.iter().all(|&p| p == 0x1234));
+    w.rect(2 << 16 | 3, 1 << 16 | 2, 0xff);
+    let lit: Vec<(u32, u32)> = (0..10)
+        .flat_map(|y| (0..20).map(move |x| (x, y)))
+        .filter(|&(x, y)| w.get(x, y) == Some(0xff))
+        .collect();
+    assert_eq!(lit, vec![(2, 1), (3, 1), (4, 1), (2, 2), (3, 2), (4, 2)]);
+    w.line(3, 9 << 16 | 6, 0x01_000000); // (0,9) to (3,6)
+    assert_eq!(w.get(0, 9), Some(!0x1234 & 0xff_ffff), "bit 24 inverts");
+    assert_eq!(w.get(3, 6), Some(!0x1234 & 0xff_ffff), "both ends");
+    let big = gui::Window::new(5000, 5000, 0x0100_0000);
+    assert_eq!(
+        (big.width, big.height),
+        (gui::SCREEN_W, gui::SCREEN_H),
+        "at most the screen"
+    );
+    assert!(big.pixels.iter().all(|&p| p == 0), "style 1 draws nothing");
+}
+
+#[test]
+fn text_into_a_user_buffer() {
+    use ipcemu_kernel::RegFile;
+    let (mut k, mut ko, ts) = world(1);
+    let a = ts[0];
+    // A 13x9 buffer at 0x3000 (two 6x9 cells and a column), every pixel 0x11223344.
+    let (w, h) = (13u32, 9u32);
+    let m = mem_mut(&mut k, a);
+    m.write_u32(0x3000, w).unwrap();
+    m.write_u32(0x3004, h).unwrap();
+    m.write(
+        0x3008,
+        &0x1122_3344u32.to_le_bytes().repeat((w * h) as usize),
+    )
+    .unwrap();
+    m.write(0x2000, b"Hi").unwrap();
+    let mut cpu = RegFile::default();
+    cpu.set(Reg::Eax, 4);
+    cpu.set(Reg::Ebx, 0);
+    cpu.set(Reg::Ecx, 0x0800_00ff); // flag C, blue
+    cpu.set(Reg::Edx, 0x2000);
+    cpu.set(Reg::Esi, 2);
+    cpu.set(Reg::Edi, 0x3000);
+    ko.syscall(&mut k, a, &mut cpu);
+    let mut px = vec![0u8; (w * h * 4) as usize];
+    mem(&k, a).read(0x3008, &mut px).unwrap();
+    let px: Vec<u32> = px
+        .chunks(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let drawn = px.iter().filter(|&&p| p == 0xff00_00ff).count();
+    let kept = px.iter().filter(|&&p| p == 0x1122_3344).count();
+    assert!(drawn > 10, "text drew {drawn} pixels");
+    assert_eq!(drawn + kept, px.len(), "only drawn pixels change");
+    assert!(
+        (0..h).all(|y| px[(y * w + 12) as usize] == 0x1122_3344),
+        "two cells only"
+    );
+    assert!(ko.thread(a).win.is_none(), "no window needed");
+}

@@ -23,6 +23,7 @@ mod memory;
 mod stop;
 mod watchdog;
 
+pub use delayed::TimedAction;
 pub use host::{HostAction, HostSent, HostTarget, Trigger, HOST_BASE, HOST_MAX_MESSAGE};
 pub use ipcemu_personality::HostMessage;
 pub use limits::{nanos, seconds, SecondsError, DEFAULT_MAX_OUTPUT, MAX_SECONDS, OUTPUT_BUFFER};
@@ -508,6 +509,8 @@ pub struct World {
     guests: Vec<Option<GuestId>>,
     /// Guests that start later, by token (the guest's number): taken when they start.
     delayed: Vec<Option<GuestSpec>>,
+    /// Host-side actions at a guest time ([`World::add_timed`]), by token: taken when run.
+    timed: Vec<Option<TimedAction>>,
 }
 
 /// Where guest output and fault reports go.
@@ -631,6 +634,7 @@ impl World {
             stop: StopHandle::default(),
             guests: Vec::new(),
             delayed: Vec::new(),
+            timed: Vec::new(),
         })
     }
 
@@ -982,7 +986,8 @@ impl World {
                 if let Some(h) = self.host.as_mut() {
                     h.step(&mut sh.kernel, &mut sh.pers);
                     let host_proc = h.proc;
-                    if sh.kernel.pending_starts() == 0
+                    // Guests still to start keep the run going; timed actions do not.
+                    if self.delayed.iter().all(Option::is_none)
                         && sh
                             .kernel
                             .procs
@@ -1111,7 +1116,8 @@ impl World {
         // cut anything short.
         let end = match end {
             End::Timeout | End::WallTimeout
-                if k.pending_starts() == 0 && procs.iter().all(|p| p.status.is_some()) =>
+                if self.delayed.iter().all(Option::is_none)
+                    && procs.iter().all(|p| p.status.is_some()) =>
             {
                 End::AllExited
             }

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 use ipcemu_kernel::MessageHook;
+pub mod timed;
 pub use ipcemu_kos::{parse_connect, parse_init, Connection, Policy};
 use ipcemu_machine::{Registry, World, WorldConfig, WorldError};
 pub use ipcemu_pcipc::{PcIpcConfig, DEFAULT_VECTOR as PCIPC_DEFAULT_VECTOR};

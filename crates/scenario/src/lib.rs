@@ -310,6 +310,44 @@ fn run_loaded(
         }
     }
 
+    // Timed input and screenshots.
+    for (i, inp) in sc.inputs.iter().enumerate() {
+        use ipcemu_registry::timed::{self, Input};
+        let bad = |why: &str| invalid(format!("input[{i}]: {why}"));
+        let n = labels
+            .iter()
+            .position(|l| *l == inp.to)
+            .ok_or_else(|| bad(&format!("no process labelled {:?}", inp.to)))?;
+        let at = ipcemu_machine::seconds(inp.at.unwrap_or(0.0)).map_err(|e| bad(&e.to_string()))?;
+        let input = match (&inp.keys, inp.button, &inp.mouse, &inp.screenshot) {
+            (Some(k), None, None, None) => {
+                // TOML already turned escapes into characters: a newline is Enter; tab,
+                // backspace and escape are their keys; anything else must be printable ASCII.
+                let keys = k
+                    .chars()
+                    .map(|c| match c {
+                        '\n' => Ok(13),
+                        '\t' | '\u{8}' | '\u{1b}' | ' '..='~' => Ok(c as u8),
+                        _ => Err(bad(&format!("keys: {c:?} is not a key (printable ASCII)"))),
+                    })
+                    .collect::<Result<Vec<u8>, _>>()?;
+                Input::Keys(keys)
+            }
+            (None, Some(id), None, None) => Input::Button(id),
+            (None, None, Some(m), None) => match m[..] {
+                [x, y] => Input::Mouse { x, y, buttons: 0 },
+                [x, y, buttons] => Input::Mouse { x, y, buttons },
+                _ => return Err(bad("mouse is [x, y] or [x, y, buttons]")),
+            },
+            (None, None, None, Some(f)) => {
+                timed::schedule_screenshot(&mut world, n, at, dir.join(f));
+                continue;
+            }
+            _ => return Err(bad("give exactly one of keys, button, mouse, screenshot")),
+        };
+        timed::schedule_input(&mut world, n, at, input);
+    }
+
     // The host actor.
     if let Some(h) = &sc.host {
         let pid = world

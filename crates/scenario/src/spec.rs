@@ -46,6 +46,9 @@ pub struct Scenario {
     pub processes: Vec<ProcessSpec>,
     /// The host actor.
     pub host: Option<HostSpec>,
+    /// KolibriOS input and screenshots at guest times (`[[input]]`).
+    #[serde(rename = "input", default)]
+    pub inputs: Vec<InputSpec>,
     /// What must hold after the run.
     #[serde(default)]
     pub expect: Expect,
@@ -189,6 +192,26 @@ impl ProcessSpec {
             file: self.expect_output_file.clone(),
         }
     }
+}
+
+/// `[[input]]`: one of `keys`, `button`, `mouse`, `screenshot` for a KolibriOS process at a
+/// guest time (as `--keys`, `--button`, `--mouse`, `--screenshot`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    /// The process's label.
+    pub to: String,
+    /// Guest time in seconds (default 0).
+    #[serde(default, deserialize_with = "seconds")]
+    pub at: Option<f64>,
+    /// Keys to type (TOML escapes apply; `"\n"`... see `--keys`: a newline is Enter).
+    pub keys: Option<String>,
+    /// Press the button with this identifier (defined with function 8).
+    pub button: Option<u32>,
+    /// Move the mouse: `[x, y]` or `[x, y, buttons]` (screen coordinates).
+    pub mouse: Option<Vec<u32>>,
+    /// Write the process's window as a PNG file (relative to the scenario file).
+    pub screenshot: Option<String>,
 }
 
 /// `[host]`.
