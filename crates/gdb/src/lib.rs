@@ -1,31 +1,34 @@
 //! # ipcemu-gdb
 //!
 //! A GDB remote stub for one guest process of a world, built on the `gdbstub` crate
-//! (`ipcemu run --gdb N=PORT`). GDB sees the guest's first live thread as a single-threaded
-//! i386 target: registers (general, eip, eflags, segments), memory read and write, software
-//! breakpoints (Unicorn code hooks on the address: guest memory is not patched), single step,
-//! continue, Ctrl-C, detach and kill.
+//! (`ipcemu run --gdb N=PORT`). Every live thread of the guest is a GDB thread (its id is the
+//! thread's PID, the KolibriOS TID): registers (general, eip, eflags, segments) per thread,
+//! memory read and write, software breakpoints (Unicorn code hooks on the address: guest memory
+//! is not patched), watchpoints, single step of one thread, continue, Ctrl-C, detach and kill.
+//! A stop names the thread that caused it, so GDB switches to it.
 //!
 //! While GDB has the guest stopped, the whole world is stopped: nothing runs and the virtual
 //! clock does not move, so a debugging session sees the schedule of a plain run. When GDB
-//! continues, the world runs (every guest) until the debugged guest hits a breakpoint, finishes
-//! a step, or ends. See `docs/debugging.md`.
+//! continues, the world runs (every guest) until a thread of the debugged guest hits a
+//! breakpoint or watchpoint, finishes a step, or the guest ends. See `docs/debugging.md`.
 
 #![warn(missing_docs)]
 
 use gdbstub::common::Signal;
+use gdbstub::common::Tid;
 use gdbstub::conn::ConnectionExt;
 use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
-use gdbstub::stub::{DisconnectReason, GdbStub, SingleThreadStopReason};
-use gdbstub::target::ext::base::singlethread::{
-    SingleThreadBase, SingleThreadResume, SingleThreadResumeOps, SingleThreadSingleStep,
-    SingleThreadSingleStepOps,
+use gdbstub::stub::{DisconnectReason, GdbStub, MultiThreadStopReason};
+use gdbstub::target::ext::base::multithread::{
+    MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking,
+    MultiThreadSchedulerLockingOps, MultiThreadSingleStep, MultiThreadSingleStepOps,
 };
 use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::breakpoints::{
     Breakpoints, BreakpointsOps, HwWatchpoint, HwWatchpointOps, SwBreakpoint, SwBreakpointOps,
     WatchKind,
 };
+use gdbstub::target::ext::thread_extra_info::{ThreadExtraInfo, ThreadExtraInfoOps};
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::x86::reg::X86CoreRegs;
 use ipcemu_kernel::{Cpu, ExitStatus, ProcId, Reg, RegFile, ThreadId};
@@ -55,34 +58,76 @@ pub enum SessionEnd {
 }
 
 /// The guest being debugged, as gdbstub's target.
+///
+/// GDB thread ids are the kernel's thread PIDs (the KolibriOS TID that 51.1 returns and 9
+/// reports; never reused), so `thread N` names the same guest thread for the whole session.
 pub struct Debuggee<'w> {
     world: &'w mut World,
     proc: ProcId,
-    /// Set by `step`, read by the event loop.
-    stepping: bool,
+    /// The thread GDB asked to step (set by the resume actions, read by the event loop).
+    stepping: Option<ThreadId>,
+    /// The thread of the guest that ran last (a Ctrl-C stop names it).
+    last: Option<ThreadId>,
     /// Set when the world is over (the event loop reports the guest ended).
     over: Option<u8>,
 }
 
 impl<'w> Debuggee<'w> {
-    /// Debug process `proc` of `world` (its first live thread).
+    /// Debug process `proc` of `world` (every thread of it).
     pub fn new(world: &'w mut World, proc: ProcId) -> Self {
         Debuggee {
             world,
             proc,
-            stepping: false,
+            stepping: None,
+            last: None,
             over: None,
         }
     }
 
-    /// The thread GDB sees: the process's first thread that has not ended.
-    fn thread(&self) -> Option<ThreadId> {
+    /// The live threads of the guest, in creation order.
+    fn threads(&self) -> Vec<ThreadId> {
         self.world.with_kernel(|k| {
-            (0..k.threads.len()).map(ThreadId).find(|&t| {
-                k.threads[t].proc == self.proc
-                    && k.threads[t].state != ipcemu_kernel::ThreadState::Ended
+            (0..k.threads.len())
+                .map(ThreadId)
+                .filter(|&t| {
+                    k.threads[t].proc == self.proc
+                        && k.threads[t].state != ipcemu_kernel::ThreadState::Ended
+                })
+                .collect()
+        })
+    }
+
+    /// Whether `t` is a live thread of the guest.
+    fn is_ours(&self, t: ThreadId) -> bool {
+        self.world.with_kernel(|k| {
+            k.threads.get(t.0).is_some_and(|th| {
+                th.proc == self.proc && th.state != ipcemu_kernel::ThreadState::Ended
             })
         })
+    }
+
+    /// GDB's id of thread `t`: its PID.
+    fn tid(&self, t: ThreadId) -> Option<Tid> {
+        self.world
+            .with_kernel(|k| k.threads.get(t.0).map(|th| th.pid as usize))
+            .and_then(Tid::new)
+    }
+
+    /// The live thread of the guest GDB calls `tid`.
+    fn thread_of(&self, tid: Tid) -> Option<ThreadId> {
+        let pid = u32::try_from(tid.get()).ok()?;
+        self.world
+            .with_kernel(|k| k.thread_by_pid(pid))
+            .filter(|&t| self.is_ours(t))
+    }
+
+    /// The thread a stop that no thread caused (Ctrl-C) names: the one that ran last, or the
+    /// first live one.
+    fn some_thread(&self) -> Option<Tid> {
+        self.last
+            .filter(|&t| self.is_ours(t))
+            .or_else(|| self.threads().first().copied())
+            .and_then(|t| self.tid(t))
     }
 
     fn ended(&self) -> Option<u8> {
@@ -93,47 +138,67 @@ impl<'w> Debuggee<'w> {
         })
     }
 
-    /// Run the world until the debugged guest stops (breakpoint, finished step, end) or
-    /// `budget` world steps passed (`None`: keep going).
-    fn run_some(&mut self, budget: usize) -> Option<SingleThreadStopReason<u32>> {
+    /// A stop of thread `t` with `signal` (thread `t` gone: the guest's next live thread).
+    fn stop_in(&self, t: ThreadId, signal: Signal) -> MultiThreadStopReason<u32> {
+        let tid = if self.is_ours(t) {
+            self.tid(t)
+        } else {
+            self.some_thread()
+        };
+        match tid {
+            Some(tid) => MultiThreadStopReason::SignalWithThread { tid, signal },
+            None => MultiThreadStopReason::Signal(signal),
+        }
+    }
+
+    /// Run the world until the debugged guest stops (a breakpoint or watchpoint hit by any of
+    /// its threads, a finished step, its end) or `budget` world steps passed.
+    fn run_some(&mut self, budget: usize) -> Option<MultiThreadStopReason<u32>> {
         for _ in 0..budget {
             if let Some(c) = self.ended() {
-                return Some(SingleThreadStopReason::Exited(c));
+                return Some(MultiThreadStopReason::Exited(c));
             }
-            let me = self.thread();
-            if self.stepping {
-                self.world.step_next(me);
+            if self.stepping.is_some_and(|t| !self.is_ours(t)) {
+                self.stepping = None;
             }
-            match self.world.step() {
+            self.world.step_next(self.stepping);
+            let (t, why) = match self.world.step() {
                 Step::Over(_) => {
                     let c = self.ended().unwrap_or(0);
                     self.over = Some(c);
-                    return Some(SingleThreadStopReason::Exited(c));
+                    return Some(MultiThreadStopReason::Exited(c));
                 }
-                Step::Ran(t, StopReason::Breakpoint(_)) if Some(t) == me => {
-                    self.stepping = false;
-                    return Some(SingleThreadStopReason::SwBreak(()));
-                }
-                Step::Ran(t, StopReason::Watchpoint(addr, write)) if Some(t) == me => {
-                    self.stepping = false;
+                Step::Ran(t, why) => (t, why),
+            };
+            let ours = self.world.with_kernel(|k| k.threads[t].proc == self.proc);
+            if !ours {
+                continue;
+            }
+            self.last = Some(t);
+            if let Some(c) = self.ended() {
+                return Some(MultiThreadStopReason::Exited(c));
+            }
+            let stop = match why {
+                StopReason::Breakpoint(_) => self.tid(t).map(MultiThreadStopReason::SwBreak),
+                StopReason::Watchpoint(addr, write) => {
                     let kind = if write {
                         WatchKind::Write
                     } else {
                         WatchKind::Read
                     };
-                    return Some(SingleThreadStopReason::Watch {
-                        tid: (),
-                        kind,
-                        addr,
-                    });
+                    self.tid(t)
+                        .map(|tid| MultiThreadStopReason::Watch { tid, kind, addr })
                 }
-                Step::Ran(t, _) if self.stepping && Some(t) == me => {
-                    // One instruction ran (or the system call it made was handled).
-                    self.stepping = false;
-                    self.world.step_next(None);
-                    return Some(SingleThreadStopReason::DoneStep);
-                }
-                Step::Ran(..) => {}
+                // One instruction ran (or the system call it made was handled); a thread that
+                // ended in it reports the stop in another thread of the guest.
+                _ if self.stepping == Some(t) => Some(self.stop_in(t, Signal::SIGTRAP)),
+                _ => None,
+            };
+            if stop.is_some() {
+                tracing::debug!(thread = t.0, ?stop, "debugged guest stopped");
+                self.stepping = None;
+                self.world.step_next(None);
+                return stop;
             }
         }
         None
@@ -187,7 +252,7 @@ impl Target for Debuggee<'_> {
     type Error = String;
 
     fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
-        BaseOps::SingleThread(self)
+        BaseOps::MultiThread(self)
     }
 
     fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {
@@ -195,16 +260,16 @@ impl Target for Debuggee<'_> {
     }
 }
 
-impl SingleThreadBase for Debuggee<'_> {
-    fn read_registers(&mut self, regs: &mut X86CoreRegs) -> TargetResult<(), Self> {
-        let t = self.thread().ok_or(TargetError::NonFatal)?;
+impl MultiThreadBase for Debuggee<'_> {
+    fn read_registers(&mut self, regs: &mut X86CoreRegs, tid: Tid) -> TargetResult<(), Self> {
+        let t = self.thread_of(tid).ok_or(TargetError::NonFatal)?;
         let rf = self.world.registers(t).ok_or(TargetError::NonFatal)?;
         regs_from(&rf, regs);
         Ok(())
     }
 
-    fn write_registers(&mut self, regs: &X86CoreRegs) -> TargetResult<(), Self> {
-        let t = self.thread().ok_or(TargetError::NonFatal)?;
+    fn write_registers(&mut self, regs: &X86CoreRegs, tid: Tid) -> TargetResult<(), Self> {
+        let t = self.thread_of(tid).ok_or(TargetError::NonFatal)?;
         let mut rf = self.world.registers(t).ok_or(TargetError::NonFatal)?;
         regs_into(regs, &mut rf);
         if self.world.set_registers(t, &rf) {
@@ -214,8 +279,9 @@ impl SingleThreadBase for Debuggee<'_> {
         }
     }
 
-    fn read_addrs(&mut self, start: u32, data: &mut [u8]) -> TargetResult<usize, Self> {
-        // As much as is mapped, byte by byte past the first gap GDB asked about.
+    fn read_addrs(&mut self, start: u32, data: &mut [u8], _tid: Tid) -> TargetResult<usize, Self> {
+        // The threads of a process share its memory. As much as is mapped, byte by byte past
+        // the first gap GDB asked about.
         if self.world.read_memory(self.proc, start, data) {
             return Ok(data.len());
         }
@@ -238,7 +304,7 @@ impl SingleThreadBase for Debuggee<'_> {
         }
     }
 
-    fn write_addrs(&mut self, start: u32, data: &[u8]) -> TargetResult<(), Self> {
+    fn write_addrs(&mut self, start: u32, data: &[u8], _tid: Tid) -> TargetResult<(), Self> {
         if self.world.write_memory(self.proc, start, data) {
             Ok(())
         } else {
@@ -246,31 +312,107 @@ impl SingleThreadBase for Debuggee<'_> {
         }
     }
 
-    fn support_resume(&mut self) -> Option<SingleThreadResumeOps<'_, Self>> {
-        Some(self)
-    }
-}
-
-impl SingleThreadResume for Debuggee<'_> {
-    fn resume(&mut self, signal: Option<Signal>) -> Result<(), Self::Error> {
-        if signal.is_some() {
-            return Err("ipcemu does not deliver signals to guests".into());
+    fn list_active_threads(
+        &mut self,
+        thread_is_active: &mut dyn FnMut(Tid),
+    ) -> Result<(), Self::Error> {
+        for t in self.threads() {
+            if let Some(tid) = self.tid(t) {
+                thread_is_active(tid);
+            }
         }
-        self.stepping = false;
         Ok(())
     }
 
-    fn support_single_step(&mut self) -> Option<SingleThreadSingleStepOps<'_, Self>> {
+    fn support_resume(&mut self) -> Option<MultiThreadResumeOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_thread_extra_info(&mut self) -> Option<ThreadExtraInfoOps<'_, Self>> {
         Some(self)
     }
 }
 
-impl SingleThreadSingleStep for Debuggee<'_> {
-    fn step(&mut self, signal: Option<Signal>) -> Result<(), Self::Error> {
-        if signal.is_some() {
-            return Err("ipcemu does not deliver signals to guests".into());
-        }
-        self.stepping = true;
+impl ThreadExtraInfo for Debuggee<'_> {
+    fn thread_extra_info(&self, tid: Tid, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let Some(t) = self.thread_of(tid) else {
+            return Ok(0);
+        };
+        // "slot 4, waiting": what `info threads` shows next to the thread.
+        let text = self.world.with_kernel(|k| {
+            let th = &k.threads[t];
+            let state = match th.state {
+                ipcemu_kernel::ThreadState::Ready => "ready",
+                ipcemu_kernel::ThreadState::Running => "running",
+                ipcemu_kernel::ThreadState::Waiting => "waiting",
+                ipcemu_kernel::ThreadState::Ended => "ended",
+            };
+            format!("slot {}, {state}", th.slot.0)
+        });
+        let n = text.len().min(buf.len());
+        buf[..n].copy_from_slice(&text.as_bytes()[..n]);
+        Ok(n)
+    }
+}
+
+fn no_signal(signal: Option<Signal>) -> Result<(), String> {
+    match signal {
+        Some(_) => Err("ipcemu does not deliver signals to guests".into()),
+        None => Ok(()),
+    }
+}
+
+impl MultiThreadResume for Debuggee<'_> {
+    fn resume(&mut self) -> Result<(), Self::Error> {
+        // Every thread of the world runs on its normal schedule; `stepping` (if any) stops the
+        // guest once that thread has run one instruction.
+        Ok(())
+    }
+
+    fn clear_resume_actions(&mut self) -> Result<(), Self::Error> {
+        self.stepping = None;
+        Ok(())
+    }
+
+    fn set_resume_action_continue(
+        &mut self,
+        _tid: Tid,
+        signal: Option<Signal>,
+    ) -> Result<(), Self::Error> {
+        no_signal(signal)
+    }
+
+    fn support_single_step(&mut self) -> Option<MultiThreadSingleStepOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_scheduler_locking(&mut self) -> Option<MultiThreadSchedulerLockingOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl MultiThreadSchedulerLocking for Debuggee<'_> {
+    fn set_resume_action_scheduler_lock(&mut self) -> Result<(), Self::Error> {
+        // GDB steps one thread and asks the others to stay stopped (`vCont;s:N` alone). The
+        // world keeps its schedule instead: the stepped thread is first in line (it stopped
+        // last), so it runs at once unless it waits in a system call, and then the others run
+        // as in a plain run until it has stepped.
+        tracing::debug!("scheduler locking asked: the world keeps its schedule");
+        Ok(())
+    }
+}
+
+impl MultiThreadSingleStep for Debuggee<'_> {
+    fn set_resume_action_step(
+        &mut self,
+        tid: Tid,
+        signal: Option<Signal>,
+    ) -> Result<(), Self::Error> {
+        no_signal(signal)?;
+        self.stepping = Some(
+            self.thread_of(tid)
+                .ok_or_else(|| format!("thread {tid} is not a live thread of the guest"))?,
+        );
         Ok(())
     }
 }
@@ -325,12 +467,12 @@ struct Loop<'w>(std::marker::PhantomData<&'w mut ()>);
 impl<'w> BlockingEventLoop for Loop<'w> {
     type Target = Debuggee<'w>;
     type Connection = TcpStream;
-    type StopReason = SingleThreadStopReason<u32>;
+    type StopReason = MultiThreadStopReason<u32>;
 
     fn wait_for_stop_reason(
         target: &mut Debuggee<'w>,
         conn: &mut TcpStream,
-    ) -> Result<Event<SingleThreadStopReason<u32>>, WaitForStopReasonError<String, std::io::Error>>
+    ) -> Result<Event<MultiThreadStopReason<u32>>, WaitForStopReasonError<String, std::io::Error>>
     {
         loop {
             if let Some(r) = target.run_some(256) {
@@ -349,9 +491,15 @@ impl<'w> BlockingEventLoop for Loop<'w> {
     }
 
     fn on_interrupt(
-        _target: &mut Debuggee<'w>,
-    ) -> Result<Option<SingleThreadStopReason<u32>>, String> {
-        Ok(Some(SingleThreadStopReason::Signal(Signal::SIGINT)))
+        target: &mut Debuggee<'w>,
+    ) -> Result<Option<MultiThreadStopReason<u32>>, String> {
+        Ok(Some(match target.some_thread() {
+            Some(tid) => MultiThreadStopReason::SignalWithThread {
+                tid,
+                signal: Signal::SIGINT,
+            },
+            None => MultiThreadStopReason::Signal(Signal::SIGINT),
+        }))
     }
 }
 

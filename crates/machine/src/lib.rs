@@ -1678,14 +1678,23 @@ impl World {
         let Some(m) = self.machines.get_mut(proc.0).and_then(Option::as_mut) else {
             return false;
         };
+        // Only the registers that change are written: writing a segment register reloads its
+        // descriptor, and Unicorn's reload of CS loses the 32-bit default operand size (the
+        // next instruction would decode as 16-bit code).
         if m.loaded == Some(t) {
             for r in ALL_REGS {
-                let _ = m.uc.reg_write(x86(r), rf.get(r) as u64);
+                let v = rf.get(r) as u64;
+                if m.uc.reg_read(x86(r)).ok().map(|o| o as u32 as u64) != Some(v) {
+                    let _ = m.uc.reg_write(x86(r), v);
+                }
             }
             true
         } else if let Some(c) = m.contexts.get_mut(&t) {
             for r in ALL_REGS {
-                let _ = c.reg_write(x86(r), rf.get(r) as u64);
+                let v = rf.get(r) as u64;
+                if c.reg_read(x86(r)).ok().map(|o| o as u32 as u64) != Some(v) {
+                    let _ = c.reg_write(x86(r), v);
+                }
             }
             true
         } else {
