@@ -179,10 +179,23 @@ fn thread_entry_and_stack(img: &[u8]) -> (u32, u32) {
     (word(i + 11), word(i + 16))
 }
 
+/// The `int 0x40` that ends the second thread of `thr_pingpong.kex` (`mov eax, -1; int 0x40`
+/// after its entry).
+fn thread_end(img: &[u8], entry: u32) -> u32 {
+    let pat = [0xB8, 0xFF, 0xFF, 0xFF, 0xFF, 0xCD, 0x40];
+    let from = entry as usize;
+    let i = img[from..]
+        .windows(pat.len())
+        .position(|w| w == pat)
+        .expect("the end of the thread");
+    (from + i + 5) as u32
+}
+
 #[test]
 fn gdb_sees_every_thread_of_a_guest() {
     let img = std::fs::read(root().join("fixtures/kolibri/thr_pingpong.kex")).unwrap();
     let (entry, stack) = thread_entry_and_stack(&img);
+    let end = thread_end(&img, entry);
     let guests = [
         "fixtures/kolibri/thr_pingpong.kex",
         "fixtures/kolibri/compute.kex",
@@ -231,6 +244,10 @@ fn gdb_sees_every_thread_of_a_guest() {
         .args(["-ex", "echo =stepped=\\n"])
         .args(["-ex", "info registers eip"])
         .args(["-ex", "delete"])
+        .args(["-ex", &format!("break *{end:#x}")])
+        .args(["-ex", "continue"])
+        .args(["-ex", "echo =at-end=\\n"])
+        .args(["-ex", "info threads"])
         .args(["-ex", "continue"])
         .output()
         .expect("gdb (scripts/setup.sh installs it)");
@@ -297,6 +314,14 @@ fn gdb_sees_every_thread_of_a_guest() {
     );
     // stepi runs one instruction of the second thread (mov ebx, imm32: 5 bytes).
     assert_eq!(field(&section("stepped"), "eip"), Some(entry + 5), "{g}");
+    // At the second thread's last instruction the main thread has already ended (it prints
+    // and ends first): it is gone from the list.
+    let at_end = section("at-end");
+    assert!(
+        at_end.contains(&format!("* 2    Thread 1.5 (slot 5, ready) {end:#010x}")),
+        "{g}"
+    );
+    assert!(!at_end.contains("Thread 1.3"), "{g}");
     assert!(g.contains("exited normally"), "{g}");
     assert!(status.success(), "{rest}");
     // Both guests print what a plain run prints, in the same order.
