@@ -334,3 +334,96 @@ fn gdb_sees_every_thread_of_a_guest() {
     assert_eq!(out, String::from_utf8_lossy(&plain.stdout));
     assert!(out.contains("PASS thr_pingpong final count 20"), "{out}");
 }
+
+/// The address in an "ipcemu: guest N (...) waits for GDB on ADDR (...)" line.
+fn gdb_address(line: &str) -> String {
+    line.split(" waits for GDB on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string()
+}
+
+#[test]
+fn two_guests_each_with_its_own_gdb() {
+    let img = std::fs::read(root().join("fixtures/kolibri/thr_pingpong.kex")).unwrap();
+    let (entry, stack) = thread_entry_and_stack(&img);
+    let guests = [
+        "fixtures/kolibri/thr_pingpong.kex",
+        "fixtures/kolibri/thr_pingpong.kex",
+        "--params",
+        "1=20",
+        "--params",
+        "2=30",
+    ];
+    let mut ipcemu = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .arg("run")
+        .args(guests)
+        .args(["--gdb", "1", "--gdb", "2"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ipcemu");
+    let mut err = BufReader::new(ipcemu.stderr.take().unwrap());
+    let mut lines = [String::new(), String::new()];
+    for l in &mut lines {
+        err.read_line(l).unwrap();
+    }
+    assert!(lines[0].contains("guest 1 (thr_pingpong[3])"), "{lines:?}");
+    assert!(lines[1].contains("guest 2 (thr_pingpong[4])"), "{lines:?}");
+    // Both GDBs at once; each breaks in its guest's second thread.
+    let gdbs: Vec<_> = lines
+        .iter()
+        .map(|l| {
+            Command::new("gdb")
+                .args(["-batch", "-nx"])
+                .args(["-ex", "set architecture i386"])
+                .args(["-ex", &format!("target remote {}", gdb_address(l))])
+                .args(["-ex", &format!("break *{entry:#x}")])
+                .args(["-ex", "continue"])
+                .args(["-ex", "info registers eip esp"])
+                .args(["-ex", "delete"])
+                .args(["-ex", "continue"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("gdb (scripts/setup.sh installs it)")
+        })
+        .collect();
+    let outs: Vec<String> = gdbs
+        .into_iter()
+        .map(|g| {
+            let o = g.wait_with_output().unwrap();
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+        })
+        .collect();
+    let status = ipcemu.wait().unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut ipcemu.stdout.take().unwrap(), &mut out).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    // PIDs: the main threads 3 and 4, the second threads 5 (guest 1) and 6 (guest 2).
+    for (g, second) in outs.iter().zip(["1.5", "1.6"]) {
+        assert!(
+            g.contains(&format!("[Switching to Thread {second}]")),
+            "{g}"
+        );
+        assert!(
+            g.contains(&format!("Thread 2 hit Breakpoint 1, {entry:#010x}")),
+            "{g}"
+        );
+        assert!(g.contains(&format!("esp            {stack:#x}")), "{g}");
+        assert!(g.contains("exited normally"), "{g}");
+    }
+    assert!(status.success(), "{rest}");
+    let plain = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .arg("run")
+        .args(guests)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out, String::from_utf8_lossy(&plain.stdout));
+    assert!(out.contains("PASS thr_pingpong final count 20"), "{out}");
+    assert!(out.contains("PASS thr_pingpong final count 30"), "{out}");
+}

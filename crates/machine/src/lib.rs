@@ -489,8 +489,8 @@ pub struct World {
     first_pid: Vec<u32>,
     /// Path each process was loaded from (programs it starts are looked for next to it).
     paths: Vec<String>,
-    /// The thread whose next run is one instruction (a debugger's step).
-    step_thread: Option<ThreadId>,
+    /// The threads whose next run is one instruction (debuggers' steps).
+    step_thread: Vec<ThreadId>,
     /// Where threads stopped at breakpoints (passed once when they run on).
     stopped_at: HashMap<ThreadId, u32>,
     /// Coverage being recorded, per process (kept when the process's machine goes).
@@ -616,7 +616,7 @@ impl World {
             machines: Vec::new(),
             first_pid: Vec::new(),
             paths: Vec::new(),
-            step_thread: None,
+            step_thread: Vec::new(),
             stopped_at: HashMap::new(),
             coverage: HashMap::new(),
             budget: MemBudget::new(
@@ -1225,7 +1225,7 @@ impl World {
         self.stop.enter(m.uc.get_handle());
         // A debugger's single step runs one instruction; a thread that stopped at a breakpoint
         // passes it once.
-        let count = if self.step_thread == Some(t) { 1 } else { 0 };
+        let count = if self.step_thread.contains(&t) { 1 } else { 0 };
         // Only after a breakpoint stop is there anything to pass (the hot path skips this).
         if !self.stopped_at.is_empty() {
             let at = m.uc.reg_read(RegisterX86::EIP).unwrap_or(0) as u32;
@@ -1252,7 +1252,7 @@ impl World {
         let in_trap = matches!(stop, Some(HookStop::Fault(_)));
         let stepping = count == 1;
         if stepping {
-            self.step_thread = None;
+            self.step_thread.retain(|&s| s != t);
         }
         let fault = match (result, stop) {
             (Err(e), _) => Some(describe_uc_error(e, bad)),
@@ -1659,7 +1659,13 @@ impl World {
     /// The next time thread `t` runs, it executes one instruction (`StopReason::Stepped`, or
     /// the trap it made).
     pub fn step_next(&mut self, t: Option<ThreadId>) {
-        self.step_thread = t;
+        self.step_thread = t.into_iter().collect();
+    }
+
+    /// As [`World::step_next`] for several threads at once (one debugger per process): each
+    /// of `ts` executes one instruction the next time it runs.
+    pub fn step_next_all(&mut self, ts: &[ThreadId]) {
+        self.step_thread = ts.to_vec();
     }
 
     /// Set the registers of thread `t` (the loaded thread's live registers, or its saved
