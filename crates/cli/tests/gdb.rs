@@ -427,3 +427,64 @@ fn two_guests_each_with_its_own_gdb() {
     assert!(out.contains("PASS thr_pingpong final count 20"), "{out}");
     assert!(out.contains("PASS thr_pingpong final count 30"), "{out}");
 }
+
+/// A remote-protocol packet.
+fn packet(body: &str) -> Vec<u8> {
+    let sum = body.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+    format!("${body}#{sum:02x}").into_bytes()
+}
+
+/// The body of the next packet on `s` (acknowledgements skipped).
+fn reply(s: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut body = Vec::new();
+    let mut b = [0u8];
+    loop {
+        s.read_exact(&mut b).unwrap();
+        if b[0] == b'$' {
+            break;
+        }
+    }
+    loop {
+        s.read_exact(&mut b).unwrap();
+        if b[0] == b'#' {
+            let mut sum = [0u8; 2];
+            s.read_exact(&mut sum).unwrap();
+            return String::from_utf8_lossy(&body).into_owned();
+        }
+        body.push(b[0]);
+    }
+}
+
+#[test]
+fn ctrl_c_stops_a_running_guest_in_its_thread_and_kill_ends_it() {
+    use std::io::Write;
+    // spin.kex never ends: only the interrupt stops it.
+    let mut ipcemu = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .args(["run", "fixtures/kolibri/spin.kex", "--gdb", "1"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ipcemu");
+    let mut err = BufReader::new(ipcemu.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let mut s = std::net::TcpStream::connect(gdb_address(&line)).unwrap();
+    s.write_all(&packet("?")).unwrap();
+    let first = reply(&mut s);
+    assert!(first.starts_with("T05thread:03;"), "{first}");
+    s.write_all(&packet("vCont;c")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    s.write_all(b"\x03").unwrap();
+    let stop = reply(&mut s);
+    assert!(stop.starts_with("T02thread:03;"), "{stop}");
+    s.write_all(&packet("qfThreadInfo")).unwrap();
+    assert_eq!(reply(&mut s), "m03");
+    s.write_all(&packet("k")).unwrap();
+    let status = ipcemu.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(!status.success());
+    assert!(rest.contains("spin[3] was killed"), "{rest}");
+}
