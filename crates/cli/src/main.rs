@@ -403,9 +403,9 @@ struct RunArgs {
     strace: Option<String>,
     /// Serve guest N (1-based position) to GDB on 127.0.0.1:PORT before the run (`N` alone: a
     /// free port, printed); the world stays stopped while GDB has the guest stopped.
-    /// `gdb -ex 'target remote :PORT'` (docs/debugging.md)
+    /// `gdb -ex 'target remote :PORT'`; repeatable, one GDB per guest (docs/debugging.md)
     #[arg(long, value_name = "N[=PORT]")]
-    gdb: Option<String>,
+    gdb: Vec<String>,
     /// Write the basic blocks guest N executed to FILE in drcov format (Lighthouse, lcov
     /// converters); repeatable
     #[arg(long, value_name = "N=FILE")]
@@ -948,7 +948,8 @@ fn run(args: RunArgs) -> Result<u8> {
         world.enable_coverage(id.proc).map_err(anyhow::Error::msg)?;
         coverage.push((id.proc, args.guests[n - 1].clone(), file.to_string()));
     }
-    if let Some(g) = &args.gdb {
+    let mut debugged: Vec<(ipcemu_kernel::ProcId, std::net::TcpListener)> = Vec::new();
+    for g in &args.gdb {
         let (n, port) = match g.split_once('=') {
             Some((n, p)) => (
                 n,
@@ -963,6 +964,9 @@ fn run(args: RunArgs) -> Result<u8> {
             .filter(|&n| n >= 1 && n <= ids.len())
             .with_context(|| format!("--gdb {g}: N is a guest's position, 1..={}", ids.len()))?;
         let id = started("--gdb", n)?;
+        if debugged.iter().any(|(p, _)| *p == id.proc) {
+            anyhow::bail!("--gdb {g}: guest {n} is already served to GDB");
+        }
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))
             .with_context(|| format!("--gdb {g}: cannot listen on 127.0.0.1:{port}"))?;
         let addr = listener.local_addr()?;
@@ -972,8 +976,12 @@ fn run(args: RunArgs) -> Result<u8> {
             ipcemu_kernel::file_stem(&args.guests[n - 1]),
             id.pid.0
         );
-        let end = ipcemu_gdb::serve(&mut world, id.proc, &listener)?;
-        tracing::info!(?end, "GDB session ended");
+        debugged.push((id.proc, listener));
+    }
+    if !debugged.is_empty() {
+        let guests: Vec<_> = debugged.iter().map(|(p, l)| (*p, l)).collect();
+        let ends = ipcemu_gdb::serve_all(&mut world, &guests)?;
+        tracing::info!(?ends, "GDB sessions ended");
     }
     let report = match Progress::new() {
         Some(mut p) => {

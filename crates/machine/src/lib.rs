@@ -338,6 +338,8 @@ pub enum StopReason {
     /// access address, and whether it was a write. The instruction completed; the thread stays
     /// runnable.
     Watchpoint(u32, bool),
+    /// [`StopHandle::pause`] stopped it before it trapped; it stays runnable, first in line.
+    Paused,
 }
 
 /// What [`World::step`] did.
@@ -490,8 +492,8 @@ pub struct World {
     first_pid: Vec<u32>,
     /// Path each process was loaded from (programs it starts are looked for next to it).
     paths: Vec<String>,
-    /// The thread whose next run is one instruction (a debugger's step).
-    step_thread: Option<ThreadId>,
+    /// The threads whose next run is one instruction (debuggers' steps).
+    step_thread: Vec<ThreadId>,
     /// Where threads stopped at breakpoints (passed once when they run on).
     stopped_at: HashMap<ThreadId, u32>,
     /// Coverage being recorded, per process (kept when the process's machine goes).
@@ -619,7 +621,7 @@ impl World {
             machines: Vec::new(),
             first_pid: Vec::new(),
             paths: Vec::new(),
-            step_thread: None,
+            step_thread: Vec::new(),
             stopped_at: HashMap::new(),
             coverage: HashMap::new(),
             budget: MemBudget::new(
@@ -1231,7 +1233,7 @@ impl World {
         self.stop.enter(m.uc.get_handle());
         // A debugger's single step runs one instruction; a thread that stopped at a breakpoint
         // passes it once.
-        let count = if self.step_thread == Some(t) { 1 } else { 0 };
+        let count = if self.step_thread.contains(&t) { 1 } else { 0 };
         // Only after a breakpoint stop is there anything to pass (the hot path skips this).
         if !self.stopped_at.is_empty() {
             let at = m.uc.reg_read(RegisterX86::EIP).unwrap_or(0) as u32;
@@ -1242,7 +1244,9 @@ impl World {
                 .map(|a| (t, a));
             self.shared.borrow_mut().skip_break = skip;
         }
-        let result = if self.stop.requested() {
+        // A stop or pause asked for while nothing ran: the thread does not start at all.
+        let skipped = self.stop.requested() || self.stop.pause_pending();
+        let result = if skipped {
             Ok(())
         } else {
             m.uc.emu_start(pc, 0, 0, count)
@@ -1256,9 +1260,9 @@ impl World {
             (sh.stop.take(), sh.bad_access.take())
         };
         let in_trap = matches!(stop, Some(HookStop::Fault(_)));
-        let stepping = count == 1;
+        let stepping = count == 1 && !skipped;
         if stepping {
-            self.step_thread = None;
+            self.step_thread.retain(|&s| s != t);
         }
         let fault = match (result, stop) {
             (Err(e), _) => Some(describe_uc_error(e, bad)),
@@ -1287,6 +1291,10 @@ impl World {
                     // Stopped through a StopHandle: the thread stays runnable.
                     self.shared.borrow_mut().kernel.yield_current();
                     return StopReason::Interrupted;
+                } else if self.stop.take_pause() {
+                    // Paused through a StopHandle: the thread goes on first when the run does.
+                    self.shared.borrow_mut().kernel.pause_current();
+                    return StopReason::Paused;
                 } else {
                     Some(GuestFault::Emulation(
                         "emulation stopped by itself (hlt, or execution reached address 0)".into(),
@@ -1665,7 +1673,13 @@ impl World {
     /// The next time thread `t` runs, it executes one instruction (`StopReason::Stepped`, or
     /// the trap it made).
     pub fn step_next(&mut self, t: Option<ThreadId>) {
-        self.step_thread = t;
+        self.step_thread = t.into_iter().collect();
+    }
+
+    /// As [`World::step_next`] for several threads at once (one debugger per process): each
+    /// of `ts` executes one instruction the next time it runs.
+    pub fn step_next_all(&mut self, ts: &[ThreadId]) {
+        self.step_thread = ts.to_vec();
     }
 
     /// Set the registers of thread `t` (the loaded thread's live registers, or its saved
@@ -1684,14 +1698,23 @@ impl World {
         let Some(m) = self.machines.get_mut(proc.0).and_then(Option::as_mut) else {
             return false;
         };
+        // Only the registers that change are written: writing a segment register reloads its
+        // descriptor, and Unicorn's reload of CS loses the 32-bit default operand size (the
+        // next instruction would decode as 16-bit code).
         if m.loaded == Some(t) {
             for r in ALL_REGS {
-                let _ = m.uc.reg_write(x86(r), rf.get(r) as u64);
+                let v = rf.get(r) as u64;
+                if m.uc.reg_read(x86(r)).ok().map(|o| o as u32 as u64) != Some(v) {
+                    let _ = m.uc.reg_write(x86(r), v);
+                }
             }
             true
         } else if let Some(c) = m.contexts.get_mut(&t) {
             for r in ALL_REGS {
-                let _ = c.reg_write(x86(r), rf.get(r) as u64);
+                let v = rf.get(r) as u64;
+                if c.reg_read(x86(r)).ok().map(|o| o as u32 as u64) != Some(v) {
+                    let _ = c.reg_write(x86(r), v);
+                }
             }
             true
         } else {

@@ -10,6 +10,8 @@ use unicorn_engine::{uc_emu_stop, uc_engine};
 #[derive(Default)]
 struct Inner {
     requested: AtomicBool,
+    /// A pause was asked for ([`StopHandle::pause`]) and the run loop has not seen it yet.
+    paused: AtomicBool,
     /// The running instance's handle as an address (0 = none): set and cleared around every
     /// run without a lock (this is the run loop's hot path).
     running: AtomicUsize,
@@ -48,6 +50,32 @@ impl StopHandle {
                 unsafe { uc_emu_stop(h as *mut uc_engine) };
             }
         }
+    }
+
+    /// Pause the run: the thread running now (or the next one to run) stops with
+    /// [`StopReason::Paused`](crate::StopReason::Paused) and stays first in line, and
+    /// [`World::step`](crate::World::step) returns; the run is not over. Safe from any thread
+    /// (a debugger uses it to look at its connection while a guest spins). Like [`stop`]
+    /// (`Self::stop`), repeat it until [`pause_pending`](Self::pause_pending) is false.
+    pub fn pause(&self) {
+        self.inner.paused.store(true, Ordering::SeqCst);
+        if let Ok(_g) = self.inner.closing.lock() {
+            let h = self.inner.running.load(Ordering::SeqCst);
+            if h != 0 {
+                // SAFETY: as in `stop`.
+                unsafe { uc_emu_stop(h as *mut uc_engine) };
+            }
+        }
+    }
+
+    /// Whether a pause was asked for that the run loop has not acted on yet.
+    pub fn pause_pending(&self) -> bool {
+        self.inner.paused.load(Ordering::SeqCst)
+    }
+
+    /// The run loop acts on a pause (true if one was pending).
+    pub(crate) fn take_pause(&self) -> bool {
+        self.inner.paused.swap(false, Ordering::SeqCst)
     }
 
     /// Taken by the run loop before it closes an instance (see `closing` in `Inner`).
