@@ -842,7 +842,8 @@ fn run(args: RunArgs) -> Result<u8> {
             Some(layer)
         }
     };
-    init_logging(layer);
+    // Trace records go to the sink through the kernel's direct tap, not through `tracing`.
+    init_logging(None);
     let params = params_for(&args)?;
     let config = WorldConfig {
         kernel: Config {
@@ -886,6 +887,9 @@ fn run(args: RunArgs) -> Result<u8> {
     let mut world = personalities
         .world(config, out, err)
         .map_err(anyhow::Error::msg)?;
+    if let Some(l) = layer {
+        world.with_kernel(|k| k.set_trace_tap(std::sync::Arc::new(l)));
+    }
     let _ = STOP.set(world.stop_handle());
     if OUTPUT_CLOSED.load(Ordering::SeqCst) {
         world.stop_handle().stop();

@@ -303,8 +303,13 @@ pub struct Kernel<M> {
     output_sink: Option<OutputSink>,
     /// System calls handled in this world (the `step` of trace records).
     pub steps: u64,
-    /// Whether a trace subscriber listens (decided at creation).
+    /// Whether trace records are wanted at all: a `tracing` subscriber listens (decided at
+    /// creation) or a [`trace::TraceTap`] is set.
     pub trace_on: bool,
+    /// Whether a `tracing` subscriber listens to trace records (decided at creation).
+    pub trace_tracing: bool,
+    /// The direct receiver of trace records, if any ([`Kernel::set_trace_tap`]).
+    pub trace_tap: Option<std::sync::Arc<dyn trace::TraceTap>>,
     /// Sequence number of the last message sent (trace flow ids).
     pub msg_seq: u64,
     /// Guest-time limit of the run (ns): a thread that never blocks is stopped at its next
@@ -391,6 +396,8 @@ impl<M: GuestMemory> Kernel<M> {
             output_sink: None,
             steps: 0,
             trace_on: trace::listening(),
+            trace_tracing: trace::listening(),
+            trace_tap: None,
             msg_seq: 0,
             time_limit: None,
             hooks: Vec::new(),

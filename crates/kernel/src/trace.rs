@@ -32,24 +32,129 @@ pub fn hex(data: &[u8], max: usize) -> String {
 /// Payload bytes kept in a record.
 pub const PAYLOAD_MAX: usize = 256;
 
-/// Emit one record with the common fields of thread `$t` plus extra fields.
+/// The lower-case hex of at most [`PAYLOAD_MAX`] bytes, on the stack (a record's payload field
+/// without a heap allocation per message).
+pub struct PayloadHex {
+    buf: [u8; 2 * PAYLOAD_MAX],
+    len: usize,
+}
+
+impl PayloadHex {
+    /// Hex of the first [`PAYLOAD_MAX`] bytes of `data`.
+    pub fn new(data: &[u8]) -> Self {
+        const D: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 2 * PAYLOAD_MAX];
+        let n = data.len().min(PAYLOAD_MAX);
+        for (i, &b) in data[..n].iter().enumerate() {
+            buf[2 * i] = D[(b >> 4) as usize];
+            buf[2 * i + 1] = D[(b & 15) as usize];
+        }
+        PayloadHex { buf, len: 2 * n }
+    }
+
+    /// The hex text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits were written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+/// One field value of a trace record, as a [`TraceTap`] receives it. Unsigned integers are
+/// `U64` and signed ones `I64`, as `tracing` records them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
+    /// An unsigned integer.
+    U64(u64),
+    /// A signed integer.
+    I64(i64),
+    /// A flag.
+    Bool(bool),
+    /// Text.
+    Str(&'a str),
+}
+
+macro_rules! field_from {
+    ($($t:ty => $v:ident as $c:ty),*) => {
+        $(impl From<$t> for FieldValue<'_> {
+            fn from(x: $t) -> Self {
+                FieldValue::$v(x as $c)
+            }
+        })*
+    };
+}
+field_from!(u8 => U64 as u64, u16 => U64 as u64, u32 => U64 as u64, u64 => U64 as u64,
+    usize => U64 as u64, i8 => I64 as i64, i16 => I64 as i64, i32 => I64 as i64,
+    i64 => I64 as i64, isize => I64 as i64);
+
+impl From<bool> for FieldValue<'_> {
+    fn from(x: bool) -> Self {
+        FieldValue::Bool(x)
+    }
+}
+
+impl<'a> From<&'a str> for FieldValue<'a> {
+    fn from(x: &'a str) -> Self {
+        FieldValue::Str(x)
+    }
+}
+
+impl<'a> From<&'a String> for FieldValue<'a> {
+    fn from(x: &'a String) -> Self {
+        FieldValue::Str(x.as_str())
+    }
+}
+
+/// A direct receiver of trace records, beside `tracing`: the same records with the same
+/// fields in the same order, handed over as a slice without `tracing`'s dispatch (which costs
+/// more than the rest of a message's path). `ipcemu run --trace` uses it; any `tracing`
+/// subscriber still gets the records too when it listens to [`TARGET`].
+pub trait TraceTap: Send + Sync {
+    /// Take one record: its fields, `kind` first, in emission order.
+    fn record(&self, fields: &[(&'static str, FieldValue<'_>)]);
+}
+
+impl<M> Kernel<M> {
+    /// Send trace records to `tap` too (and turn tracing on).
+    pub fn set_trace_tap(&mut self, tap: std::sync::Arc<dyn TraceTap>) {
+        self.trace_tap = Some(tap);
+        self.trace_on = true;
+    }
+}
+
+/// Emit one record with the common fields of thread `$t` plus extra fields: to the kernel's
+/// [`TraceTap`], if set, and as a `tracing` event when a subscriber listens.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! trace_rec {
-    ($k:expr, $t:expr, $kind:expr, $pers:expr $(, $($rest:tt)*)?) => {{
+    ($k:expr, $t:expr, $kind:expr, $pers:expr $(, $name:ident = $val:expr)* $(,)?) => {{
         let th = &$k.threads[$t];
-        tracing::event!(
-            target: "ipcemu::trace",
-            tracing::Level::INFO,
-            kind = $kind,
-            t_ns = $k.now_ns(),
-            step = $k.steps,
-            pers = $pers,
-            proc = th.proc.0,
-            pid = th.pid,
-            name = $k.procs[th.proc].name.as_str(),
-            $($($rest)*)?
-        );
+        if let Some(tap) = $k.trace_tap.as_ref() {
+            use $crate::trace::FieldValue;
+            tap.record(&[
+                ("kind", FieldValue::from($kind)),
+                ("t_ns", FieldValue::from($k.now_ns())),
+                ("step", FieldValue::from($k.steps)),
+                ("pers", FieldValue::from($pers)),
+                ("proc", FieldValue::from(th.proc.0)),
+                ("pid", FieldValue::from(th.pid)),
+                ("name", FieldValue::from($k.procs[th.proc].name.as_str())),
+                $((stringify!($name), FieldValue::from($val)),)*
+            ]);
+        }
+        if $k.trace_tracing {
+            tracing::event!(
+                target: "ipcemu::trace",
+                tracing::Level::INFO,
+                kind = $kind,
+                t_ns = $k.now_ns(),
+                step = $k.steps,
+                pers = $pers,
+                proc = th.proc.0,
+                pid = th.pid,
+                name = $k.procs[th.proc].name.as_str(),
+                $($name = $val,)*
+            );
+        }
     }};
 }
 
@@ -98,7 +203,7 @@ impl<M: GuestMemory> Kernel<M> {
             len = len,
             result = result,
             msg = 0u64,
-            payload = hex(payload, PAYLOAD_MAX).as_str()
+            payload = PayloadHex::new(payload).as_str()
         );
     }
 
@@ -114,7 +219,7 @@ impl<M: GuestMemory> Kernel<M> {
     }
 
     fn trace_send(&self, from: ThreadId, pers: &str, peer: &str, msg: &Message) {
-        let payload = hex(&msg.data, PAYLOAD_MAX);
+        let payload = PayloadHex::new(&msg.data);
         match (msg.channel.as_deref(), msg.method) {
             (None, None) if msg.reply_to.is_none() => trace_rec!(
                 self,

@@ -7,7 +7,7 @@
 //! write-back — happens here. Every decision the table leaves open is in `docs/pc-ipc.md`.
 
 use crate::{PcIpc, NAME};
-use ipcemu_kernel::trace::{hex, PAYLOAD_MAX};
+use ipcemu_kernel::trace::PayloadHex;
 use ipcemu_kernel::{
     trace_rec, Blocker, Completion, Cpu, Endpoint, GuestMemory, Kernel, MemFault, Message, MsgKind,
     ThreadId, Verdict, Wake,
@@ -325,7 +325,7 @@ impl PcIpc {
         out[10..12].copy_from_slice(&b.size.to_le_bytes());
         if k.trace_on {
             let seq = std::mem::take(&mut self.st.last_msg);
-            let payload = hex(&self.st.last_payload, PAYLOAD_MAX);
+            let payload = PayloadHex::new(&self.st.last_payload);
             self.st.last_payload.clear();
             trace_rec!(
                 k,

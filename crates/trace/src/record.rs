@@ -192,9 +192,21 @@ pub struct Record {
     pub handle: Option<u64>,
 }
 
-impl Visit for Record {
-    fn record_u64(&mut self, f: &Field, v: u64) {
-        match f.name() {
+impl Record {
+    /// Set the field called `name` from a directly given value.
+    pub(crate) fn set(&mut self, name: &str, v: ipcemu_kernel::trace::FieldValue<'_>) {
+        use ipcemu_kernel::trace::FieldValue as F;
+        match v {
+            F::U64(x) => self.set_u64(name, x),
+            F::I64(x) => self.set_i64(name, x),
+            F::Bool(x) => self.set_bool(name, x),
+            F::Str(x) => self.set_str(name, x),
+        }
+    }
+
+    /// Set the field called `name` (unknown names are ignored).
+    pub(crate) fn set_u64(&mut self, name: &str, v: u64) {
+        match name {
             "t_ns" => self.t_ns = v,
             "step" => self.step = v,
             "proc" => self.proc = v,
@@ -222,21 +234,24 @@ impl Visit for Record {
             _ => {}
         }
     }
-    fn record_i64(&mut self, f: &Field, v: i64) {
-        match f.name() {
+    /// Set the field called `name`.
+    pub(crate) fn set_i64(&mut self, name: &str, v: i64) {
+        match name {
             "result" => self.result = Some(v),
             "timeout_ns" => self.timeout_ns = Some(v),
-            _ if v >= 0 => self.record_u64(f, v as u64),
+            _ if v >= 0 => self.set_u64(name, v as u64),
             _ => {}
         }
     }
-    fn record_bool(&mut self, f: &Field, v: bool) {
-        if f.name() == "masked" {
+    /// Set the field called `name`.
+    pub(crate) fn set_bool(&mut self, name: &str, v: bool) {
+        if name == "masked" {
             self.masked = Some(v);
         }
     }
-    fn record_str(&mut self, f: &Field, v: &str) {
-        match f.name() {
+    /// Set the field called `name`.
+    pub(crate) fn set_str(&mut self, name: &str, v: &str) {
+        match name {
             "kind" => self.kind = Kind::parse(v).unwrap_or(Kind::Other),
             "pers" => self.pers = v.to_string(),
             "name" => self.name = v.to_string(),
@@ -255,6 +270,21 @@ impl Visit for Record {
             _ => {}
         }
     }
+}
+
+impl Visit for Record {
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        self.set_u64(f.name(), v);
+    }
+    fn record_i64(&mut self, f: &Field, v: i64) {
+        self.set_i64(f.name(), v);
+    }
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        self.set_bool(f.name(), v);
+    }
+    fn record_str(&mut self, f: &Field, v: &str) {
+        self.set_str(f.name(), v);
+    }
     fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
         if f.name() == "message" {
             return;
@@ -264,15 +294,15 @@ impl Visit for Record {
 }
 
 /// Append `s` as a JSON string (quoted, escaped).
-fn json_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\') {
+fn json_str(out: &mut Vec<u8>, b: &[u8]) {
+    if b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\') {
+        out.reserve(b.len() + 2);
         out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(b);
         out.push(b'"');
         return;
     }
     out.push(b'"');
-    let b = s.as_bytes();
     let mut start = 0;
     for (i, &c) in b.iter().enumerate() {
         let esc: Option<&[u8]> = match c {
@@ -305,6 +335,8 @@ pub(crate) struct JsonVisitor<'a> {
     /// Whether a filter is set: without one no field is looked at twice.
     filtering: bool,
     m: crate::filter::Match,
+    /// The record was written whole ([`Val::Raw`]): its `End` adds nothing.
+    skip_close: bool,
 }
 
 impl<'a> JsonVisitor<'a> {
@@ -316,62 +348,48 @@ impl<'a> JsonVisitor<'a> {
             first: true,
             filtering: !filter.is_empty(),
             m: crate::filter::Match::default(),
+            skip_close: false,
         }
     }
 
     #[inline]
     fn key(&mut self, k: &str) {
-        // One reservation, then byte pushes the compiler keeps inline.
-        self.out.reserve(k.len() + 4);
-        if !self.first {
-            self.out.push(b',');
-        }
+        let open: &[u8] = if self.first { b"\"" } else { b",\"" };
         self.first = false;
-        self.out.push(b'"');
+        self.out.extend_from_slice(open);
         self.out.extend_from_slice(k.as_bytes());
-        self.out.push(b'"');
-        self.out.push(b':');
-    }
-
-    /// Close the object; returns whether the filter keeps the record.
-    pub(crate) fn finish(self) -> bool {
-        self.out.push(b'}');
-        !self.filtering || self.m.passes(self.filter)
+        self.out.extend_from_slice(b"\":");
     }
 }
 
-impl Visit for JsonVisitor<'_> {
-    fn record_u64(&mut self, f: &Field, v: u64) {
-        self.key(f.name());
+impl JsonVisitor<'_> {
+    #[inline]
+    pub(crate) fn put_u64(&mut self, name: &str, v: u64) {
+        self.key(name);
         self.out
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         if self.filtering {
-            match f.name() {
+            match name {
                 "pid" | "peer_pid" => self.m.pid(self.filter, v as u32),
                 _ => {}
             }
         }
     }
-    fn record_i64(&mut self, f: &Field, v: i64) {
-        self.key(f.name());
+    #[inline]
+    pub(crate) fn put_i64(&mut self, name: &str, v: i64) {
+        self.key(name);
         self.out
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
     }
-    fn record_bool(&mut self, f: &Field, v: bool) {
-        self.key(f.name());
+    #[inline]
+    pub(crate) fn put_bool(&mut self, name: &str, v: bool) {
+        self.key(name);
         self.out
             .extend_from_slice(if v { b"true" } else { b"false" });
     }
-    fn record_str(&mut self, f: &Field, v: &str) {
-        let name = f.name();
-        self.key(name);
-        if name == "msgs" {
-            self.out.push(b'[');
-            self.out.extend_from_slice(v.as_bytes());
-            self.out.push(b']');
-        } else {
-            json_str(self.out, v);
-        }
+    #[inline]
+    pub(crate) fn put_str(&mut self, name: &str, v: &str) {
+        self.put_bytes(name, v.as_bytes());
         if self.filtering {
             match name {
                 "kind" => self.m.kind(self.filter, v),
@@ -381,9 +399,194 @@ impl Visit for JsonVisitor<'_> {
             }
         }
     }
+    /// A text value given as its UTF-8 bytes (no filter looks at it).
+    #[inline]
+    pub(crate) fn put_bytes(&mut self, name: &str, v: &[u8]) {
+        self.key(name);
+        if name == "msgs" {
+            self.out.push(b'[');
+            self.out.extend_from_slice(v);
+            self.out.push(b']');
+        } else {
+            json_str(self.out, v);
+        }
+    }
+}
+
+impl Visit for JsonVisitor<'_> {
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        self.put_u64(f.name(), v);
+    }
+    fn record_i64(&mut self, f: &Field, v: i64) {
+        self.put_i64(f.name(), v);
+    }
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        self.put_bool(f.name(), v);
+    }
+    fn record_str(&mut self, f: &Field, v: &str) {
+        self.put_str(f.name(), v);
+    }
     fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
         if f.name() != "message" {
-            self.record_str(f, &format!("{v:?}"));
+            self.put_str(f.name(), &format!("{v:?}"));
+        }
+    }
+}
+
+/// One field of an event, captured on the emulation thread for the JSONL writer thread: the
+/// field name is the call site's `&'static str`; a string value lives in the chunk's arena.
+#[derive(Clone, Copy)]
+pub(crate) enum Val {
+    U64(&'static str, u64),
+    I64(&'static str, i64),
+    Bool(&'static str, bool),
+    Str(&'static str, u32, u32),
+    /// A whole JSON object, already formatted (arena offset and length).
+    Raw(u32, u32),
+    /// The end of a record.
+    End,
+}
+
+/// Records captured as [`Val`]s, handed to the writer thread as a whole.
+#[derive(Default)]
+pub(crate) struct Chunk {
+    pub(crate) vals: Vec<Val>,
+    pub(crate) arena: Vec<u8>,
+}
+
+impl Chunk {
+    /// Format every record as a JSON line into `out`.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>, none: &crate::Filter) {
+        let mut v = JsonVisitor::new(out, none);
+        for val in &self.vals {
+            match *val {
+                Val::U64(n, x) => v.put_u64(n, x),
+                Val::I64(n, x) => v.put_i64(n, x),
+                Val::Bool(n, x) => v.put_bool(n, x),
+                Val::Str(n, a, l) => v.put_bytes(n, &self.arena[a as usize..(a + l) as usize]),
+                Val::Raw(a, l) => {
+                    // Replaces the `{` the record opened with.
+                    v.out.pop();
+                    v.out
+                        .extend_from_slice(&self.arena[a as usize..(a + l) as usize]);
+                    v.out.push(b'\n');
+                    v.out.push(b'{');
+                    v.skip_close = true;
+                }
+                Val::End if v.skip_close => {
+                    v.skip_close = false;
+                }
+                Val::End => {
+                    v.out.extend_from_slice(b"}\n");
+                    v.first = true;
+                    v.out.push(b'{');
+                }
+            }
+        }
+        // The `{` opened after the last record.
+        v.out.pop();
+    }
+}
+
+impl Chunk {
+    /// Hand every record to `f` as a [`Record`] (a [`Val::Raw`] record is parsed back).
+    pub(crate) fn each_record(
+        &self,
+        mut f: impl FnMut(&Record) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let mut r = Record::default();
+        for val in &self.vals {
+            match *val {
+                Val::U64(n, x) => r.set_u64(n, x),
+                Val::I64(n, x) => r.set_i64(n, x),
+                Val::Bool(n, x) => r.set_bool(n, x),
+                Val::Str(n, a, l) => {
+                    let bytes = &self.arena[a as usize..(a + l) as usize];
+                    r.set_str(n, std::str::from_utf8(bytes).unwrap_or(""));
+                }
+                Val::Raw(a, l) => {
+                    r = serde_json::from_slice(&self.arena[a as usize..(a + l) as usize])
+                        .unwrap_or_default();
+                }
+                Val::End => f(&std::mem::take(&mut r))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Captures an event's fields into a [`Chunk`] (and evaluates a filter on the way).
+pub(crate) struct CaptureVisitor<'a> {
+    pub(crate) chunk: &'a mut Chunk,
+    filter: &'a crate::Filter,
+    filtering: bool,
+    m: crate::filter::Match,
+}
+
+impl<'a> CaptureVisitor<'a> {
+    pub(crate) fn new(chunk: &'a mut Chunk, filter: &'a crate::Filter) -> Self {
+        CaptureVisitor {
+            chunk,
+            filter,
+            filtering: !filter.is_empty(),
+            m: crate::filter::Match::default(),
+        }
+    }
+    /// End the record; returns whether the filter keeps it.
+    pub(crate) fn finish(self) -> bool {
+        self.chunk.vals.push(Val::End);
+        !self.filtering || self.m.passes(self.filter)
+    }
+    /// Capture one field given directly (the [`ipcemu_kernel::trace::TraceTap`] path).
+    #[inline]
+    pub(crate) fn field(&mut self, name: &'static str, v: ipcemu_kernel::trace::FieldValue<'_>) {
+        use ipcemu_kernel::trace::FieldValue as F;
+        match v {
+            F::U64(x) => self.u64(name, x),
+            F::I64(x) => self.chunk.vals.push(Val::I64(name, x)),
+            F::Bool(x) => self.chunk.vals.push(Val::Bool(name, x)),
+            F::Str(x) => self.string(name, x),
+        }
+    }
+    #[inline]
+    fn u64(&mut self, name: &'static str, v: u64) {
+        self.chunk.vals.push(Val::U64(name, v));
+        if self.filtering && matches!(name, "pid" | "peer_pid") {
+            self.m.pid(self.filter, v as u32);
+        }
+    }
+    #[inline]
+    fn string(&mut self, name: &'static str, v: &str) {
+        let a = self.chunk.arena.len() as u32;
+        self.chunk.arena.extend_from_slice(v.as_bytes());
+        self.chunk.vals.push(Val::Str(name, a, v.len() as u32));
+        if self.filtering {
+            match name {
+                "kind" => self.m.kind(self.filter, v),
+                "pers" => self.m.pers(self.filter, v),
+                "name" | "peer_name" => self.m.name(self.filter, v),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Visit for CaptureVisitor<'_> {
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        self.u64(f.name(), v);
+    }
+    fn record_i64(&mut self, f: &Field, v: i64) {
+        self.chunk.vals.push(Val::I64(f.name(), v));
+    }
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        self.chunk.vals.push(Val::Bool(f.name(), v));
+    }
+    fn record_str(&mut self, f: &Field, v: &str) {
+        self.string(f.name(), v);
+    }
+    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+        if f.name() != "message" {
+            self.string(f.name(), &format!("{v:?}"));
         }
     }
 }
