@@ -145,6 +145,11 @@ impl ThreadedSink {
         Self::start(Writer::Records(sink))
     }
 
+    /// As a boxed [`Sink`] (what [`TraceLayer::new`] takes).
+    pub fn into_box(self) -> Box<dyn Sink> {
+        Box::new(self)
+    }
+
     fn start(mut w: Writer) -> Self {
         let (to_writer, from_main) =
             std::sync::mpsc::sync_channel::<record::Chunk>(Self::CHUNKS_IN_FLIGHT);
@@ -490,4 +495,141 @@ pub fn unhex(s: &str) -> Vec<u8> {
         .filter(|c| c.len() == 2)
         .map(|c| v(c[0]) << 4 | v(c[1]))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipcemu_kernel::trace::FieldValue as F;
+
+    /// A writer the test reads back; it fails every write after `fail_after` bytes.
+    #[derive(Clone)]
+    struct Shared(Arc<Mutex<Vec<u8>>>, usize);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            let mut g = self.0.lock().unwrap();
+            if g.len() + b.len() > self.1 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            g.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    fn shared(limit: usize) -> Shared {
+        Shared(Arc::new(Mutex::new(Vec::new())), limit)
+    }
+
+    /// The fields of a send record, as the kernel's `trace_rec!` gives them.
+    fn send<'a>(i: u64, name: &'a str, payload: &'a str) -> Vec<(&'static str, F<'a>)> {
+        vec![
+            ("kind", F::Str("send")),
+            ("t_ns", F::U64(i * 1000)),
+            ("step", F::U64(i)),
+            ("pers", F::Str("kolibri")),
+            ("proc", F::U64(i % 2)),
+            ("pid", F::U64(3 + i % 2)),
+            ("name", F::Str(name)),
+            ("peer_pid", F::U64(4 - i % 2)),
+            ("peer_name", F::Str("peer \"q\"\n")),
+            ("len", F::U64(20)),
+            ("result", F::I64(-1)),
+            ("masked", F::Bool(i.is_multiple_of(3))),
+            ("msg", F::U64(i)),
+            ("payload", F::Str(payload)),
+        ]
+    }
+
+    #[test]
+    fn threaded_jsonl_is_the_records_json_in_order_across_many_chunks() {
+        let out = shared(usize::MAX);
+        let mut s = JsonlSink::new(Box::new(out.clone()));
+        let n = 20_000u64;
+        for i in 0..n {
+            s.fields(&send(i, "srv", "6869"), &Filter::default())
+                .unwrap();
+        }
+        s.finish().unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len() as u64, n + 1);
+        assert!(lines[0].contains("\"kind\":\"header\""));
+        for (i, l) in lines[1..].iter().enumerate() {
+            let r: Record = serde_json::from_str(l).unwrap();
+            assert_eq!(r.step, i as u64);
+            assert_eq!(r.kind, Kind::Send);
+            assert_eq!(r.peer_name.as_deref(), Some("peer \"q\"\n"));
+            assert_eq!(r.result, Some(-1));
+            assert_eq!(r.masked, Some((i as u64).is_multiple_of(3)));
+            assert_eq!(r.payload.as_deref(), Some("6869"));
+        }
+        // The fields keep the kernel's order (not serde's).
+        assert!(
+            lines[1].starts_with("{\"kind\":\"send\",\"t_ns\":0,\"step\":0,\"pers\":\"kolibri\"")
+        );
+    }
+
+    #[test]
+    fn threaded_text_sink_writes_what_the_sink_writes_itself() {
+        let direct = shared(usize::MAX);
+        let mut d = TextSink::new(Box::new(direct.clone()), 8);
+        let threaded = shared(usize::MAX);
+        let mut t = ThreadedSink::new(Box::new(TextSink::new(Box::new(threaded.clone()), 8)));
+        for i in 0..5_000 {
+            let f = send(i, "cli", "70696e67");
+            d.fields(&f, &Filter::default()).unwrap();
+            t.fields(&f, &Filter::default()).unwrap();
+        }
+        d.finish().unwrap();
+        t.finish().unwrap();
+        let a = direct.0.lock().unwrap().clone();
+        assert!(!a.is_empty());
+        assert_eq!(a, *threaded.0.lock().unwrap());
+    }
+
+    #[test]
+    fn the_filter_applies_on_the_direct_path() {
+        let out = shared(usize::MAX);
+        let mut s = JsonlSink::new(Box::new(out.clone()));
+        let f = Filter::parse("pid=3").unwrap();
+        for i in 0..10 {
+            s.fields(&send(i, "srv", ""), &f).unwrap();
+        }
+        s.finish().unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        // pid 3 or peer 3: every record names 3 on one side or the other.
+        assert_eq!(text.lines().count(), 11);
+        let f = Filter::parse("name=nobody").unwrap();
+        let out = shared(usize::MAX);
+        let mut s = JsonlSink::new(Box::new(out.clone()));
+        for i in 0..10 {
+            s.fields(&send(i, "srv", ""), &f).unwrap();
+        }
+        s.finish().unwrap();
+        assert_eq!(
+            out.0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_write_error_is_reported_at_the_end_and_the_run_is_not_blocked() {
+        let out = shared(100_000);
+        let layer = TraceLayer::new(JsonlSink::new(Box::new(out)).into_box(), Filter::default());
+        let (layer, handle) = layer;
+        // Far more than fits, and far more than the chunks in flight: the emulation side
+        // never waits for a writer that has failed.
+        for i in 0..200_000 {
+            TraceTap::record(&layer, &send(i, "srv", "00"));
+        }
+        let e = handle.finish().unwrap_err();
+        assert!(e.to_string().contains("disk full"), "{e}");
+    }
 }
