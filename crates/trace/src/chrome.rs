@@ -16,7 +16,6 @@
 
 use crate::text::line;
 use crate::{Kind, Record, Sink};
-use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
@@ -47,34 +46,25 @@ pub struct ChromeSink {
     finished: bool,
 }
 
-/// One trace event as written (fields absent where `None`).
-#[derive(Serialize)]
+/// One trace event as written (fields absent where `None`), in this field order.
 struct Ev<'a> {
     ph: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     cat: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     bp: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     s: Option<&'a str>,
     pid: u64,
     tid: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
     ts: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     dur: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     args: Option<Args<'a>>,
 }
 
-#[derive(Serialize)]
-#[serde(untagged)]
 enum Args<'a> {
-    Record(&'a Record),
+    /// The record's JSON object (its JSON Lines form).
+    Record(&'a [u8]),
+    /// `{"name": ...}`.
     Name { name: &'a str },
 }
 
@@ -153,7 +143,7 @@ impl ChromeSink {
         if let Some(ts) = e.ts {
             self.last = self.last.max(ts);
         }
-        serde_json::to_writer(&mut self.buf, e)?;
+        write_ev(&mut self.buf, e)?;
         if self.buf.len() >= FLUSH_AT {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
@@ -161,18 +151,18 @@ impl ChromeSink {
         Ok(())
     }
 
-    /// A short slice for record `r`.
+    /// A short slice with the record's JSON as its args.
     fn slice(
         &mut self,
         name: &str,
         cat: &str,
-        r: &Record,
+        args: &[u8],
         pid: u64,
         tid: u32,
         ts: f64,
     ) -> std::io::Result<()> {
         let mut e = Ev::slice(name, cat, pid, tid, ts);
-        e.args = Some(Args::Record(r));
+        e.args = Some(Args::Record(args));
         self.push(&e)
     }
 
@@ -218,8 +208,65 @@ impl ChromeSink {
     }
 }
 
+/// Write `e` as one JSON object (strings and numbers as serde_json writes them).
+fn write_ev(buf: &mut Vec<u8>, e: &Ev<'_>) -> std::io::Result<()> {
+    fn key(buf: &mut Vec<u8>, k: &str) {
+        buf.extend_from_slice(b",\"");
+        buf.extend_from_slice(k.as_bytes());
+        buf.extend_from_slice(b"\":");
+    }
+    buf.extend_from_slice(b"{\"ph\":");
+    serde_json::to_writer(&mut *buf, e.ph)?;
+    for (k, v) in [("name", e.name), ("cat", e.cat)] {
+        if let Some(v) = v {
+            key(buf, k);
+            serde_json::to_writer(&mut *buf, v)?;
+        }
+    }
+    if let Some(id) = e.id {
+        key(buf, "id");
+        buf.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+    }
+    for (k, v) in [("bp", e.bp), ("s", e.s)] {
+        if let Some(v) = v {
+            key(buf, k);
+            serde_json::to_writer(&mut *buf, v)?;
+        }
+    }
+    key(buf, "pid");
+    buf.extend_from_slice(itoa::Buffer::new().format(e.pid).as_bytes());
+    key(buf, "tid");
+    buf.extend_from_slice(itoa::Buffer::new().format(e.tid).as_bytes());
+    for (k, v) in [("ts", e.ts), ("dur", e.dur)] {
+        if let Some(v) = v {
+            key(buf, k);
+            serde_json::to_writer(&mut *buf, &v)?;
+        }
+    }
+    match e.args {
+        Some(Args::Record(json)) => {
+            key(buf, "args");
+            buf.extend_from_slice(json);
+        }
+        Some(Args::Name { name }) => {
+            key(buf, "args");
+            buf.extend_from_slice(b"{\"name\":");
+            serde_json::to_writer(&mut *buf, name)?;
+            buf.push(b'}');
+        }
+        None => {}
+    }
+    buf.push(b'}');
+    Ok(())
+}
+
 impl Sink for ChromeSink {
     fn record(&mut self, r: &Record) -> std::io::Result<()> {
+        let json = serde_json::to_vec(r)?;
+        self.record_json(r, &json)
+    }
+
+    fn record_json(&mut self, r: &Record, args: &[u8]) -> std::io::Result<()> {
         let ts = r.t_ns as f64 / 1000.0;
         let (pid, tid) = (r.proc + 1, r.pid);
         if self.named.insert((r.proc, r.pid)) {
@@ -244,7 +291,7 @@ impl Sink for ChromeSink {
                     let mut e = Ev::new("B", pid, tid, ts);
                     e.name = Some(&name);
                     e.cat = Some("wait");
-                    e.args = Some(Args::Record(r));
+                    e.args = Some(Args::Record(args));
                     self.push(&e)?;
                 }
             }
@@ -260,7 +307,7 @@ impl Sink for ChromeSink {
                     r.len.unwrap_or(0),
                     r.peer().unwrap_or_default()
                 );
-                self.slice(&name, "ipc", r, pid, tid, ts)?;
+                self.slice(&name, "ipc", args, pid, tid, ts)?;
                 if let Some(m) = r.msg.filter(|&m| m != 0) {
                     self.flow_start(m, pid, tid, ts)?;
                 }
@@ -271,7 +318,7 @@ impl Sink for ChromeSink {
                     r.len.unwrap_or(0),
                     r.peer().unwrap_or_default()
                 );
-                self.slice(&name, "ipc", r, pid, tid, ts)?;
+                self.slice(&name, "ipc", args, pid, tid, ts)?;
                 if let Some(m) = r.msg {
                     if r.pers == "kos" {
                         // A KOS delivery is the receiver getting it (Recv or Call returns):
@@ -284,7 +331,7 @@ impl Sink for ChromeSink {
             }
             Kind::EventRead => {
                 let name = format!("read event {}", r.code.unwrap_or(0));
-                self.slice(&name, "ipc", r, pid, tid, ts)?;
+                self.slice(&name, "ipc", args, pid, tid, ts)?;
                 for &m in r.msgs.iter().flatten() {
                     self.flow_end(m, pid, tid, ts)?;
                 }
@@ -292,7 +339,7 @@ impl Sink for ChromeSink {
             Kind::PcCmd => {
                 let cmd = r.cmd.unwrap_or(0);
                 let name = format!("pcipc {}", crate::text::pc_cmd_name(cmd));
-                self.slice(&name, "pcipc", r, pid, tid, ts)?;
+                self.slice(&name, "pcipc", args, pid, tid, ts)?;
                 if let Some(m) = r.msg.filter(|&m| m != 0) {
                     if cmd == 0x07 {
                         self.flow_start(m, pid, tid, ts)?;
@@ -312,7 +359,7 @@ impl Sink for ChromeSink {
                 e.s = Some("t");
                 e.name = Some(&name);
                 e.cat = Some(r.kind.as_str());
-                e.args = Some(Args::Record(r));
+                e.args = Some(Args::Record(args));
                 self.push(&e)?;
             }
         }

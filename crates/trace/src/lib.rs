@@ -45,6 +45,12 @@ pub trait Sink: Send {
     ) -> Option<std::io::Result<()>> {
         None
     }
+    /// Take one record together with its JSON object (its JSON Lines form, without the newline):
+    /// a sink that embeds records as JSON uses these bytes instead of serializing the record
+    /// again. The default ignores them.
+    fn record_json(&mut self, r: &Record, _json: &[u8]) -> std::io::Result<()> {
+        self.record(r)
+    }
     /// Take one record given as fields (the kernel's [`TraceTap`] path); the default builds a
     /// [`Record`], applies `filter` and calls [`Sink::record`].
     fn fields(
@@ -102,7 +108,7 @@ impl Writer {
                 }
                 Ok(())
             }
-            Writer::Records(sink) => chunk.each_record(|r| sink.record(r)),
+            Writer::Records(sink) => chunk.each_record(|r, json| sink.record_json(r, json)),
         }
     }
     fn finish(&mut self) -> std::io::Result<()> {
@@ -214,12 +220,16 @@ impl ThreadedSink {
 
 impl Sink for ThreadedSink {
     fn record(&mut self, r: &Record) -> std::io::Result<()> {
-        // A whole record (`trace convert`, or a layer without the event path): kept as its
-        // JSON (serde's field order).
-        let line = serde_json::to_string(r)?;
+        // A whole record (a layer without the event path): kept as its JSON (serde's field
+        // order).
+        let line = serde_json::to_vec(r)?;
+        self.record_json(r, &line)
+    }
+    fn record_json(&mut self, _r: &Record, json: &[u8]) -> std::io::Result<()> {
+        // `trace convert`: the line as it is in the file, so the output is what a run writes.
         let a = self.chunk.arena.len() as u32;
-        self.chunk.arena.extend_from_slice(line.as_bytes());
-        self.chunk.vals.push(record::Val::Raw(a, line.len() as u32));
+        self.chunk.arena.extend_from_slice(json);
+        self.chunk.vals.push(record::Val::Raw(a, json.len() as u32));
         self.chunk.vals.push(record::Val::End);
         self.ship_if_full()
     }
@@ -474,7 +484,7 @@ fn convert_inner(jsonl: &str, sink: &mut dyn Sink) -> Result<u64, String> {
         }
         let r: Record = serde_json::from_value(v)
             .map_err(|e| format!("line {}: not a trace record: {e}", i + 1))?;
-        sink.record(&r)
+        sink.record_json(&r, l.trim().as_bytes())
             .map_err(|e| format!("line {}: cannot write: {e}", i + 1))?;
         n += 1;
     }

@@ -489,13 +489,17 @@ impl Chunk {
 }
 
 impl Chunk {
-    /// Hand every record to `f` as a [`Record`] (a [`Val::Raw`] record is parsed back).
+    /// Hand every record to `f` as a [`Record`] and its JSON object (as [`Chunk::write_json`]
+    /// writes it, without the newline); a [`Val::Raw`] record is parsed back.
     pub(crate) fn each_record(
         &self,
-        mut f: impl FnMut(&Record) -> std::io::Result<()>,
+        mut f: impl FnMut(&Record, &[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
+        let none = crate::Filter::default();
         let mut r = Record::default();
-        for val in &self.vals {
+        let mut json = Vec::with_capacity(512);
+        let mut start = 0;
+        for (i, val) in self.vals.iter().enumerate() {
             match *val {
                 Val::U64(n, x) => r.set_u64(n, x),
                 Val::I64(n, x) => r.set_i64(n, x),
@@ -508,10 +512,39 @@ impl Chunk {
                     r = serde_json::from_slice(&self.arena[a as usize..(a + l) as usize])
                         .unwrap_or_default();
                 }
-                Val::End => f(&std::mem::take(&mut r))?,
+                Val::End => {
+                    json.clear();
+                    self.write_range_json(start, i, &mut json, &none);
+                    start = i + 1;
+                    // Without the newline.
+                    json.pop();
+                    f(&std::mem::take(&mut r), &json)?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// Format the record in `vals[start..=end]` (ending in its `End`) as a JSON line.
+    fn write_range_json(&self, start: usize, end: usize, out: &mut Vec<u8>, none: &crate::Filter) {
+        let mut v = JsonVisitor::new(out, none);
+        for val in &self.vals[start..=end] {
+            match *val {
+                Val::U64(n, x) => v.put_u64(n, x),
+                Val::I64(n, x) => v.put_i64(n, x),
+                Val::Bool(n, x) => v.put_bool(n, x),
+                Val::Str(n, a, l) => v.put_bytes(n, &self.arena[a as usize..(a + l) as usize]),
+                Val::Raw(a, l) => {
+                    v.out.pop();
+                    v.out
+                        .extend_from_slice(&self.arena[a as usize..(a + l) as usize]);
+                    v.out.push(b'\n');
+                    v.skip_close = true;
+                }
+                Val::End if v.skip_close => v.skip_close = false,
+                Val::End => v.out.extend_from_slice(b"}\n"),
+            }
+        }
     }
 }
 
