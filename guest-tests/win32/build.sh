@@ -74,5 +74,6 @@ build pipe_errors pipe_errors.c
 build unimpl unimpl.c
 build wide wide.c
 build churn churn.c
+build sendnest sendnest.c
 
 echo "$count"

@@ -238,6 +238,23 @@ fn post_thread_message_worker_pool() {
     );
 }
 
+/// Two threads that send to each other: the one waiting in SendMessageA runs the window
+/// procedure of the message sent to it meanwhile (as Windows does), instead of a deadlock.
+#[test]
+fn send_message_waits_run_messages_sent_meanwhile() {
+    run_ok(
+        &["sendnest"],
+        &["--params", "1=50"],
+        &[
+            "PASS sendnest second window ready",
+            "PASS sendnest 50 nested answers",
+            "PASS sendnest M's window procedure ran 50 times inside SendMessageA",
+            "PASS sendnest depth of nesting seen is 1",
+            "PASS sendnest the second thread ended with 0",
+        ],
+    );
+}
+
 #[test]
 fn copydata_between_processes_both_orders() {
     let want = [

@@ -11,10 +11,10 @@
 
 use crate::api::{Ret, ERROR_ACCESS_DENIED, ERROR_INVALID_PARAMETER, R};
 use crate::io::ERROR_NOT_ENOUGH_QUOTA;
-use crate::{bad_ptr, Block, Frame, Res, Win32, NAME, STUB_CALLBACK};
+use crate::{bad_ptr, Frame, Res, Win32, NAME, STUB_CALLBACK};
 use ipcemu_kernel::{
     Cpu, Endpoint, GuestFault, GuestMemory, Kernel, Message, MsgKind, Outcome, ProcId, Reg,
-    ThreadId, Verdict, Wake,
+    ThreadId, Verdict,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -95,6 +95,11 @@ struct Class {
 #[derive(Debug, Default)]
 pub(crate) struct User {
     pub queues: HashMap<ThreadId, Queue>,
+    /// Threads waiting in a cross-thread `SendMessageA`: the sent message's id and, once the
+    /// receiver's window procedure returned, its answer. While it waits the thread still runs
+    /// the window procedures of messages sent to it (as Windows does), and its call starts over
+    /// after each one.
+    sending: HashMap<ThreadId, (u64, Option<u32>)>,
     windows: BTreeMap<u32, Window>,
     classes: HashMap<(ProcId, String), Class>,
     atoms: HashMap<String, u32>,
@@ -250,7 +255,7 @@ impl Win32 {
         seq: u64,
         result: u32,
     ) {
-        let waiting = k.blocker_of::<Block>(sender).is_some_and(|b| b.id == id);
+        let waiting = self.user.sending.get(&sender).is_some_and(|s| s.0 == id);
         let mut m = Message {
             seq: 0,
             personality: NAME,
@@ -273,7 +278,8 @@ impl Win32 {
             _ => 0,
         };
         if waiting {
-            k.wake(sender, Wake::Eax(r));
+            self.user.sending.insert(sender, (id, Some(r)));
+            self.wake_res(k, &Res::Queue(sender));
         }
     }
 
@@ -299,6 +305,7 @@ impl Win32 {
     /// Windows of an ended thread go; messages sent to it are answered with 0.
     pub(crate) fn user_thread_exited<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId) {
         self.user.windows.retain(|_, w| w.thread != t);
+        self.user.sending.remove(&t);
         if let Some(q) = self.user.queues.remove(&t) {
             for s in q.sent {
                 self.answer(k, t, s.from, s.id, s.seq, 0);
@@ -604,7 +611,7 @@ impl Win32 {
                     }
                 }
             }
-            SendMessageA => return self.send_message(k, t, cpu, a, after_call),
+            SendMessageA => return self.send_message(k, t, p, cpu, a, after_call),
             RegisterClassA | RegisterClassExA => {
                 let (wp_off, name_off) = if f == RegisterClassA {
                     (4, 36)
@@ -813,14 +820,47 @@ impl Win32 {
         self.call_guest(k, t, cpu, wp, [hwnd, WM_DESTROY, 0, 0], after_call, cont)
     }
 
-    fn send_message<M: GuestMemory>(
+    /// Block the thread in its cross-thread `SendMessageA` until something is sent to it or
+    /// its answer comes (both wake its queue); the call then starts over.
+    fn wait_send<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
         t: ThreadId,
         cpu: &mut dyn Cpu,
+        to: ThreadId,
+        msg: u32,
+        hwnd: u32,
+    ) -> Ret {
+        let text = format!(
+            "waits for {} to handle message {msg:#x} sent to window {hwnd:#x} (SendMessageA)",
+            k.thread_label(to),
+        );
+        Ok(self.block_retry(k, t, cpu, Res::Queue(t), "w32_send", text, None))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_message<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
         a: &[u32; 12],
         after_call: (u32, u32),
     ) -> Ret {
+        if let Some(&(_, answer)) = self.user.sending.get(&t) {
+            // The call started over: the answer, a message sent to this thread meanwhile, or
+            // more waiting.
+            if let Some(r) = answer {
+                self.user.sending.remove(&t);
+                return Ok(R::Val(r));
+            }
+            if let Some(r) = self.handle_sent(k, t, p, cpu)? {
+                return Ok(r);
+            }
+            let to = self.user.windows.get(&a[0]).map_or(t, |w| w.thread);
+            return self.wait_send(k, t, cpu, to, a[1], a[0]);
+        }
         let Some(w) = self.user.windows.get(&a[0]) else {
             self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
             return Ok(R::Val(0));
@@ -893,23 +933,9 @@ impl Win32 {
         } else {
             return Ok(R::Val(0));
         }
+        self.user.sending.insert(t, (id, None));
         self.wake_res(k, &Res::Queue(to));
-        let text = format!(
-            "waits for {} to handle message {:#x} sent to window {:#x} (SendMessageA)",
-            k.thread_label(to),
-            a[1],
-            a[0]
-        );
-        k.block_current(
-            Box::new(Block {
-                id,
-                what: "w32_send",
-                text,
-                timeout: None,
-            }),
-            None,
-        );
-        Ok(R::Out(Outcome::Block))
+        self.wait_send(k, t, cpu, to, a[1], a[0])
     }
 }
 
