@@ -1,6 +1,6 @@
 //! The implemented functions of KERNEL32.dll and msvcrt.dll, and the trap dispatcher.
 
-use crate::objects::{Kind, ObjId, WaitBlocker, Waiter, WAIT_FAILED, WAIT_TIMEOUT};
+use crate::objects::{Kind, ObjId, WaitBlocker, WaitText, Waiter, WAIT_FAILED, WAIT_TIMEOUT};
 use crate::printf::{self as pf, ArgList};
 use crate::{
     bad_ptr, Chain, PState, TState, Win32, DATA_BASE, D_ACMDLN, D_ARGC, D_ARGV_CELL, D_COMMODE,
@@ -622,7 +622,7 @@ impl Win32 {
         k: &mut Kernel<M>,
         t: ThreadId,
         p: ProcId,
-        op: &str,
+        op: &'static str,
         hs: &[u32],
         all: bool,
         ms: u32,
@@ -656,21 +656,12 @@ impl Win32 {
             self.rec(k, t, op, objs.first().copied(), h0, WAIT_TIMEOUT as i64);
             return Ok(R::Val(WAIT_TIMEOUT));
         }
-        let labels: Vec<String> = objs.iter().map(|&o| self.objs.label(o)).collect();
-        let mut text = if labels.len() == 1 {
-            format!("waits for {}", labels[0])
-        } else {
-            format!(
-                "waits for {} of: {}",
-                if all { "all" } else { "one" },
-                labels.join(", ")
-            )
+        let text = WaitText::Objects {
+            labels: objs.iter().map(|&o| self.objs.label_shared(o)).collect(),
+            all,
+            op,
+            ms,
         };
-        text.push_str(&format!(" ({op}"));
-        if ms != INFINITE {
-            text.push_str(&format!(", timeout {ms} ms"));
-        }
-        text.push(')');
         self.rec(k, t, op, objs.first().copied(), h0, -1);
         self.block_on(k, t, objs, all, ms, text);
         Ok(R::Out(Outcome::Block))
@@ -683,7 +674,7 @@ impl Win32 {
         objs: Vec<ObjId>,
         all: bool,
         ms: u32,
-        text: String,
+        text: WaitText,
     ) {
         self.next_wait += 1;
         let id = self.next_wait;
@@ -1262,7 +1253,7 @@ impl Win32 {
                     vec![o],
                     false,
                     INFINITE,
-                    format!("waits for the critical section at {:#x}", a[0]),
+                    WaitText::Text(format!("waits for the critical section at {:#x}", a[0])),
                 );
                 R::Out(Outcome::Block)
             }

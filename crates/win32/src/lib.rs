@@ -21,6 +21,7 @@ use ipcemu_kernel::{
 };
 use ipcemu_personality::{Entry, Format, Image, Personality, StartArgs, Trap};
 use objects::{ObjId, Objects, Waiter};
+use rustc_hash::FxHashMap;
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -201,8 +202,8 @@ pub struct Win32 {
     /// Options.
     pub opts: Options,
     pub(crate) objs: Objects,
-    pub(crate) procs: HashMap<ProcId, PState>,
-    pub(crate) threads: HashMap<ThreadId, TState>,
+    pub(crate) procs: FxHashMap<ProcId, PState>,
+    pub(crate) threads: FxHashMap<ThreadId, TState>,
     pub(crate) waiters: Vec<Waiter>,
     pub(crate) next_wait: u64,
     pending: Option<PState>,
@@ -290,8 +291,8 @@ impl Win32 {
         Win32 {
             opts,
             objs: Objects::default(),
-            procs: HashMap::new(),
-            threads: HashMap::new(),
+            procs: FxHashMap::default(),
+            threads: FxHashMap::default(),
             waiters: Vec::new(),
             next_wait: 0,
             pending: None,

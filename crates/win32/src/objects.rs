@@ -3,9 +3,11 @@
 //! (`WaitForSingleObject`/`WaitForMultipleObjects`, any or all).
 
 use ipcemu_kernel::{Blocker, ThreadId, Wake};
+use rustc_hash::FxHashMap;
 use std::any::Any;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// `WAIT_OBJECT_0`.
 pub const WAIT_OBJECT_0: u32 = 0;
@@ -105,6 +107,8 @@ impl Kind {
 pub struct Object {
     /// Its name, if any (the namespace is the world's).
     pub name: Option<String>,
+    /// Its display label (`event "name"`), made once: every wait on it names it.
+    pub label: Arc<str>,
     /// References: handles, mapped views, a live thread.
     pub refs: u32,
     /// What it is.
@@ -131,7 +135,57 @@ pub struct WaitBlocker {
     /// Wait id.
     pub id: u64,
     /// Description of the objects.
-    pub text: String,
+    pub text: WaitText,
+}
+
+/// What a wait's deadlock line says, kept in parts and put together only when a report asks
+/// (a wait is on the hot path of every Win32 ping-pong; a report is rare).
+#[derive(Debug)]
+pub enum WaitText {
+    /// `WaitForSingleObject`/`WaitForMultipleObjects` on these objects.
+    Objects {
+        /// The objects' labels.
+        labels: Vec<Arc<str>>,
+        /// Wait for all of them.
+        all: bool,
+        /// The call.
+        op: &'static str,
+        /// Its timeout (`INFINITE` = none).
+        ms: u32,
+    },
+    /// Anything else, as a sentence fragment.
+    Text(String),
+}
+
+impl WaitText {
+    fn describe(&self) -> String {
+        match self {
+            WaitText::Text(t) => t.clone(),
+            WaitText::Objects {
+                labels,
+                all,
+                op,
+                ms,
+            } => {
+                let mut text = if labels.len() == 1 {
+                    format!("waits for {}", labels[0])
+                } else {
+                    let names: Vec<&str> = labels.iter().map(|l| &**l).collect();
+                    format!(
+                        "waits for {} of: {}",
+                        if *all { "all" } else { "one" },
+                        names.join(", ")
+                    )
+                };
+                text.push_str(&format!(" ({op}"));
+                if *ms != u32::MAX {
+                    text.push_str(&format!(", timeout {ms} ms"));
+                }
+                text.push(')');
+                text
+            }
+        }
+    }
 }
 
 impl Blocker for WaitBlocker {
@@ -142,7 +196,7 @@ impl Blocker for WaitBlocker {
         "w32_wait"
     }
     fn describe(&self) -> String {
-        self.text.clone()
+        self.text.describe()
     }
     fn on_timeout(&self) -> Wake {
         Wake::Eax(WAIT_TIMEOUT)
@@ -174,7 +228,7 @@ impl Blocker for Suspended {
 /// The object table of a world.
 #[derive(Default)]
 pub struct Objects {
-    objs: HashMap<ObjId, Object>,
+    objs: FxHashMap<ObjId, Object>,
     names: HashMap<String, ObjId>,
     next: ObjId,
 }
@@ -187,10 +241,16 @@ impl Objects {
         if let Some(n) = &name {
             self.names.insert(n.clone(), id);
         }
+        let label: Arc<str> = match &name {
+            Some(n) => format!("{} \"{n}\"", kind.type_name()),
+            None => format!("{} #{id} (unnamed)", kind.type_name()),
+        }
+        .into();
         self.objs.insert(
             id,
             Object {
                 name,
+                label,
                 refs: 1,
                 kind,
             },
@@ -238,12 +298,13 @@ impl Objects {
     }
     /// Display label: `event "name"` or `event #7 (unnamed)`.
     pub fn label(&self, id: ObjId) -> String {
+        self.label_shared(id).to_string()
+    }
+    /// The same label, shared (no copy).
+    pub fn label_shared(&self, id: ObjId) -> Arc<str> {
         match self.objs.get(&id) {
-            Some(o) => match &o.name {
-                Some(n) => format!("{} \"{n}\"", o.kind.type_name()),
-                None => format!("{} #{id} (unnamed)", o.kind.type_name()),
-            },
-            None => format!("object #{id} (closed)"),
+            Some(o) => Arc::clone(&o.label),
+            None => format!("object #{id} (closed)").into(),
         }
     }
     /// Whether `t` could take `id` now.

@@ -16,6 +16,7 @@ use ipcemu_kernel::{
     Cpu, Endpoint, GuestFault, GuestMemory, Kernel, Message, MsgKind, Outcome, ProcId, Reg,
     ThreadId, Verdict,
 };
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 const WM_CREATE: u32 = 0x0001;
@@ -94,12 +95,12 @@ struct Class {
 /// USER32 state of a world.
 #[derive(Debug, Default)]
 pub(crate) struct User {
-    pub queues: HashMap<ThreadId, Queue>,
+    pub queues: FxHashMap<ThreadId, Queue>,
     /// Threads waiting in a cross-thread `SendMessageA`: the sent message's id and, once the
     /// receiver's window procedure returned, its answer. While it waits the thread still runs
     /// the window procedures of messages sent to it (as Windows does), and its call starts over
     /// after each one.
-    sending: HashMap<ThreadId, (u64, Option<u32>)>,
+    sending: FxHashMap<ThreadId, (u64, Option<u32>)>,
     windows: BTreeMap<u32, Window>,
     classes: HashMap<(ProcId, String), Class>,
     atoms: HashMap<String, u32>,
