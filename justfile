@@ -32,7 +32,8 @@ ci:
 # Benchmarks: kernel paths (criterion), then guest-level figures through the real binary with
 # native, qemu-i386 and bare-Unicorn references from the same run (table, target/bench/report.json,
 # target/bench/scale.png).
-bench: setup
+bench:
+    bash scripts/setup.sh --bench
     cargo bench -p ipcemu-kolibri --bench kernel
     python3 scripts/bench.py
 

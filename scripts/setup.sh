@@ -4,9 +4,15 @@
 # bindgen), fasm and nasm (guest programs), gcc-multilib (32-bit C guests), gcc-mingw-w64-i686
 # (Win32 guest programs), gdb (the test of the GDB stub attaches the real debugger).
 # Installs only what is missing; safe to run again.
+# With --bench it also installs qemu-user: scripts/bench.py measures the same programs under
+# qemu-i386 as a reference (benchmarks only; the build and the tests do not need it).
 set -euo pipefail
 
 missing=()
+if [ "${1:-}" = "--bench" ]; then
+    command -v qemu-i386 >/dev/null 2>&1 || command -v qemu-i386-static >/dev/null 2>&1 \
+        || missing+=(qemu-user)
+fi
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v fasm >/dev/null 2>&1 || missing+=(fasm)
 command -v nasm >/dev/null 2>&1 || missing+=(nasm)
