@@ -98,10 +98,10 @@ enum Writer {
 }
 
 impl Writer {
-    fn take(&mut self, chunk: &record::Chunk, none: &Filter) -> std::io::Result<()> {
+    fn take(&mut self, chunk: &record::Chunk) -> std::io::Result<()> {
         match self {
             Writer::Jsonl { out, buf } => {
-                chunk.write_json(buf, none);
+                chunk.write_json(buf);
                 if buf.len() >= 1 << 16 {
                     out.write_all(buf)?;
                     buf.clear();
@@ -171,11 +171,10 @@ impl ThreadedSink {
         let writer = std::thread::Builder::new()
             .name("ipcemu-trace".into())
             .spawn(move || -> std::io::Result<()> {
-                let none = Filter::default();
                 let mut result = Ok(());
                 for mut chunk in from_main {
                     if result.is_ok() {
-                        result = w.take(&chunk, &none);
+                        result = w.take(&chunk);
                     }
                     // After an error the chunks are only taken back: the run goes on and
                     // the error is reported at the end.

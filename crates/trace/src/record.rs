@@ -325,31 +325,18 @@ fn json_str(out: &mut Vec<u8>, b: &[u8]) {
     out.push(b'"');
 }
 
-/// Writes an event's fields straight into a JSONL line, in the order the kernel emits them
-/// (`kind`, `t_ns`, `step`, `pers`, `proc`, `pid`, `name`, then the kind's own fields), and
-/// evaluates a [`Filter`] on the way without allocating.
+/// Writes a record's fields straight into a JSON object, in the order the kernel emits them
+/// (`kind`, `t_ns`, `step`, `pers`, `proc`, `pid`, `name`, then the kind's own fields).
 pub(crate) struct JsonVisitor<'a> {
     out: &'a mut Vec<u8>,
-    filter: &'a crate::Filter,
     first: bool,
-    /// Whether a filter is set: without one no field is looked at twice.
-    filtering: bool,
-    m: crate::filter::Match,
-    /// The record was written whole ([`Val::Raw`]): its `End` adds nothing.
-    skip_close: bool,
 }
 
 impl<'a> JsonVisitor<'a> {
-    pub(crate) fn new(out: &'a mut Vec<u8>, filter: &'a crate::Filter) -> Self {
+    /// Opens the object (`{`); the caller closes it.
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
         out.push(b'{');
-        JsonVisitor {
-            out,
-            filter,
-            first: true,
-            filtering: !filter.is_empty(),
-            m: crate::filter::Match::default(),
-            skip_close: false,
-        }
+        JsonVisitor { out, first: true }
     }
 
     #[inline]
@@ -360,20 +347,12 @@ impl<'a> JsonVisitor<'a> {
         self.out.extend_from_slice(k.as_bytes());
         self.out.extend_from_slice(b"\":");
     }
-}
 
-impl JsonVisitor<'_> {
     #[inline]
     pub(crate) fn put_u64(&mut self, name: &str, v: u64) {
         self.key(name);
         self.out
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-        if self.filtering {
-            match name {
-                "pid" | "peer_pid" => self.m.pid(self.filter, v as u32),
-                _ => {}
-            }
-        }
     }
     #[inline]
     pub(crate) fn put_i64(&mut self, name: &str, v: i64) {
@@ -387,19 +366,7 @@ impl JsonVisitor<'_> {
         self.out
             .extend_from_slice(if v { b"true" } else { b"false" });
     }
-    #[inline]
-    pub(crate) fn put_str(&mut self, name: &str, v: &str) {
-        self.put_bytes(name, v.as_bytes());
-        if self.filtering {
-            match name {
-                "kind" => self.m.kind(self.filter, v),
-                "pers" => self.m.pers(self.filter, v),
-                "name" | "peer_name" => self.m.name(self.filter, v),
-                _ => {}
-            }
-        }
-    }
-    /// A text value given as its UTF-8 bytes (no filter looks at it).
+    /// A text value given as its UTF-8 bytes (`msgs` is a list of numbers already).
     #[inline]
     pub(crate) fn put_bytes(&mut self, name: &str, v: &[u8]) {
         self.key(name);
@@ -409,26 +376,6 @@ impl JsonVisitor<'_> {
             self.out.push(b']');
         } else {
             json_str(self.out, v);
-        }
-    }
-}
-
-impl Visit for JsonVisitor<'_> {
-    fn record_u64(&mut self, f: &Field, v: u64) {
-        self.put_u64(f.name(), v);
-    }
-    fn record_i64(&mut self, f: &Field, v: i64) {
-        self.put_i64(f.name(), v);
-    }
-    fn record_bool(&mut self, f: &Field, v: bool) {
-        self.put_bool(f.name(), v);
-    }
-    fn record_str(&mut self, f: &Field, v: &str) {
-        self.put_str(f.name(), v);
-    }
-    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
-        if f.name() != "message" {
-            self.put_str(f.name(), &format!("{v:?}"));
         }
     }
 }
@@ -455,96 +402,71 @@ pub(crate) struct Chunk {
 }
 
 impl Chunk {
-    /// Format every record as a JSON line into `out`.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>, none: &crate::Filter) {
-        let mut v = JsonVisitor::new(out, none);
-        for val in &self.vals {
+    fn text(&self, a: u32, l: u32) -> &[u8] {
+        &self.arena[a as usize..(a + l) as usize]
+    }
+
+    /// The records, each as its values up to and with its `End`.
+    fn records(&self) -> impl Iterator<Item = &[Val]> {
+        self.vals.split_inclusive(|v| matches!(v, Val::End))
+    }
+
+    /// Append the JSON line of one record.
+    fn json_line(&self, vals: &[Val], out: &mut Vec<u8>) {
+        if let [Val::Raw(a, l), ..] = vals {
+            out.extend_from_slice(self.text(*a, *l));
+            out.push(b'\n');
+            return;
+        }
+        let mut v = JsonVisitor::new(out);
+        for val in vals {
             match *val {
                 Val::U64(n, x) => v.put_u64(n, x),
                 Val::I64(n, x) => v.put_i64(n, x),
                 Val::Bool(n, x) => v.put_bool(n, x),
-                Val::Str(n, a, l) => v.put_bytes(n, &self.arena[a as usize..(a + l) as usize]),
-                Val::Raw(a, l) => {
-                    // Replaces the `{` the record opened with.
-                    v.out.pop();
-                    v.out
-                        .extend_from_slice(&self.arena[a as usize..(a + l) as usize]);
-                    v.out.push(b'\n');
-                    v.out.push(b'{');
-                    v.skip_close = true;
-                }
-                Val::End if v.skip_close => {
-                    v.skip_close = false;
-                }
-                Val::End => {
-                    v.out.extend_from_slice(b"}\n");
-                    v.first = true;
-                    v.out.push(b'{');
-                }
+                Val::Str(n, a, l) => v.put_bytes(n, self.text(a, l)),
+                Val::Raw(..) | Val::End => {}
             }
         }
-        // The `{` opened after the last record.
-        v.out.pop();
+        out.extend_from_slice(b"}\n");
     }
-}
 
-impl Chunk {
+    /// Format every record as a JSON line into `out`.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        for r in self.records() {
+            self.json_line(r, out);
+        }
+    }
+
     /// Hand every record to `f` as a [`Record`] and its JSON object (as [`Chunk::write_json`]
     /// writes it, without the newline); a [`Val::Raw`] record is parsed back.
     pub(crate) fn each_record(
         &self,
         mut f: impl FnMut(&Record, &[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
-        let none = crate::Filter::default();
-        let mut r = Record::default();
         let mut json = Vec::with_capacity(512);
-        let mut start = 0;
-        for (i, val) in self.vals.iter().enumerate() {
-            match *val {
-                Val::U64(n, x) => r.set_u64(n, x),
-                Val::I64(n, x) => r.set_i64(n, x),
-                Val::Bool(n, x) => r.set_bool(n, x),
-                Val::Str(n, a, l) => {
-                    let bytes = &self.arena[a as usize..(a + l) as usize];
-                    r.set_str(n, std::str::from_utf8(bytes).unwrap_or(""));
-                }
-                Val::Raw(a, l) => {
-                    r = serde_json::from_slice(&self.arena[a as usize..(a + l) as usize])
-                        .unwrap_or_default();
-                }
-                Val::End => {
-                    json.clear();
-                    self.write_range_json(start, i, &mut json, &none);
-                    start = i + 1;
-                    // Without the newline.
-                    json.pop();
-                    f(&std::mem::take(&mut r), &json)?;
+        for vals in self.records() {
+            let mut r = Record::default();
+            for val in vals {
+                match *val {
+                    Val::U64(n, x) => r.set_u64(n, x),
+                    Val::I64(n, x) => r.set_i64(n, x),
+                    Val::Bool(n, x) => r.set_bool(n, x),
+                    Val::Str(n, a, l) => {
+                        r.set_str(n, std::str::from_utf8(self.text(a, l)).unwrap_or(""))
+                    }
+                    Val::Raw(a, l) => {
+                        r = serde_json::from_slice(self.text(a, l)).unwrap_or_default()
+                    }
+                    Val::End => {}
                 }
             }
+            json.clear();
+            self.json_line(vals, &mut json);
+            json.pop();
+            f(&r, &json)?;
         }
         Ok(())
-    }
-
-    /// Format the record in `vals[start..=end]` (ending in its `End`) as a JSON line.
-    fn write_range_json(&self, start: usize, end: usize, out: &mut Vec<u8>, none: &crate::Filter) {
-        let mut v = JsonVisitor::new(out, none);
-        for val in &self.vals[start..=end] {
-            match *val {
-                Val::U64(n, x) => v.put_u64(n, x),
-                Val::I64(n, x) => v.put_i64(n, x),
-                Val::Bool(n, x) => v.put_bool(n, x),
-                Val::Str(n, a, l) => v.put_bytes(n, &self.arena[a as usize..(a + l) as usize]),
-                Val::Raw(a, l) => {
-                    v.out.pop();
-                    v.out
-                        .extend_from_slice(&self.arena[a as usize..(a + l) as usize]);
-                    v.out.push(b'\n');
-                    v.skip_close = true;
-                }
-                Val::End if v.skip_close => v.skip_close = false,
-                Val::End => v.out.extend_from_slice(b"}\n"),
-            }
-        }
     }
 }
 
