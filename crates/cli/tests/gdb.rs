@@ -21,6 +21,11 @@ fn guest() -> Vec<u8> {
         0xB8, 0xFF, 0xFF, 0xFF, 0xFF, // 0x35 mov eax, -1
         0xCD, 0x40, // 0x3a int 0x40
     ];
+    menuet(code)
+}
+
+/// A MENUET01 image of `code` (loaded at 0x24, 8 KiB of memory, stack at its top).
+fn menuet(code: &[u8]) -> Vec<u8> {
     let mut img = b"MENUET01".to_vec();
     for v in [1u32, 36, 36 + code.len() as u32, 0x2000, 0x2000, 0, 0] {
         img.extend_from_slice(&v.to_le_bytes());
@@ -29,31 +34,45 @@ fn guest() -> Vec<u8> {
     img
 }
 
+/// `ipcemu run ARGS` from the repository root with its output piped; returns it and its
+/// stderr (nothing read yet).
+fn start<S: AsRef<std::ffi::OsStr>>(
+    args: impl IntoIterator<Item = S>,
+) -> (std::process::Child, BufReader<std::process::ChildStderr>) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
+        .arg("run")
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ipcemu");
+    let err = BufReader::new(c.stderr.take().unwrap());
+    (c, err)
+}
+
+/// The next stderr line, "ipcemu: guest N (...) waits for GDB on ADDR (...)", and its ADDR.
+fn gdb_line(err: &mut BufReader<std::process::ChildStderr>) -> (String, String) {
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = gdb_address(&line);
+    (line, addr)
+}
+
 #[test]
 fn gdb_breaks_steps_and_continues_a_guest() {
     let dir = std::env::temp_dir().join(format!("ipcemu-gdb-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let img = dir.join("dbg.kex");
     std::fs::write(&img, guest()).unwrap();
-    let mut ipcemu = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
-        .arg("run")
-        .arg(&img)
-        .args(["fixtures/kolibri/compute.kex", "--gdb", "1"])
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ipcemu");
+    let (mut ipcemu, mut err) = start([
+        img.as_os_str(),
+        "fixtures/kolibri/compute.kex".as_ref(),
+        "--gdb".as_ref(),
+        "1".as_ref(),
+    ]);
     // "ipcemu: guest 1 (dbg[3]) waits for GDB on 127.0.0.1:PORT (...)"
-    let mut err = BufReader::new(ipcemu.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    let addr = line
-        .split(" waits for GDB on ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let (line, addr) = gdb_line(&mut err);
     assert!(line.contains("guest 1 (dbg[3])"), "{line}");
     let gdb = Command::new("gdb")
         .args(["-batch", "-nx"])
@@ -114,32 +133,13 @@ fn gdb_watchpoint_stops_after_the_write_and_the_instruction_runs_once() {
         0xB8, 0xFF, 0xFF, 0xFF, 0xFF, // mov eax, -1
         0xCD, 0x40, // int 0x40
     ];
-    let mut img = b"MENUET01".to_vec();
-    for v in [1u32, 36, 36 + code.len() as u32, 0x2000, 0x2000, 0, 0] {
-        img.extend_from_slice(&v.to_le_bytes());
-    }
-    img.extend_from_slice(code);
+    let img = menuet(code);
     let dir = std::env::temp_dir().join(format!("ipcemu-gdbw-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("w.kex");
     std::fs::write(&path, img).unwrap();
-    let mut ipcemu = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
-        .arg("run")
-        .arg(&path)
-        .args(["--gdb", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ipcemu");
-    let mut err = BufReader::new(ipcemu.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    let addr = line
-        .split(" waits for GDB on ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let (mut ipcemu, mut err) = start([path.as_os_str(), "--gdb".as_ref(), "1".as_ref()]);
+    let (_, addr) = gdb_line(&mut err);
     let gdb = Command::new("gdb")
         .args(["-batch", "-nx"])
         .args(["-ex", "set architecture i386"])
@@ -202,24 +202,8 @@ fn gdb_sees_every_thread_of_a_guest() {
         "--params",
         "1=20",
     ];
-    let mut ipcemu = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
-        .arg("run")
-        .args(guests)
-        .args(["--gdb", "1"])
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ipcemu");
-    let mut err = BufReader::new(ipcemu.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    let addr = line
-        .split(" waits for GDB on ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let (mut ipcemu, mut err) = start(guests.iter().chain(&["--gdb", "1"]));
+    let (line, addr) = gdb_line(&mut err);
     // PIDs: the main thread 3, compute.kex 4, the second thread (51.1) 5.
     assert!(line.contains("guest 1 (thr_pingpong[3])"), "{line}");
     let gdb = Command::new("gdb")
@@ -356,16 +340,7 @@ fn two_guests_each_with_its_own_gdb() {
         "--params",
         "2=30",
     ];
-    let mut ipcemu = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
-        .arg("run")
-        .args(guests)
-        .args(["--gdb", "1", "--gdb", "2"])
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ipcemu");
-    let mut err = BufReader::new(ipcemu.stderr.take().unwrap());
+    let (mut ipcemu, mut err) = start(guests.iter().chain(&["--gdb", "1", "--gdb", "2"]));
     let mut lines = [String::new(), String::new()];
     for l in &mut lines {
         err.read_line(l).unwrap();
@@ -460,17 +435,9 @@ fn reply(s: &mut std::net::TcpStream) -> String {
 fn ctrl_c_stops_a_running_guest_in_its_thread_and_kill_ends_it() {
     use std::io::Write;
     // spin.kex never ends: only the interrupt stops it.
-    let mut ipcemu = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
-        .args(["run", "fixtures/kolibri/spin.kex", "--gdb", "1"])
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ipcemu");
-    let mut err = BufReader::new(ipcemu.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    let mut s = std::net::TcpStream::connect(gdb_address(&line)).unwrap();
+    let (mut ipcemu, mut err) = start(["fixtures/kolibri/spin.kex", "--gdb", "1"]);
+    let (_, addr) = gdb_line(&mut err);
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.write_all(&packet("?")).unwrap();
     let first = reply(&mut s);
     assert!(first.starts_with("T05thread:03;"), "{first}");
