@@ -42,6 +42,11 @@ impl StopHandle {
     /// it every 20 ms); repeating is harmless.
     pub fn stop(&self) {
         self.inner.requested.store(true, Ordering::SeqCst);
+        self.stop_running();
+    }
+
+    /// Stop the instance running now, if any (it returns from `emu_start`).
+    fn stop_running(&self) {
         if let Ok(_g) = self.inner.closing.lock() {
             let h = self.inner.running.load(Ordering::SeqCst);
             if h != 0 {
@@ -59,13 +64,7 @@ impl StopHandle {
     /// (`Self::stop`), repeat it until [`pause_pending`](Self::pause_pending) is false.
     pub fn pause(&self) {
         self.inner.paused.store(true, Ordering::SeqCst);
-        if let Ok(_g) = self.inner.closing.lock() {
-            let h = self.inner.running.load(Ordering::SeqCst);
-            if h != 0 {
-                // SAFETY: as in `stop`.
-                unsafe { uc_emu_stop(h as *mut uc_engine) };
-            }
-        }
+        self.stop_running();
     }
 
     /// Whether a pause was asked for that the run loop has not acted on yet.
