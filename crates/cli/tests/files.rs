@@ -3,28 +3,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{root as repo, run};
 
 fn fixture(name: &str) -> PathBuf {
     repo().join("fixtures/kolibri").join(format!("{name}.kex"))
-}
-
-/// Run ipcemu; returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run ipcemu");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 /// Run one guest with `--root root` (and `extra`), tracing to JSON Lines; demand exit 0, at

@@ -2,25 +2,8 @@
 //! delayed starts (`--start-at`), missing functions (`--strict`, one warning each) and PC-IPC
 //! installed from the start — with real guests through the real `ipcemu` binary.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run ipcemu");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
+mod common;
+use common::run;
 
 const DAEMON: &str = "fixtures/kolibri/daemon.kex";
 const CLIENT: &str = "fixtures/kolibri/daemon_cli.kex";

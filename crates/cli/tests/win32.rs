@@ -1,30 +1,13 @@
 //! Integration tests: the Win32 guest programs (fixtures/win32/*.exe, built from
 //! guest-tests/win32) through the real `ipcemu` binary.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{root, run};
 
 fn exe(name: &str) -> String {
     let p = root().join("fixtures/win32").join(format!("{name}.exe"));
     assert!(p.exists(), "no fixture {}", p.display());
     p.to_string_lossy().into_owned()
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run ipcemu");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 /// Run programs (fixture names) with options; demand exit 0, no FAIL line, and every line of
