@@ -17,7 +17,15 @@ fn the_vendored_crate_is_the_patched_one() {
             .unwrap();
     let tcg_op =
         std::fs::read_to_string(root.join("vendor/unicorn-engine-sys/qemu/tcg/tcg-op.c")).unwrap();
+    let gen_icount = std::fs::read_to_string(
+        root.join("vendor/unicorn-engine-sys/qemu/include/exec/gen-icount.h"),
+    )
+    .unwrap();
     assert_eq!(stamp.trim().len(), 64, "{stamp}");
+    assert!(
+        gen_icount.contains("tcg_ctx->exitreq_label = gen_new_label"),
+        "the inline stop-request check at block start (tb-start-exit-check patch) is missing"
+    );
     assert!(cputlb.contains("uc_mem_access_hook_installed"));
     assert!(tcg_op.contains("check_exit_request_after_mem"));
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
