@@ -21,6 +21,14 @@ fn the_vendored_crate_is_the_patched_one() {
         root.join("vendor/unicorn-engine-sys/qemu/include/exec/gen-icount.h"),
     )
     .unwrap();
+    let translate = std::fs::read_to_string(
+        root.join("vendor/unicorn-engine-sys/qemu/target/i386/translate.c"),
+    )
+    .unwrap();
+    assert!(
+        translate.contains("s->cc_op >= CC_OP_LOGICB && s->cc_op <= CC_OP_LOGICQ"),
+        "the inline logic-operation flags (logic-flags-inline patch) are missing"
+    );
     assert_eq!(stamp.trim().len(), 64, "{stamp}");
     assert!(
         gen_icount.contains("tcg_ctx->exitreq_label = gen_new_label"),
