@@ -71,6 +71,68 @@ pub enum FieldValue<'a> {
     Bool(bool),
     /// Text.
     Str(&'a str),
+    /// A message payload: at most [`PAYLOAD_MAX`] raw bytes, which sinks write as lower-case
+    /// hex (the record's `payload` text). Hex is made off the emulation thread.
+    Bytes(&'a [u8]),
+}
+
+/// A message payload as a record field: a [`TraceTap`] gets the first [`PAYLOAD_MAX`] bytes
+/// raw ([`FieldValue::Bytes`]), a `tracing` subscriber their lower-case hex text.
+#[derive(Clone, Copy)]
+pub struct Payload<'a>(pub &'a [u8]);
+
+impl<'a> From<Payload<'a>> for FieldValue<'a> {
+    fn from(p: Payload<'a>) -> Self {
+        FieldValue::Bytes(&p.0[..p.0.len().min(PAYLOAD_MAX)])
+    }
+}
+
+impl std::fmt::Display for Payload<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(PayloadHex::new(self.0).as_str())
+    }
+}
+
+/// How a record field's value is handed to `tracing` (`trace_rec!`): numbers, flags and text
+/// as they are, a [`Payload`] as its hex text.
+pub trait AsTracing {
+    /// The value `tracing` records.
+    type V: tracing::Value;
+    /// This value for `tracing`.
+    fn as_tracing(&self) -> Self::V;
+}
+
+macro_rules! as_tracing_copy {
+    ($($t:ty),*) => {
+        $(impl AsTracing for $t {
+            type V = $t;
+            fn as_tracing(&self) -> $t {
+                *self
+            }
+        })*
+    };
+}
+as_tracing_copy!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, bool);
+
+impl<'a> AsTracing for &'a str {
+    type V = &'a str;
+    fn as_tracing(&self) -> &'a str {
+        self
+    }
+}
+
+impl<'a> AsTracing for &'a String {
+    type V = &'a str;
+    fn as_tracing(&self) -> &'a str {
+        self.as_str()
+    }
+}
+
+impl<'a> AsTracing for Payload<'a> {
+    type V = tracing::field::DisplayValue<Payload<'a>>;
+    fn as_tracing(&self) -> Self::V {
+        tracing::field::display(*self)
+    }
 }
 
 macro_rules! field_from {
@@ -152,7 +214,7 @@ macro_rules! trace_rec {
                 proc = th.proc.0,
                 pid = th.pid,
                 name = $k.procs[th.proc].name.as_str(),
-                $($name = $val,)*
+                $($name = $crate::trace::AsTracing::as_tracing(&$val),)*
             );
         }
     }};
@@ -203,7 +265,7 @@ impl<M: GuestMemory> Kernel<M> {
             len = len,
             result = result,
             msg = 0u64,
-            payload = PayloadHex::new(payload).as_str()
+            payload = Payload(payload)
         );
     }
 
@@ -219,7 +281,7 @@ impl<M: GuestMemory> Kernel<M> {
     }
 
     fn trace_send(&self, from: ThreadId, pers: &str, peer: &str, msg: &Message) {
-        let payload = PayloadHex::new(&msg.data);
+        let payload = Payload(&msg.data);
         match (msg.channel.as_deref(), msg.method) {
             (None, None) if msg.reply_to.is_none() => trace_rec!(
                 self,
@@ -231,7 +293,7 @@ impl<M: GuestMemory> Kernel<M> {
                 len = msg.data.len() as u64,
                 result = 0i64,
                 msg = msg.seq,
-                payload = payload.as_str()
+                payload = payload
             ),
             (chan, method) => {
                 let (riid, mid) = method.unwrap_or((0, 0));
@@ -245,7 +307,7 @@ impl<M: GuestMemory> Kernel<M> {
                     len = msg.data.len() as u64,
                     result = 0i64,
                     msg = msg.seq,
-                    payload = payload.as_str(),
+                    payload = payload,
                     dir = msg.kind.as_str(),
                     channel = chan.unwrap_or(""),
                     riid = riid,

@@ -200,7 +200,7 @@ impl Kolibri {
         if r == SendResult::Ok && verdict == Verdict::Allow {
             if k.trace_on {
                 let spid = k.threads[sender].pid;
-                let sname = k.procs[k.threads[sender].proc].name.clone();
+                let sname = &k.procs[k.threads[sender].proc].name;
                 self.thread(tg.rt).unread.push(m.seq);
                 trace_rec!(
                     k,

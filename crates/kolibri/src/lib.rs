@@ -241,6 +241,8 @@ pub struct Kolibri {
     heaps: HashMap<ProcId, Heap>,
     board: VecDeque<u8>,
     scratch: Vec<u8>,
+    /// The `msgs` text of an `event_read` record, reused (no allocation per record).
+    msgs_text: String,
     /// Missing functions already named in a warning: (process, function, subfunction).
     missing_seen: HashSet<(ProcId, u32, u32)>,
     files: fs::Files,
@@ -257,6 +259,7 @@ impl Kolibri {
             heaps: HashMap::new(),
             board: VecDeque::new(),
             scratch: Vec::new(),
+            msgs_text: String::new(),
             missing_seen: HashSet::new(),
             files: fs::Files::default(),
             mouse: [0; 3],
@@ -305,12 +308,18 @@ impl Kolibri {
     pub fn take_event<M: GuestMemory>(&mut self, k: &Kernel<M>, t: ThreadId) -> u32 {
         let ev = self.take_event_raw(t);
         if k.trace_on && ev != 0 {
-            let msgs = if ev == EVENT_IPC {
-                let v = std::mem::take(&mut self.thread(t).unread);
-                v.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
-            } else {
-                String::new()
-            };
+            let mut msgs = std::mem::take(&mut self.msgs_text);
+            msgs.clear();
+            if ev == EVENT_IPC {
+                let unread = &mut self.thread(t).unread;
+                for (i, m) in unread.iter().enumerate() {
+                    if i > 0 {
+                        msgs.push(',');
+                    }
+                    msgs.push_str(itoa::Buffer::new().format(*m));
+                }
+                unread.clear();
+            }
             trace_rec!(
                 k,
                 t,
@@ -319,6 +328,7 @@ impl Kolibri {
                 code = ev,
                 msgs = msgs.as_str()
             );
+            self.msgs_text = msgs;
         }
         ev
     }

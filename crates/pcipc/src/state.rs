@@ -7,7 +7,7 @@
 //! write-back — happens here. Every decision the table leaves open is in `docs/pc-ipc.md`.
 
 use crate::{PcIpc, NAME};
-use ipcemu_kernel::trace::PayloadHex;
+use ipcemu_kernel::trace::Payload;
 use ipcemu_kernel::{
     trace_rec, Blocker, Completion, Cpu, Endpoint, GuestMemory, Kernel, MemFault, Message, MsgKind,
     ThreadId, Verdict, Wake,
@@ -325,8 +325,7 @@ impl PcIpc {
         out[10..12].copy_from_slice(&b.size.to_le_bytes());
         if k.trace_on {
             let seq = std::mem::take(&mut self.st.last_msg);
-            let payload = PayloadHex::new(&self.st.last_payload);
-            self.st.last_payload.clear();
+            let mut data = std::mem::take(&mut self.st.last_payload);
             trace_rec!(
                 k,
                 t,
@@ -339,8 +338,10 @@ impl PcIpc {
                 error = error,
                 size = b.size,
                 msg = seq,
-                payload = payload.as_str()
+                payload = Payload(&data)
             );
+            data.clear();
+            self.st.last_payload = data;
         }
         tracing::debug!(
             caller = b.caller,

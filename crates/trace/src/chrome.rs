@@ -14,9 +14,10 @@
 //! `unread` slice of its receiver (or, never delivered, an `undelivered` slice of its sender),
 //! then the document closes.
 
+use crate::record::{json_str, Chunk, View};
 use crate::text::line;
 use crate::{Kind, Record, Sink};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::io::Write;
 
 /// Where a message's flow is: which track must end it if nothing reads it.
@@ -41,35 +42,39 @@ pub struct ChromeSink {
     named_procs: HashSet<u64>,
     /// Messages whose flow started and has not ended.
     flows: HashMap<u64, Flow>,
-    /// Latest timestamp written.
-    last: f64,
+    /// Latest timestamp written (guest nanoseconds).
+    last: u64,
+    /// Reused for event names.
+    scratch: Vec<u8>,
     finished: bool,
 }
 
 /// One trace event as written (fields absent where `None`), in this field order.
 struct Ev<'a> {
     ph: &'a str,
-    name: Option<&'a str>,
+    name: Option<&'a [u8]>,
     cat: Option<&'a str>,
     id: Option<u64>,
     bp: Option<&'a str>,
     s: Option<&'a str>,
     pid: u64,
     tid: u32,
-    ts: Option<f64>,
-    dur: Option<f64>,
+    /// Guest nanoseconds (written as microseconds).
+    ts: Option<u64>,
+    /// A short slice ([`SLICE_US`]).
+    dur: bool,
     args: Option<Args<'a>>,
 }
 
 enum Args<'a> {
-    /// The record's JSON object (its JSON Lines form).
-    Record(&'a [u8]),
+    /// Appends the record's JSON object (its JSON Lines form).
+    Record(&'a dyn Fn(&mut Vec<u8>)),
     /// `{"name": ...}`.
-    Name { name: &'a str },
+    Name { name: &'a [u8] },
 }
 
 impl<'a> Ev<'a> {
-    fn new(ph: &'a str, pid: u64, tid: u32, ts: f64) -> Self {
+    fn new(ph: &'a str, pid: u64, tid: u32, ts: u64) -> Self {
         Ev {
             ph,
             name: None,
@@ -80,29 +85,29 @@ impl<'a> Ev<'a> {
             pid,
             tid,
             ts: Some(ts),
-            dur: None,
+            dur: false,
             args: None,
         }
     }
-    fn meta(name: &'a str, pid: u64, tid: u32, value: &'a str) -> Self {
+    fn meta(name: &'a str, pid: u64, tid: u32, value: &'a [u8]) -> Self {
         Ev {
-            name: Some(name),
+            name: Some(name.as_bytes()),
             ts: None,
             args: Some(Args::Name { name: value }),
-            ..Ev::new("M", pid, tid, 0.0)
+            ..Ev::new("M", pid, tid, 0)
         }
     }
-    fn slice(name: &'a str, cat: &'a str, pid: u64, tid: u32, ts: f64) -> Self {
+    fn slice(name: &'a [u8], cat: &'a str, pid: u64, tid: u32, ts: u64) -> Self {
         Ev {
             name: Some(name),
             cat: Some(cat),
-            dur: Some(SLICE_US),
+            dur: true,
             ..Ev::new("X", pid, tid, ts)
         }
     }
-    fn flow(ph: &'a str, id: u64, pid: u64, tid: u32, ts: f64) -> Self {
+    fn flow(ph: &'a str, id: u64, pid: u64, tid: u32, ts: u64) -> Self {
         Ev {
-            name: Some("message"),
+            name: Some(b"message"),
             cat: Some("ipc"),
             id: Some(id),
             bp: (ph == "f").then_some("e"),
@@ -111,7 +116,8 @@ impl<'a> Ev<'a> {
     }
 }
 
-const SLICE_US: f64 = 0.5;
+/// The duration of a short slice, as written (microseconds).
+const SLICE_US: &[u8] = b"0.5";
 const HEAD: &[u8] = b"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
 const FLUSH_AT: usize = 1 << 16;
 /// Flows kept open at most (then the older half is ended where it stands).
@@ -126,13 +132,20 @@ impl ChromeSink {
             out,
             buf,
             count: 0,
-            open_wait: HashMap::new(),
-            named: HashSet::new(),
-            named_procs: HashSet::new(),
-            flows: HashMap::new(),
-            last: 0.0,
+            open_wait: HashMap::default(),
+            named: HashSet::default(),
+            named_procs: HashSet::default(),
+            flows: HashMap::default(),
+            last: 0,
+            scratch: Vec::new(),
             finished: false,
         }
+    }
+
+    /// A Chrome sink on a writer thread that decides its events straight from the captured
+    /// fields (what `--trace-format chrome` uses).
+    pub fn threaded(out: Box<dyn Write + Send>) -> crate::ThreadedSink {
+        crate::ThreadedSink::start(crate::Writer::Chrome(ChromeSink::new(out)))
     }
 
     fn push(&mut self, e: &Ev<'_>) -> std::io::Result<()> {
@@ -143,7 +156,7 @@ impl ChromeSink {
         if let Some(ts) = e.ts {
             self.last = self.last.max(ts);
         }
-        write_ev(&mut self.buf, e)?;
+        write_ev(&mut self.buf, e);
         if self.buf.len() >= FLUSH_AT {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
@@ -154,12 +167,12 @@ impl ChromeSink {
     /// A short slice with the record's JSON as its args.
     fn slice(
         &mut self,
-        name: &str,
+        name: &[u8],
         cat: &str,
-        args: &[u8],
+        args: &dyn Fn(&mut Vec<u8>),
         pid: u64,
         tid: u32,
-        ts: f64,
+        ts: u64,
     ) -> std::io::Result<()> {
         let mut e = Ev::slice(name, cat, pid, tid, ts);
         e.args = Some(Args::Record(args));
@@ -167,7 +180,7 @@ impl ChromeSink {
     }
 
     /// Begin a flow for message `m` on this track (`s`).
-    fn flow_start(&mut self, m: u64, pid: u64, tid: u32, ts: f64) -> std::io::Result<()> {
+    fn flow_start(&mut self, m: u64, pid: u64, tid: u32, ts: u64) -> std::io::Result<()> {
         if self.flows.len() >= MAX_OPEN_FLOWS {
             // Messages nobody reads (a receiver that resets its area without reading event 7,
             // or a filter that drops the reads): end the older half now, at this time.
@@ -183,7 +196,7 @@ impl ChromeSink {
     }
 
     /// End the flows of messages `ids` on a short `unread`/`undelivered` slice at `ts`.
-    fn close_flows(&mut self, ids: &[u64], ts: f64) -> std::io::Result<()> {
+    fn close_flows(&mut self, ids: &[u64], ts: u64) -> std::io::Result<()> {
         for &m in ids {
             let Some(f) = self.flows.remove(&m) else {
                 continue;
@@ -193,14 +206,14 @@ impl ChromeSink {
                 Flow::Sent(p, t) => ("undelivered", p, t),
             };
             let name = format!("{what} message #{m}");
-            self.push(&Ev::slice(&name, "ipc", pid, tid, ts))?;
+            self.push(&Ev::slice(name.as_bytes(), "ipc", pid, tid, ts))?;
             self.push(&Ev::flow("f", m, pid, tid, ts))?;
         }
         Ok(())
     }
 
     /// End message `m`'s flow on this track (`f`), if it started.
-    fn flow_end(&mut self, m: u64, pid: u64, tid: u32, ts: f64) -> std::io::Result<()> {
+    fn flow_end(&mut self, m: u64, pid: u64, tid: u32, ts: u64) -> std::io::Result<()> {
         if self.flows.remove(&m).is_some() {
             self.push(&Ev::flow("f", m, pid, tid, ts))?;
         }
@@ -208,74 +221,150 @@ impl ChromeSink {
     }
 }
 
-/// Write `e` as one JSON object (strings and numbers as serde_json writes them).
-fn write_ev(buf: &mut Vec<u8>, e: &Ev<'_>) -> std::io::Result<()> {
-    fn key(buf: &mut Vec<u8>, k: &str) {
-        buf.extend_from_slice(b",\"");
-        buf.extend_from_slice(k.as_bytes());
-        buf.extend_from_slice(b"\":");
+/// Append guest nanoseconds as microseconds, as serde_json writes the `f64` `ns / 1000.0`
+/// (`12.0`, `12.345`): exact below 10^15 ns, where the shortest decimal that reads back as that
+/// `f64` is the quotient itself; beyond that through serde_json.
+fn write_us(buf: &mut Vec<u8>, ns: u64) {
+    if ns >= 1_000_000_000_000_000 {
+        let _ = serde_json::to_writer(&mut *buf, &(ns as f64 / 1000.0));
+        return;
     }
+    buf.extend_from_slice(itoa::Buffer::new().format(ns / 1000).as_bytes());
+    let frac = (ns % 1000) as u32;
+    if frac == 0 {
+        buf.extend_from_slice(b".0");
+        return;
+    }
+    let digits = [
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ];
+    let n = if frac.is_multiple_of(100) {
+        1
+    } else if frac.is_multiple_of(10) {
+        2
+    } else {
+        3
+    };
+    buf.push(b'.');
+    buf.extend_from_slice(&digits[..n]);
+}
+
+/// Write `e` as one JSON object (strings and numbers as serde_json writes them).
+fn write_ev(buf: &mut Vec<u8>, e: &Ev<'_>) {
     buf.extend_from_slice(b"{\"ph\":");
-    serde_json::to_writer(&mut *buf, e.ph)?;
-    for (k, v) in [("name", e.name), ("cat", e.cat)] {
-        if let Some(v) = v {
-            key(buf, k);
-            serde_json::to_writer(&mut *buf, v)?;
-        }
+    json_str(buf, e.ph.as_bytes());
+    if let Some(v) = e.name {
+        buf.extend_from_slice(b",\"name\":");
+        json_str(buf, v);
+    }
+    if let Some(v) = e.cat {
+        buf.extend_from_slice(b",\"cat\":");
+        json_str(buf, v.as_bytes());
     }
     if let Some(id) = e.id {
-        key(buf, "id");
+        buf.extend_from_slice(b",\"id\":");
         buf.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
     }
-    for (k, v) in [("bp", e.bp), ("s", e.s)] {
-        if let Some(v) = v {
-            key(buf, k);
-            serde_json::to_writer(&mut *buf, v)?;
-        }
+    if let Some(v) = e.bp {
+        buf.extend_from_slice(b",\"bp\":");
+        json_str(buf, v.as_bytes());
     }
-    key(buf, "pid");
+    if let Some(v) = e.s {
+        buf.extend_from_slice(b",\"s\":");
+        json_str(buf, v.as_bytes());
+    }
+    buf.extend_from_slice(b",\"pid\":");
     buf.extend_from_slice(itoa::Buffer::new().format(e.pid).as_bytes());
-    key(buf, "tid");
+    buf.extend_from_slice(b",\"tid\":");
     buf.extend_from_slice(itoa::Buffer::new().format(e.tid).as_bytes());
-    for (k, v) in [("ts", e.ts), ("dur", e.dur)] {
-        if let Some(v) = v {
-            key(buf, k);
-            serde_json::to_writer(&mut *buf, &v)?;
-        }
+    if let Some(ts) = e.ts {
+        buf.extend_from_slice(b",\"ts\":");
+        write_us(buf, ts);
+    }
+    if e.dur {
+        buf.extend_from_slice(b",\"dur\":");
+        buf.extend_from_slice(SLICE_US);
     }
     match e.args {
         Some(Args::Record(json)) => {
-            key(buf, "args");
-            buf.extend_from_slice(json);
+            buf.extend_from_slice(b",\"args\":");
+            json(buf);
         }
         Some(Args::Name { name }) => {
-            key(buf, "args");
-            buf.extend_from_slice(b"{\"name\":");
-            serde_json::to_writer(&mut *buf, name)?;
+            buf.extend_from_slice(b",\"args\":{\"name\":");
+            json_str(buf, name);
             buf.push(b'}');
         }
         None => {}
     }
     buf.push(b'}');
-    Ok(())
 }
 
-impl Sink for ChromeSink {
-    fn record(&mut self, r: &Record) -> std::io::Result<()> {
-        let json = serde_json::to_vec(r)?;
-        self.record_json(r, &json)
+/// `name[pid]`, appended.
+fn actor(out: &mut Vec<u8>, name: &[u8], pid: u32) {
+    out.extend_from_slice(name);
+    out.push(b'[');
+    out.extend_from_slice(itoa::Buffer::new().format(pid).as_bytes());
+    out.push(b']');
+}
+
+impl ChromeSink {
+    /// Take every record of a chunk captured by a [`crate::ThreadedSink`] (its writer thread).
+    pub(crate) fn take_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
+        for vals in chunk.each_vals() {
+            match chunk.view(vals) {
+                Some(v) => {
+                    self.view(&v, &|b| chunk.json_object(vals, b), &|| chunk.record(vals))?
+                }
+                None => {
+                    let r = chunk.record(vals);
+                    let mut json = Vec::new();
+                    chunk.json_object(vals, &mut json);
+                    self.record_json(&r, &json)?;
+                }
+            }
+        }
+        Ok(())
     }
 
-    fn record_json(&mut self, r: &Record, args: &[u8]) -> std::io::Result<()> {
-        let ts = r.t_ns as f64 / 1000.0;
+    /// Take one record: `args` appends its JSON object; `full` rebuilds the whole record (for
+    /// the kinds whose slice is named by its text line).
+    fn view(
+        &mut self,
+        r: &View<'_>,
+        args: &dyn Fn(&mut Vec<u8>),
+        full: &dyn Fn() -> Record,
+    ) -> std::io::Result<()> {
+        let ts = r.t_ns;
         let (pid, tid) = (r.proc + 1, r.pid);
+        let mut name = std::mem::take(&mut self.scratch);
+        name.clear();
+        let res = self.view_named(r, args, full, ts, pid, tid, &mut name);
+        self.scratch = name;
+        res
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn view_named(
+        &mut self,
+        r: &View<'_>,
+        args: &dyn Fn(&mut Vec<u8>),
+        full: &dyn Fn() -> Record,
+        ts: u64,
+        pid: u64,
+        tid: u32,
+        name: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
         if self.named.insert((r.proc, r.pid)) {
-            let actor = r.actor();
             if self.named_procs.insert(r.proc) {
-                let pname = format!("{} (process {})", r.name, r.proc);
-                self.push(&Ev::meta("process_name", pid, tid, &pname))?;
+                let pname = format!("{} (process {})", String::from_utf8_lossy(r.name), r.proc);
+                self.push(&Ev::meta("process_name", pid, tid, pname.as_bytes()))?;
             }
-            self.push(&Ev::meta("thread_name", pid, tid, &actor))?;
+            actor(name, r.name, r.pid);
+            self.push(&Ev::meta("thread_name", pid, tid, name))?;
+            name.clear();
         }
         // Anything but the wait itself ends an open wait slice at this time.
         if r.kind != Kind::Wait {
@@ -283,13 +372,23 @@ impl Sink for ChromeSink {
                 self.push(&Ev::new("E", wpid, tid, ts))?;
             }
         }
+        let peer = |name: &mut Vec<u8>| {
+            if let Some(p) = r.peer_pid {
+                actor(
+                    name,
+                    r.peer_name.filter(|n| !n.is_empty()).unwrap_or(b"?"),
+                    p,
+                );
+            }
+        };
         match r.kind {
             Kind::Wait => {
                 // A second wait without anything between (not emitted today) keeps one slice.
                 if self.open_wait.insert(tid, pid).is_none() {
-                    let name = format!("wait {}", r.what.as_deref().unwrap_or(""));
+                    name.extend_from_slice(b"wait ");
+                    name.extend_from_slice(r.what.unwrap_or(b""));
                     let mut e = Ev::new("B", pid, tid, ts);
-                    e.name = Some(&name);
+                    e.name = Some(name);
                     e.cat = Some("wait");
                     e.args = Some(Args::Record(args));
                     self.push(&e)?;
@@ -297,30 +396,28 @@ impl Sink for ChromeSink {
             }
             Kind::Wake | Kind::ThreadStart | Kind::ProcStart => {}
             Kind::Send => {
-                let dir = match r.dir.as_deref() {
-                    Some("request") => "request ",
-                    Some("response") => "response ",
-                    _ => "",
-                };
-                let name = format!(
-                    "send {dir}{} B -> {}",
-                    r.len.unwrap_or(0),
-                    r.peer().unwrap_or_default()
-                );
-                self.slice(&name, "ipc", args, pid, tid, ts)?;
+                name.extend_from_slice(b"send ");
+                name.extend_from_slice(match r.dir {
+                    Some(b"request") => b"request ",
+                    Some(b"response") => b"response ",
+                    _ => b"",
+                });
+                name.extend_from_slice(itoa::Buffer::new().format(r.len.unwrap_or(0)).as_bytes());
+                name.extend_from_slice(b" B -> ");
+                peer(name);
+                self.slice(name, "ipc", args, pid, tid, ts)?;
                 if let Some(m) = r.msg.filter(|&m| m != 0) {
                     self.flow_start(m, pid, tid, ts)?;
                 }
             }
             Kind::Deliver => {
-                let name = format!(
-                    "deliver {} B <- {}",
-                    r.len.unwrap_or(0),
-                    r.peer().unwrap_or_default()
-                );
-                self.slice(&name, "ipc", args, pid, tid, ts)?;
+                name.extend_from_slice(b"deliver ");
+                name.extend_from_slice(itoa::Buffer::new().format(r.len.unwrap_or(0)).as_bytes());
+                name.extend_from_slice(b" B <- ");
+                peer(name);
+                self.slice(name, "ipc", args, pid, tid, ts)?;
                 if let Some(m) = r.msg {
-                    if r.pers == "kos" {
+                    if r.pers == b"kos" {
                         // A KOS delivery is the receiver getting it (Recv or Call returns):
                         // the request's arrow ends at the server, the response's at the client.
                         self.flow_end(m, pid, tid, ts)?;
@@ -330,16 +427,16 @@ impl Sink for ChromeSink {
                 }
             }
             Kind::EventRead => {
-                let name = format!("read event {}", r.code.unwrap_or(0));
-                self.slice(&name, "ipc", args, pid, tid, ts)?;
-                for &m in r.msgs.iter().flatten() {
-                    self.flow_end(m, pid, tid, ts)?;
-                }
+                name.extend_from_slice(b"read event ");
+                name.extend_from_slice(itoa::Buffer::new().format(r.code.unwrap_or(0)).as_bytes());
+                self.slice(name, "ipc", args, pid, tid, ts)?;
+                r.msgs.each(|m| self.flow_end(m, pid, tid, ts))?;
             }
             Kind::PcCmd => {
                 let cmd = r.cmd.unwrap_or(0);
-                let name = format!("pcipc {}", crate::text::pc_cmd_name(cmd));
-                self.slice(&name, "pcipc", args, pid, tid, ts)?;
+                name.extend_from_slice(b"pcipc ");
+                name.extend_from_slice(crate::text::pc_cmd_name(cmd).as_bytes());
+                self.slice(name, "pcipc", args, pid, tid, ts)?;
                 if let Some(m) = r.msg.filter(|&m| m != 0) {
                     if cmd == 0x07 {
                         self.flow_start(m, pid, tid, ts)?;
@@ -349,7 +446,7 @@ impl Sink for ChromeSink {
                 }
             }
             _ => {
-                let text = line(r, 32);
+                let text = line(&full(), 32);
                 let name = text
                     .split_whitespace()
                     .skip(2)
@@ -357,13 +454,24 @@ impl Sink for ChromeSink {
                     .join(" ");
                 let mut e = Ev::new("i", pid, tid, ts);
                 e.s = Some("t");
-                e.name = Some(&name);
+                e.name = Some(name.as_bytes());
                 e.cat = Some(r.kind.as_str());
                 e.args = Some(Args::Record(args));
                 self.push(&e)?;
             }
         }
         Ok(())
+    }
+}
+
+impl Sink for ChromeSink {
+    fn record(&mut self, r: &Record) -> std::io::Result<()> {
+        let json = serde_json::to_vec(r)?;
+        self.record_json(r, &json)
+    }
+
+    fn record_json(&mut self, r: &Record, args: &[u8]) -> std::io::Result<()> {
+        self.view(&View::of(r), &|b| b.extend_from_slice(args), &|| r.clone())
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
@@ -450,6 +558,30 @@ mod tests {
     }
 
     #[test]
+    fn microseconds_are_written_as_serde_json_writes_the_f64() {
+        let mut cases: Vec<u64> = (0..20_000).collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push(x % 2_000_000_000_000_000);
+            cases.push(x % 1_000_000_000_000);
+        }
+        cases.extend([999_999_999_999_999, 1_000_000_000_000_000, u64::MAX / 3]);
+        for ns in cases {
+            let mut ours = Vec::new();
+            write_us(&mut ours, ns);
+            let theirs = serde_json::to_vec(&(ns as f64 / 1000.0)).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs),
+                "{ns} ns"
+            );
+        }
+    }
+
+    #[test]
     fn empty_trace_is_a_valid_document() {
         let out = Shared::default();
         let mut s = ChromeSink::new(Box::new(out.clone()));
@@ -494,7 +626,7 @@ mod tests {
         assert_eq!(ph("M"), 6, "a process and a thread name each for 3 threads");
         assert_eq!((ph("s"), ph("f")), (3, 3));
         assert_eq!((ph("B"), ph("E")), (2, 2));
-        let mut last: HashMap<(u64, u64), f64> = HashMap::new();
+        let mut last: HashMap<(u64, u64), f64> = HashMap::default();
         for e in evs.iter().filter(|e| e["ph"] != "M") {
             let key = (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap());
             let ts = e["ts"].as_f64().unwrap();

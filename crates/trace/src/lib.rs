@@ -87,12 +87,14 @@ impl JsonlSink {
 }
 
 /// What the writer thread of a [`ThreadedSink`] feeds.
-enum Writer {
+pub(crate) enum Writer {
     /// JSON Lines, formatted straight from the captured fields.
     Jsonl {
         out: Box<dyn Write + Send>,
         buf: Vec<u8>,
     },
+    /// Chrome trace events, decided straight from the captured fields.
+    Chrome(ChromeSink),
     /// Any sink, one [`Record`] at a time.
     Records(Box<dyn Sink>),
 }
@@ -108,6 +110,7 @@ impl Writer {
                 }
                 Ok(())
             }
+            Writer::Chrome(sink) => sink.take_chunk(chunk),
             Writer::Records(sink) => chunk.each_record(|r, json| sink.record_json(r, json)),
         }
     }
@@ -118,6 +121,7 @@ impl Writer {
                 buf.clear();
                 out.flush()
             }
+            Writer::Chrome(sink) => sink.finish(),
             Writer::Records(sink) => sink.finish(),
         }
     }
@@ -156,7 +160,7 @@ impl ThreadedSink {
         Box::new(self)
     }
 
-    fn start(mut w: Writer) -> Self {
+    pub(crate) fn start(mut w: Writer) -> Self {
         let (to_writer, from_main) =
             std::sync::mpsc::sync_channel::<record::Chunk>(Self::CHUNKS_IN_FLIGHT);
         let (give_back, spare) = std::sync::mpsc::channel::<record::Chunk>();
@@ -446,7 +450,7 @@ pub fn sink_for(format: Format, out: Box<dyn Write + Send>, payload_width: usize
             payload_width,
         )))),
         Format::Jsonl => Box::new(JsonlSink::new(out)),
-        Format::Chrome => Box::new(ThreadedSink::new(Box::new(ChromeSink::new(out)))),
+        Format::Chrome => Box::new(ChromeSink::threaded(out)),
     }
 }
 

@@ -201,6 +201,11 @@ impl Record {
             F::I64(x) => self.set_i64(name, x),
             F::Bool(x) => self.set_bool(name, x),
             F::Str(x) => self.set_str(name, x),
+            F::Bytes(x) => {
+                let mut hex = Vec::with_capacity(2 * x.len());
+                push_hex(&mut hex, x);
+                self.set_str(name, std::str::from_utf8(&hex).unwrap_or(""))
+            }
         }
     }
 
@@ -293,12 +298,48 @@ impl Visit for Record {
     }
 }
 
+/// Append `b`, which is usually a few bytes (a field name, a kind, a guest name): up to 16
+/// bytes are copied with fixed-size moves, which the compiler inlines, instead of a `memcpy`
+/// call per piece (the writer thread makes about 30 such copies per record).
+#[inline(always)]
+pub(crate) fn push_short(out: &mut Vec<u8>, b: &[u8]) {
+    let n = b.len();
+    let start = out.len();
+    if let (Some(h), Some(t), true) = (b.first_chunk::<8>(), b.last_chunk::<8>(), n <= 16) {
+        // Head and tail overlap when n < 16; both are bytes of `b`, so the overlap agrees.
+        out.extend_from_slice(h);
+        out.truncate(start + n - 8);
+        out.extend_from_slice(t);
+    } else if let (Some(h), Some(t)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+        if n < 8 {
+            out.extend_from_slice(h);
+            out.truncate(start + n - 4);
+            out.extend_from_slice(t);
+        } else {
+            out.extend_from_slice(b);
+        }
+    } else {
+        for &c in b {
+            out.push(c);
+        }
+    }
+}
+
+/// Append the lower-case hex of `b`.
+pub(crate) fn push_hex(out: &mut Vec<u8>, b: &[u8]) {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(2 * b.len());
+    for &c in b {
+        out.extend_from_slice(&[D[(c >> 4) as usize], D[(c & 15) as usize]]);
+    }
+}
+
 /// Append `s` as a JSON string (quoted, escaped).
-fn json_str(out: &mut Vec<u8>, b: &[u8]) {
+pub(crate) fn json_str(out: &mut Vec<u8>, b: &[u8]) {
     if b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\') {
         out.reserve(b.len() + 2);
         out.push(b'"');
-        out.extend_from_slice(b);
+        push_short(out, b);
         out.push(b'"');
         return;
     }
@@ -311,6 +352,8 @@ fn json_str(out: &mut Vec<u8>, b: &[u8]) {
             b'\n' => Some(b"\\n"),
             b'\r' => Some(b"\\r"),
             b'\t' => Some(b"\\t"),
+            0x08 => Some(b"\\b"),
+            0x0c => Some(b"\\f"),
             0..=0x1f => None,
             _ => continue,
         };
@@ -341,18 +384,21 @@ impl<'a> JsonVisitor<'a> {
 
     #[inline]
     fn key(&mut self, k: &str) {
-        let open: &[u8] = if self.first { b"\"" } else { b",\"" };
-        self.first = false;
-        self.out.extend_from_slice(open);
-        self.out.extend_from_slice(k.as_bytes());
+        // Fixed-size pieces are copied inline; only the name itself is a memcpy call.
+        if self.first {
+            self.first = false;
+            self.out.push(b'"');
+        } else {
+            self.out.extend_from_slice(b",\"");
+        }
+        push_short(self.out, k.as_bytes());
         self.out.extend_from_slice(b"\":");
     }
 
     #[inline]
     pub(crate) fn put_u64(&mut self, name: &str, v: u64) {
         self.key(name);
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        push_short(self.out, itoa::Buffer::new().format(v).as_bytes());
     }
     #[inline]
     pub(crate) fn put_i64(&mut self, name: &str, v: i64) {
@@ -365,6 +411,14 @@ impl<'a> JsonVisitor<'a> {
         self.key(name);
         self.out
             .extend_from_slice(if v { b"true" } else { b"false" });
+    }
+    /// Raw bytes as a lower-case hex string.
+    #[inline]
+    pub(crate) fn put_hex(&mut self, name: &str, v: &[u8]) {
+        self.key(name);
+        self.out.push(b'"');
+        push_hex(self.out, v);
+        self.out.push(b'"');
     }
     /// A text value given as its UTF-8 bytes (`msgs` is a list of numbers already).
     #[inline]
@@ -388,6 +442,8 @@ pub(crate) enum Val {
     I64(&'static str, i64),
     Bool(&'static str, bool),
     Str(&'static str, u32, u32),
+    /// Raw payload bytes in the arena, written as a lower-case hex string.
+    Hex(&'static str, u32, u32),
     /// A whole JSON object, already formatted (arena offset and length).
     Raw(u32, u32),
     /// The end of a record.
@@ -425,10 +481,76 @@ impl Chunk {
                 Val::I64(n, x) => v.put_i64(n, x),
                 Val::Bool(n, x) => v.put_bool(n, x),
                 Val::Str(n, a, l) => v.put_bytes(n, self.text(a, l)),
+                Val::Hex(n, a, l) => v.put_hex(n, self.text(a, l)),
                 Val::Raw(..) | Val::End => {}
             }
         }
         out.extend_from_slice(b"}\n");
+    }
+
+    /// Append the JSON object of one record (its JSON line without the newline).
+    pub(crate) fn json_object(&self, vals: &[Val], out: &mut Vec<u8>) {
+        self.json_line(vals, out);
+        out.pop();
+    }
+
+    /// One record rebuilt as a [`Record`] (owned strings; a [`Val::Raw`] record is parsed).
+    pub(crate) fn record(&self, vals: &[Val]) -> Record {
+        let mut r = Record::default();
+        for val in vals {
+            match *val {
+                Val::U64(n, x) => r.set_u64(n, x),
+                Val::I64(n, x) => r.set_i64(n, x),
+                Val::Bool(n, x) => r.set_bool(n, x),
+                Val::Str(n, a, l) => {
+                    r.set_str(n, std::str::from_utf8(self.text(a, l)).unwrap_or(""))
+                }
+                Val::Hex(n, a, l) => {
+                    r.set(n, ipcemu_kernel::trace::FieldValue::Bytes(self.text(a, l)))
+                }
+                Val::Raw(a, l) => r = serde_json::from_slice(self.text(a, l)).unwrap_or_default(),
+                Val::End => {}
+            }
+        }
+        r
+    }
+
+    /// One record as a [`View`] borrowing from the chunk, or `None` for a [`Val::Raw`] record
+    /// (a whole JSON line, which only [`Chunk::record`] reads).
+    pub(crate) fn view<'a>(&'a self, vals: &[Val]) -> Option<View<'a>> {
+        let mut v = View::default();
+        for val in vals {
+            match *val {
+                Val::U64(n, x) => v.set_u64(n, x),
+                Val::I64(n, x) if x >= 0 => v.set_u64(n, x as u64),
+                Val::Str(n, a, l) => {
+                    let t = self.text(a, l);
+                    match n {
+                        "kind" => {
+                            v.kind = std::str::from_utf8(t)
+                                .ok()
+                                .and_then(Kind::parse)
+                                .unwrap_or(Kind::Other)
+                        }
+                        "pers" => v.pers = t,
+                        "name" => v.name = t,
+                        "peer_name" => v.peer_name = Some(t),
+                        "what" => v.what = Some(t),
+                        "dir" => v.dir = Some(t),
+                        "msgs" => v.msgs = Msgs::Text(t),
+                        _ => {}
+                    }
+                }
+                Val::Raw(..) => return None,
+                Val::I64(..) | Val::Bool(..) | Val::Hex(..) | Val::End => {}
+            }
+        }
+        Some(v)
+    }
+
+    /// Records in order: each one's values up to and with its `End`.
+    pub(crate) fn each_vals(&self) -> impl Iterator<Item = &[Val]> {
+        self.records()
     }
 
     /// Format every record as a JSON line into `out`.
@@ -446,24 +568,9 @@ impl Chunk {
     ) -> std::io::Result<()> {
         let mut json = Vec::with_capacity(512);
         for vals in self.records() {
-            let mut r = Record::default();
-            for val in vals {
-                match *val {
-                    Val::U64(n, x) => r.set_u64(n, x),
-                    Val::I64(n, x) => r.set_i64(n, x),
-                    Val::Bool(n, x) => r.set_bool(n, x),
-                    Val::Str(n, a, l) => {
-                        r.set_str(n, std::str::from_utf8(self.text(a, l)).unwrap_or(""))
-                    }
-                    Val::Raw(a, l) => {
-                        r = serde_json::from_slice(self.text(a, l)).unwrap_or_default()
-                    }
-                    Val::End => {}
-                }
-            }
+            let r = self.record(vals);
             json.clear();
-            self.json_line(vals, &mut json);
-            json.pop();
+            self.json_object(vals, &mut json);
             f(&r, &json)?;
         }
         Ok(())
@@ -501,6 +608,11 @@ impl<'a> CaptureVisitor<'a> {
             F::I64(x) => self.chunk.vals.push(Val::I64(name, x)),
             F::Bool(x) => self.chunk.vals.push(Val::Bool(name, x)),
             F::Str(x) => self.string(name, x),
+            F::Bytes(x) => {
+                let a = self.chunk.arena.len() as u32;
+                self.chunk.arena.extend_from_slice(x);
+                self.chunk.vals.push(Val::Hex(name, a, x.len() as u32));
+            }
         }
     }
     #[inline]
@@ -561,5 +673,107 @@ impl Record {
                 .unwrap_or("?");
             format!("{n}[{p}]")
         })
+    }
+}
+
+/// A record's message list: as captured (`"1,2,3"`) or as a [`Record`] holds it.
+#[derive(Clone, Copy, Default)]
+pub(crate) enum Msgs<'a> {
+    #[default]
+    None,
+    Text(&'a [u8]),
+    List(&'a [u64]),
+}
+
+impl Msgs<'_> {
+    /// Each message number, in order.
+    pub(crate) fn each(
+        &self,
+        mut f: impl FnMut(u64) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        match *self {
+            Msgs::None => Ok(()),
+            Msgs::Text(t) => t
+                .split(|&c| c == b',')
+                .filter_map(|x| std::str::from_utf8(x).ok()?.parse().ok())
+                .try_for_each(f),
+            Msgs::List(l) => l.iter().try_for_each(|&m| f(m)),
+        }
+    }
+}
+
+/// The fields of one record that the Chrome sink reads, borrowed from a captured chunk (no
+/// [`Record`] with owned strings is built on the writer thread) or from a [`Record`].
+#[derive(Clone, Copy, Default)]
+pub(crate) struct View<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) t_ns: u64,
+    pub(crate) proc: u64,
+    pub(crate) pid: u32,
+    pub(crate) name: &'a [u8],
+    pub(crate) pers: &'a [u8],
+    pub(crate) peer_pid: Option<u32>,
+    pub(crate) peer_name: Option<&'a [u8]>,
+    pub(crate) len: Option<u64>,
+    pub(crate) msg: Option<u64>,
+    pub(crate) msgs: Msgs<'a>,
+    pub(crate) code: Option<u64>,
+    pub(crate) cmd: Option<u64>,
+    pub(crate) what: Option<&'a [u8]>,
+    pub(crate) dir: Option<&'a [u8]>,
+}
+
+impl<'a> View<'a> {
+    fn set_u64(&mut self, name: &str, v: u64) {
+        match name {
+            "t_ns" => self.t_ns = v,
+            "proc" => self.proc = v,
+            "pid" => self.pid = v as u32,
+            "peer_pid" => self.peer_pid = Some(v as u32),
+            "len" => self.len = Some(v),
+            "msg" => self.msg = Some(v),
+            "code" => self.code = Some(v),
+            "cmd" => self.cmd = Some(v),
+            _ => {}
+        }
+    }
+
+    /// The view of a whole record.
+    pub(crate) fn of(r: &'a Record) -> Self {
+        View {
+            kind: r.kind,
+            t_ns: r.t_ns,
+            proc: r.proc,
+            pid: r.pid,
+            name: r.name.as_bytes(),
+            pers: r.pers.as_bytes(),
+            peer_pid: r.peer_pid,
+            peer_name: r.peer_name.as_deref().map(str::as_bytes),
+            len: r.len,
+            msg: r.msg,
+            msgs: r.msgs.as_deref().map_or(Msgs::None, Msgs::List),
+            code: r.code,
+            cmd: r.cmd,
+            what: r.what.as_deref().map(str::as_bytes),
+            dir: r.dir.as_deref().map(str::as_bytes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_short_appends_every_length() {
+        let src: Vec<u8> = (1..=40).collect();
+        for n in 0..=40 {
+            for pre in [0usize, 3] {
+                let mut out = vec![0xaa; pre];
+                push_short(&mut out, &src[..n]);
+                assert_eq!(out.len(), pre + n, "length {n}");
+                assert_eq!(&out[pre..], &src[..n], "length {n}");
+            }
+        }
     }
 }
