@@ -34,6 +34,10 @@ extern "C" {
     /// Defined only by ipcemu's patched Unicorn (`patches/unicorn/`, applied by
     /// `scripts/patch-unicorn.sh`): a build against the unpatched library fails to link.
     fn uc_ipcemu_store_patch() -> u32;
+    /// Also from the patched Unicorn (`x86-regs-in-place` patch): the instance's CPU state,
+    /// whose first member is the array of general registers (`CPUX86State::regs`, sixteen
+    /// 64-bit values in QEMU's order); null if the engine cannot start.
+    fn uc_ipcemu_cpu_env(uc: *mut std::ffi::c_void) -> *mut u64;
 }
 
 /// The level of ipcemu's Unicorn patch this build runs on (guest stores take the fast path on
@@ -521,10 +525,37 @@ struct Writers {
     err: Box<dyn Write>,
 }
 
-/// Register access for a personality (one Unicorn call per register: measured faster than a
-/// batch read of all general registers, since a call reads only two to five).
+/// Register access for a personality. The eight general registers are read and written in
+/// place in Unicorn's CPU state (what `uc_reg_read`/`uc_reg_write` do for them, without a call
+/// that costs about 10 ns each; docs/performance.md); the others go through Unicorn's API.
 struct UcCpu<'a, 'b> {
     uc: &'a mut Unicorn<'b, ()>,
+    /// `CPUX86State::regs` of `uc`, or null (then every register goes through the API).
+    gpr: *mut u64,
+}
+
+impl<'a, 'b> UcCpu<'a, 'b> {
+    fn new(uc: &'a mut Unicorn<'b, ()>) -> Self {
+        // SAFETY: the handle is the live instance `uc` borrows; the call only starts the
+        // engine if needed and returns a pointer into its CPU state.
+        let gpr = unsafe { uc_ipcemu_cpu_env(uc.get_handle().cast()) };
+        UcCpu { uc, gpr }
+    }
+
+    /// Index of a general register in `CPUX86State::regs` (QEMU's R_EAX.. order).
+    fn gpr_index(r: Reg) -> Option<usize> {
+        Some(match r {
+            Reg::Eax => 0,
+            Reg::Ecx => 1,
+            Reg::Edx => 2,
+            Reg::Ebx => 3,
+            Reg::Esp => 4,
+            Reg::Ebp => 5,
+            Reg::Esi => 6,
+            Reg::Edi => 7,
+            _ => return None,
+        })
+    }
 }
 
 fn x86(r: Reg) -> RegisterX86 {
@@ -570,10 +601,25 @@ const ALL_REGS: [Reg; 16] = [
 impl Cpu for UcCpu<'_, '_> {
     #[inline]
     fn get(&self, r: Reg) -> u32 {
+        if let (false, Some(i)) = (self.gpr.is_null(), Self::gpr_index(r)) {
+            // SAFETY: `gpr` points at the sixteen registers of the CPU state of `self.uc`,
+            // which is borrowed for our lifetime, and i < 8. The instance is stopped or in one
+            // of its hooks on this thread (where TCG has stored the registers to the state),
+            // so nothing else accesses them now. Reading the low 32 bits is uc_reg_read's
+            // EAX..EDI in 16- and 32-bit mode.
+            return unsafe { std::ptr::read_volatile(self.gpr.add(i)) } as u32;
+        }
         self.uc.reg_read(x86(r)).unwrap_or(0) as u32
     }
     #[inline]
     fn set(&mut self, r: Reg, v: u32) {
+        if let (false, Some(i)) = (self.gpr.is_null(), Self::gpr_index(r)) {
+            // SAFETY: as in `get`, with `self.uc` borrowed mutably; uc_reg_write's EAX..EDI in
+            // 16- and 32-bit mode store the zero-extended value the same way, and TCG reloads
+            // the registers from the state when the guest resumes.
+            unsafe { std::ptr::write_volatile(self.gpr.add(i), u64::from(v)) };
+            return;
+        }
         let _ = self.uc.reg_write(x86(r), v as u64);
     }
 }
@@ -793,7 +839,7 @@ impl World {
                 return;
             };
             let preempt = sh.kernel.charge_trap();
-            let mut cpu = UcCpu { uc };
+            let mut cpu = UcCpu::new(uc);
             // Only a hook can delay a message: with hooks, keep the registers the call came
             // with, so a held call can be made again exactly.
             const GP: [Reg; 8] = [
@@ -1214,9 +1260,9 @@ impl World {
             let mut sh = self.shared.borrow_mut();
             let had_value = !matches!(w, Wake::Nothing);
             let mem = &mut sh.kernel.procs[proc].mem;
-            w.apply(mem, &mut UcCpu { uc: &mut m.uc });
+            w.apply(mem, &mut UcCpu::new(&mut m.uc));
             if sh.strace.is_some() {
-                sh.strace_resumed(t, had_value, &UcCpu { uc: &mut m.uc });
+                sh.strace_resumed(t, had_value, &UcCpu::new(&mut m.uc));
             }
         }
         let pc = if m.real_mode {
@@ -1881,4 +1927,44 @@ fn describe_uc_error(e: uc_error, bad: Option<(MemType, u64, usize)>) -> GuestFa
         _ => "emulation error",
     };
     GuestFault::CpuException(format!("{what} ({e:?})"))
+}
+
+#[cfg(test)]
+mod reg_tests {
+    use super::*;
+
+    /// The general registers read and written in place are the ones Unicorn's API reads and
+    /// writes (the layout the x86-regs-in-place patch relies on), in 32- and 16-bit mode.
+    #[test]
+    fn registers_in_place_agree_with_unicorns_api() {
+        const GP: [Reg; 8] = [
+            Reg::Eax,
+            Reg::Ebx,
+            Reg::Ecx,
+            Reg::Edx,
+            Reg::Esi,
+            Reg::Edi,
+            Reg::Ebp,
+            Reg::Esp,
+        ];
+        for mode in [Mode::MODE_32, Mode::MODE_16] {
+            let mut uc = Unicorn::new(Arch::X86, mode).expect("unicorn opens");
+            let mut cpu = UcCpu::new(&mut uc);
+            assert!(!cpu.gpr.is_null());
+            for (i, &r) in GP.iter().enumerate() {
+                let v = 0x1111_1111u32.wrapping_mul(i as u32 + 1) ^ 0x8000_0001;
+                let _ = cpu.uc.reg_write(x86(r), v as u64);
+                assert_eq!(cpu.get(r), v, "{r:?} written by the API, read in place");
+                cpu.set(r, !v);
+                assert_eq!(
+                    cpu.uc.reg_read(x86(r)).unwrap_or(0) as u32,
+                    !v,
+                    "{r:?} written in place, read by the API"
+                );
+            }
+            // The other registers still go through the API.
+            cpu.set(Reg::Eip, 0x1234);
+            assert_eq!(cpu.get(Reg::Eip), 0x1234);
+        }
+    }
 }
