@@ -29,6 +29,13 @@ fn the_vendored_crate_is_the_patched_one() {
         translate.contains("s->cc_op >= CC_OP_LOGICB && s->cc_op <= CC_OP_LOGICQ"),
         "the inline logic-operation flags (logic-flags-inline patch) are missing"
     );
+    let x86_unicorn =
+        std::fs::read_to_string(root.join("vendor/unicorn-engine-sys/qemu/target/i386/unicorn.c"))
+            .unwrap();
+    assert!(
+        x86_unicorn.contains("env->hflags &= ~HF_ADDSEG_MASK;"),
+        "the flat 32-bit start without ADDSEG (flat-addseg patch) is missing"
+    );
     assert_eq!(stamp.trim().len(), 64, "{stamp}");
     assert!(
         gen_icount.contains("tcg_ctx->exitreq_label = gen_new_label"),
