@@ -4,12 +4,10 @@
 //! stdout compared byte for byte (a `<name>.args` file, if present, holds extra arguments, one
 //! per line). Multi-process worlds, faults, deadlocks and bad images have their own tests.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::root;
 
 fn fixture(name: &str) -> String {
     let r = root().join("fixtures");

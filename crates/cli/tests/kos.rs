@@ -2,12 +2,10 @@
 //! guest-sdk/kos) through the real `ipcemu` binary: Call/Recv/Reply, connections from an init
 //! file or `--kos-connect`, the security module's policy, peers that end, bad input.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::root;
 
 /// Run `ipcemu run` in fixtures/kos; returns (status, stdout, stderr).
 fn run(args: &[&str]) -> (i32, String, String) {
@@ -297,7 +295,7 @@ fn chrome_trace_has_a_flow_per_request_and_response() {
             "--trace-format",
             "chrome",
         ])
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .current_dir(root())
         .output()
         .expect("run ipcemu");
     assert_eq!(

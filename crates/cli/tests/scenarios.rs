@@ -2,12 +2,11 @@
 //! the scenario, the process and the mismatch; bad files name the key and line; --bless and
 //! --junit work.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::root;
 
 fn ipcemu_test(args: &[&str]) -> (i32, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_ipcemu"))

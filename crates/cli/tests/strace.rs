@@ -2,12 +2,10 @@
 //! fixtures/strace (rewrite them with `IPCEMU_BLESS=1 cargo test -p ipcemu --test strace` after a
 //! deliberate change, and read the diff).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::root;
 
 /// Run with `--strace` into a temporary file; returns (exit code, stdout, the log).
 fn strace(args: &[&str], extra: &[&str]) -> (i32, String, String) {
