@@ -201,7 +201,13 @@ impl Kolibri {
             if k.trace_on {
                 let spid = k.threads[sender].pid;
                 let sname = &k.procs[k.threads[sender].proc].name;
-                self.thread(tg.rt).unread.push(m.seq);
+                let unread = &mut self.thread(tg.rt).unread;
+                // A receiver that resets its area without ever reading event 7 would make
+                // this list grow for the whole run: keep the newest UNREAD_MAX.
+                if unread.len() >= crate::UNREAD_MAX {
+                    unread.drain(..crate::UNREAD_MAX / 2);
+                }
+                unread.push(m.seq);
                 trace_rec!(
                     k,
                     tg.rt,

@@ -83,7 +83,8 @@ pub struct KThread {
     pub events: u32,
     /// The window redraw flag (event 1), set at start, cleared by function 0.
     pub redraw: bool,
-    /// Trace only: messages delivered since the thread last read event 7.
+    /// Trace only: messages delivered since the thread last read event 7 (the newest
+    /// [`UNREAD_MAX`] at most).
     pub unread: Vec<u64>,
     /// The headless window's box from function 0: left, top, width, height.
     pub window: [u32; 4],
@@ -230,6 +231,10 @@ fn strace_call<M: GuestMemory>(mem: &M, cpu: &dyn Cpu) -> String {
         n => format!("{n}(ebx={ebx:#x}, ecx={ecx:#x})"),
     }
 }
+
+/// Most message numbers an `event_read` record lists (a thread's `unread`, trace only): a
+/// receiver that never reads event 7 keeps only the newest ones.
+pub const UNREAD_MAX: usize = 4096;
 
 /// The KolibriOS personality and its state in one world.
 #[derive(Debug)]

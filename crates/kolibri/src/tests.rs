@@ -440,3 +440,30 @@ fn text_into_a_user_buffer() {
     );
     assert!(ko.thread(a).win.is_none(), "no window needed");
 }
+
+/// With tracing on, a receiver that resets its area without ever reading event 7 keeps at most
+/// UNREAD_MAX message numbers for its next `event_read` record (the newest), not one per
+/// message of the whole run.
+#[test]
+fn unread_message_list_is_bounded() {
+    let (mut k, mut ko, ts) = world(2);
+    let (a, b) = (ts[0], ts[1]);
+    let pb = k.threads[b].pid;
+    k.trace_on = true;
+    ko.ipc_set_area(&mut k, b, 0x2000, 64);
+    let n = 3 * UNREAD_MAX as u64;
+    for _ in 0..n {
+        mem_mut(&mut k, b).write_u32(0x2004, 8).unwrap();
+        assert_eq!(ko.ipc_send(&mut k, a, pb, 0x100, 4), Ok(SendResult::Ok));
+    }
+    let unread = &ko.thread(b).unread;
+    assert!(unread.len() <= UNREAD_MAX, "{} kept", unread.len());
+    assert!(unread.len() >= UNREAD_MAX / 2);
+    assert!(unread.windows(2).all(|w| w[0] < w[1]), "in order");
+    let last = *unread.last().unwrap();
+    ko.set_event_mask(b, 1 << 6); // IPC only (the start's redraw stays pending)
+    assert_eq!(ko.take_event(&k, b), 7);
+    assert!(ko.thread(b).unread.is_empty());
+    // The newest message is the last one sent.
+    assert!(last >= n, "newest kept: {last}");
+}
