@@ -579,6 +579,18 @@ fn x86(r: Reg) -> RegisterX86 {
     }
 }
 
+/// The eight general registers.
+const GP_REGS: [Reg; 8] = [
+    Reg::Eax,
+    Reg::Ebx,
+    Reg::Ecx,
+    Reg::Edx,
+    Reg::Esi,
+    Reg::Edi,
+    Reg::Ebp,
+    Reg::Esp,
+];
+
 const ALL_REGS: [Reg; 16] = [
     Reg::Eax,
     Reg::Ebx,
@@ -842,17 +854,7 @@ impl World {
             let mut cpu = UcCpu::new(uc);
             // Only a hook can delay a message: with hooks, keep the registers the call came
             // with, so a held call can be made again exactly.
-            const GP: [Reg; 8] = [
-                Reg::Eax,
-                Reg::Ebx,
-                Reg::Ecx,
-                Reg::Edx,
-                Reg::Esi,
-                Reg::Edi,
-                Reg::Ebp,
-                Reg::Esp,
-            ];
-            let saved = sh.kernel.has_hooks().then(|| GP.map(|r| cpu.get(r)));
+            let saved = sh.kernel.has_hooks().then(|| GP_REGS.map(|r| cpu.get(r)));
             let route = routes.get(intno as usize).copied().flatten();
             let logged = match (sh.strace.is_some(), route) {
                 (true, Some(i)) => sh.pers[i as usize]
@@ -881,7 +883,7 @@ impl World {
                 (Some(ns), Outcome::Continue | Outcome::Yield) => {
                     let eip = cpu.get(Reg::Eip);
                     cpu.set(Reg::Eip, eip.wrapping_sub(2));
-                    for (r, v) in GP.iter().zip(saved.unwrap_or_default()) {
+                    for (r, v) in GP_REGS.iter().zip(saved.unwrap_or_default()) {
                         cpu.set(*r, v);
                     }
                     sh.kernel.hold_current(ns);
@@ -1937,21 +1939,11 @@ mod reg_tests {
     /// writes (the layout the x86-regs-in-place patch relies on), in 32- and 16-bit mode.
     #[test]
     fn registers_in_place_agree_with_unicorns_api() {
-        const GP: [Reg; 8] = [
-            Reg::Eax,
-            Reg::Ebx,
-            Reg::Ecx,
-            Reg::Edx,
-            Reg::Esi,
-            Reg::Edi,
-            Reg::Ebp,
-            Reg::Esp,
-        ];
         for mode in [Mode::MODE_32, Mode::MODE_16] {
             let mut uc = Unicorn::new(Arch::X86, mode).expect("unicorn opens");
             let mut cpu = UcCpu::new(&mut uc);
             assert!(!cpu.gpr.is_null());
-            for (i, &r) in GP.iter().enumerate() {
+            for (i, &r) in GP_REGS.iter().enumerate() {
                 let v = 0x1111_1111u32.wrapping_mul(i as u32 + 1) ^ 0x8000_0001;
                 let _ = cpu.uc.reg_write(x86(r), v as u64);
                 assert_eq!(cpu.get(r), v, "{r:?} written by the API, read in place");
