@@ -54,7 +54,7 @@ static LRESULT CALLBACK proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
 int test_main(unsigned n)
 {
     expected_n = n;
-    HWND w = cd_window(CD_CLASS_A, CD_TITLE_A, proc);
+    HWND w = message_window(CD_CLASS_A, CD_TITLE_A, proc);
     check(w != NULL, "message-only window created");
     check_eq(creates, 1, "WM_CREATE seen");
     MSG m;

@@ -25,7 +25,7 @@ static LRESULT CALLBACK proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
 int test_main(unsigned n)
 {
     static unsigned char buf[256];
-    HWND me = cd_window(CD_CLASS_B, CD_TITLE_B, proc);
+    HWND me = message_window(CD_CLASS_B, CD_TITLE_B, proc);
     HWND a = NULL;
     for (int tries = 0; tries < 3000 && !a; tries++) {
         a = FindWindowExA(HWND_MESSAGE, NULL, CD_CLASS_A, CD_TITLE_A);

@@ -26,19 +26,4 @@ static LRESULT cd_sum(const unsigned char *p, unsigned len)
     return (LRESULT)(s | 1);
 }
 
-/* Register a class with this window procedure and make a message-only window of it. */
-static HWND cd_window(const char *cls, const char *title, WNDPROC proc)
-{
-    WNDCLASSA wc = {0};
-    wc.lpfnWndProc = proc;
-    wc.hInstance = GetModuleHandleA(NULL);
-    wc.lpszClassName = cls;
-    if (!RegisterClassA(&wc))
-        fatal("RegisterClassA", 0);
-    HWND h = CreateWindowExA(0, cls, title, 0, 0, 0, 0, 0, HWND_MESSAGE, NULL, wc.hInstance, NULL);
-    if (!h)
-        fatal("CreateWindowExA(HWND_MESSAGE)", 0);
-    return h;
-}
-
 #endif

@@ -162,6 +162,21 @@ RT_STATIC void __attribute__((noreturn)) fatal(const char *what, unsigned value)
     ExitProcess(1);
 }
 
+/* Register a class with this window procedure and make a message-only window of it. */
+RT_STATIC HWND message_window(const char *cls, const char *title, WNDPROC proc)
+{
+    WNDCLASSA wc = {0};
+    wc.lpfnWndProc = proc;
+    wc.hInstance = GetModuleHandleA(NULL);
+    wc.lpszClassName = cls;
+    if (!RegisterClassA(&wc))
+        fatal("RegisterClassA", 0);
+    HWND h = CreateWindowExA(0, cls, title, 0, 0, 0, 0, 0, HWND_MESSAGE, NULL, wc.hInstance, NULL);
+    if (!h)
+        fatal("CreateWindowExA(HWND_MESSAGE)", 0);
+    return h;
+}
+
 /* The first argument after the program name, as a decimal number (dflt when absent). */
 RT_STATIC unsigned rt_arg1(unsigned dflt)
 {

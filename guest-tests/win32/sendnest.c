@@ -49,24 +49,10 @@ static LRESULT CALLBACK second_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
     return DefWindowProcA(h, msg, wp, lp);
 }
 
-static HWND make_window(const char *cls, WNDPROC proc)
-{
-    WNDCLASSA wc = {0};
-    wc.lpfnWndProc = proc;
-    wc.hInstance = GetModuleHandleA(NULL);
-    wc.lpszClassName = cls;
-    if (!RegisterClassA(&wc))
-        fatal("RegisterClassA", 0);
-    HWND w = CreateWindowExA(0, cls, cls, 0, 0, 0, 0, 0, HWND_MESSAGE, NULL, wc.hInstance, NULL);
-    if (!w)
-        fatal("CreateWindowExA(HWND_MESSAGE)", 0);
-    return w;
-}
-
 static DWORD WINAPI second_main(LPVOID arg)
 {
     (void)arg;
-    second_win = make_window("ipcemu_sendnest_w", second_proc);
+    second_win = message_window("ipcemu_sendnest_w", "ipcemu_sendnest_w", second_proc);
     SetEvent(ready);
     MSG msg;
     BOOL r;
@@ -77,7 +63,7 @@ static DWORD WINAPI second_main(LPVOID arg)
 
 int test_main(unsigned n)
 {
-    main_win = make_window("ipcemu_sendnest_m", main_proc);
+    main_win = message_window("ipcemu_sendnest_m", "ipcemu_sendnest_m", main_proc);
     ready = CreateEventA(NULL, TRUE, FALSE, NULL);
     DWORD tid;
     HANDLE th = CreateThread(NULL, 0, second_main, NULL, 0, &tid);
