@@ -313,7 +313,7 @@ fn actor(out: &mut Vec<u8>, name: &[u8], pid: u32) {
 impl ChromeSink {
     /// Take every record of a chunk captured by a [`crate::ThreadedSink`] (its writer thread).
     pub(crate) fn take_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
-        for vals in chunk.each_vals() {
+        for vals in chunk.records() {
             match chunk.view(vals) {
                 Some(v) => {
                     self.view(&v, &|b| chunk.json_object(vals, b), &|| chunk.record(vals))?

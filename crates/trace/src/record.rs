@@ -201,11 +201,7 @@ impl Record {
             F::I64(x) => self.set_i64(name, x),
             F::Bool(x) => self.set_bool(name, x),
             F::Str(x) => self.set_str(name, x),
-            F::Bytes(x) => {
-                let mut hex = Vec::with_capacity(2 * x.len());
-                push_hex(&mut hex, x);
-                self.set_str(name, std::str::from_utf8(&hex).unwrap_or(""))
-            }
+            F::Bytes(x) => self.set_str(name, ipcemu_kernel::trace::PayloadHex::new(x).as_str()),
         }
     }
 
@@ -463,7 +459,7 @@ impl Chunk {
     }
 
     /// The records, each as its values up to and with its `End`.
-    fn records(&self) -> impl Iterator<Item = &[Val]> {
+    pub(crate) fn records(&self) -> impl Iterator<Item = &[Val]> {
         self.vals.split_inclusive(|v| matches!(v, Val::End))
     }
 
@@ -546,11 +542,6 @@ impl Chunk {
             }
         }
         Some(v)
-    }
-
-    /// Records in order: each one's values up to and with its `End`.
-    pub(crate) fn each_vals(&self) -> impl Iterator<Item = &[Val]> {
-        self.records()
     }
 
     /// Format every record as a JSON line into `out`.
