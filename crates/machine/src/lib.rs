@@ -481,6 +481,8 @@ struct Machine {
     watchpoints: HashMap<(u32, u32, bool), unicorn_engine::UcHookId>,
     /// While watchpoints exist: a code hook that stops before the instruction after a hit.
     watch_step: Option<unicorn_engine::UcHookId>,
+    /// `regs_in_place(&uc)`.
+    gpr: *mut u64,
 }
 
 /// Basic blocks a process executed (start, size), and where its image lies.
@@ -534,11 +536,18 @@ struct UcCpu<'a, 'b> {
     gpr: *mut u64,
 }
 
+/// `CPUX86State::regs` of `uc` (fixed for the instance's life), or null. Looked up once per
+/// instance: the trap hook captures it and the machine keeps it.
+fn regs_in_place(uc: &Unicorn<'_, ()>) -> *mut u64 {
+    // SAFETY: the handle is the live instance `uc`; the call only starts the engine if needed
+    // and returns a pointer into its CPU state.
+    unsafe { uc_ipcemu_cpu_env(uc.get_handle().cast()) }
+}
+
 impl<'a, 'b> UcCpu<'a, 'b> {
-    fn new(uc: &'a mut Unicorn<'b, ()>) -> Self {
-        // SAFETY: the handle is the live instance `uc` borrows; the call only starts the
-        // engine if needed and returns a pointer into its CPU state.
-        let gpr = unsafe { uc_ipcemu_cpu_env(uc.get_handle().cast()) };
+    /// `gpr` must be `regs_in_place` of this same `uc` (the instance's CPU state does not move).
+    fn new(uc: &'a mut Unicorn<'b, ()>, gpr: *mut u64) -> Self {
+        debug_assert_eq!(gpr, regs_in_place(uc));
         UcCpu { uc, gpr }
     }
 
@@ -804,7 +813,9 @@ impl World {
             set_fs_base(&mut uc, base)
                 .map_err(|e| fail(format!("register setup (fs base): {e:?}")))?;
         }
-        self.install_hooks(&mut uc, routes.vectors).map_err(fail)?;
+        let gpr = regs_in_place(&uc);
+        self.install_hooks(&mut uc, gpr, routes.vectors)
+            .map_err(fail)?;
         let pid = {
             let mut guard = self.shared.borrow_mut();
             let sh = &mut *guard;
@@ -817,6 +828,7 @@ impl World {
         debug_assert_eq!(proc.0, self.machines.len());
         self.machines.push(Some(Machine {
             uc,
+            gpr,
             loaded: Some(tid),
             real_mode,
             contexts: HashMap::new(),
@@ -837,6 +849,7 @@ impl World {
     fn install_hooks(
         &self,
         uc: &mut Unicorn<'static, ()>,
+        gpr: *mut u64,
         routes: [Option<u8>; 256],
     ) -> Result<(), String> {
         let shared = Rc::clone(&self.shared);
@@ -851,7 +864,7 @@ impl World {
                 return;
             };
             let preempt = sh.kernel.charge_trap();
-            let mut cpu = UcCpu::new(uc);
+            let mut cpu = UcCpu::new(uc, gpr);
             // Only a hook can delay a message: with hooks, keep the registers the call came
             // with, so a held call can be made again exactly.
             let saved = sh.kernel.has_hooks().then(|| GP_REGS.map(|r| cpu.get(r)));
@@ -1262,9 +1275,9 @@ impl World {
             let mut sh = self.shared.borrow_mut();
             let had_value = !matches!(w, Wake::Nothing);
             let mem = &mut sh.kernel.procs[proc].mem;
-            w.apply(mem, &mut UcCpu::new(&mut m.uc));
+            w.apply(mem, &mut UcCpu::new(&mut m.uc, m.gpr));
             if sh.strace.is_some() {
-                sh.strace_resumed(t, had_value, &UcCpu::new(&mut m.uc));
+                sh.strace_resumed(t, had_value, &UcCpu::new(&mut m.uc, m.gpr));
             }
         }
         let pc = if m.real_mode {
@@ -1941,8 +1954,9 @@ mod reg_tests {
     fn registers_in_place_agree_with_unicorns_api() {
         for mode in [Mode::MODE_32, Mode::MODE_16] {
             let mut uc = Unicorn::new(Arch::X86, mode).expect("unicorn opens");
-            let mut cpu = UcCpu::new(&mut uc);
-            assert!(!cpu.gpr.is_null());
+            let gpr = regs_in_place(&uc);
+            assert!(!gpr.is_null());
+            let mut cpu = UcCpu::new(&mut uc, gpr);
             for (i, &r) in GP_REGS.iter().enumerate() {
                 let v = 0x1111_1111u32.wrapping_mul(i as u32 + 1) ^ 0x8000_0001;
                 let _ = cpu.uc.reg_write(x86(r), v as u64);
