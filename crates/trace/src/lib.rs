@@ -129,8 +129,9 @@ impl Writer {
 
 /// A sink that does its work on a writer thread: the emulation thread only captures each
 /// event's fields (numbers, and strings copied into an arena) into a chunk and hands full
-/// chunks over; the writer thread formats JSON Lines straight from them, or rebuilds each
-/// [`Record`] for another sink (text, Chrome). At most [`ThreadedSink::CHUNKS_IN_FLIGHT`]
+/// chunks over; the writer thread formats JSON Lines straight from them, decides Chrome
+/// events from a view of them ([`ChromeSink::threaded`]), or rebuilds each [`Record`] for
+/// another sink (text). At most [`ThreadedSink::CHUNKS_IN_FLIGHT`]
 /// full chunks wait for the writer (the emulation thread waits when it falls behind), so host
 /// memory stays bounded whatever the guests do; the output is byte for byte what the sink
 /// would write on the emulation thread. A write error stops the writing, not the run, and is
