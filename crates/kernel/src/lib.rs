@@ -310,6 +310,8 @@ pub struct Kernel<M> {
     pub trace_tracing: bool,
     /// The direct receiver of trace records, if any ([`Kernel::set_trace_tap`]).
     pub trace_tap: Option<std::sync::Arc<dyn trace::TraceTap>>,
+    /// Packed records not yet handed to the tap ([`Kernel::flush_trace`]).
+    pub trace_buf: std::cell::RefCell<trace::Packer>,
     /// Sequence number of the last message sent (trace flow ids).
     pub msg_seq: u64,
     /// Guest-time limit of the run (ns): a thread that never blocks is stopped at its next
@@ -398,6 +400,7 @@ impl<M: GuestMemory> Kernel<M> {
             trace_on: trace::listening(),
             trace_tracing: trace::listening(),
             trace_tap: None,
+            trace_buf: Default::default(),
             msg_seq: 0,
             time_limit: None,
             hooks: Vec::new(),
@@ -705,6 +708,17 @@ impl<M: GuestMemory> Kernel<M> {
 
     /// Wake a waiting thread: it becomes ready and gets `wake` when it resumes.
     pub fn wake(&mut self, t: ThreadId, wake: Wake) {
+        self.wake_inner(t, wake, true);
+    }
+
+    /// As [`Kernel::wake`], for a thread whose personality has just recorded why it wakes
+    /// (KolibriOS: the `event_read` of the event that ends its wait), so no `wake` record is
+    /// made: that record stands for it.
+    pub fn wake_recorded(&mut self, t: ThreadId, wake: Wake) {
+        self.wake_inner(t, wake, false);
+    }
+
+    fn wake_inner(&mut self, t: ThreadId, wake: Wake, record: bool) {
         let th = &mut self.threads[t];
         if th.state != ThreadState::Waiting {
             return;
@@ -716,7 +730,7 @@ impl<M: GuestMemory> Kernel<M> {
         let value = wake.trace_value();
         th.live().wake = Some(wake);
         self.ready.push_back(t);
-        if self.trace_on {
+        if self.trace_on && record {
             trace_rec!(self, t, "wake", self.pers_of(t), result = value);
         }
     }

@@ -68,6 +68,10 @@ pub struct Message {
     pub data: Vec<u8>,
     /// For a response: the sequence number of its request.
     pub reply_to: Option<u64>,
+    /// Where the message lands in the receiver's memory when sending is delivering (a
+    /// KolibriOS 60.2 datagram: its offset in the receiver's IPC area). The `send` record
+    /// carries it as `offset`, and no separate `deliver` record is made.
+    pub area_offset: Option<u32>,
 }
 
 /// A hook's decision.

@@ -118,6 +118,7 @@ fn message_path_numbers_and_hooks_decide() {
         method: None,
         data: vec![1],
         reply_to: None,
+        area_offset: None,
     };
     assert_eq!(k.transmit(&mut m), Verdict::Allow);
     assert_eq!((m.seq, m.data.as_slice()), (1, &[1u8][..]));

@@ -10,6 +10,9 @@
 
 use crate::{GuestMemory, Kernel, Message, MsgKind, ThreadId, Verdict};
 
+pub mod packed;
+pub use packed::{Field, Packer};
+
 /// The `tracing` target of trace records.
 pub const TARGET: &str = "ipcemu::trace";
 
@@ -167,19 +170,37 @@ impl<'a> From<&'a String> for FieldValue<'a> {
 }
 
 /// A direct receiver of trace records, beside `tracing`: the same records with the same
-/// fields in the same order, handed over as a slice without `tracing`'s dispatch (which costs
-/// more than the rest of a message's path). `ipcemu run --trace` uses it; any `tracing`
-/// subscriber still gets the records too when it listens to [`TARGET`].
+/// fields in the same order, packed ([`packed`]) into a buffer on the emulation thread and
+/// handed over a buffer at a time, without `tracing`'s dispatch (which costs more than the
+/// rest of a message's path). `ipcemu run --trace` uses it; any `tracing` subscriber still
+/// gets the records too when it listens to [`TARGET`].
 pub trait TraceTap: Send + Sync {
-    /// Take one record: its fields, `kind` first, in emission order.
-    fn record(&self, fields: &[(&'static str, FieldValue<'_>)]);
+    /// Take whole packed records (decode them with [`packed::records`]). The tap may keep the
+    /// buffer by swapping another one in; whatever `buf` holds afterwards is discarded.
+    fn take(&self, buf: &mut Vec<u8>);
 }
 
 impl<M> Kernel<M> {
     /// Send trace records to `tap` too (and turn tracing on).
     pub fn set_trace_tap(&mut self, tap: std::sync::Arc<dyn TraceTap>) {
+        self.flush_trace();
         self.trace_tap = Some(tap);
         self.trace_on = true;
+    }
+
+    /// Hand the packed records made so far to the tap (the kernel does this when its buffer
+    /// holds [`Packer::FLUSH_AT`] bytes, and when it is dropped).
+    pub fn flush_trace(&self) {
+        let Some(tap) = self.trace_tap.as_ref() else {
+            return;
+        };
+        if let Ok(mut p) = self.trace_buf.try_borrow_mut() {
+            if !p.is_empty() {
+                let buf = p.buf_mut();
+                tap.take(buf);
+                buf.clear();
+            }
+        }
     }
 }
 
@@ -190,18 +211,27 @@ impl<M> Kernel<M> {
 macro_rules! trace_rec {
     ($k:expr, $t:expr, $kind:expr, $pers:expr $(, $name:ident = $val:expr)* $(,)?) => {{
         let th = &$k.threads[$t];
-        if let Some(tap) = $k.trace_tap.as_ref() {
-            use $crate::trace::FieldValue;
-            tap.record(&[
-                ("kind", FieldValue::from($kind)),
-                ("t_ns", FieldValue::from($k.now_ns())),
-                ("step", FieldValue::from($k.steps)),
-                ("pers", FieldValue::from($pers)),
-                ("proc", FieldValue::from(th.proc.0)),
-                ("pid", FieldValue::from(th.pid)),
-                ("name", FieldValue::from($k.procs[th.proc].name.as_str())),
-                $((stringify!($name), FieldValue::from($val)),)*
-            ]);
+        if $k.trace_tap.is_some() {
+            use $crate::trace::{Field, FieldValue};
+            let full = match $k.trace_buf.try_borrow_mut() {
+                Ok(mut p) => {
+                    p.begin();
+                    p.put(Field::kind, FieldValue::from($kind));
+                    p.put(Field::t_ns, FieldValue::from($k.now_ns()));
+                    p.put(Field::step, FieldValue::from($k.steps));
+                    p.put(Field::pers, FieldValue::from($pers));
+                    p.put(Field::proc, FieldValue::from(th.proc.0));
+                    p.put(Field::pid, FieldValue::from(th.pid));
+                    p.put(Field::name, FieldValue::from($k.procs[th.proc].name.as_str()));
+                    $(p.put(Field::$name, FieldValue::from($val));)*
+                    p.end();
+                    p.len() >= $crate::trace::Packer::FLUSH_AT
+                }
+                Err(_) => false,
+            };
+            if full {
+                $k.flush_trace();
+            }
         }
         if $k.trace_tracing {
             tracing::event!(
@@ -283,6 +313,19 @@ impl<M: GuestMemory> Kernel<M> {
     fn trace_send(&self, from: ThreadId, pers: &str, peer: &str, msg: &Message) {
         let payload = Payload(&msg.data);
         match (msg.channel.as_deref(), msg.method) {
+            (None, None) if msg.reply_to.is_none() && msg.area_offset.is_some() => trace_rec!(
+                self,
+                from,
+                "send",
+                pers,
+                peer_pid = msg.to.pid,
+                peer_name = peer,
+                len = msg.data.len() as u64,
+                result = 0i64,
+                msg = msg.seq,
+                payload = payload,
+                offset = msg.area_offset.unwrap_or(0)
+            ),
             (None, None) if msg.reply_to.is_none() => trace_rec!(
                 self,
                 from,
@@ -372,5 +415,12 @@ impl<M: GuestMemory> Kernel<M> {
                 );
             }
         }
+    }
+}
+
+impl<M> Drop for Kernel<M> {
+    fn drop(&mut self) {
+        // The last records made still reach the tap.
+        self.flush_trace();
     }
 }

@@ -188,6 +188,7 @@ impl Kolibri {
             method: None,
             data,
             reply_to: None,
+            area_offset: Some(tg.off),
         };
         let verdict = k.transmit(&mut m);
         let buf = m.data;
@@ -199,26 +200,14 @@ impl Kolibri {
         self.scratch = buf;
         if r == SendResult::Ok && verdict == Verdict::Allow {
             if k.trace_on {
-                let spid = k.threads[sender].pid;
-                let sname = &k.procs[k.threads[sender].proc].name;
                 let unread = &mut self.thread(tg.rt).unread;
                 // A receiver that resets its area without ever reading event 7 would make
                 // this list grow for the whole run: keep the newest UNREAD_MAX.
                 if unread.len() >= crate::UNREAD_MAX {
                     unread.drain(..crate::UNREAD_MAX / 2);
                 }
+                // The `send` record (with `offset`) stands for the delivery too.
                 unread.push(m.seq);
-                trace_rec!(
-                    k,
-                    tg.rt,
-                    "deliver",
-                    NAME,
-                    peer_pid = spid,
-                    peer_name = sname.as_str(),
-                    len = self.scratch.len() as u32,
-                    offset = tg.off,
-                    msg = m.seq
-                );
             }
             self.raise_event(k, tg.rt, EVENT_IPC);
         }

@@ -387,7 +387,8 @@ impl Kolibri {
         if waiting {
             let ev = self.take_event(k, t);
             if ev != 0 {
-                k.wake(t, Wake::Eax(ev));
+                // Its `event_read` record (made by take_event) stands for the wake.
+                k.wake_recorded(t, Wake::Eax(ev));
             }
         }
     }

@@ -355,6 +355,7 @@ impl Kos {
             method: Some(method),
             data,
             reply_to: None,
+            area_offset: None,
         };
         let verdict = k.transmit(&mut m);
         self.trace_decision(k, t, &m);
@@ -556,6 +557,7 @@ impl Kos {
             method: Some(req.method),
             data,
             reply_to: Some(req.seq),
+            area_offset: None,
         };
         let verdict = k.transmit(&mut m);
         self.trace_decision(k, t, &m);
@@ -861,6 +863,7 @@ impl<M: GuestMemory> HostPort<M> for Kos {
                 method: Some(req.method),
                 data: host_message(data, req.method),
                 reply_to: Some(req.seq),
+                area_offset: None,
             };
             let verdict = k.transmit(&mut m);
             self.trace_decision(k, t, &m);
@@ -903,6 +906,7 @@ impl<M: GuestMemory> HostPort<M> for Kos {
             method: Some(method),
             data,
             reply_to: None,
+            area_offset: None,
         };
         let verdict = k.transmit(&mut m);
         self.trace_decision(k, t, &m);

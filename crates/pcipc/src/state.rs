@@ -629,6 +629,7 @@ impl PcIpc {
             method: None,
             data,
             reply_to: None,
+            area_offset: None,
         };
         let verdict = k.transmit(&mut m);
         let seq = m.seq;

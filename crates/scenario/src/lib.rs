@@ -624,8 +624,15 @@ fn check_received(
         .collect();
     let got: Vec<Received> = records
         .iter()
-        .filter(|r| r.pid == pid)
         .filter_map(|r| match r.kind {
+            // A KolibriOS send that delivered (it has the area offset), to this guest.
+            Kind::Send if r.offset.is_some() && r.result == Some(0) => (r.peer_pid == Some(pid))
+                .then(|| Received {
+                    from_pid: r.pid,
+                    from: r.name.clone(),
+                    data: ipcemu_trace::unhex(r.payload.as_deref().unwrap_or("")),
+                }),
+            _ if r.pid != pid => None,
             Kind::Deliver => Some(Received {
                 from_pid: r.peer_pid.unwrap_or(0),
                 from: r.peer_name.clone().unwrap_or_default(),

@@ -14,7 +14,7 @@
 //! `unread` slice of its receiver (or, never delivered, an `undelivered` slice of its sender),
 //! then the document closes.
 
-use crate::record::{json_str, Chunk, View};
+use crate::record::{self, json_str, Chunk, View};
 use crate::text::line;
 use crate::{Kind, Record, Sink};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -39,6 +39,8 @@ pub struct ChromeSink {
     open_wait: HashMap<u32, u64>,
     /// Threads (process index, PID) and processes that have their name events.
     named: HashSet<(u64, u32)>,
+    /// The process of every thread seen (PID -> process index).
+    proc_of: HashMap<u32, u64>,
     named_procs: HashSet<u64>,
     /// Messages whose flow started and has not ended.
     flows: HashMap<u64, Flow>,
@@ -134,6 +136,7 @@ impl ChromeSink {
             count: 0,
             open_wait: HashMap::default(),
             named: HashSet::default(),
+            proc_of: HashMap::default(),
             named_procs: HashSet::default(),
             flows: HashMap::default(),
             last: 0,
@@ -145,7 +148,7 @@ impl ChromeSink {
     /// A Chrome sink on a writer thread that decides its events straight from the captured
     /// fields (what `--trace-format chrome` uses).
     pub fn threaded(out: Box<dyn Write + Send>) -> crate::ThreadedSink {
-        crate::ThreadedSink::start(crate::Writer::Chrome(ChromeSink::new(out)))
+        crate::ThreadedSink::start(crate::Writer::Chrome(Box::new(ChromeSink::new(out))))
     }
 
     fn push(&mut self, e: &Ev<'_>) -> std::io::Result<()> {
@@ -313,15 +316,15 @@ fn actor(out: &mut Vec<u8>, name: &[u8], pid: u32) {
 impl ChromeSink {
     /// Take every record of a chunk captured by a [`crate::ThreadedSink`] (its writer thread).
     pub(crate) fn take_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
-        for vals in chunk.records() {
-            match chunk.view(vals) {
+        for p in chunk.records() {
+            match record::view(&p) {
                 Some(v) => {
-                    self.view(&v, &|b| chunk.json_object(vals, b), &|| chunk.record(vals))?
+                    self.view(&v, &|b| record::json_object(&p, b), &|| record::record(&p))?
                 }
                 None => {
-                    let r = chunk.record(vals);
+                    let r = record::record(&p);
                     let mut json = Vec::new();
-                    chunk.json_object(vals, &mut json);
+                    record::json_object(&p, &mut json);
                     self.record_json(&r, &json)?;
                 }
             }
@@ -358,6 +361,7 @@ impl ChromeSink {
         name: &mut Vec<u8>,
     ) -> std::io::Result<()> {
         if self.named.insert((r.proc, r.pid)) {
+            self.proc_of.insert(r.pid, r.proc);
             if self.named_procs.insert(r.proc) {
                 let pname = format!("{} (process {})", String::from_utf8_lossy(r.name), r.proc);
                 self.push(&Ev::meta("process_name", pid, tid, pname.as_bytes()))?;
@@ -408,6 +412,14 @@ impl ChromeSink {
                 self.slice(name, "ipc", args, pid, tid, ts)?;
                 if let Some(m) = r.msg.filter(|&m| m != 0) {
                     self.flow_start(m, pid, tid, ts)?;
+                    // A send with an `offset` delivered too (KolibriOS 60.2, schema 2): the
+                    // message waits at its receiver until an event read consumes it.
+                    if let (Some(_), Some(to)) = (r.offset, r.peer_pid) {
+                        if let (Some(&p), Some(f)) = (self.proc_of.get(&to), self.flows.get_mut(&m))
+                        {
+                            *f = Flow::Delivered(p + 1, to);
+                        }
+                    }
                 }
             }
             Kind::Deliver => {

@@ -10,7 +10,7 @@ use crate::{Kind, Record};
 pub struct FilterError(pub String);
 
 /// A parsed filter (empty = everything).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pids: Vec<u32>,
     names: Vec<String>,

@@ -22,15 +22,22 @@ pub use record::{Kind, Record};
 pub use summary::{summarize, summary, Pair as SummaryPair, Summary, Wait as SummaryWait};
 pub use text::TextSink;
 
-use ipcemu_kernel::trace::{FieldValue, TraceTap};
+use ipcemu_kernel::trace::{Packer, TraceTap};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tracing::Subscriber;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::Layer;
 
-/// Version of the JSONL schema (the `version` of the header record).
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the JSONL schema (the `version` of the header record). Version 2 makes fewer
+/// records per KolibriOS message (`docs/trace-format.md`); readers take 1 and 2.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Is `v` (a header's `version`) a schema version this crate reads?
+pub fn readable_version(v: &serde_json::Value) -> bool {
+    v.as_u64()
+        .is_some_and(|v| (1..=u64::from(SCHEMA_VERSION)).contains(&v))
+}
 
 /// Where records go.
 pub trait Sink: Send {
@@ -51,22 +58,17 @@ pub trait Sink: Send {
     fn record_json(&mut self, r: &Record, _json: &[u8]) -> std::io::Result<()> {
         self.record(r)
     }
-    /// Take one record given as fields (the kernel's [`TraceTap`] path); the default builds a
-    /// [`Record`], applies `filter` and calls [`Sink::record`].
-    fn fields(
-        &mut self,
-        fields: &[(&'static str, FieldValue<'_>)],
-        filter: &Filter,
-    ) -> std::io::Result<()> {
-        let mut r = Record::default();
-        for &(n, v) in fields {
-            r.set(n, v);
+    /// Take packed records (the kernel's [`TraceTap`] path). The default builds each
+    /// [`Record`], applies `filter` and calls [`Sink::record`]; a sink may instead keep the
+    /// buffer by swapping another one in (whatever `buf` holds afterwards is discarded).
+    fn packed(&mut self, buf: &mut Vec<u8>, filter: &Filter) -> std::io::Result<()> {
+        for p in ipcemu_kernel::trace::packed::records(buf) {
+            let r = record::record(&p);
+            if p.raw().is_some() || filter.matches(&r) {
+                self.record(&r)?;
+            }
         }
-        if filter.matches(&r) {
-            self.record(&r)
-        } else {
-            Ok(())
-        }
+        Ok(())
     }
     /// Write whatever is buffered (called once at the end).
     fn finish(&mut self) -> std::io::Result<()>;
@@ -94,7 +96,7 @@ pub(crate) enum Writer {
         buf: Vec<u8>,
     },
     /// Chrome trace events, decided straight from the captured fields.
-    Chrome(ChromeSink),
+    Chrome(Box<ChromeSink>),
     /// Any sink, one [`Record`] at a time.
     Records(Box<dyn Sink>),
 }
@@ -127,29 +129,26 @@ impl Writer {
     }
 }
 
-/// A sink that does its work on a writer thread: the emulation thread only captures each
-/// event's fields (numbers, and strings copied into an arena) into a chunk and hands full
-/// chunks over; the writer thread formats JSON Lines straight from them, decides Chrome
+/// A sink that does its work on a writer thread: the emulation thread only packs each
+/// record's fields into a buffer (or the kernel hands over its own packed buffer) and hands
+/// full buffers over; the writer thread formats JSON Lines straight from them, decides Chrome
 /// events from a view of them ([`ChromeSink::threaded`]), or rebuilds each [`Record`] for
-/// another sink (text). At most [`ThreadedSink::CHUNKS_IN_FLIGHT`]
-/// full chunks wait for the writer (the emulation thread waits when it falls behind), so host
-/// memory stays bounded whatever the guests do; the output is byte for byte what the sink
-/// would write on the emulation thread. A write error stops the writing, not the run, and is
-/// returned by [`Sink::finish`].
+/// another sink (text). At most [`ThreadedSink::CHUNKS_IN_FLIGHT`] full buffers wait for the
+/// writer (the emulation thread waits when it falls behind), so host memory stays bounded
+/// whatever the guests do; the output is byte for byte what the sink would write on the
+/// emulation thread. A write error stops the writing, not the run, and is returned by
+/// [`Sink::finish`].
 pub struct ThreadedSink {
-    chunk: record::Chunk,
+    chunk: Packer,
+    filter: Filter,
     to_writer: Option<std::sync::mpsc::SyncSender<record::Chunk>>,
-    spare: std::sync::mpsc::Receiver<record::Chunk>,
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
     writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
 impl ThreadedSink {
-    /// Full chunks that may wait for the writer thread.
-    pub const CHUNKS_IN_FLIGHT: usize = 4;
-    /// Captured fields per chunk (32 bytes each) before it goes to the writer.
-    const CHUNK_VALS: usize = 1 << 13;
-    /// String bytes per chunk before it goes to the writer.
-    const CHUNK_BYTES: usize = 1 << 16;
+    /// Full buffers (of about [`Packer::FLUSH_AT`] bytes) that may wait for the writer thread.
+    pub const CHUNKS_IN_FLIGHT: usize = 16;
 
     /// Run `sink` on a writer thread.
     pub fn new(sink: Box<dyn Sink>) -> Self {
@@ -164,7 +163,7 @@ impl ThreadedSink {
     pub(crate) fn start(mut w: Writer) -> Self {
         let (to_writer, from_main) =
             std::sync::mpsc::sync_channel::<record::Chunk>(Self::CHUNKS_IN_FLIGHT);
-        let (give_back, spare) = std::sync::mpsc::channel::<record::Chunk>();
+        let (give_back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
         if let Writer::Jsonl { buf, .. } = &mut w {
             buf.extend_from_slice(
                 format!(
@@ -181,11 +180,10 @@ impl ThreadedSink {
                     if result.is_ok() {
                         result = w.take(&chunk);
                     }
-                    // After an error the chunks are only taken back: the run goes on and
+                    // After an error the buffers are only given back: the run goes on and
                     // the error is reported at the end.
-                    chunk.vals.clear();
-                    chunk.arena.clear();
-                    let _ = give_back.send(chunk);
+                    chunk.packed.clear();
+                    let _ = give_back.send(chunk.packed);
                 }
                 result?;
                 w.finish()
@@ -195,26 +193,58 @@ impl ThreadedSink {
             Err(_) => (None, None),
         };
         ThreadedSink {
-            chunk: record::Chunk::default(),
+            chunk: Packer::default(),
+            filter: Filter::default(),
             to_writer,
             spare,
             writer,
         }
     }
 
-    /// Hand the current chunk to the writer thread (and take a used one back, if any).
-    fn ship(&mut self) -> std::io::Result<()> {
-        let next = self.spare.try_recv().unwrap_or_default();
-        let full = std::mem::replace(&mut self.chunk, next);
+    /// Hand `full` to the writer thread with the filter its records are to pass.
+    fn send(&mut self, full: Vec<u8>, filter: Filter) -> std::io::Result<()> {
         match &self.to_writer {
-            Some(tx) if tx.send(full).is_ok() => Ok(()),
+            Some(tx)
+                if tx
+                    .send(record::Chunk {
+                        packed: full,
+                        filter,
+                    })
+                    .is_ok() =>
+            {
+                Ok(())
+            }
             _ => Err(std::io::Error::other("the trace writer thread is gone")),
         }
     }
 
+    /// A used buffer back from the writer thread, or a new one.
+    fn spare(&mut self) -> Vec<u8> {
+        self.spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(Packer::FLUSH_AT + 4096))
+    }
+
+    /// Hand the sink's own buffer to the writer thread.
+    fn ship(&mut self) -> std::io::Result<()> {
+        let next = self.spare();
+        let full = std::mem::replace(self.chunk.buf_mut(), next);
+        self.send(full, self.filter.clone())
+    }
+
+    /// Use `filter` for the records packed from now on.
+    fn set_filter(&mut self, filter: &Filter) -> std::io::Result<()> {
+        if self.filter != *filter {
+            if !self.chunk.is_empty() {
+                self.ship()?;
+            }
+            self.filter = filter.clone();
+        }
+        Ok(())
+    }
+
     fn ship_if_full(&mut self) -> std::io::Result<()> {
-        if self.chunk.vals.len() >= Self::CHUNK_VALS || self.chunk.arena.len() >= Self::CHUNK_BYTES
-        {
+        if self.chunk.len() >= Packer::FLUSH_AT {
             self.ship()
         } else {
             Ok(())
@@ -231,10 +261,7 @@ impl Sink for ThreadedSink {
     }
     fn record_json(&mut self, _r: &Record, json: &[u8]) -> std::io::Result<()> {
         // `trace convert`: the line as it is in the file, so the output is what a run writes.
-        let a = self.chunk.arena.len() as u32;
-        self.chunk.arena.extend_from_slice(json);
-        self.chunk.vals.push(record::Val::Raw(a, json.len() as u32));
-        self.chunk.vals.push(record::Val::End);
+        self.chunk.raw(json);
         self.ship_if_full()
     }
     fn event(
@@ -242,35 +269,25 @@ impl Sink for ThreadedSink {
         event: &tracing::Event<'_>,
         filter: &Filter,
     ) -> Option<std::io::Result<()>> {
-        let (nv, na) = (self.chunk.vals.len(), self.chunk.arena.len());
-        let mut v = record::CaptureVisitor::new(&mut self.chunk, filter);
-        event.record(&mut v);
-        if !v.finish() {
-            self.chunk.vals.truncate(nv);
-            self.chunk.arena.truncate(na);
-            return Some(Ok(()));
+        if let Err(e) = self.set_filter(filter) {
+            return Some(Err(e));
         }
+        let mut v = record::CaptureVisitor::new(&mut self.chunk);
+        event.record(&mut v);
+        v.finish();
         Some(self.ship_if_full())
     }
-    fn fields(
-        &mut self,
-        fields: &[(&'static str, FieldValue<'_>)],
-        filter: &Filter,
-    ) -> std::io::Result<()> {
-        let (nv, na) = (self.chunk.vals.len(), self.chunk.arena.len());
-        let mut v = record::CaptureVisitor::new(&mut self.chunk, filter);
-        for &(n, x) in fields {
-            v.field(n, x);
+    fn packed(&mut self, buf: &mut Vec<u8>, filter: &Filter) -> std::io::Result<()> {
+        // Records made before these go first.
+        if !self.chunk.is_empty() {
+            self.ship()?;
         }
-        if !v.finish() {
-            self.chunk.vals.truncate(nv);
-            self.chunk.arena.truncate(na);
-            return Ok(());
-        }
-        self.ship_if_full()
+        let next = self.spare();
+        let full = std::mem::replace(buf, next);
+        self.send(full, filter.clone())
     }
     fn finish(&mut self) -> std::io::Result<()> {
-        if !self.chunk.vals.is_empty() {
+        if !self.chunk.is_empty() {
             self.ship()?;
         }
         self.to_writer = None;
@@ -400,9 +417,9 @@ impl<S: Subscriber> Layer<S> for TraceLayer {
 /// The same sink, fed directly by the kernel (`Kernel::set_trace_tap`) instead of through
 /// `tracing`: what `ipcemu run --trace` uses, as it is several times cheaper per record.
 impl TraceTap for TraceLayer {
-    fn record(&self, fields: &[(&'static str, FieldValue<'_>)]) {
+    fn take(&self, buf: &mut Vec<u8>) {
         if let Ok(mut s) = self.sink.lock() {
-            if let Err(e) = s.fields(fields, &self.filter) {
+            if let Err(e) = s.packed(buf, &self.filter) {
                 if let Ok(mut slot) = self.error.lock() {
                     slot.get_or_insert(e);
                 }
@@ -477,9 +494,9 @@ fn convert_inner(jsonl: &str, sink: &mut dyn Sink) -> Result<u64, String> {
         let v: serde_json::Value =
             serde_json::from_str(l).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
         if v["kind"] == "header" {
-            if v["version"] != SCHEMA_VERSION {
+            if !readable_version(&v["version"]) {
                 return Err(format!(
-                    "line {}: trace schema version {} (expected {SCHEMA_VERSION})",
+                    "line {}: trace schema version {} (expected 1 to {SCHEMA_VERSION})",
                     i + 1,
                     v["version"]
                 ));
@@ -514,7 +531,7 @@ pub fn unhex(s: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ipcemu_kernel::trace::FieldValue as F;
+    use ipcemu_kernel::trace::{Field, FieldValue as F};
 
     /// A writer the test reads back; it fails every write after `fail_after` bytes.
     #[derive(Clone)]
@@ -537,23 +554,47 @@ mod tests {
     }
 
     /// The fields of a send record, as the kernel's `trace_rec!` gives them.
-    fn send<'a>(i: u64, name: &'a str, payload: &'a str) -> Vec<(&'static str, F<'a>)> {
+    fn send<'a>(i: u64, name: &'a str, payload: &'a [u8]) -> Vec<(Field, F<'a>)> {
         vec![
-            ("kind", F::Str("send")),
-            ("t_ns", F::U64(i * 1000)),
-            ("step", F::U64(i)),
-            ("pers", F::Str("kolibri")),
-            ("proc", F::U64(i % 2)),
-            ("pid", F::U64(3 + i % 2)),
-            ("name", F::Str(name)),
-            ("peer_pid", F::U64(4 - i % 2)),
-            ("peer_name", F::Str("peer \"q\"\n")),
-            ("len", F::U64(20)),
-            ("result", F::I64(-1)),
-            ("masked", F::Bool(i.is_multiple_of(3))),
-            ("msg", F::U64(i)),
-            ("payload", F::Str(payload)),
+            (Field::kind, F::Str("send")),
+            (Field::t_ns, F::U64(i * 1000)),
+            (Field::step, F::U64(i)),
+            (Field::pers, F::Str("kolibri")),
+            (Field::proc, F::U64(i % 2)),
+            (Field::pid, F::U64(3 + i % 2)),
+            (Field::name, F::Str(name)),
+            (Field::peer_pid, F::U64(4 - i % 2)),
+            (Field::peer_name, F::Str("peer \"q\"\n")),
+            (Field::len, F::U64(20)),
+            (Field::result, F::I64(-1)),
+            (Field::masked, F::Bool(i.is_multiple_of(3))),
+            (Field::msg, F::U64(i)),
+            (Field::payload, F::Bytes(payload)),
         ]
+    }
+
+    /// Packs records as the kernel does and hands full buffers to a sink (or a tap).
+    #[derive(Default)]
+    struct Feed(Packer);
+    impl Feed {
+        fn push(&mut self, fields: &[(Field, F<'_>)]) -> bool {
+            self.0.begin();
+            for &(f, v) in fields {
+                self.0.put(f, v);
+            }
+            self.0.end();
+            self.0.len() >= Packer::FLUSH_AT
+        }
+        fn feed_sink(&mut self, s: &mut dyn Sink, fields: &[(Field, F<'_>)], f: &Filter) {
+            if self.push(fields) {
+                self.flush(s, f);
+            }
+        }
+        fn flush(&mut self, s: &mut dyn Sink, f: &Filter) {
+            let b = self.0.buf_mut();
+            s.packed(b, f).unwrap();
+            b.clear();
+        }
     }
 
     #[test]
@@ -561,10 +602,11 @@ mod tests {
         let out = shared(usize::MAX);
         let mut s = JsonlSink::new(Box::new(out.clone()));
         let n = 20_000u64;
+        let mut feed = Feed::default();
         for i in 0..n {
-            s.fields(&send(i, "srv", "6869"), &Filter::default())
-                .unwrap();
+            feed.feed_sink(&mut s, &send(i, "srv", b"hi"), &Filter::default());
         }
+        feed.flush(&mut s, &Filter::default());
         s.finish().unwrap();
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -591,11 +633,14 @@ mod tests {
         let mut d = TextSink::new(Box::new(direct.clone()), 8);
         let threaded = shared(usize::MAX);
         let mut t = ThreadedSink::new(Box::new(TextSink::new(Box::new(threaded.clone()), 8)));
+        let (mut fd, mut ft) = (Feed::default(), Feed::default());
         for i in 0..5_000 {
-            let f = send(i, "cli", "70696e67");
-            d.fields(&f, &Filter::default()).unwrap();
-            t.fields(&f, &Filter::default()).unwrap();
+            let f = send(i, "cli", b"ping");
+            fd.feed_sink(&mut d, &f, &Filter::default());
+            ft.feed_sink(&mut t, &f, &Filter::default());
         }
+        fd.flush(&mut d, &Filter::default());
+        ft.flush(&mut t, &Filter::default());
         d.finish().unwrap();
         t.finish().unwrap();
         let a = direct.0.lock().unwrap().clone();
@@ -608,9 +653,11 @@ mod tests {
         let out = shared(usize::MAX);
         let mut s = JsonlSink::new(Box::new(out.clone()));
         let f = Filter::parse("pid=3").unwrap();
+        let mut feed = Feed::default();
         for i in 0..10 {
-            s.fields(&send(i, "srv", ""), &f).unwrap();
+            feed.feed_sink(&mut s, &send(i, "srv", b""), &f);
         }
+        feed.flush(&mut s, &f);
         s.finish().unwrap();
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         // pid 3 or peer 3: every record names 3 on one side or the other.
@@ -618,9 +665,11 @@ mod tests {
         let f = Filter::parse("name=nobody").unwrap();
         let out = shared(usize::MAX);
         let mut s = JsonlSink::new(Box::new(out.clone()));
+        let mut feed = Feed::default();
         for i in 0..10 {
-            s.fields(&send(i, "srv", ""), &f).unwrap();
+            feed.feed_sink(&mut s, &send(i, "srv", b""), &f);
         }
+        feed.flush(&mut s, &f);
         s.finish().unwrap();
         assert_eq!(
             out.0
@@ -640,8 +689,13 @@ mod tests {
         let (layer, handle) = layer;
         // Far more than fits, and far more than the chunks in flight: the emulation side
         // never waits for a writer that has failed.
+        let mut feed = Feed::default();
         for i in 0..200_000 {
-            TraceTap::record(&layer, &send(i, "srv", "00"));
+            if feed.push(&send(i, "srv", b"\0")) {
+                let b = feed.0.buf_mut();
+                TraceTap::take(&layer, b);
+                b.clear();
+            }
         }
         let e = handle.finish().unwrap_err();
         assert!(e.to_string().contains("disk full"), "{e}");

@@ -1,7 +1,9 @@
 //! One trace record, as the kernel emits it and as JSONL stores it.
 
+use ipcemu_kernel::trace::packed::{self, PackedRecord, Value};
+use ipcemu_kernel::trace::{Field, FieldValue, Packer};
 use serde::{Deserialize, Serialize};
-use tracing::field::{Field, Visit};
+use tracing::field::{Field as Field2, Visit};
 
 macro_rules! kinds {
     ($($(#[$doc:meta])* $v:ident = $s:literal,)*) => {
@@ -274,19 +276,19 @@ impl Record {
 }
 
 impl Visit for Record {
-    fn record_u64(&mut self, f: &Field, v: u64) {
+    fn record_u64(&mut self, f: &Field2, v: u64) {
         self.set_u64(f.name(), v);
     }
-    fn record_i64(&mut self, f: &Field, v: i64) {
+    fn record_i64(&mut self, f: &Field2, v: i64) {
         self.set_i64(f.name(), v);
     }
-    fn record_bool(&mut self, f: &Field, v: bool) {
+    fn record_bool(&mut self, f: &Field2, v: bool) {
         self.set_bool(f.name(), v);
     }
-    fn record_str(&mut self, f: &Field, v: &str) {
+    fn record_str(&mut self, f: &Field2, v: &str) {
         self.set_str(f.name(), v);
     }
-    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+    fn record_debug(&mut self, f: &Field2, v: &dyn std::fmt::Debug) {
         if f.name() == "message" {
             return;
         }
@@ -323,16 +325,81 @@ pub(crate) fn push_short(out: &mut Vec<u8>, b: &[u8]) {
 
 /// Append the lower-case hex of `b`.
 pub(crate) fn push_hex(out: &mut Vec<u8>, b: &[u8]) {
-    const D: &[u8; 16] = b"0123456789abcdef";
     out.reserve(2 * b.len());
-    for &c in b {
-        out.extend_from_slice(&[D[(c >> 4) as usize], D[(c & 15) as usize]]);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        // Eight bytes at a time: one 16-byte append.
+        let mut h = [0u8; 16];
+        for (i, &x) in c.iter().enumerate() {
+            h[2 * i..2 * i + 2].copy_from_slice(&HEX2[x as usize]);
+        }
+        out.extend_from_slice(&h);
+    }
+    for &x in chunks.remainder() {
+        out.extend_from_slice(&HEX2[x as usize]);
     }
 }
 
+/// The two lower-case hex digits of every byte.
+static HEX2: [[u8; 2]; 256] = {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [D[i >> 4], D[i & 15]];
+        i += 1;
+    }
+    t
+};
+
+/// Bytes a JSON string cannot hold as they are.
+static ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// Append `s` as a JSON string (quoted, escaped).
+/// Is any byte of `w` below 0x20, a quote or a backslash? (Word-at-a-time tests: for each
+/// byte class, `(x - k) & !x & 0x80..` is non-zero exactly when some byte of `x` is below k.)
+#[inline(always)]
+fn word_needs_escape(w: u64) -> bool {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    let ctl = w.wrapping_sub(0x20 * L) & !w & H;
+    let q = w ^ (0x22 * L);
+    let q = q.wrapping_sub(L) & !q & H;
+    let s = w ^ (0x5c * L);
+    let s = s.wrapping_sub(L) & !s & H;
+    (ctl | q | s) != 0
+}
+
+/// Does `b` hold a byte a JSON string must escape?
+#[inline(always)]
+fn needs_escape(b: &[u8]) -> bool {
+    match (b.first_chunk::<8>(), b.last_chunk::<8>(), b.len() <= 16) {
+        // Up to 16 bytes (every name and kind): two overlapping words, no loop.
+        (Some(h), Some(t), true) => {
+            word_needs_escape(u64::from_le_bytes(*h)) || word_needs_escape(u64::from_le_bytes(*t))
+        }
+        _ => match (b.first_chunk::<4>(), b.last_chunk::<4>(), b.len() < 8) {
+            (Some(h), Some(t), true) => {
+                let w = u64::from(u32::from_le_bytes(*h)) | u64::from(u32::from_le_bytes(*t)) << 32;
+                word_needs_escape(w)
+            }
+            _ => b.iter().any(|&c| ESCAPED[c as usize]),
+        },
+    }
+}
+
 pub(crate) fn json_str(out: &mut Vec<u8>, b: &[u8]) {
-    if b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\') {
+    if !needs_escape(b) {
         out.reserve(b.len() + 2);
         out.push(b'"');
         push_short(out, b);
@@ -364,287 +431,232 @@ pub(crate) fn json_str(out: &mut Vec<u8>, b: &[u8]) {
     out.push(b'"');
 }
 
-/// Writes a record's fields straight into a JSON object, in the order the kernel emits them
-/// (`kind`, `t_ns`, `step`, `pers`, `proc`, `pid`, `name`, then the kind's own fields).
-pub(crate) struct JsonVisitor<'a> {
-    out: &'a mut Vec<u8>,
-    first: bool,
+/// `,"name":` for every [`Field`], padded to 16 bytes: a key is one fixed-size copy.
+const KEY_W: usize = 16;
+static KEYS: [([u8; KEY_W], u8); Field::ALL.len()] = keys();
+
+const fn keys() -> [([u8; KEY_W], u8); Field::ALL.len()] {
+    let mut out = [([0u8; KEY_W], 0u8); Field::ALL.len()];
+    let mut i = 0;
+    while i < Field::ALL.len() {
+        let n = Field::ALL[i].name().as_bytes();
+        assert!(n.len() + 4 <= KEY_W, "a field name is too long for KEYS");
+        let mut k = [0u8; KEY_W];
+        k[0] = b',';
+        k[1] = b'"';
+        let mut j = 0;
+        while j < n.len() {
+            k[2 + j] = n[j];
+            j += 1;
+        }
+        k[2 + n.len()] = b'"';
+        k[3 + n.len()] = b':';
+        out[i] = (k, (n.len() + 4) as u8);
+        i += 1;
+    }
+    out
 }
 
-impl<'a> JsonVisitor<'a> {
-    /// Opens the object (`{`); the caller closes it.
-    pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
-        out.push(b'{');
-        JsonVisitor { out, first: true }
+/// Append `,"name":` (or `{"name":` for the first field of an object).
+#[inline(always)]
+fn key(out: &mut Vec<u8>, f: Field, first: bool) {
+    let (k, n) = &KEYS[f as usize];
+    let at = out.len();
+    out.extend_from_slice(k);
+    out.truncate(at + *n as usize);
+    if first {
+        out[at] = b'{';
     }
+}
 
-    #[inline]
-    fn key(&mut self, k: &str) {
-        // Fixed-size pieces are copied inline; only the name itself is a memcpy call.
-        if self.first {
-            self.first = false;
-            self.out.push(b'"');
-        } else {
-            self.out.extend_from_slice(b",\"");
+/// Append one field's `,"name":value` (`{"name":value` when `first`).
+#[inline]
+fn json_field(out: &mut Vec<u8>, f: Field, v: Value<'_>, first: bool) {
+    key(out, f, first);
+    match v {
+        Value::U64(x) => push_short(out, itoa::Buffer::new().format(x).as_bytes()),
+        Value::I64(x) => push_short(out, itoa::Buffer::new().format(x).as_bytes()),
+        Value::Bool(x) => out.extend_from_slice(if x { b"true" } else { b"false" }),
+        // A message list is captured as its numbers, comma-separated.
+        Value::Text(t) if f == Field::msgs => {
+            out.push(b'[');
+            out.extend_from_slice(t);
+            out.push(b']');
         }
-        push_short(self.out, k.as_bytes());
-        self.out.extend_from_slice(b"\":");
-    }
-
-    #[inline]
-    pub(crate) fn put_u64(&mut self, name: &str, v: u64) {
-        self.key(name);
-        push_short(self.out, itoa::Buffer::new().format(v).as_bytes());
-    }
-    #[inline]
-    pub(crate) fn put_i64(&mut self, name: &str, v: i64) {
-        self.key(name);
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-    }
-    #[inline]
-    pub(crate) fn put_bool(&mut self, name: &str, v: bool) {
-        self.key(name);
-        self.out
-            .extend_from_slice(if v { b"true" } else { b"false" });
-    }
-    /// Raw bytes as a lower-case hex string.
-    #[inline]
-    pub(crate) fn put_hex(&mut self, name: &str, v: &[u8]) {
-        self.key(name);
-        self.out.push(b'"');
-        push_hex(self.out, v);
-        self.out.push(b'"');
-    }
-    /// A text value given as its UTF-8 bytes (`msgs` is a list of numbers already).
-    #[inline]
-    pub(crate) fn put_bytes(&mut self, name: &str, v: &[u8]) {
-        self.key(name);
-        if name == "msgs" {
-            self.out.push(b'[');
-            self.out.extend_from_slice(v);
-            self.out.push(b']');
-        } else {
-            json_str(self.out, v);
+        Value::Text(t) => json_str(out, t),
+        Value::Bytes(b) => {
+            out.push(b'"');
+            push_hex(out, b);
+            out.push(b'"');
         }
     }
 }
 
-/// One field of an event, captured on the emulation thread for the JSONL writer thread: the
-/// field name is the call site's `&'static str`; a string value lives in the chunk's arena.
-#[derive(Clone, Copy)]
-pub(crate) enum Val {
-    U64(&'static str, u64),
-    I64(&'static str, i64),
-    Bool(&'static str, bool),
-    Str(&'static str, u32, u32),
-    /// Raw payload bytes in the arena, written as a lower-case hex string.
-    Hex(&'static str, u32, u32),
-    /// A whole JSON object, already formatted (arena offset and length).
-    Raw(u32, u32),
-    /// The end of a record.
-    End,
-}
-
-/// Records captured as [`Val`]s, handed to the writer thread as a whole.
+/// Records handed to the writer thread as a whole: packed ([`ipcemu_kernel::trace::packed`])
+/// by the kernel or by [`CaptureVisitor`], with the filter they are to pass.
 #[derive(Default)]
 pub(crate) struct Chunk {
-    pub(crate) vals: Vec<Val>,
-    pub(crate) arena: Vec<u8>,
+    pub(crate) packed: Vec<u8>,
+    pub(crate) filter: crate::Filter,
 }
 
 impl Chunk {
-    fn text(&self, a: u32, l: u32) -> &[u8] {
-        &self.arena[a as usize..(a + l) as usize]
+    /// The records that pass the chunk's filter (raw records always do).
+    pub(crate) fn records(&self) -> impl Iterator<Item = PackedRecord<'_>> {
+        let all = self.filter.is_empty();
+        packed::records(&self.packed).filter(move |r| all || passes(r, &self.filter))
     }
 
-    /// The records, each as its values up to and with its `End`.
-    pub(crate) fn records(&self) -> impl Iterator<Item = &[Val]> {
-        self.vals.split_inclusive(|v| matches!(v, Val::End))
-    }
-
-    /// Append the JSON line of one record.
-    fn json_line(&self, vals: &[Val], out: &mut Vec<u8>) {
-        if let [Val::Raw(a, l), ..] = vals {
-            out.extend_from_slice(self.text(*a, *l));
-            out.push(b'\n');
-            return;
-        }
-        let mut v = JsonVisitor::new(out);
-        for val in vals {
-            match *val {
-                Val::U64(n, x) => v.put_u64(n, x),
-                Val::I64(n, x) => v.put_i64(n, x),
-                Val::Bool(n, x) => v.put_bool(n, x),
-                Val::Str(n, a, l) => v.put_bytes(n, self.text(a, l)),
-                Val::Hex(n, a, l) => v.put_hex(n, self.text(a, l)),
-                Val::Raw(..) | Val::End => {}
-            }
-        }
-        out.extend_from_slice(b"}\n");
-    }
-
-    /// Append the JSON object of one record (its JSON line without the newline).
-    pub(crate) fn json_object(&self, vals: &[Val], out: &mut Vec<u8>) {
-        self.json_line(vals, out);
-        out.pop();
-    }
-
-    /// One record rebuilt as a [`Record`] (owned strings; a [`Val::Raw`] record is parsed).
-    pub(crate) fn record(&self, vals: &[Val]) -> Record {
-        let mut r = Record::default();
-        for val in vals {
-            match *val {
-                Val::U64(n, x) => r.set_u64(n, x),
-                Val::I64(n, x) => r.set_i64(n, x),
-                Val::Bool(n, x) => r.set_bool(n, x),
-                Val::Str(n, a, l) => {
-                    r.set_str(n, std::str::from_utf8(self.text(a, l)).unwrap_or(""))
-                }
-                Val::Hex(n, a, l) => {
-                    r.set(n, ipcemu_kernel::trace::FieldValue::Bytes(self.text(a, l)))
-                }
-                Val::Raw(a, l) => r = serde_json::from_slice(self.text(a, l)).unwrap_or_default(),
-                Val::End => {}
-            }
-        }
-        r
-    }
-
-    /// One record as a [`View`] borrowing from the chunk, or `None` for a [`Val::Raw`] record
-    /// (a whole JSON line, which only [`Chunk::record`] reads).
-    pub(crate) fn view<'a>(&'a self, vals: &[Val]) -> Option<View<'a>> {
-        let mut v = View::default();
-        for val in vals {
-            match *val {
-                Val::U64(n, x) => v.set_u64(n, x),
-                Val::I64(n, x) if x >= 0 => v.set_u64(n, x as u64),
-                Val::Str(n, a, l) => {
-                    let t = self.text(a, l);
-                    match n {
-                        "kind" => {
-                            v.kind = std::str::from_utf8(t)
-                                .ok()
-                                .and_then(Kind::parse)
-                                .unwrap_or(Kind::Other)
-                        }
-                        "pers" => v.pers = t,
-                        "name" => v.name = t,
-                        "peer_name" => v.peer_name = Some(t),
-                        "what" => v.what = Some(t),
-                        "dir" => v.dir = Some(t),
-                        "msgs" => v.msgs = Msgs::Text(t),
-                        _ => {}
-                    }
-                }
-                Val::Raw(..) => return None,
-                Val::I64(..) | Val::Bool(..) | Val::Hex(..) | Val::End => {}
-            }
-        }
-        Some(v)
-    }
-
-    /// Format every record as a JSON line into `out`.
+    /// Append the JSON lines of every record.
     pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         for r in self.records() {
-            self.json_line(r, out);
+            json_object(&r, out);
+            out.push(b'\n');
         }
     }
 
-    /// Hand every record to `f` as a [`Record`] and its JSON object (as [`Chunk::write_json`]
-    /// writes it, without the newline); a [`Val::Raw`] record is parsed back.
+    /// Each record with its JSON object, for a sink that takes [`Record`]s.
     pub(crate) fn each_record(
         &self,
         mut f: impl FnMut(&Record, &[u8]) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         let mut json = Vec::with_capacity(512);
-        for vals in self.records() {
-            let r = self.record(vals);
+        for p in self.records() {
+            let r = record(&p);
             json.clear();
-            self.json_object(vals, &mut json);
+            json_object(&p, &mut json);
             f(&r, &json)?;
         }
         Ok(())
     }
 }
 
-/// Captures an event's fields into a [`Chunk`] (and evaluates a filter on the way).
+/// Does a record pass `filter`?
+fn passes(r: &PackedRecord<'_>, filter: &crate::Filter) -> bool {
+    if r.raw().is_some() {
+        return true;
+    }
+    let mut m = crate::filter::Match::default();
+    for (f, v) in r.fields() {
+        match (f, v) {
+            (Field::pid | Field::peer_pid, Value::U64(x)) => m.pid(filter, x as u32),
+            (Field::kind, Value::Text(x)) => m.kind(filter, std::str::from_utf8(x).unwrap_or("")),
+            (Field::pers, Value::Text(x)) => m.pers(filter, std::str::from_utf8(x).unwrap_or("")),
+            (Field::name | Field::peer_name, Value::Text(x)) => {
+                m.name(filter, std::str::from_utf8(x).unwrap_or(""))
+            }
+            _ => {}
+        }
+    }
+    m.passes(filter)
+}
+
+/// Append a record's JSON object (no newline): its fields in the order the kernel emits them
+/// (`kind`, `t_ns`, `step`, `pers`, `proc`, `pid`, `name`, then the kind's own fields), or
+/// a raw record's object as it is.
+pub(crate) fn json_object(r: &PackedRecord<'_>, out: &mut Vec<u8>) {
+    if let Some(raw) = r.raw() {
+        out.extend_from_slice(raw);
+        return;
+    }
+    // Worked on as a local (its length and pointer stay in registers), with room reserved
+    // for a typical record at once.
+    let mut o = std::mem::take(out);
+    o.reserve(512);
+    let mut first = true;
+    for (f, v) in r.fields() {
+        json_field(&mut o, f, v, first);
+        first = false;
+    }
+    if first {
+        o.push(b'{');
+    }
+    o.push(b'}');
+    *out = o;
+}
+
+/// The [`Record`] of a packed record.
+pub(crate) fn record(p: &PackedRecord<'_>) -> Record {
+    if let Some(raw) = p.raw() {
+        return serde_json::from_slice(raw).unwrap_or_default();
+    }
+    let mut r = Record::default();
+    for (f, v) in p.fields() {
+        r.set(f.name(), v.field_value());
+    }
+    r
+}
+
+/// The fields the Chrome sink reads, borrowed from a packed record (`None` for a raw one).
+pub(crate) fn view<'a>(p: &PackedRecord<'a>) -> Option<View<'a>> {
+    if p.raw().is_some() {
+        return None;
+    }
+    let mut v = View::default();
+    for (f, x) in p.fields() {
+        match x {
+            Value::U64(x) => v.set_u64(f, x),
+            Value::I64(x) if x >= 0 => v.set_u64(f, x as u64),
+            Value::Text(t) => match f {
+                Field::kind => {
+                    v.kind = std::str::from_utf8(t)
+                        .ok()
+                        .and_then(Kind::parse)
+                        .unwrap_or(Kind::Other)
+                }
+                Field::pers => v.pers = t,
+                Field::name => v.name = t,
+                Field::peer_name => v.peer_name = Some(t),
+                Field::what => v.what = Some(t),
+                Field::dir => v.dir = Some(t),
+                Field::msgs => v.msgs = Msgs::Text(t),
+                _ => {}
+            },
+            Value::I64(_) | Value::Bool(_) | Value::Bytes(_) => {}
+        }
+    }
+    Some(v)
+}
+
+/// Packs a `tracing` event's fields (the path for a sink behind a `tracing` subscriber);
+/// fields outside the schema (`message`) are left out.
 pub(crate) struct CaptureVisitor<'a> {
-    pub(crate) chunk: &'a mut Chunk,
-    filter: &'a crate::Filter,
-    filtering: bool,
-    m: crate::filter::Match,
+    p: &'a mut Packer,
 }
 
 impl<'a> CaptureVisitor<'a> {
-    pub(crate) fn new(chunk: &'a mut Chunk, filter: &'a crate::Filter) -> Self {
-        CaptureVisitor {
-            chunk,
-            filter,
-            filtering: !filter.is_empty(),
-            m: crate::filter::Match::default(),
-        }
+    /// Begins a record in `p`.
+    pub(crate) fn new(p: &'a mut Packer) -> Self {
+        p.begin();
+        CaptureVisitor { p }
     }
-    /// End the record; returns whether the filter keeps it.
-    pub(crate) fn finish(self) -> bool {
-        self.chunk.vals.push(Val::End);
-        !self.filtering || self.m.passes(self.filter)
+    /// Ends the record.
+    pub(crate) fn finish(self) {
+        self.p.end();
     }
-    /// Capture one field given directly (the [`ipcemu_kernel::trace::TraceTap`] path).
-    #[inline]
-    pub(crate) fn field(&mut self, name: &'static str, v: ipcemu_kernel::trace::FieldValue<'_>) {
-        use ipcemu_kernel::trace::FieldValue as F;
-        match v {
-            F::U64(x) => self.u64(name, x),
-            F::I64(x) => self.chunk.vals.push(Val::I64(name, x)),
-            F::Bool(x) => self.chunk.vals.push(Val::Bool(name, x)),
-            F::Str(x) => self.string(name, x),
-            F::Bytes(x) => {
-                let a = self.chunk.arena.len() as u32;
-                self.chunk.arena.extend_from_slice(x);
-                self.chunk.vals.push(Val::Hex(name, a, x.len() as u32));
-            }
-        }
-    }
-    #[inline]
-    fn u64(&mut self, name: &'static str, v: u64) {
-        self.chunk.vals.push(Val::U64(name, v));
-        if self.filtering && matches!(name, "pid" | "peer_pid") {
-            self.m.pid(self.filter, v as u32);
-        }
-    }
-    #[inline]
-    fn string(&mut self, name: &'static str, v: &str) {
-        let a = self.chunk.arena.len() as u32;
-        self.chunk.arena.extend_from_slice(v.as_bytes());
-        self.chunk.vals.push(Val::Str(name, a, v.len() as u32));
-        if self.filtering {
-            match name {
-                "kind" => self.m.kind(self.filter, v),
-                "pers" => self.m.pers(self.filter, v),
-                "name" | "peer_name" => self.m.name(self.filter, v),
-                _ => {}
-            }
+    fn put(&mut self, f: &Field2, v: FieldValue<'_>) {
+        if let Some(f) = Field::parse(f.name()) {
+            self.p.put(f, v);
         }
     }
 }
 
 impl Visit for CaptureVisitor<'_> {
-    fn record_u64(&mut self, f: &Field, v: u64) {
-        self.u64(f.name(), v);
+    fn record_u64(&mut self, f: &Field2, v: u64) {
+        self.put(f, FieldValue::U64(v));
     }
-    fn record_i64(&mut self, f: &Field, v: i64) {
-        self.chunk.vals.push(Val::I64(f.name(), v));
+    fn record_i64(&mut self, f: &Field2, v: i64) {
+        self.put(f, FieldValue::I64(v));
     }
-    fn record_bool(&mut self, f: &Field, v: bool) {
-        self.chunk.vals.push(Val::Bool(f.name(), v));
+    fn record_bool(&mut self, f: &Field2, v: bool) {
+        self.put(f, FieldValue::Bool(v));
     }
-    fn record_str(&mut self, f: &Field, v: &str) {
-        self.string(f.name(), v);
+    fn record_str(&mut self, f: &Field2, v: &str) {
+        self.put(f, FieldValue::Str(v));
     }
-    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+    fn record_debug(&mut self, f: &Field2, v: &dyn std::fmt::Debug) {
         if f.name() != "message" {
-            self.string(f.name(), &format!("{v:?}"));
+            self.put(f, FieldValue::Str(&format!("{v:?}")));
         }
     }
 }
@@ -707,6 +719,7 @@ pub(crate) struct View<'a> {
     pub(crate) peer_name: Option<&'a [u8]>,
     pub(crate) len: Option<u64>,
     pub(crate) msg: Option<u64>,
+    pub(crate) offset: Option<u64>,
     pub(crate) msgs: Msgs<'a>,
     pub(crate) code: Option<u64>,
     pub(crate) cmd: Option<u64>,
@@ -715,16 +728,17 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    fn set_u64(&mut self, name: &str, v: u64) {
-        match name {
-            "t_ns" => self.t_ns = v,
-            "proc" => self.proc = v,
-            "pid" => self.pid = v as u32,
-            "peer_pid" => self.peer_pid = Some(v as u32),
-            "len" => self.len = Some(v),
-            "msg" => self.msg = Some(v),
-            "code" => self.code = Some(v),
-            "cmd" => self.cmd = Some(v),
+    fn set_u64(&mut self, f: Field, v: u64) {
+        match f {
+            Field::t_ns => self.t_ns = v,
+            Field::proc => self.proc = v,
+            Field::pid => self.pid = v as u32,
+            Field::peer_pid => self.peer_pid = Some(v as u32),
+            Field::len => self.len = Some(v),
+            Field::msg => self.msg = Some(v),
+            Field::offset => self.offset = Some(v),
+            Field::code => self.code = Some(v),
+            Field::cmd => self.cmd = Some(v),
             _ => {}
         }
     }
@@ -742,6 +756,7 @@ impl<'a> View<'a> {
             peer_name: r.peer_name.as_deref().map(str::as_bytes),
             len: r.len,
             msg: r.msg,
+            offset: r.offset,
             msgs: r.msgs.as_deref().map_or(Msgs::None, Msgs::List),
             code: r.code,
             cmd: r.cmd,
@@ -754,6 +769,37 @@ impl<'a> View<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn needs_escape_agrees_with_the_byte_table() {
+        // Every length up to 40, with each byte value at each position of a plain string.
+        for n in 1..=40usize {
+            for at in 0..n {
+                for c in 0..=255u8 {
+                    let mut b = vec![b'a'; n];
+                    b[at] = c;
+                    assert_eq!(
+                        needs_escape(&b),
+                        b.iter().any(|&x| ESCAPED[x as usize]),
+                        "byte {c:#x} at {at} of {n}"
+                    );
+                }
+            }
+            assert!(!needs_escape(&vec![0x7fu8; n]) && !needs_escape(&vec![0xffu8; n]));
+        }
+        assert!(!needs_escape(b""));
+    }
+
+    #[test]
+    fn push_hex_is_lower_case_hex_of_every_length() {
+        let src: Vec<u8> = (0..=255u8).rev().collect();
+        for n in 0..=40 {
+            let mut out = b"x".to_vec();
+            push_hex(&mut out, &src[..n]);
+            let want: String = src[..n].iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(out[1..], *want.as_bytes());
+        }
+    }
 
     #[test]
     fn push_short_appends_every_length() {

@@ -73,9 +73,9 @@ fn summarize_inner(jsonl: &str) -> Result<Summary, String> {
         let v: serde_json::Value =
             serde_json::from_str(l).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
         if v["kind"] == "header" {
-            if v["version"] != crate::SCHEMA_VERSION {
+            if !crate::readable_version(&v["version"]) {
                 return Err(format!(
-                    "line {}: trace schema version {} (expected {})",
+                    "line {}: trace schema version {} (expected 1 to {})",
                     i + 1,
                     v["version"],
                     crate::SCHEMA_VERSION
@@ -134,7 +134,8 @@ fn summarize_inner(jsonl: &str) -> Result<Summary, String> {
             Kind::Wait => {
                 open.insert(r.pid, (r.t_ns, r.what.clone().unwrap_or_default(), i + 1));
             }
-            Kind::Wake | Kind::ThreadEnd => {
+            // Since schema 2 a KolibriOS event wait ends with its `event_read` (no `wake`).
+            Kind::Wake | Kind::EventRead | Kind::ThreadEnd => {
                 if let Some((t0, what, wait_line)) = open.remove(&r.pid) {
                     let Some(d) = r.t_ns.checked_sub(t0) else {
                         return Err(format!(

@@ -105,8 +105,9 @@ pub fn line(r: &Record, width: usize) -> String {
                 .filter(|&m| m != 0)
                 .map(|m| format!(" #{m}"))
                 .unwrap_or_default();
+            let at = r.offset.map(|o| format!(" at +{o}")).unwrap_or_default();
             format!(
-                "send {} B {}  {}{msg}",
+                "send {} B {}  {}{msg}{at}",
                 r.len.unwrap_or(0),
                 pv(r),
                 send_result(res)

@@ -236,6 +236,7 @@ impl Win32 {
             method: None,
             data: data.to_vec(),
             reply_to: None,
+            area_offset: None,
         };
         match k.transmit(&mut m) {
             Verdict::Allow => k.trace_queued(&m),

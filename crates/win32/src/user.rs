@@ -267,6 +267,7 @@ impl Win32 {
             method: None,
             data: result.to_le_bytes().to_vec(),
             reply_to: Some(seq),
+            area_offset: None,
         };
         // The answer is given as the window procedure returns: it cannot be held.
         let v = k.transmit_now(&mut m);
@@ -439,6 +440,7 @@ impl Win32 {
             method: Some((0, message)),
             data,
             reply_to: None,
+            area_offset: None,
         };
         match k.transmit(&mut m) {
             Verdict::Allow => k.trace_queued(&m),
@@ -908,6 +910,7 @@ impl Win32 {
             method: Some((0, a[1])),
             data,
             reply_to: None,
+            area_offset: None,
         };
         match k.transmit(&mut m) {
             Verdict::Allow => {}
