@@ -674,6 +674,42 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_send_with_an_offset_is_delivered_at_its_receiver() {
+        let out = Shared::default();
+        let mut s = ChromeSink::new(Box::new(out.clone()));
+        // The receiver's track is known from its first record.
+        s.record(&rec("proc_start", 0, 0, 2)).unwrap();
+        for (t, m) in [(1, 1), (2, 2)] {
+            let mut snd = rec("send", t, 1, 3);
+            snd.msg = Some(m);
+            snd.len = Some(4);
+            snd.result = Some(0);
+            snd.offset = Some(8);
+            snd.peer_pid = Some(2);
+            snd.peer_name = Some("p0".into());
+            s.record(&snd).unwrap();
+        }
+        let mut read = rec("event_read", 3, 0, 2);
+        read.code = Some(7);
+        read.msgs = Some(vec![1]);
+        s.record(&read).unwrap();
+        s.finish().unwrap();
+        let evs = events(&out);
+        // #1 ends at the read; #2 was delivered (not "undelivered") and never read.
+        let f1 = evs.iter().find(|e| e["ph"] == "f" && e["id"] == 1).unwrap();
+        assert_eq!((f1["pid"].as_u64(), f1["tid"].as_u64()), (Some(1), Some(2)));
+        let unread = evs
+            .iter()
+            .find(|e| e["name"] == "unread message #2")
+            .expect("an unread slice for #2");
+        assert_eq!(
+            (unread["pid"].as_u64(), unread["tid"].as_u64()),
+            (Some(1), Some(2))
+        );
+        assert!(!evs.iter().any(|e| e["name"] == "undelivered message #2"));
+    }
+
+    #[test]
     fn memory_stays_bounded_and_output_streams() {
         let out = Shared::default();
         let mut s = ChromeSink::new(Box::new(out.clone()));

@@ -281,6 +281,23 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_event_wait_ends_at_its_event_read() {
+        let hdr = HDR.replace("\"version\":1", "\"version\":2");
+        let t = [
+            hdr,
+            rec("wait", 1_000, r#","what":"event""#),
+            rec("event_read", 4_000, r#","code":7,"msgs":[1]"#),
+            rec("wait", 5_000, r#","what":"event""#),
+            rec("thread_end", 7_000, ""),
+        ]
+        .join("\n");
+        let s = summary(&t).unwrap();
+        // Two waits: 3 us (ended by the read) and 2 us (by the end of the thread).
+        assert!(s.contains("0.000003s"), "{s}");
+        assert!(s.contains("0.000002s"), "{s}");
+    }
+
+    #[test]
     fn lines_that_are_not_records_are_named() {
         let e = summary(&format!("{HDR}\n{{not json")).unwrap_err().0;
         assert!(e.starts_with("line 2: not JSON"), "{e}");
