@@ -254,17 +254,26 @@ fn write_us(buf: &mut Vec<u8>, ns: u64) {
     buf.extend_from_slice(&digits[..n]);
 }
 
+/// Append `"s"`: for this module's own names (`ph`, categories, kinds), which need no escapes.
+#[inline]
+fn quoted(buf: &mut Vec<u8>, s: &str) {
+    debug_assert!(s.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\'));
+    buf.push(b'"');
+    crate::record::push_short(buf, s.as_bytes());
+    buf.push(b'"');
+}
+
 /// Write `e` as one JSON object (strings and numbers as serde_json writes them).
 fn write_ev(buf: &mut Vec<u8>, e: &Ev<'_>) {
     buf.extend_from_slice(b"{\"ph\":");
-    json_str(buf, e.ph.as_bytes());
+    quoted(buf, e.ph);
     if let Some(v) = e.name {
         buf.extend_from_slice(b",\"name\":");
         json_str(buf, v);
     }
     if let Some(v) = e.cat {
         buf.extend_from_slice(b",\"cat\":");
-        json_str(buf, v.as_bytes());
+        quoted(buf, v);
     }
     if let Some(id) = e.id {
         buf.extend_from_slice(b",\"id\":");
@@ -272,11 +281,11 @@ fn write_ev(buf: &mut Vec<u8>, e: &Ev<'_>) {
     }
     if let Some(v) = e.bp {
         buf.extend_from_slice(b",\"bp\":");
-        json_str(buf, v.as_bytes());
+        quoted(buf, v);
     }
     if let Some(v) = e.s {
         buf.extend_from_slice(b",\"s\":");
-        json_str(buf, v.as_bytes());
+        quoted(buf, v);
     }
     buf.extend_from_slice(b",\"pid\":");
     buf.extend_from_slice(itoa::Buffer::new().format(e.pid).as_bytes());
@@ -316,10 +325,14 @@ fn actor(out: &mut Vec<u8>, name: &[u8], pid: u32) {
 impl ChromeSink {
     /// Take every record of a chunk captured by a [`crate::ThreadedSink`] (its writer thread).
     pub(crate) fn take_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
+        // Each record's fields are decoded once, for the view and for the args.
+        let mut fields = Vec::with_capacity(32);
         for p in chunk.records() {
-            match record::view(&p) {
+            fields.clear();
+            fields.extend(p.fields());
+            match record::view_of(p.raw().is_none(), &fields) {
                 Some(v) => {
-                    self.view(&v, &|b| record::json_object(&p, b), &|| record::record(&p))?
+                    self.view(&v, &|b| record::args_of(&fields, b), &|| record::record(&p))?
                 }
                 None => {
                     let r = record::record(&p);
@@ -483,7 +496,9 @@ impl Sink for ChromeSink {
     }
 
     fn record_json(&mut self, r: &Record, args: &[u8]) -> std::io::Result<()> {
-        self.view(&View::of(r), &|b| b.extend_from_slice(args), &|| r.clone())
+        self.view(&View::of(r), &|b| record::trim_object(args, b), &|| {
+            r.clone()
+        })
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

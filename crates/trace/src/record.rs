@@ -26,7 +26,12 @@ macro_rules! kinds {
             }
             /// The kind with this name.
             pub fn parse(s: &str) -> Option<Kind> {
-                match s { $($s => Some(Kind::$v),)* _ => None }
+                Self::parse_bytes(s.as_bytes())
+            }
+            /// The kind with this name, given as bytes.
+            pub fn parse_bytes(s: &[u8]) -> Option<Kind> {
+                $(if s == $s.as_bytes() { return Some(Kind::$v); })*
+                None
             }
         }
     };
@@ -575,6 +580,127 @@ pub(crate) fn json_object(r: &PackedRecord<'_>, out: &mut Vec<u8>) {
     *out = o;
 }
 
+/// Fields a Chrome event says already (its category or name, `ts`, `pid`, `tid` and track
+/// name): left out of its `args`.
+pub(crate) const IMPLIED_BY_EVENT: &[Field] = &[
+    Field::kind,
+    Field::t_ns,
+    Field::proc,
+    Field::pid,
+    Field::name,
+];
+
+/// Append a record's JSON object without the fields in [`IMPLIED_BY_EVENT`] (a Chrome
+/// event's `args`), from its decoded fields; a raw record is trimmed by [`trim_object`].
+pub(crate) fn args_of(fields: &[(Field, Value<'_>)], out: &mut Vec<u8>) {
+    let mut o = std::mem::take(out);
+    o.reserve(512);
+    let mut first = true;
+    for &(f, v) in fields {
+        if !IMPLIED_BY_EVENT.contains(&f) {
+            json_field(&mut o, f, v, first);
+            first = false;
+        }
+    }
+    if first {
+        o.push(b'{');
+    }
+    o.push(b'}');
+    *out = o;
+}
+
+/// Append the JSON object `json` without its members named in [`IMPLIED_BY_EVENT`], in
+/// their order and text; `json` as it is when it is not a flat object this can split.
+pub(crate) fn trim_object(json: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    if trim_members(json, out).is_none() {
+        out.truncate(start);
+        out.extend_from_slice(json);
+    }
+}
+
+fn trim_members(json: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let skip_ws = |i: &mut usize| {
+        while json.get(*i).is_some_and(|c| c.is_ascii_whitespace()) {
+            *i += 1;
+        }
+    };
+    // The end of the JSON string starting at `i` (a quote), after its closing quote.
+    let string_end = |mut i: usize| -> Option<usize> {
+        i += 1;
+        loop {
+            match json.get(i)? {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+    };
+    let mut i = 0;
+    skip_ws(&mut i);
+    if json.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    out.push(b'{');
+    let mut first = true;
+    loop {
+        skip_ws(&mut i);
+        match json.get(i)? {
+            b'}' => break,
+            b'"' => {}
+            _ => return None,
+        }
+        let k_end = string_end(i)?;
+        let key = &json[i + 1..k_end - 1];
+        i = k_end;
+        skip_ws(&mut i);
+        if json.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        skip_ws(&mut i);
+        let v_start = i;
+        // A value: a string, or anything up to the comma or brace at nesting depth 0.
+        let mut depth = 0usize;
+        loop {
+            match *json.get(i)? {
+                b'"' => i = string_end(i)?,
+                b'[' | b'{' => {
+                    depth += 1;
+                    i += 1;
+                }
+                b']' | b'}' if depth > 0 => {
+                    depth -= 1;
+                    i += 1;
+                }
+                b',' | b'}' if depth == 0 => break,
+                _ => i += 1,
+            }
+        }
+        let value = &json[v_start..i];
+        let implied = std::str::from_utf8(key)
+            .ok()
+            .and_then(Field::parse)
+            .is_some_and(|f| IMPLIED_BY_EVENT.contains(&f));
+        if !implied {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.push(b'"');
+            out.extend_from_slice(key);
+            out.extend_from_slice(b"\":");
+            out.extend_from_slice(value.trim_ascii_end());
+        }
+        if json.get(i) == Some(&b',') {
+            i += 1;
+        }
+    }
+    out.push(b'}');
+    Some(())
+}
+
 /// The [`Record`] of a packed record.
 pub(crate) fn record(p: &PackedRecord<'_>) -> Record {
     if let Some(raw) = p.raw() {
@@ -587,23 +713,19 @@ pub(crate) fn record(p: &PackedRecord<'_>) -> Record {
     r
 }
 
-/// The fields the Chrome sink reads, borrowed from a packed record (`None` for a raw one).
-pub(crate) fn view<'a>(p: &PackedRecord<'a>) -> Option<View<'a>> {
-    if p.raw().is_some() {
+/// The fields the Chrome sink reads, borrowed from a record's decoded fields (`None` unless
+/// `fielded`: for a raw record).
+pub(crate) fn view_of<'a>(fielded: bool, fields: &[(Field, Value<'a>)]) -> Option<View<'a>> {
+    if !fielded {
         return None;
     }
     let mut v = View::default();
-    for (f, x) in p.fields() {
+    for &(f, x) in fields {
         match x {
             Value::U64(x) => v.set_u64(f, x),
             Value::I64(x) if x >= 0 => v.set_u64(f, x as u64),
             Value::Text(t) => match f {
-                Field::kind => {
-                    v.kind = std::str::from_utf8(t)
-                        .ok()
-                        .and_then(Kind::parse)
-                        .unwrap_or(Kind::Other)
-                }
+                Field::kind => v.kind = Kind::parse_bytes(t).unwrap_or(Kind::Other),
                 Field::pers => v.pers = t,
                 Field::name => v.name = t,
                 Field::peer_name => v.peer_name = Some(t),
@@ -788,6 +910,30 @@ mod tests {
             assert!(!needs_escape(&vec![0x7fu8; n]) && !needs_escape(&vec![0xffu8; n]));
         }
         assert!(!needs_escape(b""));
+    }
+
+    #[test]
+    fn trimmed_objects_keep_the_other_members_as_they_are() {
+        let t = |s: &str| {
+            let mut o = b"x".to_vec();
+            trim_object(s.as_bytes(), &mut o);
+            String::from_utf8(o[1..].to_vec()).unwrap()
+        };
+        assert_eq!(
+            t(
+                r#"{"kind":"send","t_ns":5,"step":2,"pers":"kolibri","proc":0,"pid":3,"name":"a\"b","msgs":[1,2],"x":{"y":"}"}}"#
+            ),
+            r#"{"step":2,"pers":"kolibri","msgs":[1,2],"x":{"y":"}"}}"#
+        );
+        assert_eq!(
+            t(r#" { "kind" : "wait" , "what" : "event" } "#),
+            r#"{"what":"event"}"#
+        );
+        assert_eq!(t("{}"), "{}");
+        // Not an object this can split: as it is.
+        for bad in ["[1]", "{\"a\"", "{\"a\":\"b", "{\"a\":1,", "", "{1:2}"] {
+            assert_eq!(t(bad), bad);
+        }
     }
 
     #[test]
