@@ -325,14 +325,13 @@ fn actor(out: &mut Vec<u8>, name: &[u8], pid: u32) {
 impl ChromeSink {
     /// Take every record of a chunk captured by a [`crate::ThreadedSink`] (its writer thread).
     pub(crate) fn take_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
-        // Each record's fields are decoded once, for the view and for the args.
-        let mut fields = Vec::with_capacity(32);
+        // Each record's fields are decoded once: the view and the args in one pass.
+        let mut args = Vec::with_capacity(1024);
         for p in chunk.records() {
-            fields.clear();
-            fields.extend(p.fields());
-            match record::view_of(p.raw().is_none(), &fields) {
+            args.clear();
+            match record::view_and_args(&p, &mut args) {
                 Some(v) => {
-                    self.view(&v, &|b| record::args_of(&fields, b), &|| record::record(&p))?
+                    self.view(&v, &|b| b.extend_from_slice(&args), &|| record::record(&p))?
                 }
                 None => {
                     let r = record::record(&p);

@@ -590,25 +590,6 @@ pub(crate) const IMPLIED_BY_EVENT: &[Field] = &[
     Field::name,
 ];
 
-/// Append a record's JSON object without the fields in [`IMPLIED_BY_EVENT`] (a Chrome
-/// event's `args`), from its decoded fields; a raw record is trimmed by [`trim_object`].
-pub(crate) fn args_of(fields: &[(Field, Value<'_>)], out: &mut Vec<u8>) {
-    let mut o = std::mem::take(out);
-    o.reserve(512);
-    let mut first = true;
-    for &(f, v) in fields {
-        if !IMPLIED_BY_EVENT.contains(&f) {
-            json_field(&mut o, f, v, first);
-            first = false;
-        }
-    }
-    if first {
-        o.push(b'{');
-    }
-    o.push(b'}');
-    *out = o;
-}
-
 /// Append the JSON object `json` without its members named in [`IMPLIED_BY_EVENT`], in
 /// their order and text; `json` as it is when it is not a flat object this can split.
 pub(crate) fn trim_object(json: &[u8], out: &mut Vec<u8>) {
@@ -713,14 +694,16 @@ pub(crate) fn record(p: &PackedRecord<'_>) -> Record {
     r
 }
 
-/// The fields the Chrome sink reads, borrowed from a record's decoded fields (`None` unless
-/// `fielded`: for a raw record).
-pub(crate) fn view_of<'a>(fielded: bool, fields: &[(Field, Value<'a>)]) -> Option<View<'a>> {
-    if !fielded {
+/// The fields the Chrome sink reads, borrowed from a packed record (`None` for a raw one), and
+/// in the same pass the record's JSON object without the fields in [`IMPLIED_BY_EVENT`] (the
+/// event's `args`) into `args`; a raw record's args come from [`trim_object`].
+pub(crate) fn view_and_args<'a>(p: &PackedRecord<'a>, args: &mut Vec<u8>) -> Option<View<'a>> {
+    if p.raw().is_some() {
         return None;
     }
     let mut v = View::default();
-    for &(f, x) in fields {
+    let mut first = true;
+    for (f, x) in p.fields() {
         match x {
             Value::U64(x) => v.set_u64(f, x),
             Value::I64(x) if x >= 0 => v.set_u64(f, x as u64),
@@ -736,7 +719,15 @@ pub(crate) fn view_of<'a>(fielded: bool, fields: &[(Field, Value<'a>)]) -> Optio
             },
             Value::I64(_) | Value::Bool(_) | Value::Bytes(_) => {}
         }
+        if !IMPLIED_BY_EVENT.contains(&f) {
+            json_field(args, f, x, first);
+            first = false;
+        }
     }
+    if first {
+        args.push(b'{');
+    }
+    args.push(b'}');
     Some(v)
 }
 
