@@ -1011,6 +1011,9 @@ impl World {
         };
         drop(dog);
         self.flush(true);
+        // The trace tap has every record of the run when it returns (a library user may
+        // finish the trace before dropping the world).
+        self.with_kernel(|k| k.flush_trace());
         self.report(end, started)
     }
 
