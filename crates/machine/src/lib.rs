@@ -588,18 +588,7 @@ fn x86(r: Reg) -> RegisterX86 {
     }
 }
 
-/// The eight general registers.
-const GP_REGS: [Reg; 8] = [
-    Reg::Eax,
-    Reg::Ebx,
-    Reg::Ecx,
-    Reg::Edx,
-    Reg::Esi,
-    Reg::Edi,
-    Reg::Ebp,
-    Reg::Esp,
-];
-
+/// Every register the machine reads or writes, the eight general registers first.
 const ALL_REGS: [Reg; 16] = [
     Reg::Eax,
     Reg::Ebx,
@@ -618,6 +607,12 @@ const ALL_REGS: [Reg; 16] = [
     Reg::Fs,
     Reg::Gs,
 ];
+
+/// The eight general registers (the start of [`ALL_REGS`]).
+const GP_REGS: [Reg; 8] = match ALL_REGS.first_chunk::<8>() {
+    Some(r) => *r,
+    None => panic!("ALL_REGS starts with the general registers"),
+};
 
 impl Cpu for UcCpu<'_, '_> {
     #[inline]
