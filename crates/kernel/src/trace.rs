@@ -138,6 +138,57 @@ impl<'a> AsTracing for Payload<'a> {
     }
 }
 
+impl<T: AsTracing> AsTracing for Option<T> {
+    type V = Option<T::V>;
+    fn as_tracing(&self) -> Option<T::V> {
+        self.as_ref().map(AsTracing::as_tracing)
+    }
+}
+
+/// A record field's value as `trace_rec!` packs it for the [`TraceTap`]: anything a
+/// [`FieldValue`] is made from, and `Option`s of those (`None`: the field is left out, as
+/// `tracing` leaves out a `None`).
+pub trait Pack {
+    /// Add this value as field `f` of the record `p` is making.
+    fn pack(self, p: &mut Packer, f: Field);
+}
+
+macro_rules! pack_as_field {
+    ($($t:ty),*) => {
+        $(impl Pack for $t {
+            #[inline(always)]
+            fn pack(self, p: &mut Packer, f: Field) {
+                p.put(f, FieldValue::from(self));
+            }
+        })*
+    };
+}
+pack_as_field!(
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    bool,
+    &str,
+    &String,
+    Payload<'_>
+);
+
+impl<T: Pack> Pack for Option<T> {
+    #[inline(always)]
+    fn pack(self, p: &mut Packer, f: Field) {
+        if let Some(v) = self {
+            v.pack(p, f);
+        }
+    }
+}
+
 macro_rules! field_from {
     ($($t:ty => $v:ident as $c:ty),*) => {
         $(impl From<$t> for FieldValue<'_> {
@@ -206,6 +257,7 @@ impl<M> Kernel<M> {
 
 /// Emit one record with the common fields of thread `$t` plus extra fields: to the kernel's
 /// [`TraceTap`], if set, and as a `tracing` event when a subscriber listens.
+/// An extra field given an `Option` is left out when it is `None` ([`Pack`]).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! trace_rec {
@@ -223,7 +275,7 @@ macro_rules! trace_rec {
                     p.put(Field::proc, FieldValue::from(th.proc.0));
                     p.put(Field::pid, FieldValue::from(th.pid));
                     p.put(Field::name, FieldValue::from($k.procs[th.proc].name.as_str()));
-                    $(p.put(Field::$name, FieldValue::from($val));)*
+                    $($crate::trace::Pack::pack($val, &mut p, Field::$name);)*
                     p.end();
                     p.len() >= $crate::trace::Packer::FLUSH_AT
                 }
@@ -313,19 +365,7 @@ impl<M: GuestMemory> Kernel<M> {
     fn trace_send(&self, from: ThreadId, pers: &str, peer: &str, msg: &Message) {
         let payload = Payload(&msg.data);
         match (msg.channel.as_deref(), msg.method) {
-            (None, None) if msg.reply_to.is_none() && msg.area_offset.is_some() => trace_rec!(
-                self,
-                from,
-                "send",
-                pers,
-                peer_pid = msg.to.pid,
-                peer_name = peer,
-                len = msg.data.len() as u64,
-                result = 0i64,
-                msg = msg.seq,
-                payload = payload,
-                offset = msg.area_offset.unwrap_or(0)
-            ),
+            // `offset` only where sending delivered (KolibriOS).
             (None, None) if msg.reply_to.is_none() => trace_rec!(
                 self,
                 from,
@@ -336,7 +376,8 @@ impl<M: GuestMemory> Kernel<M> {
                 len = msg.data.len() as u64,
                 result = 0i64,
                 msg = msg.seq,
-                payload = payload
+                payload = payload,
+                offset = msg.area_offset
             ),
             (chan, method) => {
                 let (riid, mid) = method.unwrap_or((0, 0));
