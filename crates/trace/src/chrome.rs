@@ -352,26 +352,23 @@ impl ChromeSink {
         args: &dyn Fn(&mut Vec<u8>),
         full: &dyn Fn() -> Record,
     ) -> std::io::Result<()> {
-        let ts = r.t_ns;
-        let (pid, tid) = (r.proc + 1, r.pid);
         let mut name = std::mem::take(&mut self.scratch);
         name.clear();
-        let res = self.view_named(r, args, full, ts, pid, tid, &mut name);
+        let res = self.view_named(r, args, full, &mut name);
         self.scratch = name;
         res
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// [`ChromeSink::view`] with the reused buffer for event names.
     fn view_named(
         &mut self,
         r: &View<'_>,
         args: &dyn Fn(&mut Vec<u8>),
         full: &dyn Fn() -> Record,
-        ts: u64,
-        pid: u64,
-        tid: u32,
         name: &mut Vec<u8>,
     ) -> std::io::Result<()> {
+        let ts = r.t_ns;
+        let (pid, tid) = (r.proc + 1, r.pid);
         if self.named.insert((r.proc, r.pid)) {
             self.proc_of.insert(r.pid, r.proc);
             if self.named_procs.insert(r.proc) {

@@ -564,12 +564,17 @@ pub(crate) fn json_object(r: &PackedRecord<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(raw);
         return;
     }
+    fields_object(out, r.fields());
+}
+
+/// Append the JSON object of `fields`, in their order.
+fn fields_object<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = (Field, Value<'a>)>) {
     // Worked on as a local (its length and pointer stay in registers), with room reserved
     // for a typical record at once.
     let mut o = std::mem::take(out);
     o.reserve(512);
     let mut first = true;
-    for (f, v) in r.fields() {
+    for (f, v) in fields {
         json_field(&mut o, f, v, first);
         first = false;
     }
@@ -702,32 +707,12 @@ pub(crate) fn view_and_args<'a>(p: &PackedRecord<'a>, args: &mut Vec<u8>) -> Opt
         return None;
     }
     let mut v = View::default();
-    let mut first = true;
-    for (f, x) in p.fields() {
-        match x {
-            Value::U64(x) => v.set_u64(f, x),
-            Value::I64(x) if x >= 0 => v.set_u64(f, x as u64),
-            Value::Text(t) => match f {
-                Field::kind => v.kind = Kind::parse_bytes(t).unwrap_or(Kind::Other),
-                Field::pers => v.pers = t,
-                Field::name => v.name = t,
-                Field::peer_name => v.peer_name = Some(t),
-                Field::what => v.what = Some(t),
-                Field::dir => v.dir = Some(t),
-                Field::msgs => v.msgs = Msgs::Text(t),
-                _ => {}
-            },
-            Value::I64(_) | Value::Bool(_) | Value::Bytes(_) => {}
-        }
-        if !IMPLIED_BY_EVENT.contains(&f) {
-            json_field(args, f, x, first);
-            first = false;
-        }
-    }
-    if first {
-        args.push(b'{');
-    }
-    args.push(b'}');
+    fields_object(
+        args,
+        p.fields()
+            .inspect(|&(f, x)| v.take(f, x))
+            .filter(|(f, _)| !IMPLIED_BY_EVENT.contains(f)),
+    );
     Some(v)
 }
 
@@ -841,6 +826,25 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
+    /// Take one field of the record, if the view reads it.
+    fn take(&mut self, f: Field, x: Value<'a>) {
+        match x {
+            Value::U64(x) => self.set_u64(f, x),
+            Value::I64(x) if x >= 0 => self.set_u64(f, x as u64),
+            Value::Text(t) => match f {
+                Field::kind => self.kind = Kind::parse_bytes(t).unwrap_or(Kind::Other),
+                Field::pers => self.pers = t,
+                Field::name => self.name = t,
+                Field::peer_name => self.peer_name = Some(t),
+                Field::what => self.what = Some(t),
+                Field::dir => self.dir = Some(t),
+                Field::msgs => self.msgs = Msgs::Text(t),
+                _ => {}
+            },
+            Value::I64(_) | Value::Bool(_) | Value::Bytes(_) => {}
+        }
+    }
+
     fn set_u64(&mut self, f: Field, v: u64) {
         match f {
             Field::t_ns => self.t_ns = v,
