@@ -316,13 +316,21 @@ fn chrome_trace_has_a_flow_per_request_and_response() {
     let (srv, cli) = (tid_of("echo_srv[3]"), tid_of("echo_cli[4]"));
     // 3 calls + quit: each request starts on the client and ends on the server, each response
     // starts on the server and ends on the client.
-    let flows = |ph: &str, tid: u64| {
+    let flows = |dir: &str, tid: u64| {
         evs.iter()
-            .filter(|e| e["ph"] == ph && e["tid"].as_u64() == Some(tid))
+            .filter(|e| e[dir] == true && e["tid"].as_u64() == Some(tid))
             .count()
     };
-    assert_eq!((flows("s", cli), flows("f", srv)), (4, 4), "requests");
-    assert_eq!((flows("s", srv), flows("f", cli)), (4, 4), "responses");
+    assert_eq!(
+        (flows("flow_out", cli), flows("flow_in", srv)),
+        (4, 4),
+        "requests"
+    );
+    assert_eq!(
+        (flows("flow_out", srv), flows("flow_in", cli)),
+        (4, 4),
+        "responses"
+    );
     let names: Vec<&str> = evs
         .iter()
         .filter_map(|e| e["name"].as_str())

@@ -187,11 +187,14 @@ fn summary_counts_pairs_and_waits() {
     assert!(s.contains("echo_srv[3]"), "{s}");
 }
 
-/// Check a Chrome Trace Event document the way Perfetto's JSON importer needs it.
+/// Check a Chrome Trace Event document the way Perfetto's JSON importer needs it: every event
+/// a slice (`X`), instant or name; time order on every track; slices on a track nested or apart,
+/// never overlapping; every flow arrow (`bind_id` with `flow_out`) ends once (`flow_in`).
 fn check_chrome(doc: &Value) -> (usize, usize) {
     let evs = doc["traceEvents"].as_array().expect("traceEvents array");
-    let mut depth: HashMap<(u64, u64), i64> = HashMap::new();
     let mut last_ts: HashMap<(u64, u64), f64> = HashMap::new();
+    // Ends of the slices still open on each track (innermost last).
+    let mut open: HashMap<(u64, u64), Vec<f64>> = HashMap::new();
     let (mut starts, mut ends) = (HashSet::new(), HashSet::new());
     for e in evs {
         let ph = e["ph"].as_str().expect("ph");
@@ -207,28 +210,36 @@ fn check_chrome(doc: &Value) -> (usize, usize) {
         let prev = last_ts.insert(key, ts).unwrap_or(0.0);
         assert!(ts >= prev, "timestamps go back on track {key:?}");
         match ph {
-            "B" => *depth.entry(key).or_default() += 1,
-            "E" => {
-                let d = depth.entry(key).or_default();
-                *d -= 1;
-                assert!(*d >= 0, "E without B on {key:?}");
+            "X" => {
+                let dur = e["dur"].as_f64().expect("dur");
+                if e["cat"] == "wait" {
+                    assert!(dur >= 0.0, "{e}");
+                } else {
+                    assert!(dur > 0.0, "{e}");
+                }
+                let stack = open.entry(key).or_default();
+                while stack.last().is_some_and(|&end| end <= ts) {
+                    stack.pop();
+                }
+                if let Some(&outer) = stack.last() {
+                    assert!(
+                        ts + dur <= outer,
+                        "slice overlaps its parent on {key:?}: {e}"
+                    );
+                }
+                stack.push(ts + dur);
+                if let Some(id) = e["bind_id"].as_u64() {
+                    match (e["flow_out"] == true, e["flow_in"] == true) {
+                        (true, false) => assert!(starts.insert(id), "flow {id} started twice"),
+                        (false, true) => assert!(ends.insert(id), "flow {id} ended twice"),
+                        _ => panic!("a bind_id without one direction: {e}"),
+                    }
+                }
             }
-            "X" => assert!(e["dur"].as_f64().expect("dur") > 0.0),
             "i" => {}
-            "s" => {
-                assert!(
-                    starts.insert(e["id"].as_u64().expect("id")),
-                    "flow started twice"
-                );
-            }
-            "f" => {
-                assert_eq!(e["bp"], "e");
-                ends.insert(e["id"].as_u64().expect("id"));
-            }
             other => panic!("unexpected phase {other}"),
         }
     }
-    assert!(depth.values().all(|&d| d == 0), "unbalanced B/E");
     assert_eq!(starts, ends, "every flow that starts ends");
     (starts.len(), evs.len())
 }

@@ -1,22 +1,27 @@
 //! Chrome Trace Event JSON (opens in the Perfetto UI and chrome://tracing).
 //!
 //! One process track per guest process (`pid` = process index + 1), one thread track per guest
-//! thread (`tid` = its PID). Blocked waits are `B`/`E` slices; sends, deliveries and reads are
-//! short `X` slices; each delivered message is a flow (`s` at its send, `f` at the read that
-//! consumed it, `id` = message number). Timestamps are guest-clock microseconds.
+//! thread (`tid` = its PID). Every slice is an `X` event: blocked waits span the wait; sends,
+//! deliveries and reads are short. Each delivered message is a flow arrow in the form Chrome's
+//! own trace writer uses ("flow v2"): `bind_id` = message number with `flow_out` on the slice that
+//! sent it and `flow_in` on the slice that consumed it, so the arrow costs no events of its own.
+//! Timestamps are guest-clock microseconds.
 //!
-//! The sink streams: each event is written (through a 64 KiB buffer) when its record arrives, so
-//! the output is in record order, which is time order on every track. What it keeps in memory is
-//! bounded by what is alive in the world, not by the length of the run: the threads seen (for
-//! their one `thread_name` event), the open waits, and the messages sent but not yet read (for
-//! their flow ends). At the end it closes what is still open, at the time of the last event: waits
-//! (deadlock, time limit) get their `E`, and each message never read ends its flow on a short
-//! `unread` slice of its receiver (or, never delivered, an `undelivered` slice of its sender),
-//! then the document closes.
+//! The sink streams: each event is written (through a 64 KiB buffer) when its record arrives,
+//! except a wait's slice, which is written when the wait ends (the next record of its thread,
+//! which is the first that can follow it on that track). So the output is in record order, which
+//! is time order on every track. What it keeps in memory is bounded by what is alive in the
+//! world, not by the length of the run: the threads seen (for their one `thread_name` event), the
+//! open waits (their slice so far), and the messages sent but not yet read (for their flow ends).
+//! At the end it closes what is still open, at the time of the last event: waits (deadlock, time
+//! limit) end there, and each message never read ends its flow on a short `unread` slice of its
+//! receiver (or, never delivered, an `undelivered` slice of its sender), then the document closes.
 
-use crate::record::{self, json_str, Chunk, View};
+use crate::record::{self, json_str, json_str_body, Chunk, PackedArgs, View};
 use crate::text::line;
 use crate::{Kind, Record, Sink};
+use ipcemu_kernel::trace::packed::{PackedRecord, Value};
+use ipcemu_kernel::trace::Field;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::io::Write;
 
@@ -29,25 +34,53 @@ enum Flow {
     Delivered(u64, u32),
 }
 
+/// A wait slice not written yet: it is written when the wait ends.
+struct OpenWait {
+    /// Start (guest nanoseconds).
+    ts: u64,
+    /// The event as written so far, without its `dur` and closing brace.
+    head: Vec<u8>,
+}
+
+/// Which end of a message's flow arrow a slice is.
+#[derive(Clone, Copy)]
+enum Bind {
+    /// The slice that sent message N (`flow_out`).
+    Out(u64),
+    /// The slice that consumed message N (`flow_in`).
+    In(u64),
+}
+
+/// A guest thread seen (its track), with what its events repeat.
+struct Track {
+    /// Its process index.
+    proc: u64,
+    /// Its name as first recorded.
+    name: Vec<u8>,
+    /// `name[pid]` as the inside of a JSON string (for the events that name it as a peer).
+    actor: Vec<u8>,
+    /// Its open wait slice.
+    wait: Option<OpenWait>,
+}
+
 /// Chrome sink: writes one JSON document, event by event.
 pub struct ChromeSink {
     out: Box<dyn Write + Send>,
     buf: Vec<u8>,
     /// Events written so far (a comma goes before every one but the first).
     count: u64,
-    /// Threads whose wait slice is open: tid -> pid.
-    open_wait: HashMap<u32, u64>,
-    /// Threads (process index, PID) and processes that have their name events.
-    named: HashSet<(u64, u32)>,
-    /// The process of every thread seen (PID -> process index).
-    proc_of: HashMap<u32, u64>,
+    /// Every thread seen, by PID (= its `tid`).
+    tracks: HashMap<u32, Track>,
+    /// Processes that have their name event.
     named_procs: HashSet<u64>,
+    /// Buffers of ended waits, for the next ones (a wait per round trip allocates nothing).
+    spare: Vec<Vec<u8>>,
+    /// Messages an event read ends (reused).
+    ends: Vec<u64>,
     /// Messages whose flow started and has not ended.
     flows: HashMap<u64, Flow>,
     /// Latest timestamp written (guest nanoseconds).
     last: u64,
-    /// Reused for event names.
-    scratch: Vec<u8>,
     finished: bool,
 }
 
@@ -56,8 +89,6 @@ struct Ev<'a> {
     ph: &'a str,
     name: Option<&'a [u8]>,
     cat: Option<&'a str>,
-    id: Option<u64>,
-    bp: Option<&'a str>,
     s: Option<&'a str>,
     pid: u64,
     tid: u32,
@@ -65,12 +96,14 @@ struct Ev<'a> {
     ts: Option<u64>,
     /// A short slice ([`SLICE_US`]).
     dur: bool,
+    /// The flow arrow this slice starts or ends.
+    bind: Option<Bind>,
     args: Option<Args<'a>>,
 }
 
 enum Args<'a> {
     /// Appends the record's JSON object (its JSON Lines form).
-    Record(&'a dyn Fn(&mut Vec<u8>)),
+    Record(&'a mut dyn FnMut(&mut Vec<u8>)),
     /// `{"name": ...}`.
     Name { name: &'a [u8] },
 }
@@ -81,13 +114,12 @@ impl<'a> Ev<'a> {
             ph,
             name: None,
             cat: None,
-            id: None,
-            bp: None,
             s: None,
             pid,
             tid,
             ts: Some(ts),
             dur: false,
+            bind: None,
             args: None,
         }
     }
@@ -99,21 +131,14 @@ impl<'a> Ev<'a> {
             ..Ev::new("M", pid, tid, 0)
         }
     }
-    fn slice(name: &'a [u8], cat: &'a str, pid: u64, tid: u32, ts: u64) -> Self {
+    /// A short slice without args that ends message `m`'s arrow.
+    fn flow_in(name: &'a [u8], m: u64, pid: u64, tid: u32, ts: u64) -> Self {
         Ev {
             name: Some(name),
-            cat: Some(cat),
-            dur: true,
-            ..Ev::new("X", pid, tid, ts)
-        }
-    }
-    fn flow(ph: &'a str, id: u64, pid: u64, tid: u32, ts: u64) -> Self {
-        Ev {
-            name: Some(b"message"),
             cat: Some("ipc"),
-            id: Some(id),
-            bp: (ph == "f").then_some("e"),
-            ..Ev::new(ph, pid, tid, ts)
+            dur: true,
+            bind: Some(Bind::In(m)),
+            ..Ev::new("X", pid, tid, ts)
         }
     }
 }
@@ -134,13 +159,12 @@ impl ChromeSink {
             out,
             buf,
             count: 0,
-            open_wait: HashMap::default(),
-            named: HashSet::default(),
-            proc_of: HashMap::default(),
+            tracks: HashMap::default(),
             named_procs: HashSet::default(),
+            spare: Vec::new(),
+            ends: Vec::new(),
             flows: HashMap::default(),
             last: 0,
-            scratch: Vec::new(),
             finished: false,
         }
     }
@@ -151,15 +175,19 @@ impl ChromeSink {
         crate::ThreadedSink::start(crate::Writer::Chrome(Box::new(ChromeSink::new(out))))
     }
 
-    fn push(&mut self, e: &Ev<'_>) -> std::io::Result<()> {
+    /// Start the next event (the comma between events), noting its time.
+    fn next_event(&mut self, ts: Option<u64>) {
         if self.count > 0 {
             self.buf.extend_from_slice(b",\n");
         }
         self.count += 1;
-        if let Some(ts) = e.ts {
+        if let Some(ts) = ts {
             self.last = self.last.max(ts);
         }
-        write_ev(&mut self.buf, e);
+    }
+
+    /// Hand the buffer to the output once it holds [`FLUSH_AT`] bytes.
+    fn maybe_flush(&mut self) -> std::io::Result<()> {
         if self.buf.len() >= FLUSH_AT {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
@@ -167,35 +195,48 @@ impl ChromeSink {
         Ok(())
     }
 
-    /// A short slice with the record's JSON as its args.
-    fn slice(
-        &mut self,
-        name: &[u8],
-        cat: &str,
-        args: &dyn Fn(&mut Vec<u8>),
-        pid: u64,
-        tid: u32,
-        ts: u64,
-    ) -> std::io::Result<()> {
-        let mut e = Ev::slice(name, cat, pid, tid, ts);
-        e.args = Some(Args::Record(args));
-        self.push(&e)
+    fn push(&mut self, e: &mut Ev<'_>) -> std::io::Result<()> {
+        self.next_event(e.ts);
+        write_ev(&mut self.buf, e);
+        self.maybe_flush()
     }
 
-    /// Begin a flow for message `m` on this track (`s`).
-    fn flow_start(&mut self, m: u64, pid: u64, tid: u32, ts: u64) -> std::io::Result<()> {
-        if self.flows.len() >= MAX_OPEN_FLOWS {
-            // Messages nobody reads (a receiver that resets its area without reading event 7,
-            // or a filter that drops the reads): end the older half now, at this time.
-            let mut ids: Vec<u64> = self.flows.keys().copied().collect();
-            ids.sort_unstable();
-            ids.truncate(ids.len() / 2);
-            self.close_flows(&ids, ts)?;
+    /// Write thread `tid`'s open wait slice, if any, ending at `end`.
+    fn close_wait(&mut self, tid: u32, end: u64) -> std::io::Result<()> {
+        let Some(w) = self.tracks.get_mut(&tid).and_then(|t| t.wait.take()) else {
+            return Ok(());
+        };
+        self.next_event(Some(w.ts));
+        self.buf.extend_from_slice(&w.head);
+        self.buf.extend_from_slice(b",\"dur\":");
+        write_us(&mut self.buf, end.saturating_sub(w.ts));
+        self.buf.push(b'}');
+        self.spare.push(w.head);
+        self.maybe_flush()
+    }
+
+    /// Start the flow of message `m` on this track: the arrow to bind to its sending slice
+    /// (none if it started already).
+    fn flow_start(&mut self, m: u64, pid: u64, tid: u32) -> Option<Bind> {
+        match self.flows.entry(m) {
+            std::collections::hash_map::Entry::Occupied(_) => None,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(Flow::Sent(pid, tid));
+                Some(Bind::Out(m))
+            }
         }
-        if self.flows.insert(m, Flow::Sent(pid, tid)).is_none() {
-            self.push(&Ev::flow("s", m, pid, tid, ts))?;
+    }
+
+    /// Too many messages nobody reads (a receiver that resets its area without reading event
+    /// 7, or a filter that drops the reads): end the older half of their flows now, at `ts`.
+    fn bound_flows(&mut self, ts: u64) -> std::io::Result<()> {
+        if self.flows.len() <= MAX_OPEN_FLOWS {
+            return Ok(());
         }
-        Ok(())
+        let mut ids: Vec<u64> = self.flows.keys().copied().collect();
+        ids.sort_unstable();
+        ids.truncate(ids.len() / 2);
+        self.close_flows(&ids, ts)
     }
 
     /// End the flows of messages `ids` on a short `unread`/`undelivered` slice at `ts`.
@@ -209,18 +250,15 @@ impl ChromeSink {
                 Flow::Sent(p, t) => ("undelivered", p, t),
             };
             let name = format!("{what} message #{m}");
-            self.push(&Ev::slice(name.as_bytes(), "ipc", pid, tid, ts))?;
-            self.push(&Ev::flow("f", m, pid, tid, ts))?;
+            self.push(&mut Ev::flow_in(name.as_bytes(), m, pid, tid, ts))?;
         }
         Ok(())
     }
 
-    /// End message `m`'s flow on this track (`f`), if it started.
-    fn flow_end(&mut self, m: u64, pid: u64, tid: u32, ts: u64) -> std::io::Result<()> {
-        if self.flows.remove(&m).is_some() {
-            self.push(&Ev::flow("f", m, pid, tid, ts))?;
-        }
-        Ok(())
+    /// End message `m`'s flow: the arrow to bind to the slice that consumed it (none if it
+    /// never started).
+    fn flow_end(&mut self, m: u64) -> Option<Bind> {
+        self.flows.remove(&m).map(|_| Bind::In(m))
     }
 }
 
@@ -264,7 +302,7 @@ fn quoted(buf: &mut Vec<u8>, s: &str) {
 }
 
 /// Write `e` as one JSON object (strings and numbers as serde_json writes them).
-fn write_ev(buf: &mut Vec<u8>, e: &Ev<'_>) {
+fn write_ev(buf: &mut Vec<u8>, e: &mut Ev<'_>) {
     buf.extend_from_slice(b"{\"ph\":");
     quoted(buf, e.ph);
     if let Some(v) = e.name {
@@ -273,14 +311,6 @@ fn write_ev(buf: &mut Vec<u8>, e: &Ev<'_>) {
     }
     if let Some(v) = e.cat {
         buf.extend_from_slice(b",\"cat\":");
-        quoted(buf, v);
-    }
-    if let Some(id) = e.id {
-        buf.extend_from_slice(b",\"id\":");
-        buf.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
-    }
-    if let Some(v) = e.bp {
-        buf.extend_from_slice(b",\"bp\":");
         quoted(buf, v);
     }
     if let Some(v) = e.s {
@@ -299,12 +329,14 @@ fn write_ev(buf: &mut Vec<u8>, e: &Ev<'_>) {
         buf.extend_from_slice(b",\"dur\":");
         buf.extend_from_slice(SLICE_US);
     }
-    match e.args {
+    write_bind(buf, e.bind);
+    match &mut e.args {
         Some(Args::Record(json)) => {
             buf.extend_from_slice(b",\"args\":");
             json(buf);
         }
         Some(Args::Name { name }) => {
+            let name: &[u8] = name;
             buf.extend_from_slice(b",\"args\":{\"name\":");
             json_str(buf, name);
             buf.push(b'}');
@@ -314,9 +346,22 @@ fn write_ev(buf: &mut Vec<u8>, e: &Ev<'_>) {
     buf.push(b'}');
 }
 
-/// `name[pid]`, appended.
+/// `,"bind_id":N,"flow_out":true` (or `flow_in`): the flow arrow a slice starts or ends (the
+/// form of Chrome's own trace writer, which Perfetto and chrome://tracing read).
+fn write_bind(buf: &mut Vec<u8>, bind: Option<Bind>) {
+    let (m, dir): (u64, &[u8]) = match bind {
+        Some(Bind::Out(m)) => (m, b",\"flow_out\":true"),
+        Some(Bind::In(m)) => (m, b",\"flow_in\":true"),
+        None => return,
+    };
+    buf.extend_from_slice(b",\"bind_id\":");
+    buf.extend_from_slice(itoa::Buffer::new().format(m).as_bytes());
+    buf.extend_from_slice(dir);
+}
+
+/// `name[pid]` as the inside of a JSON string, appended.
 fn actor(out: &mut Vec<u8>, name: &[u8], pid: u32) {
-    out.extend_from_slice(name);
+    json_str_body(out, name);
     out.push(b'[');
     out.extend_from_slice(itoa::Buffer::new().format(pid).as_bytes());
     out.push(b']');
@@ -325,106 +370,157 @@ fn actor(out: &mut Vec<u8>, name: &[u8], pid: u32) {
 impl ChromeSink {
     /// Take every record of a chunk captured by a [`crate::ThreadedSink`] (its writer thread).
     pub(crate) fn take_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
-        // Each record's fields are decoded once: the view and the args in one pass.
-        let mut args = Vec::with_capacity(1024);
         for p in chunk.records() {
-            args.clear();
-            match record::view_and_args(&p, &mut args) {
-                Some(v) => {
-                    self.view(&v, &|b| b.extend_from_slice(&args), &|| record::record(&p))?
-                }
-                None => {
-                    let r = record::record(&p);
-                    let mut json = Vec::new();
-                    record::json_object(&p, &mut json);
-                    self.record_json(&r, &json)?;
-                }
+            let mut v = View::default();
+            let mut head: record::Head<'_> = [(Field::kind, Value::U64(0)); 8];
+            if let Some(mut pa) = PackedArgs::start(&p, &mut v, &mut head) {
+                // One pass: the header decides the event, the args stream into it.
+                self.event(&mut v, &mut |out, v| pa.write(out, v), &|| {
+                    record::record(&p)
+                })?;
+            } else {
+                self.take_two_pass(&p)?;
             }
         }
         Ok(())
     }
 
-    /// Take one record: `args` appends its JSON object; `full` rebuilds the whole record (for
-    /// the kinds whose slice is named by its text line).
-    fn view(
-        &mut self,
-        r: &View<'_>,
-        args: &dyn Fn(&mut Vec<u8>),
-        full: &dyn Fn() -> Record,
-    ) -> std::io::Result<()> {
-        let mut name = std::mem::take(&mut self.scratch);
-        name.clear();
-        let res = self.view_named(r, args, full, &mut name);
-        self.scratch = name;
-        res
+    /// A record without the kernel's header first: its view, then its args.
+    fn take_two_pass(&mut self, p: &PackedRecord<'_>) -> std::io::Result<()> {
+        match record::view(p) {
+            Some(mut v) => self.event(&mut v, &mut |out, _| record::args_object(p, out), &|| {
+                record::record(p)
+            }),
+            None => {
+                let r = record::record(p);
+                let mut json = Vec::new();
+                record::json_object(p, &mut json);
+                self.record_json(&r, &json)
+            }
+        }
     }
 
-    /// [`ChromeSink::view`] with the reused buffer for event names.
-    fn view_named(
-        &mut self,
-        r: &View<'_>,
-        args: &dyn Fn(&mut Vec<u8>),
-        full: &dyn Fn() -> Record,
-        name: &mut Vec<u8>,
-    ) -> std::io::Result<()> {
-        let ts = r.t_ns;
-        let (pid, tid) = (r.proc + 1, r.pid);
-        if self.named.insert((r.proc, r.pid)) {
-            self.proc_of.insert(r.pid, r.proc);
-            if self.named_procs.insert(r.proc) {
-                let pname = format!("{} (process {})", String::from_utf8_lossy(r.name), r.proc);
-                self.push(&Ev::meta("process_name", pid, tid, pname.as_bytes()))?;
+    /// The thread's track, named on its first record; ends its open wait unless this record
+    /// is a wait.
+    fn enter(&mut self, v: &View<'_>) -> std::io::Result<()> {
+        let (pid, tid) = (v.proc + 1, v.pid);
+        if self.tracks.get(&tid).is_none_or(|t| t.proc != v.proc) {
+            // New (or, were a PID ever reused by another process, moved): its name events.
+            self.close_wait(tid, v.t_ns)?;
+            if self.named_procs.insert(v.proc) {
+                let pname = format!("{} (process {})", String::from_utf8_lossy(v.name), v.proc);
+                self.push(&mut Ev::meta("process_name", pid, tid, pname.as_bytes()))?;
             }
-            actor(name, r.name, r.pid);
-            self.push(&Ev::meta("thread_name", pid, tid, name))?;
-            name.clear();
+            let mut raw = v.name.to_vec();
+            raw.push(b'[');
+            raw.extend_from_slice(itoa::Buffer::new().format(tid).as_bytes());
+            raw.push(b']');
+            self.push(&mut Ev::meta("thread_name", pid, tid, &raw))?;
+            let mut a = Vec::new();
+            actor(&mut a, v.name, tid);
+            self.tracks.insert(
+                tid,
+                Track {
+                    proc: v.proc,
+                    name: v.name.to_vec(),
+                    actor: a,
+                    wait: None,
+                },
+            );
         }
         // Anything but the wait itself ends an open wait slice at this time.
-        if r.kind != Kind::Wait {
-            if let Some(wpid) = self.open_wait.remove(&tid) {
-                self.push(&Ev::new("E", wpid, tid, ts))?;
-            }
+        if v.kind != Kind::Wait {
+            self.close_wait(tid, v.t_ns)?;
         }
-        let peer = |name: &mut Vec<u8>| {
-            if let Some(p) = r.peer_pid {
-                actor(
-                    name,
-                    r.peer_name.filter(|n| !n.is_empty()).unwrap_or(b"?"),
-                    p,
-                );
-            }
+        Ok(())
+    }
+
+    /// `peer_name[peer_pid]` (`?` for an unknown name) inside a JSON string, appended.
+    fn peer(&self, out: &mut Vec<u8>, v: &View<'_>) {
+        let Some(p) = v.peer_pid else {
+            return;
         };
-        match r.kind {
+        let name = v.peer_name.filter(|n| !n.is_empty()).unwrap_or(b"?");
+        match self.tracks.get(&p) {
+            Some(t) if t.name == name => out.extend_from_slice(&t.actor),
+            _ => actor(out, name, p),
+        }
+    }
+
+    /// Take one record: `args` appends its args object, completing the view (the fields the
+    /// event's name and arrows need come from it); `full` rebuilds the whole record (for the
+    /// kinds whose instant is named by its text line).
+    fn event<'a>(
+        &mut self,
+        v: &mut View<'a>,
+        args: &mut dyn FnMut(&mut Vec<u8>, &mut View<'a>),
+        full: &dyn Fn() -> Record,
+    ) -> std::io::Result<()> {
+        self.enter(v)?;
+        let (ts, pid, tid) = (v.t_ns, v.proc + 1, v.pid);
+        let cat: &[u8] = match v.kind {
+            Kind::Wait => b"wait",
+            Kind::Send | Kind::Deliver | Kind::EventRead => b"ipc",
+            Kind::PcCmd => b"pcipc",
+            Kind::Wake | Kind::ThreadStart | Kind::ProcStart => return Ok(()),
+            _ => return self.instant(v, args, full),
+        };
+        let wait = v.kind == Kind::Wait;
+        if wait && self.tracks.get(&tid).is_some_and(|t| t.wait.is_some()) {
+            // A second wait without anything between (not emitted today) keeps one slice.
+            return Ok(());
+        }
+        // A slice: `ph`, `cat`, its track and time, then its args (which complete the view),
+        // then its name and arrow. A wait's slice is kept until the wait ends.
+        let mut out = if wait {
+            self.last = self.last.max(ts);
+            let mut h = self.spare.pop().unwrap_or_default();
+            h.clear();
+            h
+        } else {
+            self.next_event(Some(ts));
+            std::mem::take(&mut self.buf)
+        };
+        out.extend_from_slice(b"{\"ph\":\"X\",\"cat\":\"");
+        out.extend_from_slice(cat);
+        out.extend_from_slice(b"\",\"pid\":");
+        out.extend_from_slice(itoa::Buffer::new().format(pid).as_bytes());
+        out.extend_from_slice(b",\"tid\":");
+        out.extend_from_slice(itoa::Buffer::new().format(tid).as_bytes());
+        out.extend_from_slice(b",\"ts\":");
+        write_us(&mut out, ts);
+        if !wait {
+            out.extend_from_slice(b",\"dur\":");
+            out.extend_from_slice(SLICE_US);
+        }
+        out.extend_from_slice(b",\"args\":");
+        args(&mut out, v);
+        out.extend_from_slice(b",\"name\":\"");
+        let num = |out: &mut Vec<u8>, n: Option<u64>| {
+            out.extend_from_slice(itoa::Buffer::new().format(n.unwrap_or(0)).as_bytes())
+        };
+        let mut bind = None;
+        match v.kind {
             Kind::Wait => {
-                // A second wait without anything between (not emitted today) keeps one slice.
-                if self.open_wait.insert(tid, pid).is_none() {
-                    name.extend_from_slice(b"wait ");
-                    name.extend_from_slice(r.what.unwrap_or(b""));
-                    let mut e = Ev::new("B", pid, tid, ts);
-                    e.name = Some(name);
-                    e.cat = Some("wait");
-                    e.args = Some(Args::Record(args));
-                    self.push(&e)?;
-                }
+                out.extend_from_slice(b"wait ");
+                json_str_body(&mut out, v.what.unwrap_or(b""));
             }
-            Kind::Wake | Kind::ThreadStart | Kind::ProcStart => {}
             Kind::Send => {
-                name.extend_from_slice(b"send ");
-                name.extend_from_slice(match r.dir {
-                    Some(b"request") => b"request ",
-                    Some(b"response") => b"response ",
-                    _ => b"",
+                out.extend_from_slice(match v.dir {
+                    Some(b"request") => b"send request ",
+                    Some(b"response") => b"send response ",
+                    _ => b"send ",
                 });
-                name.extend_from_slice(itoa::Buffer::new().format(r.len.unwrap_or(0)).as_bytes());
-                name.extend_from_slice(b" B -> ");
-                peer(name);
-                self.slice(name, "ipc", args, pid, tid, ts)?;
-                if let Some(m) = r.msg.filter(|&m| m != 0) {
-                    self.flow_start(m, pid, tid, ts)?;
+                num(&mut out, v.len);
+                out.extend_from_slice(b" B -> ");
+                self.peer(&mut out, v);
+                if let Some(m) = v.msg.filter(|&m| m != 0) {
+                    bind = self.flow_start(m, pid, tid);
                     // A send with an `offset` delivered too (KolibriOS 60.2, schema 2): the
                     // message waits at its receiver until an event read consumes it.
-                    if let (Some(_), Some(to)) = (r.offset, r.peer_pid) {
-                        if let (Some(&p), Some(f)) = (self.proc_of.get(&to), self.flows.get_mut(&m))
+                    if let (Some(_), Some(to)) = (v.offset, v.peer_pid) {
+                        if let (Some(p), Some(f)) =
+                            (self.tracks.get(&to).map(|t| t.proc), self.flows.get_mut(&m))
                         {
                             *f = Flow::Delivered(p + 1, to);
                         }
@@ -432,56 +528,102 @@ impl ChromeSink {
                 }
             }
             Kind::Deliver => {
-                name.extend_from_slice(b"deliver ");
-                name.extend_from_slice(itoa::Buffer::new().format(r.len.unwrap_or(0)).as_bytes());
-                name.extend_from_slice(b" B <- ");
-                peer(name);
-                self.slice(name, "ipc", args, pid, tid, ts)?;
-                if let Some(m) = r.msg {
-                    if r.pers == b"kos" {
+                out.extend_from_slice(b"deliver ");
+                num(&mut out, v.len);
+                out.extend_from_slice(b" B <- ");
+                self.peer(&mut out, v);
+                if let Some(m) = v.msg {
+                    if v.pers == b"kos" {
                         // A KOS delivery is the receiver getting it (Recv or Call returns):
                         // the request's arrow ends at the server, the response's at the client.
-                        self.flow_end(m, pid, tid, ts)?;
+                        bind = self.flow_end(m);
                     } else if let Some(f) = self.flows.get_mut(&m) {
                         *f = Flow::Delivered(pid, tid);
                     }
                 }
             }
             Kind::EventRead => {
-                name.extend_from_slice(b"read event ");
-                name.extend_from_slice(itoa::Buffer::new().format(r.code.unwrap_or(0)).as_bytes());
-                self.slice(name, "ipc", args, pid, tid, ts)?;
-                r.msgs.each(|m| self.flow_end(m, pid, tid, ts))?;
-            }
-            Kind::PcCmd => {
-                let cmd = r.cmd.unwrap_or(0);
-                name.extend_from_slice(b"pcipc ");
-                name.extend_from_slice(crate::text::pc_cmd_name(cmd).as_bytes());
-                self.slice(name, "pcipc", args, pid, tid, ts)?;
-                if let Some(m) = r.msg.filter(|&m| m != 0) {
-                    if cmd == 0x07 {
-                        self.flow_start(m, pid, tid, ts)?;
-                    } else {
-                        self.flow_end(m, pid, tid, ts)?;
+                out.extend_from_slice(b"read event ");
+                num(&mut out, v.code);
+                // The read slice ends the arrow of the first message it consumed; each further
+                // one ends on a short `message #N` slice inside it (below).
+                let mut ends = std::mem::take(&mut self.ends);
+                ends.clear();
+                let flows = &mut self.flows;
+                let _ = v.msgs.each(|m| {
+                    if flows.remove(&m).is_some() {
+                        ends.push(m);
                     }
-                }
+                    Ok(())
+                });
+                bind = ends.first().map(|&m| Bind::In(m));
+                self.ends = ends;
             }
             _ => {
-                let text = line(&full(), 32);
-                let name = text
-                    .split_whitespace()
-                    .skip(2)
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let mut e = Ev::new("i", pid, tid, ts);
-                e.s = Some("t");
-                e.name = Some(name.as_bytes());
-                e.cat = Some(r.kind.as_str());
-                e.args = Some(Args::Record(args));
-                self.push(&e)?;
+                // PcCmd
+                let cmd = v.cmd.unwrap_or(0);
+                out.extend_from_slice(b"pcipc ");
+                out.extend_from_slice(crate::text::pc_cmd_name(cmd).as_bytes());
+                if let Some(m) = v.msg.filter(|&m| m != 0) {
+                    bind = if cmd == 0x07 {
+                        self.flow_start(m, pid, tid)
+                    } else {
+                        self.flow_end(m)
+                    };
+                }
             }
         }
-        Ok(())
+        out.push(b'"');
+        write_bind(&mut out, bind);
+        if wait {
+            if let Some(t) = self.tracks.get_mut(&tid) {
+                t.wait = Some(OpenWait { ts, head: out });
+            }
+            return Ok(());
+        }
+        out.push(b'}');
+        self.buf = out;
+        if v.kind == Kind::EventRead && self.ends.len() > 1 {
+            let ends = std::mem::take(&mut self.ends);
+            let mut name = Vec::new();
+            let mut res = Ok(());
+            for &m in &ends[1..] {
+                name.clear();
+                name.extend_from_slice(b"message #");
+                name.extend_from_slice(itoa::Buffer::new().format(m).as_bytes());
+                res = self.push(&mut Ev::flow_in(&name, m, pid, tid, ts));
+                if res.is_err() {
+                    break;
+                }
+            }
+            self.ends = ends;
+            res?;
+        }
+        self.bound_flows(ts)?;
+        self.maybe_flush()
+    }
+
+    /// An instant for a record of another kind, named by its text line.
+    fn instant<'a>(
+        &mut self,
+        v: &mut View<'a>,
+        args: &mut dyn FnMut(&mut Vec<u8>, &mut View<'a>),
+        full: &dyn Fn() -> Record,
+    ) -> std::io::Result<()> {
+        let text = line(&full(), 32);
+        let name = text
+            .split_whitespace()
+            .skip(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let (pid, tid, ts, cat) = (v.proc + 1, v.pid, v.t_ns, v.kind.as_str());
+        let mut write_args = |out: &mut Vec<u8>| args(out, v);
+        let mut e = Ev::new("i", pid, tid, ts);
+        e.s = Some("t");
+        e.name = Some(name.as_bytes());
+        e.cat = Some(cat);
+        e.args = Some(Args::Record(&mut write_args));
+        self.push(&mut e)
     }
 }
 
@@ -492,9 +634,11 @@ impl Sink for ChromeSink {
     }
 
     fn record_json(&mut self, r: &Record, args: &[u8]) -> std::io::Result<()> {
-        self.view(&View::of(r), &|b| record::trim_object(args, b), &|| {
-            r.clone()
-        })
+        self.event(
+            &mut View::of(r),
+            &mut |out, _| record::trim_object(args, out),
+            &|| r.clone(),
+        )
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
@@ -504,10 +648,15 @@ impl Sink for ChromeSink {
         self.finished = true;
         let last = self.last;
         // Waits still open at the end (deadlock, time limit) end at the last event.
-        let mut open: Vec<(u32, u64)> = self.open_wait.drain().collect();
+        let mut open: Vec<u32> = self
+            .tracks
+            .iter()
+            .filter(|(_, t)| t.wait.is_some())
+            .map(|(&tid, _)| tid)
+            .collect();
         open.sort_unstable();
-        for (tid, pid) in open {
-            self.push(&Ev::new("E", pid, tid, last))?;
+        for tid in open {
+            self.close_wait(tid, last)?;
         }
         // Messages never read end their flow on a short slice at the end of the track that
         // holds them: the receiver's (delivered, unread) or the sender's (never delivered,
@@ -647,8 +796,20 @@ mod tests {
         let evs = events(&out);
         let ph = |p: &str| evs.iter().filter(|e| e["ph"] == p).count();
         assert_eq!(ph("M"), 6, "a process and a thread name each for 3 threads");
-        assert_eq!((ph("s"), ph("f")), (3, 3));
-        assert_eq!((ph("B"), ph("E")), (2, 2));
+        assert_eq!(ph("X"), evs.len() - 6, "every other event is a slice");
+        let with = |k: &str| evs.iter().filter(|e| e[k] == true).count();
+        assert_eq!((with("flow_out"), with("flow_in")), (3, 3));
+        let waits: Vec<&serde_json::Value> = evs.iter().filter(|e| e["cat"] == "wait").collect();
+        // The first ends at the delivery (2 us), the second (deadlock) at the last event (6 us).
+        assert_eq!(waits.len(), 2);
+        assert_eq!(
+            (waits[0]["ts"].as_f64(), waits[0]["dur"].as_f64()),
+            (Some(1.0), Some(1.0))
+        );
+        assert_eq!(
+            (waits[1]["ts"].as_f64(), waits[1]["dur"].as_f64()),
+            (Some(4.0), Some(2.0))
+        );
         let mut last: HashMap<(u64, u64), f64> = HashMap::default();
         for e in evs.iter().filter(|e| e["ph"] != "M") {
             let key = (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap());
@@ -658,10 +819,19 @@ mod tests {
         }
         let f_of = |id: u64| {
             evs.iter()
-                .find(|e| e["ph"] == "f" && e["id"] == id)
+                .find(|e| e["flow_in"] == true && e["bind_id"] == id)
                 .unwrap()
                 .clone()
         };
+        let s_of = |id: u64| {
+            evs.iter()
+                .find(|e| e["flow_out"] == true && e["bind_id"] == id)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(s_of(1)["name"], "send 4 B -> p0[2]");
+        assert_eq!(s_of(3)["name"], "pcipc send");
+        assert_eq!(f_of(1)["name"], "read event 7");
         assert_eq!(
             (f_of(1)["tid"].as_u64(), f_of(1)["ts"].as_f64()),
             (Some(2), Some(3.0))
@@ -678,10 +848,8 @@ mod tests {
         assert!(names.contains(&"unread message #2"), "{names:?}");
         assert!(names.contains(&"undelivered message #3"), "{names:?}");
         assert!(names.contains(&"send 4 B -> p0[2]"), "{names:?}");
-        assert_eq!(
-            evs.iter().find(|e| e["ph"] == "B").unwrap()["args"]["what"],
-            "event"
-        );
+        assert_eq!(waits[0]["args"]["what"], "event");
+        assert_eq!(waits[0]["name"], "wait event");
     }
 
     #[test]
@@ -707,7 +875,10 @@ mod tests {
         s.finish().unwrap();
         let evs = events(&out);
         // #1 ends at the read; #2 was delivered (not "undelivered") and never read.
-        let f1 = evs.iter().find(|e| e["ph"] == "f" && e["id"] == 1).unwrap();
+        let f1 = evs
+            .iter()
+            .find(|e| e["flow_in"] == true && e["bind_id"] == 1)
+            .unwrap();
         assert_eq!((f1["pid"].as_u64(), f1["tid"].as_u64()), (Some(1), Some(2)));
         let unread = evs
             .iter()
@@ -738,8 +909,198 @@ mod tests {
             !out.0.lock().unwrap().0.is_empty(),
             "written before the end"
         );
-        assert!(s.named.len() == 2 && s.open_wait.is_empty());
+        assert!(s.tracks.len() == 2 && s.tracks.values().all(|t| t.wait.is_none()));
         s.finish().unwrap();
-        assert_eq!(events(&out).len(), 4 + 5_000 * 5);
+        // Names, then a send, a delivery and a read per message (the arrows are on them).
+        assert_eq!(events(&out).len(), 4 + 5_000 * 3);
+    }
+}
+
+#[cfg(test)]
+mod one_pass {
+    use super::*;
+    use ipcemu_kernel::trace::packed::Packer;
+    use ipcemu_kernel::trace::FieldValue as V;
+
+    /// Pack a record the way `trace_rec!` does: the header first, then `rest`.
+    fn rec(p: &mut Packer, kind: &str, t_us: u64, proc: u64, pid: u64, rest: &[(Field, V<'_>)]) {
+        p.begin();
+        p.put(Field::kind, V::Str(kind));
+        p.put(Field::t_ns, V::U64(t_us * 1000));
+        p.put(Field::step, V::U64(t_us));
+        p.put(Field::pers, V::Str("kolibri"));
+        p.put(Field::proc, V::U64(proc));
+        p.put(Field::pid, V::U64(pid));
+        p.put(Field::name, V::Str(if proc == 0 { "srv" } else { "c\"li" }));
+        for &(f, v) in rest {
+            p.put(f, v);
+        }
+        p.end();
+    }
+
+    /// Records of every shape the sink makes events of: waits, sends (one-way and delivered),
+    /// deliveries, reads of one and of several messages, PC-IPC commands, an instant, a wake,
+    /// a name that needs escaping, and a record packed without the header first.
+    fn chunk() -> Chunk {
+        let mut p = Packer::default();
+        let send = |m: u64, to: u64, offset: bool| {
+            let mut v = vec![
+                (Field::peer_pid, V::U64(to)),
+                (
+                    Field::peer_name,
+                    V::Str(if to == 3 { "srv" } else { "c\"li" }),
+                ),
+                (Field::len, V::U64(20)),
+                (Field::result, V::I64(0)),
+                (Field::msg, V::U64(m)),
+                (Field::payload, V::Bytes(b"ping")),
+            ];
+            if offset {
+                v.push((Field::offset, V::U64(8)));
+            }
+            v
+        };
+        rec(
+            &mut p,
+            "ipc_area",
+            1,
+            0,
+            3,
+            &[(Field::addr, V::U64(4096)), (Field::size, V::U64(64))],
+        );
+        rec(
+            &mut p,
+            "wait",
+            2,
+            0,
+            3,
+            &[
+                (Field::what, V::Str("event")),
+                (Field::timeout_ns, V::I64(-1)),
+            ],
+        );
+        rec(&mut p, "send", 3, 1, 4, &send(1, 3, true));
+        rec(&mut p, "send", 4, 1, 4, &send(2, 3, true));
+        rec(
+            &mut p,
+            "event_read",
+            5,
+            0,
+            3,
+            &[(Field::code, V::U64(7)), (Field::msgs, V::Str("1,2"))],
+        );
+        rec(
+            &mut p,
+            "wait",
+            6,
+            1,
+            4,
+            &[
+                (Field::what, V::Str("event")),
+                (Field::timeout_ns, V::I64(-1)),
+            ],
+        );
+        rec(&mut p, "send", 7, 0, 3, &send(3, 4, false));
+        rec(
+            &mut p,
+            "deliver",
+            7,
+            1,
+            4,
+            &[
+                (Field::peer_pid, V::U64(3)),
+                (Field::peer_name, V::Str("srv")),
+                (Field::len, V::U64(20)),
+                (Field::msg, V::U64(3)),
+            ],
+        );
+        rec(&mut p, "wake", 8, 1, 4, &[]);
+        rec(
+            &mut p,
+            "pc_cmd",
+            9,
+            1,
+            4,
+            &[(Field::cmd, V::U64(7)), (Field::msg, V::U64(4))],
+        );
+        rec(
+            &mut p,
+            "pc_cmd",
+            10,
+            0,
+            3,
+            &[(Field::cmd, V::U64(6)), (Field::msg, V::U64(4))],
+        );
+        rec(&mut p, "send", 11, 1, 4, &send(5, 3, true));
+        rec(
+            &mut p,
+            "wait",
+            12,
+            0,
+            3,
+            &[
+                (Field::what, V::Str("ev\"ent")),
+                (Field::timeout_ns, V::I64(5)),
+            ],
+        );
+        // Packed by hand, its name last: the sink's two-pass way.
+        p.begin();
+        p.put(Field::t_ns, V::U64(13_000));
+        p.put(Field::kind, V::Str("event_read"));
+        p.put(Field::step, V::U64(13));
+        p.put(Field::pers, V::Str("kolibri"));
+        p.put(Field::proc, V::U64(1));
+        p.put(Field::pid, V::U64(4));
+        p.put(Field::code, V::U64(7));
+        p.put(Field::msgs, V::Str("5"));
+        p.put(Field::name, V::Str("c\"li"));
+        p.end();
+        Chunk {
+            packed: std::mem::take(p.buf_mut()),
+            filter: Default::default(),
+        }
+    }
+
+    #[test]
+    fn captured_records_make_the_events_whole_records_make() {
+        let c = chunk();
+        let out = [Shared::default(), Shared::default()];
+        let mut a = ChromeSink::new(Box::new(out[0].clone()));
+        a.take_chunk(&c).unwrap();
+        a.finish().unwrap();
+        let mut b = ChromeSink::new(Box::new(out[1].clone()));
+        for p in c.records() {
+            b.record(&record::record(&p)).unwrap();
+        }
+        b.finish().unwrap();
+        // The same events, in the same order, with the same members (a whole record's args
+        // are in its struct's field order, a captured one's in packing order).
+        let doc = |s: &Shared| -> serde_json::Value {
+            serde_json::from_slice(&s.0.lock().unwrap().0).expect("valid JSON")
+        };
+        let doc = [doc(&out[0]), doc(&out[1])];
+        assert_eq!(doc[0], doc[1]);
+        let doc = &doc[0];
+        let evs = doc["traceEvents"].as_array().unwrap();
+        let named = |n: &str| evs.iter().filter(|e| e["name"] == n).count();
+        assert_eq!(named("send 20 B -> c\"li[4]"), 1, "{evs:?}");
+        assert_eq!(named("wait ev\"ent"), 1);
+        assert_eq!(named("message #2"), 1, "the second message of one read");
+        assert_eq!(named("thread_name"), 2);
+        let ends = evs.iter().filter(|e| e["flow_in"] == true).count();
+        assert_eq!(ends, 5, "messages 1-5 each end once");
+    }
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<(Vec<u8>, usize)>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().0.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 }

@@ -398,7 +398,17 @@ fn needs_escape(b: &[u8]) -> bool {
                 let w = u64::from(u32::from_le_bytes(*h)) | u64::from(u32::from_le_bytes(*t)) << 32;
                 word_needs_escape(w)
             }
-            _ => b.iter().any(|&c| ESCAPED[c as usize]),
+            // Longer (Chrome event names, free text): a word at a time, the last word
+            // overlapping the one before.
+            _ => match b.last_chunk::<8>() {
+                Some(t) => {
+                    b.chunks_exact(8).any(|c| {
+                        <[u8; 8]>::try_from(c)
+                            .map_or(true, |w| word_needs_escape(u64::from_le_bytes(w)))
+                    }) || word_needs_escape(u64::from_le_bytes(*t))
+                }
+                None => b.iter().any(|&c| ESCAPED[c as usize]),
+            },
         },
     }
 }
@@ -412,6 +422,20 @@ pub(crate) fn json_str(out: &mut Vec<u8>, b: &[u8]) {
         return;
     }
     out.push(b'"');
+    escaped(out, b);
+    out.push(b'"');
+}
+
+/// Append `b` as the inside of a JSON string (escaped, without the quotes).
+pub(crate) fn json_str_body(out: &mut Vec<u8>, b: &[u8]) {
+    if needs_escape(b) {
+        escaped(out, b);
+    } else {
+        push_short(out, b);
+    }
+}
+
+fn escaped(out: &mut Vec<u8>, b: &[u8]) {
     let mut start = 0;
     for (i, &c) in b.iter().enumerate() {
         let esc: Option<&[u8]> = match c {
@@ -433,7 +457,6 @@ pub(crate) fn json_str(out: &mut Vec<u8>, b: &[u8]) {
         start = i + 1;
     }
     out.extend_from_slice(&b[start..]);
-    out.push(b'"');
 }
 
 /// `,"name":` for every [`Field`], padded to 16 bytes: a key is one fixed-size copy.
@@ -595,6 +618,21 @@ pub(crate) const IMPLIED_BY_EVENT: &[Field] = &[
     Field::name,
 ];
 
+/// Is `f` one of [`IMPLIED_BY_EVENT`]? (One bit test: it is asked for every field written.)
+#[inline]
+fn implied_by_event(f: Field) -> bool {
+    const MASK: u128 = {
+        let mut m = 0u128;
+        let mut i = 0;
+        while i < IMPLIED_BY_EVENT.len() {
+            m |= 1 << IMPLIED_BY_EVENT[i] as u8;
+            i += 1;
+        }
+        m
+    };
+    MASK & (1 << f as u8) != 0
+}
+
 /// Append the JSON object `json` without its members named in [`IMPLIED_BY_EVENT`], in
 /// their order and text; `json` as it is when it is not a flat object this can split.
 pub(crate) fn trim_object(json: &[u8], out: &mut Vec<u8>) {
@@ -668,7 +706,7 @@ fn trim_members(json: &[u8], out: &mut Vec<u8>) -> Option<()> {
         let implied = std::str::from_utf8(key)
             .ok()
             .and_then(Field::parse)
-            .is_some_and(|f| IMPLIED_BY_EVENT.contains(&f));
+            .is_some_and(implied_by_event);
         if !implied {
             if !first {
                 out.push(b',');
@@ -699,21 +737,85 @@ pub(crate) fn record(p: &PackedRecord<'_>) -> Record {
     r
 }
 
-/// The fields the Chrome sink reads, borrowed from a packed record (`None` for a raw one), and
-/// in the same pass the record's JSON object without the fields in [`IMPLIED_BY_EVENT`] (the
-/// event's `args`) into `args`; a raw record's args come from [`trim_object`].
-pub(crate) fn view_and_args<'a>(p: &PackedRecord<'a>, args: &mut Vec<u8>) -> Option<View<'a>> {
+/// The fields the Chrome sink reads, borrowed from a packed record (`None` for a raw one).
+pub(crate) fn view<'a>(p: &PackedRecord<'a>) -> Option<View<'a>> {
     if p.raw().is_some() {
         return None;
     }
     let mut v = View::default();
-    fields_object(
-        args,
-        p.fields()
-            .inspect(|&(f, x)| v.take(f, x))
-            .filter(|(f, _)| !IMPLIED_BY_EVENT.contains(f)),
-    );
+    for (f, x) in p.fields() {
+        v.take(f, x);
+    }
     Some(v)
+}
+
+/// A packed record read in one pass for a Chrome event: [`PackedArgs::start`] decodes its
+/// header (the fields up to `name`, which the kernel packs first) into a [`View`]; `write`
+/// then appends its JSON object without the fields in [`IMPLIED_BY_EVENT`] (the event's
+/// `args`, in the record's field order) and takes the rest of the view on the way.
+pub(crate) struct PackedArgs<'a, 'h> {
+    head: &'h [(Field, Value<'a>)],
+    rest: packed::Fields<'a>,
+}
+
+/// Room for the fields before `name` (the kernel packs 7).
+pub(crate) type Head<'a> = [(Field, Value<'a>); 8];
+
+impl<'a, 'h> PackedArgs<'a, 'h> {
+    /// The header of `p` into `v`, kept in `head`; `None` for a record without `name` among
+    /// its first fields (a raw one, or one packed by hand), which takes the two-pass way.
+    #[inline]
+    pub(crate) fn start(
+        p: &PackedRecord<'a>,
+        v: &mut View<'a>,
+        head: &'h mut Head<'a>,
+    ) -> Option<Self> {
+        let mut rest = p.fields();
+        for n in 0..head.len() {
+            let (f, x) = rest.next()?;
+            v.take(f, x);
+            head[n] = (f, x);
+            if f == Field::name {
+                return Some(PackedArgs {
+                    head: &head[..=n],
+                    rest,
+                });
+            }
+        }
+        None
+    }
+
+    /// Append the args object, taking the rest of the record into `v` (once: the fields
+    /// after the header are consumed).
+    pub(crate) fn write(&mut self, out: &mut Vec<u8>, v: &mut View<'a>) {
+        let mut o = std::mem::take(out);
+        o.reserve(512);
+        let mut first = true;
+        for &(f, x) in self.head {
+            if !implied_by_event(f) {
+                json_field(&mut o, f, x, first);
+                first = false;
+            }
+        }
+        for (f, x) in self.rest.by_ref() {
+            v.take(f, x);
+            if !implied_by_event(f) {
+                json_field(&mut o, f, x, first);
+                first = false;
+            }
+        }
+        if first {
+            o.push(b'{');
+        }
+        o.push(b'}');
+        *out = o;
+    }
+}
+
+/// Append a packed record's JSON object without the fields in [`IMPLIED_BY_EVENT`] (a Chrome
+/// event's `args`; a raw record's come from [`trim_object`]).
+pub(crate) fn args_object(p: &PackedRecord<'_>, out: &mut Vec<u8>) {
+    fields_object(out, p.fields().filter(|&(f, _)| !implied_by_event(f)));
 }
 
 /// Packs a `tracing` event's fields (the path for a sink behind a `tracing` subscriber);
@@ -827,7 +929,8 @@ pub(crate) struct View<'a> {
 
 impl<'a> View<'a> {
     /// Take one field of the record, if the view reads it.
-    fn take(&mut self, f: Field, x: Value<'a>) {
+    #[inline]
+    pub(crate) fn take(&mut self, f: Field, x: Value<'a>) {
         match x {
             Value::U64(x) => self.set_u64(f, x),
             Value::I64(x) if x >= 0 => self.set_u64(f, x as u64),
