@@ -20,8 +20,7 @@
 use crate::record::{self, json_str, json_str_body, Chunk, PackedArgs, View};
 use crate::text::line;
 use crate::{Kind, Record, Sink};
-use ipcemu_kernel::trace::packed::{PackedRecord, Value};
-use ipcemu_kernel::trace::Field;
+use ipcemu_kernel::trace::packed::PackedRecord;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::io::Write;
 
@@ -59,6 +58,8 @@ struct Track {
     name: Vec<u8>,
     /// `name[pid]` as the inside of a JSON string (for the events that name it as a peer).
     actor: Vec<u8>,
+    /// `","pid":P,"tid":T,"ts":`: what its slices say after their category.
+    ids: Vec<u8>,
     /// Its open wait slice.
     wait: Option<OpenWait>,
 }
@@ -372,8 +373,7 @@ impl ChromeSink {
     pub(crate) fn take_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
         for p in chunk.records() {
             let mut v = View::default();
-            let mut head: record::Head<'_> = [(Field::kind, Value::U64(0)); 8];
-            if let Some(mut pa) = PackedArgs::start(&p, &mut v, &mut head) {
+            if let Some(mut pa) = PackedArgs::start(&p, &mut v) {
                 // One pass: the header decides the event, the args stream into it.
                 self.event(&mut v, &mut |out, v| pa.write(out, v), &|| {
                     record::record(&p)
@@ -418,12 +418,18 @@ impl ChromeSink {
             self.push(&mut Ev::meta("thread_name", pid, tid, &raw))?;
             let mut a = Vec::new();
             actor(&mut a, v.name, tid);
+            let mut ids = b"\",\"pid\":".to_vec();
+            ids.extend_from_slice(itoa::Buffer::new().format(pid).as_bytes());
+            ids.extend_from_slice(b",\"tid\":");
+            ids.extend_from_slice(itoa::Buffer::new().format(tid).as_bytes());
+            ids.extend_from_slice(b",\"ts\":");
             self.tracks.insert(
                 tid,
                 Track {
                     proc: v.proc,
                     name: v.name.to_vec(),
                     actor: a,
+                    ids,
                     wait: None,
                 },
             );
@@ -466,7 +472,10 @@ impl ChromeSink {
             _ => return self.instant(v, args, full),
         };
         let wait = v.kind == Kind::Wait;
-        if wait && self.tracks.get(&tid).is_some_and(|t| t.wait.is_some()) {
+        let Some(track) = self.tracks.get(&tid) else {
+            return Ok(()); // (`enter` made it)
+        };
+        if wait && track.wait.is_some() {
             // A second wait without anything between (not emitted today) keeps one slice.
             return Ok(());
         }
@@ -483,11 +492,9 @@ impl ChromeSink {
         };
         out.extend_from_slice(b"{\"ph\":\"X\",\"cat\":\"");
         out.extend_from_slice(cat);
-        out.extend_from_slice(b"\",\"pid\":");
-        out.extend_from_slice(itoa::Buffer::new().format(pid).as_bytes());
-        out.extend_from_slice(b",\"tid\":");
-        out.extend_from_slice(itoa::Buffer::new().format(tid).as_bytes());
-        out.extend_from_slice(b",\"ts\":");
+        if let Some(t) = self.tracks.get(&tid) {
+            out.extend_from_slice(&t.ids);
+        }
         write_us(&mut out, ts);
         if !wait {
             out.extend_from_slice(b",\"dur\":");
@@ -920,6 +927,7 @@ mod tests {
 mod one_pass {
     use super::*;
     use ipcemu_kernel::trace::packed::Packer;
+    use ipcemu_kernel::trace::Field;
     use ipcemu_kernel::trace::FieldValue as V;
 
     /// Pack a record the way `trace_rec!` does: the header first, then `rest`.

@@ -620,7 +620,7 @@ pub(crate) const IMPLIED_BY_EVENT: &[Field] = &[
 
 /// Is `f` one of [`IMPLIED_BY_EVENT`]? (One bit test: it is asked for every field written.)
 #[inline]
-fn implied_by_event(f: Field) -> bool {
+const fn implied_by_event(f: Field) -> bool {
     const MASK: u128 = {
         let mut m = 0u128;
         let mut i = 0;
@@ -749,63 +749,48 @@ pub(crate) fn view<'a>(p: &PackedRecord<'a>) -> Option<View<'a>> {
     Some(v)
 }
 
-/// A packed record read in one pass for a Chrome event: [`PackedArgs::start`] decodes its
-/// header (the fields up to `name`, which the kernel packs first) into a [`View`]; `write`
-/// then appends its JSON object without the fields in [`IMPLIED_BY_EVENT`] (the event's
-/// `args`, in the record's field order) and takes the rest of the view on the way.
-pub(crate) struct PackedArgs<'a, 'h> {
-    head: &'h [(Field, Value<'a>)],
+/// A packed record read in one pass for a Chrome event: [`PackedArgs::start`] takes its header
+/// (the fields `trace_rec!` packs first) into a [`View`]; `write` then appends its JSON object
+/// without the fields in [`IMPLIED_BY_EVENT`] (the event's `args`, in the record's field order)
+/// and takes the rest of the view on the way.
+pub(crate) struct PackedArgs<'a> {
+    step: u64,
+    pers: &'a [u8],
     rest: packed::Fields<'a>,
 }
 
-/// Room for the fields before `name` (the kernel packs 7).
-pub(crate) type Head<'a> = [(Field, Value<'a>); 8];
-
-impl<'a, 'h> PackedArgs<'a, 'h> {
-    /// The header of `p` into `v`, kept in `head`; `None` for a record without `name` among
-    /// its first fields (a raw one, or one packed by hand), which takes the two-pass way.
+impl<'a> PackedArgs<'a> {
+    /// The header of `p` into `v`; `None` for a record that does not start with the kernel's
+    /// header (a raw one, or one packed another way), which takes the two-pass way.
     #[inline]
-    pub(crate) fn start(
-        p: &PackedRecord<'a>,
-        v: &mut View<'a>,
-        head: &'h mut Head<'a>,
-    ) -> Option<Self> {
-        let mut rest = p.fields();
-        for n in 0..head.len() {
-            let (f, x) = rest.next()?;
-            v.take(f, x);
-            head[n] = (f, x);
-            if f == Field::name {
-                return Some(PackedArgs {
-                    head: &head[..=n],
-                    rest,
-                });
-            }
-        }
-        None
+    pub(crate) fn start(p: &PackedRecord<'a>, v: &mut View<'a>) -> Option<Self> {
+        let (h, rest) = p.header()?;
+        v.kind = Kind::parse_bytes(h.kind).unwrap_or(Kind::Other);
+        v.t_ns = h.t_ns;
+        v.pers = h.pers;
+        v.proc = h.proc;
+        v.pid = h.pid as u32;
+        v.name = h.name;
+        Some(PackedArgs {
+            step: h.step,
+            pers: h.pers,
+            rest,
+        })
     }
 
     /// Append the args object, taking the rest of the record into `v` (once: the fields
     /// after the header are consumed).
     pub(crate) fn write(&mut self, out: &mut Vec<u8>, v: &mut View<'a>) {
+        const { assert!(!implied_by_event(Field::step) && !implied_by_event(Field::pers)) };
         let mut o = std::mem::take(out);
         o.reserve(512);
-        let mut first = true;
-        for &(f, x) in self.head {
-            if !implied_by_event(f) {
-                json_field(&mut o, f, x, first);
-                first = false;
-            }
-        }
+        json_field(&mut o, Field::step, Value::U64(self.step), true);
+        json_field(&mut o, Field::pers, Value::Text(self.pers), false);
         for (f, x) in self.rest.by_ref() {
             v.take(f, x);
             if !implied_by_event(f) {
-                json_field(&mut o, f, x, first);
-                first = false;
+                json_field(&mut o, f, x, false);
             }
-        }
-        if first {
-            o.push(b'{');
         }
         o.push(b'}');
         *out = o;

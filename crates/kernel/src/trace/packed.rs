@@ -254,6 +254,80 @@ impl<'a> PackedRecord<'a> {
     }
 }
 
+/// The fields `trace_rec!` packs first in every record, in this order ([`PackedRecord::header`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Header<'a> {
+    /// `kind`.
+    pub kind: &'a [u8],
+    /// `t_ns`.
+    pub t_ns: u64,
+    /// `step`.
+    pub step: u64,
+    /// `pers`.
+    pub pers: &'a [u8],
+    /// `proc`.
+    pub proc: u64,
+    /// `pid`.
+    pub pid: u64,
+    /// `name`.
+    pub name: &'a [u8],
+}
+
+/// `(field, type)` of each header field, in packing order.
+const HEADER: [(Field, u8); 7] = [
+    (Field::kind, T_STR),
+    (Field::t_ns, T_U64),
+    (Field::step, T_U64),
+    (Field::pers, T_STR),
+    (Field::proc, T_U64),
+    (Field::pid, T_U64),
+    (Field::name, T_STR),
+];
+
+impl<'a> PackedRecord<'a> {
+    /// The record's header and the fields after it, when it starts with the fields
+    /// `trace_rec!` packs first (`None` otherwise: a raw record, or one packed another way).
+    /// A reader that wants those few fields decodes them with fixed checks, not per field.
+    #[inline]
+    pub fn header(&self) -> Option<(Header<'a>, Fields<'a>)> {
+        let mut rest = self.bytes;
+        let mut words = [0u64; 7];
+        let mut texts: [&'a [u8]; 7] = [&[]; 7];
+        for (i, &(f, t)) in HEADER.iter().enumerate() {
+            let (&[id, ty], r) = rest.split_first_chunk::<2>()?;
+            if id != f as u8 || ty != t {
+                return None;
+            }
+            if t == T_U64 {
+                let (w, r) = r.split_first_chunk::<8>()?;
+                words[i] = u64::from_le_bytes(*w);
+                rest = r;
+            } else {
+                let (n, r) = r.split_first_chunk::<4>()?;
+                let n = u32::from_le_bytes(*n) as usize;
+                if r.len() < n {
+                    return None;
+                }
+                let (text, r) = r.split_at(n);
+                texts[i] = text;
+                rest = r;
+            }
+        }
+        Some((
+            Header {
+                kind: texts[0],
+                t_ns: words[1],
+                step: words[2],
+                pers: texts[3],
+                proc: words[4],
+                pid: words[5],
+                name: texts[6],
+            },
+            Fields { rest },
+        ))
+    }
+}
+
 /// A decoded field value: a [`FieldValue`] whose text is left as bytes (not checked for
 /// UTF-8 again: it was packed from a `&str`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -394,6 +468,69 @@ mod tests {
                 b[i] = x;
                 let _ = records(&b).map(|r| r.fields().count()).sum::<usize>();
             }
+        }
+    }
+
+    /// A record as `trace_rec!` packs it: the header, then `len`.
+    fn kernel_record(p: &mut Packer, pid: u64) {
+        p.begin();
+        p.put(Field::kind, FieldValue::Str("send"));
+        p.put(Field::t_ns, FieldValue::U64(7000));
+        p.put(Field::step, FieldValue::U64(7));
+        p.put(Field::pers, FieldValue::Str("kolibri"));
+        p.put(Field::proc, FieldValue::U64(1));
+        p.put(Field::pid, FieldValue::U64(pid));
+        p.put(Field::name, FieldValue::Str("cli"));
+        p.put(Field::len, FieldValue::U64(20));
+        p.end();
+    }
+
+    #[test]
+    fn the_header_is_the_first_seven_fields_in_packing_order() {
+        let mut p = Packer::default();
+        kernel_record(&mut p, 4);
+        // The same fields with `step` after `pers`: not the kernel's header.
+        p.begin();
+        p.put(Field::kind, FieldValue::Str("send"));
+        p.put(Field::t_ns, FieldValue::U64(7000));
+        p.put(Field::pers, FieldValue::Str("kolibri"));
+        p.put(Field::step, FieldValue::U64(7));
+        p.end();
+        // `pid` packed as a signed number: not either.
+        p.begin();
+        p.put(Field::kind, FieldValue::Str("send"));
+        p.put(Field::t_ns, FieldValue::U64(7000));
+        p.put(Field::step, FieldValue::U64(7));
+        p.put(Field::pers, FieldValue::Str("kolibri"));
+        p.put(Field::proc, FieldValue::U64(1));
+        p.put(Field::pid, FieldValue::I64(4));
+        p.put(Field::name, FieldValue::Str("cli"));
+        p.end();
+        p.raw(b"{}");
+        let rs: Vec<_> = records(p.buf_mut()).collect();
+        let (h, rest) = rs[0].header().expect("a kernel record");
+        assert_eq!(
+            (h.kind, h.t_ns, h.step, h.pers, h.proc, h.pid, h.name),
+            (&b"send"[..], 7000, 7, &b"kolibri"[..], 1, 4, &b"cli"[..])
+        );
+        let rest: Vec<_> = rest.collect();
+        assert_eq!(rest, vec![(Field::len, Value::U64(20))]);
+        assert!(rs[1..].iter().all(|r| r.header().is_none()));
+        // Cut or damaged: no header, no panic.
+        let good = {
+            let mut p = Packer::default();
+            kernel_record(&mut p, 4);
+            p.buf_mut().clone()
+        };
+        for cut in 0..good.len() {
+            let _ = records(&good[..cut]).map(|r| r.header().is_some()).count();
+        }
+        for i in 0..good.len() {
+            let mut b = good.clone();
+            b[i] ^= 0xff;
+            let _ = records(&b)
+                .map(|r| r.header().map(|(_, f)| f.count()))
+                .count();
         }
     }
 
