@@ -523,14 +523,16 @@ mod tests {
             p.buf_mut().clone()
         };
         for cut in 0..good.len() {
-            let _ = records(&good[..cut]).map(|r| r.header().is_some()).count();
+            for r in records(&good[..cut]) {
+                let _ = r.header();
+            }
         }
         for i in 0..good.len() {
             let mut b = good.clone();
             b[i] ^= 0xff;
-            let _ = records(&b)
-                .map(|r| r.header().map(|(_, f)| f.count()))
-                .count();
+            for r in records(&b) {
+                let _ = r.header().map(|(_, f)| f.count());
+            }
         }
     }
 
