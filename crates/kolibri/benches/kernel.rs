@@ -25,6 +25,43 @@ fn world() -> (Kernel<VecMemory>, Kolibri, ThreadId, ThreadId) {
     (k, ko, a, b)
 }
 
+/// A trace tap that drops what it gets: what packing the records costs the emulation thread.
+struct Discard;
+impl ipcemu_kernel::trace::TraceTap for Discard {
+    fn take(&self, buf: &mut Vec<u8>) {
+        buf.clear();
+    }
+}
+
+/// One ping-pong round trip from the steady state (a runs, b waits for an event).
+fn round_trip(k: &mut Kernel<VecMemory>, ko: &mut Kolibri, a: ThreadId, b: ThreadId) {
+    let (pa, pb) = (k.threads[a].pid, k.threads[b].pid);
+    let (qa, qb) = (k.threads[a].proc, k.threads[b].proc);
+    ko.ipc_send(k, a, pb, 0x100, 20).unwrap();
+    ko.wait_event(k, a, None);
+    let Pick::Run(_) = k.pick_next() else {
+        panic!()
+    };
+    k.procs[qb].mem.write_u32(0x2004, 8).unwrap();
+    ko.ipc_send(k, b, pa, 0x100, 20).unwrap();
+    ko.wait_event(k, b, None);
+    let Pick::Run(_) = k.pick_next() else {
+        panic!()
+    };
+    k.procs[qa].mem.write_u32(0x2004, 8).unwrap();
+}
+
+/// The world of [`world`] in its ping-pong steady state: a runs, b waits for an event.
+fn steady() -> (Kernel<VecMemory>, Kolibri, ThreadId, ThreadId) {
+    let (mut k, mut ko, a, b) = world();
+    assert_eq!(k.pick_next(), Pick::Run(a));
+    k.yield_current();
+    assert_eq!(k.pick_next(), Pick::Run(b));
+    assert_eq!(ko.wait_event(&mut k, b, None), None);
+    assert_eq!(k.pick_next(), Pick::Run(a));
+    (k, ko, a, b)
+}
+
 fn benches(c: &mut Criterion) {
     c.bench_function("60.2 send 20 B + read event + reset offset", |bch| {
         let (mut k, mut ko, a, b) = world();
@@ -39,30 +76,16 @@ fn benches(c: &mut Criterion) {
     c.bench_function(
         "ping-pong round trip: send, wake, pick, send, wake, pick",
         |bch| {
-            let (mut k, mut ko, a, b) = world();
-            let (pa, pb) = (k.threads[a].pid, k.threads[b].pid);
-            let (qa, qb) = (k.threads[a].proc, k.threads[b].proc);
-            // Steady state: a runs, b waits for an event.
-            assert_eq!(k.pick_next(), Pick::Run(a));
-            k.yield_current();
-            assert_eq!(k.pick_next(), Pick::Run(b));
-            assert_eq!(ko.wait_event(&mut k, b, None), None);
-            assert_eq!(k.pick_next(), Pick::Run(a));
-            bch.iter(|| {
-                // a is running, b waits
-                ko.ipc_send(&mut k, a, pb, 0x100, 20).unwrap();
-                ko.wait_event(&mut k, a, None);
-                let Pick::Run(_) = k.pick_next() else {
-                    panic!()
-                };
-                k.procs[qb].mem.write_u32(0x2004, 8).unwrap();
-                ko.ipc_send(&mut k, b, pa, 0x100, 20).unwrap();
-                ko.wait_event(&mut k, b, None);
-                let Pick::Run(_) = k.pick_next() else {
-                    panic!()
-                };
-                k.procs[qa].mem.write_u32(0x2004, 8).unwrap();
-            })
+            let (mut k, mut ko, a, b) = steady();
+            bch.iter(|| round_trip(&mut k, &mut ko, a, b))
+        },
+    );
+    c.bench_function(
+        "the same round trip, traced (six records packed, the tap drops them)",
+        |bch| {
+            let (mut k, mut ko, a, b) = steady();
+            k.set_trace_tap(std::sync::Arc::new(Discard));
+            bch.iter(|| round_trip(&mut k, &mut ko, a, b))
         },
     );
 }
