@@ -10,8 +10,9 @@ use crate::{Cpu, GuestMemory};
 use std::any::Any;
 use std::fmt::Debug;
 
-/// A personality's description of one wait.
-pub trait Blocker: Debug {
+/// A personality's description of one wait (`Any`: the kernel hands a personality back the box
+/// of a thread's last wait, [`crate::Kernel::reuse_blocker`]).
+pub trait Blocker: Debug + Any {
     /// Personality name (for trace records).
     fn personality(&self) -> &'static str;
     /// One word for trace records (`event`, `sleep`, `pcipc_read`, `call`).

@@ -163,6 +163,8 @@ pub struct Thread {
 #[derive(Debug, Default)]
 struct Live {
     blocker: Option<Box<dyn Blocker>>,
+    /// The box of its last ended wait, for the next one ([`Kernel::reuse_blocker`]).
+    spare_blocker: Option<Box<dyn Blocker>>,
     start: Option<(u32, u32)>,
     start_fs: Option<u32>,
     wake: Option<Wake>,
@@ -696,6 +698,33 @@ impl<M: GuestMemory> Kernel<M> {
         }
     }
 
+    /// Put the current thread to sleep on `w`, in the box of its last ended wait when that
+    /// held a `B`: a thread that waits the same way again and again (a ping-pong waits twice
+    /// per round trip) allocates nothing.
+    pub fn block_current_on<B: Blocker>(&mut self, w: B, deadline: Option<u64>) {
+        let Some(t) = self.current else { return };
+        let b = match self.reuse_blocker::<B>(t) {
+            Some(mut b) => {
+                *b = w;
+                b
+            }
+            None => Box::new(w),
+        };
+        self.block_current(b, deadline);
+    }
+
+    /// The box of thread `t`'s last ended wait, if it held a `B` (once; one kept per thread).
+    pub(crate) fn reuse_blocker<B: Blocker>(&mut self, t: ThreadId) -> Option<Box<B>> {
+        let spare: Box<dyn std::any::Any> = self
+            .threads
+            .get_mut(t.0)?
+            .live
+            .as_mut()?
+            .spare_blocker
+            .take()?;
+        spare.downcast::<B>().ok()
+    }
+
     /// The blocker of a waiting thread, if it is of type `B`.
     #[inline]
     pub fn blocker_of<B: 'static>(&self, t: ThreadId) -> Option<&B> {
@@ -726,7 +755,7 @@ impl<M: GuestMemory> Kernel<M> {
         th.state = ThreadState::Ready;
         let l = th.live();
         l.deadline = None;
-        l.blocker = None;
+        l.spare_blocker = l.blocker.take();
         let value = wake.trace_value();
         th.live().wake = Some(wake);
         self.ready.push_back(t);

@@ -1,7 +1,7 @@
 use super::*;
 use std::any::Any;
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct TestWait(&'static str);
 impl Blocker for TestWait {
     fn personality(&self) -> &'static str {
@@ -81,6 +81,42 @@ fn blockers_wake_time_out_and_report_deadlock() {
     }
     k.wake(ts[1], Wake::Eax(7));
     assert_eq!(k.pick_next(), Pick::Run(ts[1]));
+}
+
+#[test]
+fn an_ended_wait_gives_its_box_back_once() {
+    let (mut k, ts) = world(1);
+    let t = ts[0];
+    assert_eq!(k.reuse_blocker::<TestWait>(t), None, "never waited");
+    assert_eq!(k.pick_next(), Pick::Run(t));
+    k.block_current(Box::new(TestWait("a")), None);
+    assert_eq!(k.reuse_blocker::<TestWait>(t), None, "still waiting");
+    k.wake(t, Wake::Eax(1));
+    let b = k
+        .reuse_blocker::<TestWait>(t)
+        .expect("the ended wait's box");
+    assert_eq!(b.0, "a");
+    assert_eq!(k.reuse_blocker::<TestWait>(t), None, "given once");
+    // block_current_on puts the next wait in that box.
+    assert_eq!(k.pick_next(), Pick::Run(t));
+    k.block_current_on(TestWait("again"), None);
+    assert_eq!(k.blocker_of::<TestWait>(t), Some(&TestWait("again")));
+    k.wake(t, Wake::Eax(1));
+    // A box of another type is not handed out as this one.
+    assert_eq!(k.pick_next(), Pick::Run(t));
+    k.block_current_on(
+        Sleep {
+            personality: "test",
+            text: "sleeps",
+        },
+        Some(10),
+    );
+    assert_eq!(
+        k.pick_next(),
+        Pick::Run(t),
+        "the sleep ended at its deadline"
+    );
+    assert_eq!(k.reuse_blocker::<TestWait>(t), None);
 }
 
 struct Deny2;

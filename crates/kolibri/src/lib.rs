@@ -413,7 +413,7 @@ impl Kolibri {
             size: th.ipc_size,
             window: th.win.is_some(),
         };
-        k.block_current(Box::new(w), deadline);
+        k.block_current_on(w, deadline);
         None
     }
 

@@ -365,7 +365,7 @@ impl Kos {
             Verdict::Delay(_) => return Some(rc::OK),
             Verdict::Drop(_) => {
                 // Lost on the way: the client waits as if the server never answered.
-                k.block_current(Box::new(CallWait { conn, server }), None);
+                k.block_current_on(CallWait { conn, server }, None);
                 return None;
             }
             Verdict::Allow => {}
@@ -383,7 +383,7 @@ impl Kos {
         if let Some(code) = self.enqueue(k, t, &server, &conn, req) {
             return Some(code);
         }
-        k.block_current(Box::new(CallWait { conn, server }), None);
+        k.block_current_on(CallWait { conn, server }, None);
         None
     }
 
@@ -514,7 +514,7 @@ impl Kos {
             }
             None => {
                 chan.receiver = Some((t, inb, cap));
-                k.block_current(Box::new(RecvWait { conn }), None);
+                k.block_current_on(RecvWait { conn }, None);
                 None
             }
         }

@@ -524,7 +524,7 @@ impl PcIpc {
                                     block,
                                     real_mode,
                                 };
-                                k.block_current(Box::new(w), None);
+                                k.block_current_on(w, None);
                                 return Ok(PcOutcome::Blocked);
                             }
                             Ok(None) => err::OK,

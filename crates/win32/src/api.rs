@@ -680,7 +680,7 @@ impl Win32 {
         let id = self.next_wait;
         let deadline = (ms != INFINITE).then(|| k.now_ns() + ms as u64 * 1_000_000);
         self.waiters.push(Waiter { t, id, objs, all });
-        k.block_current(Box::new(WaitBlocker { id, text }), deadline);
+        k.block_current_on(WaitBlocker { id, text }, deadline);
     }
 
     fn release_mutex<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId, o: ObjId) -> bool {
