@@ -10,8 +10,8 @@ use crate::{Cpu, GuestMemory};
 use std::any::Any;
 use std::fmt::Debug;
 
-/// A personality's description of one wait (`Any`: the kernel hands a personality back the box
-/// of a thread's last wait, [`crate::Kernel::reuse_blocker`]).
+/// A personality's description of one wait (`Any`: the kernel puts a thread's next wait in the
+/// box of its last one when the types agree, [`crate::Kernel::block_current_on`]).
 pub trait Blocker: Debug + Any {
     /// Personality name (for trace records).
     fn personality(&self) -> &'static str;

@@ -163,7 +163,7 @@ pub struct Thread {
 #[derive(Debug, Default)]
 struct Live {
     blocker: Option<Box<dyn Blocker>>,
-    /// The box of its last ended wait, for the next one ([`Kernel::reuse_blocker`]).
+    /// The box of its last ended wait, for the next one ([`Kernel::block_current_on`]).
     spare_blocker: Option<Box<dyn Blocker>>,
     start: Option<(u32, u32)>,
     start_fs: Option<u32>,

@@ -622,6 +622,7 @@ pub(crate) const IMPLIED_BY_EVENT: &[Field] = &[
 #[inline]
 const fn implied_by_event(f: Field) -> bool {
     const MASK: u128 = {
+        assert!(Field::ALL.len() <= 128, "one bit per field");
         let mut m = 0u128;
         let mut i = 0;
         while i < IMPLIED_BY_EVENT.len() {
