@@ -416,8 +416,9 @@ impl ChromeSink {
             raw.extend_from_slice(itoa::Buffer::new().format(tid).as_bytes());
             raw.push(b']');
             self.push(&mut Ev::meta("thread_name", pid, tid, &raw))?;
+            // The same `name[pid]`, escaped once for the events that name it as a peer.
             let mut a = Vec::new();
-            actor(&mut a, v.name, tid);
+            json_str_body(&mut a, &raw);
             let mut ids = b"\",\"pid\":".to_vec();
             ids.extend_from_slice(itoa::Buffer::new().format(pid).as_bytes());
             ids.extend_from_slice(b",\"tid\":");

@@ -402,10 +402,11 @@ fn needs_escape(b: &[u8]) -> bool {
             // overlapping the one before.
             _ => match b.last_chunk::<8>() {
                 Some(t) => {
-                    b.chunks_exact(8).any(|c| {
-                        <[u8; 8]>::try_from(c)
-                            .map_or(true, |w| word_needs_escape(u64::from_le_bytes(w)))
-                    }) || word_needs_escape(u64::from_le_bytes(*t))
+                    b.as_chunks::<8>()
+                        .0
+                        .iter()
+                        .any(|w| word_needs_escape(u64::from_le_bytes(*w)))
+                        || word_needs_escape(u64::from_le_bytes(*t))
                 }
                 None => b.iter().any(|&c| ESCAPED[c as usize]),
             },

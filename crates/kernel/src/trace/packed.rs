@@ -471,15 +471,15 @@ mod tests {
         }
     }
 
-    /// A record as `trace_rec!` packs it: the header, then `len`.
-    fn kernel_record(p: &mut Packer, pid: u64) {
+    /// A record as `trace_rec!` packs it (the header, then `len`), with `pid` as given.
+    fn kernel_record(p: &mut Packer, pid: FieldValue<'_>) {
         p.begin();
         p.put(Field::kind, FieldValue::Str("send"));
         p.put(Field::t_ns, FieldValue::U64(7000));
         p.put(Field::step, FieldValue::U64(7));
         p.put(Field::pers, FieldValue::Str("kolibri"));
         p.put(Field::proc, FieldValue::U64(1));
-        p.put(Field::pid, FieldValue::U64(pid));
+        p.put(Field::pid, pid);
         p.put(Field::name, FieldValue::Str("cli"));
         p.put(Field::len, FieldValue::U64(20));
         p.end();
@@ -488,7 +488,7 @@ mod tests {
     #[test]
     fn the_header_is_the_first_seven_fields_in_packing_order() {
         let mut p = Packer::default();
-        kernel_record(&mut p, 4);
+        kernel_record(&mut p, FieldValue::U64(4));
         // The same fields with `step` after `pers`: not the kernel's header.
         p.begin();
         p.put(Field::kind, FieldValue::Str("send"));
@@ -497,15 +497,7 @@ mod tests {
         p.put(Field::step, FieldValue::U64(7));
         p.end();
         // `pid` packed as a signed number: not either.
-        p.begin();
-        p.put(Field::kind, FieldValue::Str("send"));
-        p.put(Field::t_ns, FieldValue::U64(7000));
-        p.put(Field::step, FieldValue::U64(7));
-        p.put(Field::pers, FieldValue::Str("kolibri"));
-        p.put(Field::proc, FieldValue::U64(1));
-        p.put(Field::pid, FieldValue::I64(4));
-        p.put(Field::name, FieldValue::Str("cli"));
-        p.end();
+        kernel_record(&mut p, FieldValue::I64(4));
         p.raw(b"{}");
         let rs: Vec<_> = records(p.buf_mut()).collect();
         let (h, rest) = rs[0].header().expect("a kernel record");
@@ -519,7 +511,7 @@ mod tests {
         // Cut or damaged: no header, no panic.
         let good = {
             let mut p = Packer::default();
-            kernel_record(&mut p, 4);
+            kernel_record(&mut p, FieldValue::U64(4));
             p.buf_mut().clone()
         };
         for cut in 0..good.len() {
