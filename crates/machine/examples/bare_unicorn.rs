@@ -3,7 +3,10 @@
 //! - `compute_hooked_s`: the same with ipcemu's hooks installed (interrupt + invalid memory);
 //! - `trap_ns`: one `int 0x40` through an interrupt hook that returns;
 //! - `switch_ns`: `emu_start(until = 0)` + one trap + `emu_stop` in the hook, alternating between
-//!   two instances (what one context switch between guest processes costs at least);
+//!   two instances (what one context switch between guest processes cost before session 9);
+//! - `coswitch_ns`: the same trap, but each instance runs on a coroutine (crate `corosensei`) and
+//!   the hook suspends it instead of stopping the instance (what ipcemu's switch costs since
+//!   session 9, `crates/machine/src/runner.rs`);
 //! - `store_ns`: one guest store to RAM (Unicorn 2.1 takes its slow store path for every store).
 use std::time::Instant;
 use unicorn_engine::unicorn_const::{Arch, HookType, Mode, Prot};
@@ -16,6 +19,39 @@ fn instance(code: &[u8]) -> Unicorn<'static, ()> {
     uc.reg_write(RegisterX86::ESP, 0x9000).unwrap();
     uc.reg_write(RegisterX86::EIP, 0x1000).unwrap();
     uc
+}
+
+/// Nanoseconds per switch when each of two instances runs `emu_start` on a coroutine and its
+/// interrupt hook suspends that coroutine (the instance waits in its hook until resumed).
+fn coswitch_ns(n: u32) -> f64 {
+    use corosensei::{Coroutine, Yielder};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    type Y = Yielder<(), ()>;
+    let mut coros: Vec<Coroutine<(), (), ()>> = (0..2)
+        .map(|_| {
+            let mut uc = instance(&[0x40, 0xCD, 0x40, 0xEB, 0xFB]);
+            let cell: Rc<Cell<*const Y>> = Rc::new(Cell::new(std::ptr::null()));
+            let hook_cell = Rc::clone(&cell);
+            uc.add_intr_hook(move |_, _| {
+                // SAFETY: set by the coroutine below before its emu_start, which runs this hook.
+                unsafe { (*hook_cell.get()).suspend(()) };
+            })
+            .unwrap();
+            Coroutine::new(move |y: &Y, ()| {
+                cell.set(y as *const Y);
+                let _ = uc.emu_start(0x1000, 0, 0, 0);
+            })
+        })
+        .collect();
+    let t = Instant::now();
+    for i in 0..n {
+        let _ = coros[(i & 1) as usize].resume(());
+    }
+    let ns = t.elapsed().as_nanos() as f64 / n as f64;
+    // The instances wait in their hooks: leak them rather than unwind Unicorn's C frames.
+    std::mem::forget(coros);
+    ns
 }
 
 fn best<F: FnMut() -> f64>(mut f: F) -> f64 {
@@ -85,6 +121,8 @@ fn main() {
         t.elapsed().as_nanos() as f64 / n as f64
     });
 
+    let coswitch_ns = best(|| coswitch_ns(n));
+
     // mov ecx,10M ; l: mov [0x8000],ecx ; dec ecx ; jnz l ; hlt  (minus the same loop without the store)
     let store: &[u8] = &[
         0xB9, 0x80, 0x96, 0x98, 0x00, 0x89, 0x0D, 0x00, 0x80, 0x00, 0x00, 0x49, 0x75, 0xF7, 0xF4,
@@ -103,6 +141,6 @@ fn main() {
     let store_ns = loop_ns(store) - loop_ns(nostore);
 
     println!(
-        "{{\"compute_s\":{compute_s:.4},\"compute_hooked_s\":{compute_hooked_s:.4},\"trap_ns\":{trap_ns:.1},\"switch_ns\":{switch_ns:.1},\"store_ns\":{store_ns:.1}}}"
+        "{{\"compute_s\":{compute_s:.4},\"compute_hooked_s\":{compute_hooked_s:.4},\"trap_ns\":{trap_ns:.1},\"switch_ns\":{switch_ns:.1},\"coswitch_ns\":{coswitch_ns:.1},\"store_ns\":{store_ns:.1}}}"
     );
 }

@@ -7,9 +7,15 @@
 //! ```text
 //! guest `int n` -> interrupt hook -> routes[n] -> Personality::trap -> kernel -> registers/memory
 //!                                 -> Outcome: Continue (same emu_start goes on)
-//!                                             Block/Exit/Yield/Fault (emu_stop; the run loop
-//!                                             asks the kernel what runs next)
+//!                                             Block/Yield (the hook waits: its coroutine
+//!                                             suspends; the run loop asks the kernel what
+//!                                             runs next and later resumes it, runner.rs)
+//!                                             Exit/Fault (emu_stop)
 //! ```
+//!
+//! Each instance's `emu_start` runs on a coroutine stack of its own, so a blocked thread's
+//! instance stays inside its interrupt hook until the thread is scheduled again (a process
+//! switch is two stack switches, not `emu_stop` + `emu_start`); see `runner.rs`.
 //!
 //! The machine knows no personality: the world is built from a registry of
 //! [`Personality`] objects (crate `ipcemu-registry` assembles the standard one).
@@ -20,6 +26,7 @@ mod delayed;
 mod host;
 mod limits;
 mod memory;
+mod runner;
 mod stop;
 mod watchdog;
 
@@ -376,6 +383,9 @@ struct Shared {
     /// A watched access in the current instruction: (address, write); the run stops before
     /// the next instruction.
     watch_hit: Option<(u32, bool)>,
+    /// The thread running now may wait inside the interrupt hook when it blocks or yields
+    /// (runner.rs); false while it is single-stepped or a debugger uses the world.
+    wait_in_hook: bool,
 }
 
 /// The system-call log (`--strace`): one line per system call of every personality.
@@ -469,6 +479,9 @@ impl Shared {
 }
 
 struct Machine {
+    /// The coroutine `emu_start` runs on (first: it is dropped, and so leaves Unicorn,
+    /// before the instance closes).
+    runner: runner::Runner,
     uc: Unicorn<'static, ()>,
     real_mode: bool,
     loaded: Option<ThreadId>,
@@ -500,6 +513,10 @@ pub struct World {
     paths: Vec<String>,
     /// The threads whose next run is one instruction (debuggers' steps).
     step_thread: Vec<ThreadId>,
+    /// A debugger has used this world (breakpoints, steps, register writes, coverage):
+    /// no thread waits inside its interrupt hook any more (runner.rs), so every run is a
+    /// plain `emu_start`.
+    debugging: bool,
     /// Where threads stopped at breakpoints (passed once when they run on).
     stopped_at: HashMap<ThreadId, u32>,
     /// Coverage being recorded, per process (kept when the process's machine goes).
@@ -677,6 +694,7 @@ impl World {
             strace: None,
             skip_break: None,
             watch_hit: None,
+            wait_in_hook: false,
         };
         Ok(World {
             shared: Rc::new(RefCell::new(shared)),
@@ -684,6 +702,7 @@ impl World {
             first_pid: Vec::new(),
             paths: Vec::new(),
             step_thread: Vec::new(),
+            debugging: false,
             stopped_at: HashMap::new(),
             coverage: HashMap::new(),
             budget: MemBudget::new(
@@ -809,7 +828,8 @@ impl World {
                 .map_err(|e| fail(format!("register setup (fs base): {e:?}")))?;
         }
         let gpr = regs_in_place(&uc);
-        self.install_hooks(&mut uc, gpr, routes.vectors)
+        let runner = runner::Runner::new();
+        self.install_hooks(&mut uc, gpr, routes.vectors, runner.cell())
             .map_err(fail)?;
         let pid = {
             let mut guard = self.shared.borrow_mut();
@@ -822,6 +842,7 @@ impl World {
         };
         debug_assert_eq!(proc.0, self.machines.len());
         self.machines.push(Some(Machine {
+            runner,
             uc,
             gpr,
             loaded: Some(tid),
@@ -846,6 +867,7 @@ impl World {
         uc: &mut Unicorn<'static, ()>,
         gpr: *mut u64,
         routes: [Option<u8>; 256],
+        waits: runner::YielderCell,
     ) -> Result<(), String> {
         let shared = Rc::clone(&self.shared);
         uc.add_intr_hook(move |uc, intno| {
@@ -899,19 +921,27 @@ impl World {
                 }
                 (_, o) => o,
             };
-            let stop = match outcome {
+            // `wait`: the thread stays alive and may wait in this hook (runner.rs).
+            let (stop, wait) = match outcome {
                 Outcome::Continue if !preempt => return,
                 // Giving up the CPU with nobody to take it: go on without leaving Unicorn.
                 Outcome::Yield if !sh.kernel.others_runnable() => return,
                 Outcome::Continue | Outcome::Yield => {
                     sh.kernel.yield_current();
-                    HookStop::Switch
+                    (HookStop::Switch, true)
                 }
-                Outcome::Block | Outcome::Exit => HookStop::Switch,
-                Outcome::Fault(f) => HookStop::Fault(f),
+                Outcome::Block => (HookStop::Switch, true),
+                Outcome::Exit => (HookStop::Switch, false),
+                Outcome::Fault(f) => (HookStop::Fault(f), false),
             };
             sh.stop = Some(stop);
-            let _ = cpu.uc.emu_stop();
+            let wait = wait && sh.wait_in_hook;
+            drop(guard);
+            if wait && runner::wait_in_hook(&waits) == Some(true) {
+                // Scheduled again: its wake results are written; the guest goes on.
+                return;
+            }
+            let _ = uc.emu_stop();
         })
         .map_err(|e| format!("cannot add the interrupt hook: {e:?}"))?;
         let shared = Rc::clone(&self.shared);
@@ -1226,6 +1256,13 @@ impl World {
             sh.notify_exits();
             return StopReason::Fault(Box::new(report));
         };
+        // A debugger's single step runs one instruction; a thread that stopped at a breakpoint
+        // passes it once.
+        let count = if self.step_thread.contains(&t) { 1 } else { 0 };
+        if m.loaded != Some(t) || count != 0 || self.debugging {
+            // The instance leaves its hook before its registers change or it is stepped.
+            m.runner.park();
+        }
         if m.loaded != Some(t) {
             if let Some(old) = m.loaded {
                 let alive = self.shared.borrow().kernel.threads[old].state != ThreadState::Ended;
@@ -1278,7 +1315,9 @@ impl World {
                 sh.strace_resumed(t, had_value, &UcCpu::new(&mut m.uc, m.gpr));
             }
         }
-        let pc = if m.real_mode {
+        let pc = if m.runner.in_hook() {
+            0 // not used: the thread goes on in its hook
+        } else if m.real_mode {
             // Unicorn takes a linear start address in 16-bit mode.
             let cs = m.uc.reg_read(RegisterX86::CS).unwrap_or(0) & 0xffff;
             let ip = m.uc.reg_read(RegisterX86::EIP).unwrap_or(0) & 0xffff;
@@ -1290,9 +1329,6 @@ impl World {
             d.enter(m.uc.get_handle());
         }
         self.stop.enter(m.uc.get_handle());
-        // A debugger's single step runs one instruction; a thread that stopped at a breakpoint
-        // passes it once.
-        let count = if self.step_thread.contains(&t) { 1 } else { 0 };
         // Only after a breakpoint stop is there anything to pass (the hot path skips this).
         if !self.stopped_at.is_empty() {
             let at = m.uc.reg_read(RegisterX86::EIP).unwrap_or(0) as u32;
@@ -1308,7 +1344,8 @@ impl World {
         let result = if skipped {
             Ok(())
         } else {
-            m.uc.emu_start(pc, 0, 0, count)
+            self.shared.borrow_mut().wait_in_hook = count == 0 && !self.debugging;
+            m.runner.run(&m.uc, pc, count)
         };
         self.stop.leave();
         if let Some(d) = dog {
@@ -1445,7 +1482,8 @@ impl World {
     }
 
     fn drop_machine(&mut self, proc: ProcId) {
-        if let Some(m) = self.machines[proc.0].take() {
+        if let Some(mut m) = self.machines[proc.0].take() {
+            m.runner.park();
             // Detach first: the memory must not map into a closed instance. Then free it: an
             // ended process's memory is never read again, and a long run that starts and ends
             // programs must not keep them all.
@@ -1511,10 +1549,23 @@ impl World {
 
     // ----- debugging (the GDB stub) ---------------------------------------------------------
 
+    /// From now on every run is a plain `emu_start` (no thread waits inside its interrupt
+    /// hook, runner.rs): breakpoints, watchpoints, coverage hooks, steps and register writes
+    /// then act on stopped instances only.
+    fn start_debugging(&mut self) {
+        if !self.debugging {
+            self.debugging = true;
+            for m in self.machines.iter_mut().flatten() {
+                m.runner.park();
+            }
+        }
+    }
+
     /// Stop any thread of process `proc` before it executes the instruction at `addr` (the
     /// step that reaches it returns `StopReason::Breakpoint`). Only a code hook on that address
     /// is added: no guest memory changes.
     pub fn add_breakpoint(&mut self, proc: ProcId, addr: u32) -> Result<(), DebugError> {
+        self.start_debugging();
         let m = self
             .machines
             .get_mut(proc.0)
@@ -1569,6 +1620,7 @@ impl World {
     /// Record the basic blocks process `proc` executes from now on (call it before the run:
     /// code translated earlier is not seen). A block hook on every address of that process.
     pub fn enable_coverage(&mut self, proc: ProcId) -> Result<(), DebugError> {
+        self.start_debugging();
         let m = self
             .machines
             .get_mut(proc.0)
@@ -1622,6 +1674,7 @@ impl World {
         len: u32,
         writes_only: bool,
     ) -> Result<(), DebugError> {
+        self.start_debugging();
         let m = self
             .machines
             .get_mut(proc.0)
@@ -1732,18 +1785,21 @@ impl World {
     /// The next time thread `t` runs, it executes one instruction (`StopReason::Stepped`, or
     /// the trap it made).
     pub fn step_next(&mut self, t: Option<ThreadId>) {
+        self.start_debugging();
         self.step_thread = t.into_iter().collect();
     }
 
     /// As [`World::step_next`] for several threads at once (one debugger per process): each
     /// of `ts` executes one instruction the next time it runs.
     pub fn step_next_all(&mut self, ts: &[ThreadId]) {
+        self.start_debugging();
         self.step_thread = ts.to_vec();
     }
 
     /// Set the registers of thread `t` (the loaded thread's live registers, or its saved
     /// context). False when the thread has no machine or context.
     pub fn set_registers(&mut self, t: ThreadId, rf: &RegFile) -> bool {
+        self.start_debugging();
         let Some(proc) = self
             .shared
             .borrow()
