@@ -142,3 +142,74 @@ fn win32_pipe_writes_and_messages_are_held() {
         6,
     );
 }
+
+/// A held send puts the thread's eip back on its `int 0x40` from inside the interrupt hook,
+/// and the thread then waits in that hook (its Unicorn instance stays in `emu_start`) until the
+/// hold passes. A run paused in the long loop after the send (a stop between two blocks) must
+/// resume at the loop, not at that old eip: the code after the send runs once and the checksum
+/// is the plain run's (patches/unicorn/...-pc-write-sync.patch).
+#[test]
+fn a_pause_after_a_held_send_resumes_where_the_guest_was() {
+    use ipcemu_machine::{Step, StopReason};
+    let pers = Personalities::default();
+    let (plain, end0, _, _) = run(&pers, &[("kolibri/held_loop.kex", Some("60"))], false);
+    assert_eq!(end0, End::AllExited, "{plain}");
+    let out = Buf::default();
+    let mut w = pers
+        .world(
+            WorldConfig::default(),
+            Box::new(out.clone()),
+            Box::new(std::io::sink()),
+        )
+        .expect("world");
+    let seen = Rc::new(RefCell::new(0));
+    w.add_message_hook(Box::new(Hold {
+        seen: Rc::clone(&seen),
+    }));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let spec =
+        GuestSpec::from_file(root.join("kolibri/held_loop.kex"), Some("60")).expect("fixture");
+    w.add_guest(&spec).expect("guest");
+    // Pause from another thread once the loop runs: the held send takes no wall time (the
+    // guest clock jumps over the hold), the loop takes hundreds of milliseconds.
+    let handle = w.stop_handle();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pauser = {
+        let done = std::sync::Arc::clone(&done);
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(40));
+            if done.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            // Repeated until the run loop takes it (a stop can be lost right before a start).
+            handle.pause();
+            while handle.pause_pending() && !done.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                handle.pause();
+            }
+        })
+    };
+    let mut paused = 0;
+    loop {
+        match w.step() {
+            Step::Ran(_, StopReason::Paused) => {
+                paused += 1;
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            Step::Ran(..) => {}
+            Step::Over(end) => {
+                assert_eq!(end, End::AllExited);
+                break;
+            }
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    pauser.join().expect("pauser");
+    // Over: this returns at once and hands the guests' output to the writers.
+    assert_eq!(w.run().end, End::AllExited);
+    let held = String::from_utf8_lossy(&out.0.borrow()).into_owned();
+    assert_eq!(plain, held, "the paused run differs from the plain one");
+    assert!(!held.contains("FAIL"), "{held}");
+    assert!(paused >= 1, "the run was not paused");
+    assert!(*seen.borrow() >= 2, "the send was not held");
+}
