@@ -164,7 +164,7 @@ pub fn syscall<M: GuestMemory>(
             for i in 0..0x1_0000u32 {
                 let mut b = [0u8; 1];
                 if mem.read(start + i, &mut b).is_err() {
-                    return Outcome::Fault(GuestFault::Refused(format!(
+                    return Outcome::fault(GuestFault::Refused(format!(
                         "INT 21h/09h: string at {:04x}:{dx:04x} runs out of memory without '$'",
                         ds & 0xffff
                     )));
@@ -194,7 +194,7 @@ pub fn syscall<M: GuestMemory>(
             }
             let mut data = vec![0u8; count as usize];
             if let Err(fault) = k.procs[p].mem.read(linear(ds, dx), &mut data) {
-                return Outcome::Fault(GuestFault::BadPointer {
+                return Outcome::fault(GuestFault::BadPointer {
                     what: format!("INT 21h/40h: buffer {:04x}:{dx:04x}+{count}", ds & 0xffff),
                     fault,
                 });
@@ -208,7 +208,7 @@ pub fn syscall<M: GuestMemory>(
             k.exit_process(p, ExitStatus::Normal((eax & 0xff) as i32));
             Outcome::Exit
         }
-        _ => Outcome::Fault(GuestFault::Unsupported {
+        _ => Outcome::fault(GuestFault::Unsupported {
             abi: "DOS",
             function: format!("INT 21h AH={ah:02X}h"),
             detail: "(supported: 02h, 09h, 30h, 40h, 4Ch)".into(),

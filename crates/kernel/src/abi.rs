@@ -43,8 +43,16 @@ pub enum Outcome {
     Block,
     /// The thread (and maybe its process) has ended; the run loop must switch away.
     Exit,
-    /// The guest did something that ends its process.
-    Fault(crate::GuestFault),
+    /// The guest did something that ends its process (boxed: an `Outcome` is returned and
+    /// matched on every system call, and the fault is rare; see [`Outcome::fault`]).
+    Fault(Box<crate::GuestFault>),
+}
+
+impl Outcome {
+    /// The outcome of a call that ends the guest's process with `f`.
+    pub fn fault(f: crate::GuestFault) -> Self {
+        Outcome::Fault(Box::new(f))
+    }
 }
 
 /// A plain register file for tests and host-side callers.

@@ -57,7 +57,7 @@ impl Kolibri {
         let eip = cpu.get(Reg::Eip);
         let name = function_name(f, sub);
         if self.opts.strict {
-            return Outcome::Fault(GuestFault::Unsupported {
+            return Outcome::fault(GuestFault::Unsupported {
                 abi: "KolibriOS",
                 function: name,
                 detail: format!("(ebx={sub:#x}) at eip={eip:#010x} (--strict)"),

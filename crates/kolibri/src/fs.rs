@@ -361,7 +361,7 @@ impl Kolibri {
         let blk = cpu.get(Reg::Ebx);
         let p = k.threads[t].proc;
         let bad = |fault| {
-            Outcome::Fault(GuestFault::BadPointer {
+            Outcome::fault(GuestFault::BadPointer {
                 what: format!("function {f}: parameter block or file name at {blk:#x}"),
                 fault,
             })
@@ -551,7 +551,7 @@ impl Kolibri {
         let name = match name {
             Ok(n) => n,
             Err(fault) => {
-                return Outcome::Fault(GuestFault::BadPointer {
+                return Outcome::fault(GuestFault::BadPointer {
                     what: format!("function {op}: file name at {ptr:#x}"),
                     fault,
                 })
@@ -611,7 +611,7 @@ impl Kolibri {
         let name = match read_name70(&k.procs[p].mem, ptr) {
             Ok(n) => n,
             Err(fault) => {
-                return Outcome::Fault(GuestFault::BadPointer {
+                return Outcome::fault(GuestFault::BadPointer {
                     what: format!("function {op}: file name at {ptr:#x}"),
                     fault,
                 })
@@ -720,7 +720,7 @@ impl Kolibri {
             match k.procs[p].mem.read_cstr(params, 256) {
                 Ok(s) => Some(s),
                 Err(fault) => {
-                    return Outcome::Fault(GuestFault::BadPointer {
+                    return Outcome::fault(GuestFault::BadPointer {
                         what: "function 70.7: parameters".into(),
                         fault,
                     })

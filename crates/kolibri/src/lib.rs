@@ -548,7 +548,7 @@ impl Kolibri {
                 let ecx = cpu.get(Reg::Ecx);
                 match self.thread_info(k, t, ecx, ebx) {
                     Ok(max) => set(cpu, max),
-                    Err(fault) => Outcome::Fault(GuestFault::BadPointer {
+                    Err(fault) => Outcome::fault(GuestFault::BadPointer {
                         what: "function 9: thread-info buffer".into(),
                         fault,
                     }),
@@ -608,7 +608,7 @@ impl Kolibri {
                     match self.ipc_send(k, t, pid, msg, len) {
                         Ok(r) => set(cpu, r as u32),
                         Err(SendError::BadMessage(fault)) => {
-                            Outcome::Fault(GuestFault::BadPointer {
+                            Outcome::fault(GuestFault::BadPointer {
                                 what: format!("function 60.2: message to PID {pid}"),
                                 fault,
                             })

@@ -671,7 +671,7 @@ impl Kos {
             }
             _ => {
                 if self.strict {
-                    return Outcome::Fault(GuestFault::Unsupported {
+                    return Outcome::fault(GuestFault::Unsupported {
                         abi: "KOS",
                         function: format!("{eax}"),
                         detail: "(int 0x91, --strict)".into(),

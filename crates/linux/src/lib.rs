@@ -162,7 +162,7 @@ pub fn syscall<M: GuestMemory>(
         }
         _ => {
             if strict {
-                return Outcome::Fault(GuestFault::Unsupported {
+                return Outcome::fault(GuestFault::Unsupported {
                     abi: "Linux",
                     function: format!("system call {nr}"),
                     detail: "(--strict)".into(),

@@ -366,7 +366,7 @@ pub enum Step {
 #[derive(Debug)]
 enum HookStop {
     Switch,
-    Fault(GuestFault),
+    Fault(Box<GuestFault>),
     Breakpoint(u32),
     Watchpoint(u32, bool),
 }
@@ -874,9 +874,9 @@ impl World {
             let mut guard = shared.borrow_mut();
             let sh = &mut *guard;
             let Some(t) = sh.kernel.current() else {
-                sh.stop = Some(HookStop::Fault(GuestFault::Emulation(
+                sh.stop = Some(HookStop::Fault(Box::new(GuestFault::Emulation(
                     "trap with no current thread".into(),
-                )));
+                ))));
                 let _ = uc.emu_stop();
                 return;
             };
@@ -899,7 +899,7 @@ impl World {
                     &mut cpu,
                     Trap::Interrupt(intno as u8),
                 ),
-                None => Outcome::Fault(GuestFault::UnhandledInterrupt(intno as u8)),
+                None => Outcome::fault(GuestFault::UnhandledInterrupt(intno as u8)),
             };
             if let Some((i, call)) = logged {
                 sh.strace_after(i, t, call, &outcome, &cpu);
@@ -1362,7 +1362,7 @@ impl World {
         }
         let fault = match (result, stop) {
             (Err(e), _) => Some(describe_uc_error(e, bad)),
-            (Ok(()), Some(HookStop::Fault(f))) => Some(f),
+            (Ok(()), Some(HookStop::Fault(f))) => Some(*f),
             (Ok(()), Some(HookStop::Switch)) => None,
             (Ok(()), Some(HookStop::Watchpoint(a, w))) => {
                 self.shared.borrow_mut().kernel.pause_current();

@@ -77,7 +77,7 @@ impl PcIpc {
         let ptr = match k.mem_of(t).read_u32(top) {
             Ok(v) => v,
             Err(fault) => {
-                return Outcome::Fault(GuestFault::BadPointer {
+                return Outcome::fault(GuestFault::BadPointer {
                     what: "PC-IPC: parameter-block pointer on the stack".into(),
                     fault,
                 })
@@ -87,7 +87,7 @@ impl PcIpc {
         match self.call(k, t, block, real_mode) {
             Ok(PcOutcome::Done) => Outcome::Continue,
             Ok(PcOutcome::Blocked) => Outcome::Block,
-            Err(fault) => Outcome::Fault(GuestFault::BadPointer {
+            Err(fault) => Outcome::fault(GuestFault::BadPointer {
                 what: format!("PC-IPC: parameter block at {block:#x}"),
                 fault,
             }),

@@ -881,7 +881,7 @@ impl<M: GuestMemory> Personality<M> for Win32 {
         let at = cpu.get(Reg::Eip).wrapping_sub(2);
         match self.dispatch(k, t, cpu, at) {
             Ok(o) => o,
-            Err(f) => Outcome::Fault(f),
+            Err(f) => Outcome::fault(f),
         }
     }
     fn thread_exited(&mut self, k: &mut Kernel<M>, t: ThreadId) {
