@@ -154,16 +154,49 @@ struct PcDone {
     block: u32,
     fields: [u8; 12],
     data: Option<(u32, Vec<u8>)>,
+    /// Where the data's buffer goes back when it is written.
+    pool: Pool,
+}
+
+/// Message buffers taken out of use, for the next messages (a send and a read each made an
+/// allocation and a free before: ≈ 800 instructions of a read-wait round trip's 9 200).
+/// Shared with the completions that write a read-wait's data when its thread resumes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pool(std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>);
+
+impl Pool {
+    /// Buffers kept (each at most [`Pool::KEEP_BYTES`]): enough for every message in flight
+    /// of a busy exchange; the pool never holds more.
+    const KEEP: usize = 16;
+    const KEEP_BYTES: usize = 4096;
+
+    /// A buffer of `len` zero bytes.
+    pub(crate) fn take(&self, len: usize) -> Vec<u8> {
+        let mut v = self.0.borrow_mut().pop().unwrap_or_default();
+        v.resize(len, 0);
+        v
+    }
+
+    /// A buffer whose bytes are no longer needed.
+    pub(crate) fn give(&self, mut v: Vec<u8>) {
+        let mut p = self.0.borrow_mut();
+        if p.len() < Self::KEEP && v.capacity() <= Self::KEEP_BYTES {
+            v.clear();
+            p.push(v);
+        }
+    }
 }
 
 impl Completion for PcDone {
     fn complete(self: Box<Self>, mem: &mut dyn GuestMemory, _cpu: &mut dyn Cpu) {
         // Both ranges were checked when the message was taken; only this thread's own
         // process could have changed its memory since, and it was waiting.
-        if let Some((addr, data)) = &self.data {
-            let _ = mem.write(*addr, data);
+        let done = *self;
+        if let Some((addr, data)) = done.data {
+            let _ = mem.write(addr, &data);
+            done.pool.give(data);
         }
-        let _ = mem.write(self.block, &self.fields);
+        let _ = mem.write(done.block, &done.fields);
     }
 }
 
@@ -184,6 +217,7 @@ pub struct PcState {
     pub(crate) last_msg: u64,
     /// Trace only: payload of the current command's message.
     pub(crate) last_payload: Vec<u8>,
+    pub(crate) pool: Pool,
 }
 
 impl PcState {
@@ -201,6 +235,7 @@ impl PcState {
             sent: 0,
             last_msg: 0,
             last_payload: Vec::new(),
+            pool: Pool::default(),
         }
     }
 
@@ -516,6 +551,7 @@ impl PcIpc {
                             Ok(Some(data)) => {
                                 // Checked by take_message.
                                 let _ = k.procs[p].mem.write(b.data, &data);
+                                self.st.pool.give(data);
                                 err::OK
                             }
                             Ok(None) if b.cmd == cmd::READ_WAIT => {
@@ -542,7 +578,7 @@ impl PcIpc {
                     } else if b.size as u32 + MSG_OVERHEAD > st.free() {
                         err::SPACE_FULL
                     } else {
-                        let mut data = vec![0u8; b.size as usize];
+                        let mut data = st.pool.take(b.size as usize);
                         if k.procs[p].mem.read(b.data, &mut data).is_err() {
                             err::BAD_DATA
                         } else {
@@ -733,6 +769,7 @@ impl PcIpc {
             block: pw.block,
             fields,
             data,
+            pool: self.st.pool.clone(),
         };
         k.wake(w, Wake::Complete(Box::new(done)));
     }
