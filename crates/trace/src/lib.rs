@@ -84,6 +84,7 @@ impl JsonlSink {
         ThreadedSink::start(Writer::Jsonl {
             out,
             buf: Vec::with_capacity(1 << 17),
+            actors: record::Actors::default(),
         })
     }
 }
@@ -94,6 +95,7 @@ pub(crate) enum Writer {
     Jsonl {
         out: Box<dyn Write + Send>,
         buf: Vec<u8>,
+        actors: record::Actors,
     },
     /// Chrome trace events, decided straight from the captured fields.
     Chrome(Box<ChromeSink>),
@@ -104,8 +106,8 @@ pub(crate) enum Writer {
 impl Writer {
     fn take(&mut self, chunk: &record::Chunk) -> std::io::Result<()> {
         match self {
-            Writer::Jsonl { out, buf } => {
-                chunk.write_json(buf);
+            Writer::Jsonl { out, buf, actors } => {
+                chunk.write_json(buf, actors);
                 if buf.len() >= 1 << 16 {
                     out.write_all(buf)?;
                     buf.clear();
@@ -118,7 +120,7 @@ impl Writer {
     }
     fn finish(&mut self) -> std::io::Result<()> {
         match self {
-            Writer::Jsonl { out, buf } => {
+            Writer::Jsonl { out, buf, .. } => {
                 out.write_all(buf)?;
                 buf.clear();
                 out.flush()
