@@ -340,36 +340,28 @@ impl Kolibri {
 
     fn take_event_raw(&mut self, t: ThreadId) -> u32 {
         let th = self.thread(t);
-        let mut mask = th.event_mask & 0x3ff & !(1 << 3);
-        while mask != 0 {
-            let bit = 31 - mask.leading_zeros();
-            mask &= !(1 << bit);
-            match bit {
-                0 => {
-                    if th.redraw {
-                        return 1;
-                    }
-                }
-                // Key, button: pending while the buffer holds one (`input.rs`).
-                1 => {
-                    if !th.keys.is_empty() {
-                        return 2;
-                    }
-                }
-                2 => {
-                    if th.button.is_some() {
-                        return 3;
-                    }
-                }
-                _ => {
-                    if th.events & (1 << bit) != 0 {
-                        th.events &= !(1 << bit);
-                        return bit + 1;
-                    }
-                }
-            }
+        // Pending codes as bits (bit n = event n + 1): redraw, key and button from their
+        // state, 5..=10 from the event flags; event 4 and 11.. are ignored. The highest code
+        // the mask allows comes first.
+        let mut pending = th.events & 0x3f0;
+        if th.redraw {
+            pending |= 1;
         }
-        0
+        if !th.keys.is_empty() {
+            pending |= 2;
+        }
+        if th.button.is_some() {
+            pending |= 4;
+        }
+        let m = pending & th.event_mask & 0x3ff & !(1 << 3);
+        if m == 0 {
+            return 0;
+        }
+        let bit = 31 - m.leading_zeros();
+        if bit >= 3 {
+            th.events &= !(1 << bit);
+        }
+        bit + 1
     }
 
     /// Raise event `code` (1..=32) for a thread and wake it if it waits for it.

@@ -94,6 +94,8 @@ impl StopHandle {
 
     /// The instance stopped; it may be closed (after `closing()`).
     pub(crate) fn leave(&self) {
-        self.inner.running.store(0, Ordering::SeqCst);
+        // Release is enough: a stop that still sees the old handle reaches an instance that
+        // is not running (its `uc_emu_stop` is forgotten, and callers repeat it; see `stop`).
+        self.inner.running.store(0, Ordering::Release);
     }
 }
