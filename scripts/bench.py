@@ -9,7 +9,10 @@ target/bench/report.json and target/bench/report.md, and plots the scale curve t
 target/bench/scale.png (matplotlib, installed with pip if missing).
 
 Every figure is the best of --repeat runs (default 3); ipcemu and the native programs are pinned
-to one CPU with taskset. Quick mode (--quick) uses smaller counts, for a smoke test.
+to one CPU with taskset. The two ratio targets of the stores issue are also measured in paired
+rounds (native, KolibriOS and PC-IPC back to back; median and best round of the per-round ratios),
+since this machine's speed drifts between minutes. Quick mode (--quick) uses smaller counts, for a
+smoke test.
 """
 
 import argparse
@@ -219,6 +222,9 @@ def main():
     res["trace_chrome_vs_jsonl"] = ch / jl
     res["trace_chrome_bytes"] = sizes["chrome"]
 
+    # --- paired rounds ------------------------------------------------------------------------
+    res.update(paired(q))
+
     # --- scale --------------------------------------------------------------------------------
     scale = []
     # Each size twice, with R and 2R rounds: the difference is the steady message rate, without
@@ -235,6 +241,34 @@ def main():
     res["scale"] = scale
 
     report(res)
+
+
+def paired(q):
+    """The ratio targets measured in pairs: this machine's speed drifts by tens of percent from
+    one minute to the next, so a ratio of two figures measured minutes apart says more about the
+    drift than about ipcemu. Each round runs the native pipe ping-pong, the KolibriOS ping-pong
+    and the PC-IPC read-wait ping-pong back to back (pinned, as above); the ratios are taken per
+    round, and the median and the best round are reported."""
+    rounds = 3 if q else 9
+    npp = 50_000 if q else 200_000
+    n = 100_000 if q else 500_000
+    pn = 20_000 if q else 100_000
+    nat, kos, pc = [], [], []
+    for _ in range(rounds):
+        out = sh(pinned([str(OUT / "native_pipes"), "pingpong", str(npp)])).stdout.split()
+        nat.append(npp / float(out[2]))
+        kos.append(n / timed([str(IPCEMU), "run", K / "pp_srv.kex", K / "pp_cli.kex", "--params", f"2={n}"], f"PASS pp_cli {n}")[0])
+        pc.append(pn / timed([str(IPCEMU), "run", D / "pcbsrv.com", D / "pcbcli.com", "--params", f"2={pn}"], "PASS pcbcli")[0])
+    vs_native = sorted(k / x for k, x in zip(kos, nat))
+    pc_vs_kos = sorted(p / k for p, k in zip(pc, kos))
+    med = lambda v: v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    return {
+        "paired_rounds": rounds,
+        "paired_pingpong_vs_native_median": med(vs_native),
+        "paired_pingpong_vs_native_best": vs_native[-1],
+        "paired_pcipc_vs_kolibri_median": med(pc_vs_kos),
+        "paired_pcipc_vs_kolibri_best": pc_vs_kos[-1],
+    }
 
 
 def machine():
@@ -294,6 +328,12 @@ def report(r):
          "", "", ""),
         ("PC-IPC read-wait ping-pong (round trips)", r["pcipc_pingpong_rt_s"], "/s",
          f">= {fmt(r['pingpong_rt_s'] / 1.5, '/s')} (KolibriOS / 1.5)", r["pcipc_pingpong_rt_s"] * 1.5 >= r["pingpong_rt_s"], "", "", ""),
+        (f"ping-pong vs native pipes, {r['paired_rounds']} paired rounds (median; best round)",
+         r["paired_pingpong_vs_native_median"], "x", ">= 10x", r["paired_pingpong_vs_native_median"] >= 10,
+         f"best round {r['paired_pingpong_vs_native_best']:.2f}x", "", ""),
+        (f"PC-IPC read-wait vs KolibriOS ping-pong, {r['paired_rounds']} paired rounds (median; best round)",
+         r["paired_pcipc_vs_kolibri_median"], "x", ">= 0.67x", r["paired_pcipc_vs_kolibri_median"] >= 0.67,
+         f"best round {r['paired_pcipc_vs_kolibri_best']:.2f}x", "", ""),
         ("JSONL tracing slowdown (100k round trips)", r["trace_jsonl_slowdown"], "x", "<= 2x", r["trace_jsonl_slowdown"] <= 2, "", "", ""),
         ("Chrome trace cost vs JSONL (same run)", r["trace_chrome_vs_jsonl"], "x", "<= 1.5x", r["trace_chrome_vs_jsonl"] <= 1.5, "", "", ""),
         ("store to a data page vs the same loop without it (store_loop/compute)", r["store_vs_nostore"], "x", "<= 2x", r["store_vs_nostore"] <= 2,
