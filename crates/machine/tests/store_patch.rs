@@ -36,6 +36,16 @@ fn the_vendored_crate_is_the_patched_one() {
         x86_unicorn.contains("env->hflags &= ~HF_ADDSEG_MASK;"),
         "the flat 32-bit start without ADDSEG (flat-addseg patch) is missing"
     );
+    assert!(
+        translate.contains("gen_helper_ipcemu_int_hooked"),
+        "int n calling the interrupt hooks inside the block (int-hook-inline patch) is missing"
+    );
+    let cpus = std::fs::read_to_string(root.join("vendor/unicorn-engine-sys/qemu/softmmu/cpus.c"))
+        .unwrap();
+    assert!(
+        cpus.contains("uc->skip_sync_pc_on_exit = false;"),
+        "the pc-write-sync fix is missing"
+    );
     assert_eq!(stamp.trim().len(), 64, "{stamp}");
     assert!(
         gen_icount.contains("tcg_ctx->exitreq_label = gen_new_label"),
