@@ -3,7 +3,8 @@
 //! *waiting inside the interrupt hook* instead of stopping it. When the run loop schedules
 //! that thread again it resumes the coroutine: the hook returns and the guest goes on in the
 //! same `emu_start`. A process switch then costs two stack switches instead of Unicorn's
-//! `emu_stop` + `emu_start` (about 40 ns against 110–150 ns here; `docs/performance.md`).
+//! `emu_stop` + `emu_start` (bare Unicorn, trap included: 80–94 ns against 145–195 ns here;
+//! `docs/performance.md`).
 //!
 //! A machine waiting in its hook is *parked* (the hook stops the instance and returns, so
 //! `emu_start` ends) before anything that needs a stopped instance: loading another thread's
@@ -158,9 +159,10 @@ impl Drop for Runner {
     }
 }
 
-/// Called by the interrupt hook when its thread blocks or yields: wait in the hook if the
-/// instance runs on a coroutine. Returns `true` when the thread should go on (the hook just
-/// returns), `false` when the instance must stop (the hook calls `emu_stop`).
+/// Called by the interrupt hook when its thread blocks or yields: wait in the hook until the
+/// run loop resumes this instance. `Some(true)`: the thread goes on (the hook just returns);
+/// `Some(false)`: parked or closing, the instance must stop (the hook calls `emu_stop`); `None`:
+/// no coroutine runs this instance, so it cannot wait (the hook calls `emu_stop`).
 pub(crate) fn wait_in_hook(cell: &YielderCell) -> Option<bool> {
     let y = cell.get();
     if y.is_null() {
