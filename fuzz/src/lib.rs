@@ -120,7 +120,7 @@ impl Sim {
         let mut regs = self.regs.remove(&t).unwrap_or_default();
         let outcome = match self.pers.iter_mut().find(|(v, _)| *v == vector) {
             Some((_, p)) => p.trap(&mut self.k, t, &mut regs, Trap::Interrupt(vector)),
-            None => Outcome::Fault(ipcemu_kernel::GuestFault::UnhandledInterrupt(vector)),
+            None => Outcome::fault(ipcemu_kernel::GuestFault::UnhandledInterrupt(vector)),
         };
         self.regs.insert(t, regs);
         self.notify_exits();
