@@ -42,13 +42,13 @@ impl Write for Buf {
     }
 }
 
-/// Run `guests` (fixture paths with parameters) with or without the hook: (output, end,
-/// guest ns, messages the hook saw).
-fn run(
+/// A world of `guests` (fixture paths with parameters), with the holding hook if `hold`: the
+/// world, its output, and the count of messages the hook saw.
+fn world(
     pers: &Personalities,
     guests: &[(&str, Option<&str>)],
     hold: bool,
-) -> (String, End, u64, u64) {
+) -> (ipcemu_machine::World, Buf, Rc<RefCell<u64>>) {
     let out = Buf::default();
     let mut w = pers
         .world(
@@ -68,6 +68,16 @@ fn run(
         let spec = GuestSpec::from_file(root.join(g), *params).expect("fixture");
         w.add_guest(&spec).expect("guest");
     }
+    (w, out, seen)
+}
+
+/// Run `guests` with or without the hook: (output, end, guest ns, messages the hook saw).
+fn run(
+    pers: &Personalities,
+    guests: &[(&str, Option<&str>)],
+    hold: bool,
+) -> (String, End, u64, u64) {
+    let (mut w, out, seen) = world(pers, guests, hold);
     let r = w.run();
     let text = String::from_utf8_lossy(&out.0.borrow()).into_owned();
     let n = *seen.borrow();
@@ -152,24 +162,10 @@ fn win32_pipe_writes_and_messages_are_held() {
 fn a_pause_after_a_held_send_resumes_where_the_guest_was() {
     use ipcemu_machine::{Step, StopReason};
     let pers = Personalities::default();
-    let (plain, end0, _, _) = run(&pers, &[("kolibri/held_loop.kex", Some("60"))], false);
+    let guests = [("kolibri/held_loop.kex", Some("60"))];
+    let (plain, end0, _, _) = run(&pers, &guests, false);
     assert_eq!(end0, End::AllExited, "{plain}");
-    let out = Buf::default();
-    let mut w = pers
-        .world(
-            WorldConfig::default(),
-            Box::new(out.clone()),
-            Box::new(std::io::sink()),
-        )
-        .expect("world");
-    let seen = Rc::new(RefCell::new(0));
-    w.add_message_hook(Box::new(Hold {
-        seen: Rc::clone(&seen),
-    }));
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
-    let spec =
-        GuestSpec::from_file(root.join("kolibri/held_loop.kex"), Some("60")).expect("fixture");
-    w.add_guest(&spec).expect("guest");
+    let (mut w, out, seen) = world(&pers, &guests, true);
     // Pause from another thread once the loop runs: the held send takes no wall time (the
     // guest clock jumps over the hold), the loop takes hundreds of milliseconds.
     let handle = w.stop_handle();
