@@ -1238,8 +1238,12 @@ impl World {
 
     /// Switch the machine of `t`'s process to `t` and run it until the hook stops it.
     fn run_thread(&mut self, t: ThreadId, dog: Option<&watchdog::Watchdog>) -> StopReason {
+        // A debugger's single step runs one instruction; a thread that stopped at a breakpoint
+        // passes it once.
+        let count = if self.step_thread.contains(&t) { 1 } else { 0 };
         let (proc, start, start_fs, wake) = {
             let mut sh = self.shared.borrow_mut();
+            sh.wait_in_hook = count == 0 && !self.debugging;
             let th = &mut sh.kernel.threads[t];
             (th.proc, th.take_start(), th.take_start_fs(), th.take_wake())
         };
@@ -1256,9 +1260,6 @@ impl World {
             sh.notify_exits();
             return StopReason::Fault(Box::new(report));
         };
-        // A debugger's single step runs one instruction; a thread that stopped at a breakpoint
-        // passes it once.
-        let count = if self.step_thread.contains(&t) { 1 } else { 0 };
         if m.loaded != Some(t) || count != 0 || self.debugging {
             // The instance leaves its hook before its registers change or it is stepped.
             m.runner.park();
@@ -1344,7 +1345,6 @@ impl World {
         let result = if skipped {
             Ok(())
         } else {
-            self.shared.borrow_mut().wait_in_hook = count == 0 && !self.debugging;
             m.runner.run(&m.uc, pc, count)
         };
         self.stop.leave();
