@@ -38,6 +38,7 @@ run $((2 * N))
 for f in "$tmp"/cg."$N"-*; do
     t=${f##*-}
     g="$tmp/cg.$((2 * N))-$t"
+    [ -f "$g" ] || continue
     a=$(total "$f")
     b=$(total "$g")
     per=$(((b - a) / N))

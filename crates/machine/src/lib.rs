@@ -45,6 +45,10 @@ extern "C" {
     /// whose first member is the array of general registers (`CPUX86State::regs`, sixteen
     /// 64-bit values in QEMU's order); null if the engine cannot start.
     fn uc_ipcemu_cpu_env(uc: *mut std::ffi::c_void) -> *mut u64;
+    /// Also from the `x86-regs-in-place` patch: the byte offset of segment register `seg`'s
+    /// selector (`0` = ES, `1` = CS, `2` = SS, `3` = DS, `4` = FS, `5` = GS, QEMU's order) in
+    /// that CPU state, or -1 for another `seg`.
+    fn uc_ipcemu_x86_seg_offset(seg: std::ffi::c_int) -> std::ffi::c_long;
 }
 
 /// The level of ipcemu's Unicorn patch this build runs on (guest stores take the fast path on
@@ -582,6 +586,40 @@ impl<'a, 'b> UcCpu<'a, 'b> {
             _ => return None,
         })
     }
+
+    /// Index of a segment register in `CPUX86State::segs` (QEMU's R_ES.. order). Only read
+    /// in place: writing a selector must also load the segment's base and limit, which
+    /// uc_reg_write does.
+    fn seg_index(r: Reg) -> Option<std::ffi::c_int> {
+        Some(match r {
+            Reg::Es => 0,
+            Reg::Cs => 1,
+            Reg::Ss => 2,
+            Reg::Ds => 3,
+            Reg::Fs => 4,
+            Reg::Gs => 5,
+            _ => return None,
+        })
+    }
+
+    /// `Cpu::get` of a register that is not a general one (kept out of line, so that the
+    /// general registers' path stays a few instructions).
+    #[inline(never)]
+    fn get_other(&self, r: Reg) -> u32 {
+        if let (false, Some(seg)) = (self.gpr.is_null(), Self::seg_index(r)) {
+            // SAFETY: a C function without side effects.
+            let off = unsafe { uc_ipcemu_x86_seg_offset(seg) };
+            if off >= 0 {
+                // SAFETY: as for the general registers: `off` is where the C compiler put this
+                // segment's `uint32_t selector` inside the same CPU state (`gpr` is its
+                // start), and uc_reg_read returns exactly that field for segment registers.
+                return unsafe {
+                    std::ptr::read_volatile(self.gpr.cast::<u8>().add(off as usize).cast::<u32>())
+                };
+            }
+        }
+        self.uc.reg_read(x86(r)).unwrap_or(0) as u32
+    }
 }
 
 fn x86(r: Reg) -> RegisterX86 {
@@ -642,7 +680,7 @@ impl Cpu for UcCpu<'_, '_> {
             // EAX..EDI in 16- and 32-bit mode.
             return unsafe { std::ptr::read_volatile(self.gpr.add(i)) } as u32;
         }
-        self.uc.reg_read(x86(r)).unwrap_or(0) as u32
+        self.get_other(r)
     }
     #[inline]
     fn set(&mut self, r: Reg, v: u32) {
@@ -2021,6 +2059,21 @@ mod reg_tests {
                     !v,
                     "{r:?} written in place, read by the API"
                 );
+            }
+            // Segment registers are read in place, written through the API.
+            for (i, r) in [Reg::Es, Reg::Cs, Reg::Ss, Reg::Ds, Reg::Fs, Reg::Gs]
+                .into_iter()
+                .enumerate()
+            {
+                if mode == Mode::MODE_16 {
+                    // (A protected-mode selector would need a descriptor table.)
+                    cpu.set(r, 0x1230 + i as u32 * 0x111);
+                }
+                let api = cpu.uc.reg_read(x86(r)).expect("segment register reads") as u32;
+                assert_eq!(cpu.get(r), api, "{r:?} read by the API and in place");
+                if mode == Mode::MODE_16 {
+                    assert_eq!(api, 0x1230 + i as u32 * 0x111, "{r:?} written by the API");
+                }
             }
             // The other registers still go through the API.
             cpu.set(Reg::Eip, 0x1234);

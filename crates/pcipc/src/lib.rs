@@ -18,7 +18,6 @@ use ipcemu_kernel::{Cpu, GuestFault, GuestMemory, Kernel, Outcome, ProcId, Reg, 
 use ipcemu_personality::{Format, HostMessage, HostPort, HostSendResult, Personality, Trap};
 use state::Block;
 use std::any::Any;
-use std::collections::HashMap;
 
 /// The vector PC-IPC uses unless told otherwise.
 pub const DEFAULT_VECTOR: u8 = 0x60;
@@ -30,8 +29,8 @@ pub const NAME: &str = "pcipc";
 pub struct PcIpc {
     pub(crate) st: PcState,
     vector: u8,
-    /// Which process requested each ID (released when that process ends).
-    pub(crate) owners: HashMap<u16, ProcId>,
+    /// Which process requested each ID (index: ID; released when that process ends).
+    pub(crate) owners: Owners,
     host_id: Option<u16>,
 }
 
@@ -41,7 +40,7 @@ impl PcIpc {
         PcIpc {
             st: PcState::new(config),
             vector,
-            owners: HashMap::new(),
+            owners: Owners::default(),
             host_id: None,
         }
     }
@@ -120,9 +119,9 @@ impl PcIpc {
     /// The host's own ID, requested once PC-IPC is installed.
     fn host_id<M: GuestMemory>(&mut self, k: &Kernel<M>, t: ThreadId) -> Option<u16> {
         if self.host_id.is_none() && self.st.installed {
-            let id = (1..=self.st.config.ids).find(|i| !self.st.ids.contains(i))?;
+            let id = self.st.ids.first_free(self.st.config.ids)?;
             self.st.ids.insert(id);
-            self.owners.insert(id, k.threads[t].proc);
+            self.owners.set(id, Some(k.threads[t].proc));
             let b = Block {
                 caller: id,
                 to: 0,
@@ -134,6 +133,35 @@ impl PcIpc {
             self.host_id = Some(id);
         }
         self.host_id
+    }
+}
+
+/// Which process requested each ID (index: ID; ID 0 is nobody's).
+#[derive(Debug, Default)]
+pub(crate) struct Owners(Vec<Option<ProcId>>);
+
+impl Owners {
+    /// The process that requested `id`, if it is in use.
+    pub(crate) fn get(&self, id: u16) -> Option<ProcId> {
+        self.0.get(id as usize).copied().flatten()
+    }
+
+    pub(crate) fn set(&mut self, id: u16, p: Option<ProcId>) {
+        let i = id as usize;
+        if i >= self.0.len() {
+            if p.is_none() {
+                return;
+            }
+            self.0.resize(i + 1, None);
+        }
+        self.0[i] = p;
+    }
+
+    /// The IDs `p` requested, in ascending order.
+    fn of(&self, p: ProcId) -> impl Iterator<Item = u16> + '_ {
+        (0..self.0.len())
+            .filter(move |&i| self.0[i] == Some(p))
+            .map(|i| i as u16)
     }
 }
 
@@ -191,16 +219,10 @@ impl<M: GuestMemory> Personality<M> for PcIpc {
         if k.procs[p].live_threads > 0 || k.procs[p].abi == "host" {
             return;
         }
-        let mut ids: Vec<u16> = self
-            .owners
-            .iter()
-            .filter(|(_, &o)| o == p)
-            .map(|(&id, _)| id)
-            .collect();
-        ids.sort_unstable();
+        let ids: Vec<u16> = self.owners.of(p).collect();
         let why = format!("{} ended", k.thread_label(t));
         for id in ids {
-            if self.st.ids.contains(&id) {
+            if self.st.ids.contains(id) {
                 self.release_id(k, t, id, &why);
             }
         }

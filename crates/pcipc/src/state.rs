@@ -9,11 +9,12 @@
 use crate::{PcIpc, NAME};
 use ipcemu_kernel::trace::Payload;
 use ipcemu_kernel::{
-    trace_rec, Blocker, Completion, Cpu, Endpoint, GuestMemory, Kernel, MemFault, Message, MsgKind,
-    ThreadId, Verdict, Wake,
+    trace_rec, Blocker, Endpoint, GuestMemory, Kernel, MemFault, Message, MsgKind, ThreadId,
+    Verdict, Wake,
 };
 use std::any::Any;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
+use std::fmt;
 
 /// Status bit: IPC enabled.
 pub const ST_ENABLED: u16 = 1 << 1;
@@ -113,7 +114,7 @@ impl Default for PcIpcConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct Msg {
     from: u16,
-    to: u16,
+    pub(crate) to: u16,
     data: Vec<u8>,
     seq: u64,
 }
@@ -147,22 +148,10 @@ impl Blocker for PcWait {
     }
 }
 
-/// What a completed read-wait writes when its thread resumes: the message data, then the
-/// parameter block's returned fields.
-#[derive(Debug)]
-struct PcDone {
-    block: u32,
-    fields: [u8; 12],
-    data: Option<(u32, Vec<u8>)>,
-    /// Where the data's buffer goes back when it is written.
-    pool: Pool,
-}
-
 /// Message buffers taken out of use, for the next messages (a send and a read each made an
 /// allocation and a free before: ≈ 800 instructions of a read-wait round trip's 9 200).
-/// Shared with the completions that write a read-wait's data when its thread resumes.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Pool(std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>);
+pub(crate) struct Pool(Vec<Vec<u8>>);
 
 impl Pool {
     /// Buffers kept (each at most [`Pool::KEEP_BYTES`]): enough for every message in flight
@@ -171,32 +160,76 @@ impl Pool {
     const KEEP_BYTES: usize = 4096;
 
     /// A buffer of `len` zero bytes.
-    pub(crate) fn take(&self, len: usize) -> Vec<u8> {
-        let mut v = self.0.borrow_mut().pop().unwrap_or_default();
+    pub(crate) fn take(&mut self, len: usize) -> Vec<u8> {
+        let mut v = self.0.pop().unwrap_or_default();
         v.resize(len, 0);
         v
     }
 
     /// A buffer whose bytes are no longer needed.
-    pub(crate) fn give(&self, mut v: Vec<u8>) {
-        let mut p = self.0.borrow_mut();
-        if p.len() < Self::KEEP && v.capacity() <= Self::KEEP_BYTES {
+    pub(crate) fn give(&mut self, mut v: Vec<u8>) {
+        if self.0.len() < Self::KEEP && v.capacity() <= Self::KEEP_BYTES {
             v.clear();
-            p.push(v);
+            self.0.push(v);
         }
     }
 }
 
-impl Completion for PcDone {
-    fn complete(self: Box<Self>, mem: &mut dyn GuestMemory, _cpu: &mut dyn Cpu) {
-        // Both ranges were checked when the message was taken; only this thread's own
-        // process could have changed its memory since, and it was waiting.
-        let done = *self;
-        if let Some((addr, data)) = done.data {
-            let _ = mem.write(addr, &data);
-            done.pool.give(data);
+/// A set of PC-IPC IDs, one bit each (IDs are WORDs; a world uses the first
+/// [`PcIpcConfig::ids`]). Membership is asked several times per command: a bit test, where a
+/// `BTreeSet` search cost ≈ 60 instructions.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct IdSet(Vec<u64>);
+
+impl IdSet {
+    pub(crate) fn contains(&self, id: u16) -> bool {
+        self.0
+            .get(id as usize / 64)
+            .is_some_and(|w| (w >> (id % 64)) & 1 != 0)
+    }
+
+    pub(crate) fn insert(&mut self, id: u16) {
+        let i = id as usize / 64;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, 0);
         }
-        let _ = mem.write(done.block, &done.fields);
+        self.0[i] |= 1 << (id % 64);
+    }
+
+    pub(crate) fn remove(&mut self, id: u16) {
+        if let Some(w) = self.0.get_mut(id as usize / 64) {
+            *w &= !(1 << (id % 64));
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+
+    /// The IDs in ascending order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, &w)| {
+            let mut rest = w;
+            std::iter::from_fn(move || {
+                let b = rest.trailing_zeros();
+                (rest != 0).then(|| {
+                    rest &= rest - 1;
+                    (i as u32 * 64 + b) as u16
+                })
+            })
+        })
+    }
+
+    /// The lowest ID in 1..=max not in the set.
+    pub(crate) fn first_free(&self, max: u16) -> Option<u16> {
+        (1..=max).find(|&i| !self.contains(i))
+    }
+}
+
+impl fmt::Debug for IdSet {
+    /// As a `BTreeSet<u16>` prints (`{1, 2}`): trace records show it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
     }
 }
 
@@ -208,8 +241,11 @@ pub struct PcState {
     pub(crate) installed: bool,
     pub(crate) enabled: bool,
     pub(crate) disabled_by: Option<u16>,
-    pub(crate) ids: BTreeSet<u16>,
+    pub(crate) ids: IdSet,
     pub(crate) queue: VecDeque<Msg>,
+    /// Messages in `queue` per destination ID (index: ID), so that status and inquire do not
+    /// walk the queue.
+    pending: Vec<u32>,
     pub(crate) used: u32,
     /// Messages ever sent (for statistics and tests).
     pub sent: u64,
@@ -229,8 +265,9 @@ impl PcState {
             installed: on,
             enabled: on,
             disabled_by: None,
-            ids: BTreeSet::new(),
+            ids: IdSet::default(),
             queue: VecDeque::new(),
+            pending: Vec::new(),
             used: 0,
             sent: 0,
             last_msg: 0,
@@ -250,11 +287,33 @@ impl PcState {
     }
 
     pub(crate) fn known(&self, id: u16) -> bool {
-        id == 0 || self.ids.contains(&id)
+        id == 0 || self.ids.contains(id)
     }
 
     pub(crate) fn waiting_for(&self, id: u16) -> usize {
-        self.queue.iter().filter(|m| m.to == id).count()
+        self.pending.get(id as usize).map_or(0, |&n| n as usize)
+    }
+
+    /// Queue a message (its pool space is the caller's to count).
+    fn push(&mut self, m: Msg) {
+        let i = m.to as usize;
+        if i >= self.pending.len() {
+            self.pending.resize(i + 1, 0);
+        }
+        self.pending[i] += 1;
+        self.queue.push_back(m);
+    }
+
+    /// Take the first message for `id` out of the queue, with its pool space.
+    fn take_first(&mut self, id: u16) -> Option<Msg> {
+        if self.waiting_for(id) == 0 {
+            return None;
+        }
+        let i = self.queue.iter().position(|m| m.to == id)?;
+        let m = self.queue.remove(i)?;
+        self.pending[id as usize] -= 1;
+        self.used -= m.data.len() as u32 + MSG_OVERHEAD;
+        Some(m)
     }
 
     pub(crate) fn free(&self) -> u32 {
@@ -282,10 +341,12 @@ impl PcState {
     fn drop_messages(&mut self, id: Option<u16>) -> usize {
         let before = self.queue.len();
         let mut freed = 0;
+        let pending = &mut self.pending;
         self.queue.retain(|m| {
             let keep = id.is_some_and(|i| m.to != i);
             if !keep {
                 freed += m.data.len() as u32 + MSG_OVERHEAD;
+                pending[m.to as usize] -= 1;
             }
             keep
         });
@@ -397,20 +458,23 @@ impl PcIpc {
         t: ThreadId,
         b: &mut Block,
     ) -> Result<Option<Vec<u8>>, u16> {
-        let Some(i) = self.st.queue.iter().position(|m| m.to == b.caller) else {
+        let first = match self.st.waiting_for(b.caller) {
+            0 => None,
+            _ => self.st.queue.iter().find(|m| m.to == b.caller),
+        };
+        let Some(first) = first else {
             b.size = 0;
             return Ok(None);
         };
-        let len = self.st.queue[i].data.len() as u32;
+        let len = first.data.len() as u32;
         let p = k.threads[t].proc;
         // An input size of 0 means "not stated": the whole message is written.
         if (b.size != 0 && (b.size as u32) < len) || !k.procs[p].mem.contains(b.data, len) {
             return Err(err::BAD_DATA);
         }
-        let Some(m) = self.st.queue.remove(i) else {
+        let Some(m) = self.st.take_first(b.caller) else {
             return Ok(None);
         };
-        self.st.used -= len + MSG_OVERHEAD;
         if k.trace_on {
             self.st.last_msg = m.seq;
             self.st.last_payload = m.data.clone();
@@ -422,14 +486,10 @@ impl PcIpc {
 
     /// Take the first message for the host actor (no guest memory involved).
     pub(crate) fn take_message_host(&mut self, b: &mut Block) -> Result<Option<Vec<u8>>, u16> {
-        let Some(i) = self.st.queue.iter().position(|m| m.to == b.caller) else {
-            return Ok(None);
-        };
-        let Some(m) = self.st.queue.remove(i) else {
+        let Some(m) = self.st.take_first(b.caller) else {
             return Ok(None);
         };
         let len = m.data.len() as u32;
-        self.st.used -= len + MSG_OVERHEAD;
         self.st.last_msg = m.seq;
         self.st.last_payload = m.data.clone();
         b.size = len as u16;
@@ -481,7 +541,7 @@ impl PcIpc {
                     | cmd::DEL_ID
                     | cmd::READ_WAIT
             )
-            && self.owners.get(&b.caller).is_some_and(|&o| o != p)
+            && self.owners.get(b.caller).is_some_and(|o| o != p)
         {
             // --pcipc-own-ids: another process's ID.
             err::BAD_SENDER
@@ -594,17 +654,17 @@ impl PcIpc {
                         }
                     }
                 }
-                cmd::REQ_ID => match (1..=st.config.ids).find(|i| !st.ids.contains(i)) {
+                cmd::REQ_ID => match st.ids.first_free(st.config.ids) {
                     Some(id) => {
                         st.ids.insert(id);
-                        self.owners.insert(id, p);
+                        self.owners.set(id, Some(p));
                         b.caller = id;
                         err::OK
                     }
                     None => err::NO_IDS,
                 },
                 cmd::DEL_ID => {
-                    if b.caller == 0 || !st.ids.contains(&b.caller) {
+                    if b.caller == 0 || !st.ids.contains(b.caller) {
                         err::CANNOT_RELINQUISH
                     } else {
                         self.release_id(k, t, b.caller, "delete-ID");
@@ -656,7 +716,7 @@ impl PcIpc {
                 address: b.caller as u64,
             },
             to: Endpoint {
-                proc: self.owners.get(&b.to).copied(),
+                proc: self.owners.get(b.to),
                 thread: None,
                 pid: 0,
                 address: b.to as u64,
@@ -678,7 +738,7 @@ impl PcIpc {
                     st.last_msg = seq;
                     st.last_payload = m.data.clone();
                 }
-                st.queue.push_back(Msg {
+                st.push(Msg {
                     from: b.caller,
                     to: b.to,
                     data: m.data,
@@ -701,8 +761,8 @@ impl PcIpc {
         why: &str,
     ) {
         let st = &mut self.st;
-        st.ids.remove(&id);
-        self.owners.remove(&id);
+        st.ids.remove(id);
+        self.owners.set(id, None);
         let dropped = st.drop_messages(Some(id));
         if dropped > 0 {
             tracing::info!(id, dropped, "PC-IPC {why} dropped messages");
@@ -734,14 +794,15 @@ impl PcIpc {
         self.complete_wait(k, w);
     }
 
-    /// Finish a blocked read-wait: take the message and record the result now; the data and
-    /// the block are written when the thread resumes.
+    /// Finish a blocked read-wait: take the message, write the data and the block's returned
+    /// fields into the waiter's memory now (as the kernel's function 60 writes a receiver's
+    /// area at the send), and wake it with nothing more to do. Its process cannot look: it is
+    /// a DOS program waiting in its interrupt, or a 32-bit one whose other threads see the
+    /// data arrive as they would see another thread's write.
     fn complete_wait<M: GuestMemory>(&mut self, k: &mut Kernel<M>, w: ThreadId) {
         let Some(pw) = k.blocker_of::<PcWait>(w).copied() else {
             return;
         };
-        let error;
-        let mut data = None;
         let mut b = match Self::read_block(k, w, pw.block, pw.real_mode) {
             Ok(b) => b,
             Err(_) => {
@@ -751,27 +812,26 @@ impl PcIpc {
             }
         };
         b.caller = pw.id;
-        if !self.st.known(pw.id) {
-            error = err::BAD_SENDER;
+        let p = k.threads[w].proc;
+        let error = if !self.st.known(pw.id) {
+            err::BAD_SENDER
         } else {
             match self.take_message(k, w, &mut b) {
-                Ok(Some(d)) => {
-                    data = Some((b.data, d));
-                    error = err::OK;
+                Ok(Some(data)) => {
+                    // Checked by take_message.
+                    let _ = k.procs[p].mem.write(b.data, &data);
+                    self.st.pool.give(data);
+                    err::OK
                 }
                 // Nothing (any more): keep waiting.
                 Ok(None) => return,
-                Err(e) => error = e,
+                Err(e) => e,
             }
-        }
-        let fields = self.finish(k, w, &b, error);
-        let done = PcDone {
-            block: pw.block,
-            fields,
-            data,
-            pool: self.st.pool.clone(),
         };
-        k.wake(w, Wake::Complete(Box::new(done)));
+        let fields = self.finish(k, w, &b, error);
+        // Readable when the thread blocked, so writable (guest memory has no read-only parts).
+        let _ = k.procs[p].mem.write(pw.block, &fields);
+        k.wake(w, Wake::Nothing);
     }
 
     /// Wake read-waits whose ID no longer exists (after reset or delete-ID), with error 07h.

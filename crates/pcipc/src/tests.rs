@@ -1,6 +1,6 @@
 mod pcipc_tests {
     use super::super::*;
-    use ipcemu_kernel::{Config, Pick, RegFile, ThreadState, VecMemory, Wake};
+    use ipcemu_kernel::{Config, Pick, ThreadState, VecMemory, Wake};
 
     fn world(n: usize) -> (Kernel<VecMemory>, Vec<ThreadId>) {
         let mut k = Kernel::new(Config::default());
@@ -178,15 +178,10 @@ mod pcipc_tests {
         mem_mut(&mut k, s).write(DATA, b"ping").unwrap();
         assert_eq!(call(&mut k, s, 0, id, cmd::SEND, 4).3, 0);
         assert_eq!(k.threads[r].state, ThreadState::Ready);
-        assert_eq!(
-            mem(&k, r).read_u16(BLK + 10),
-            Ok(0),
-            "written only when it resumes"
-        );
-        // The run loop applies the completion when the thread resumes.
+        // Data and block are written at the send (as function 60 writes a receiver's area);
+        // the resumed thread has nothing more to do.
         let w = k.threads[r].take_wake().unwrap();
-        assert!(matches!(w, Wake::Complete(_)));
-        w.apply(mem_mut(&mut k, r), &mut RegFile::default());
+        assert!(matches!(w, Wake::Nothing));
         let m = mem(&k, r);
         assert_eq!(m.read_u16(BLK + 2), Ok(0), "sender ID");
         assert_eq!(m.read_u16(BLK + 10), Ok(4));
@@ -260,5 +255,69 @@ mod pcipc_tests {
                 "own_ids {own}"
             );
         }
+    }
+
+    #[test]
+    fn id_set_behaves_as_a_btree_set() {
+        use std::collections::BTreeSet;
+        let mut a = state::IdSet::default();
+        let mut b = BTreeSet::new();
+        // A fixed pseudo-random walk over IDs on both sides of word boundaries.
+        let mut x: u32 = 12345;
+        for _ in 0..2000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let id = [0u16, 1, 2, 63, 64, 65, 127, 128, 200, 65535][(x >> 16) as usize % 10];
+            if x & 1 == 0 {
+                a.insert(id);
+                b.insert(id);
+            } else {
+                a.remove(id);
+                b.remove(&id);
+            }
+            assert_eq!(a.contains(id), b.contains(&id));
+            assert_eq!(
+                a.iter().collect::<Vec<_>>(),
+                b.iter().copied().collect::<Vec<_>>()
+            );
+            assert_eq!(a.is_empty(), b.is_empty());
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "trace records print it");
+            assert_eq!(
+                a.first_free(130),
+                (1..=130).find(|i| !b.contains(i)),
+                "request-ID takes the lowest free ID"
+            );
+        }
+    }
+
+    #[test]
+    fn queue_counts_follow_the_queue() {
+        // status/inquire read a count per ID; it must match a walk of the queue after sends,
+        // reads, delete-ID and reset.
+        let (mut k, ts) = world(1);
+        let t = ts[0];
+        call(&mut k, t, 0, 0, cmd::INSTALL, 0);
+        let a = call(&mut k, t, 0, 0, cmd::REQ_ID, 0).0;
+        let b = call(&mut k, t, 0, 0, cmd::REQ_ID, 0).0;
+        let check = |_: &mut Kernel<VecMemory>| {
+            PC.with(|p| {
+                let p = p.borrow();
+                for id in [0, a, b] {
+                    let walk = p.st.queue.iter().filter(|m| m.to == id).count();
+                    assert_eq!(p.st.pending_for(id), walk, "ID {id}");
+                }
+            })
+        };
+        for to in [a, b, a, 0, a] {
+            assert_eq!(call(&mut k, t, 0, to, cmd::SEND, 4).3, 0);
+            check(&mut k);
+        }
+        assert_eq!(call(&mut k, t, a, 0, cmd::READ, 0).3, 0);
+        check(&mut k);
+        assert_eq!(call(&mut k, t, a, 0, cmd::DEL_ID, 0).3, 0);
+        check(&mut k);
+        assert_eq!(PC.with(|p| p.borrow().st.pending_for(b)), 1);
+        call(&mut k, t, 0, 0, cmd::INSTALL, 0);
+        check(&mut k);
+        assert_eq!(PC.with(|p| p.borrow().st.queue.len()), 0);
     }
 }
