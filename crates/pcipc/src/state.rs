@@ -119,7 +119,9 @@ pub(crate) struct Msg {
     seq: u64,
 }
 
-/// A blocked read-wait (0Ah): which ID waits and where its answer goes.
+/// A blocked read-wait (0Ah): which ID waits and where its answer goes. The block's input
+/// fields are read once, when the call is made (as the TSR read them on entry to its
+/// interrupt, where the caller waited); the answer is written into it when a message comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PcWait {
     /// The waiting ID.
@@ -128,6 +130,12 @@ pub struct PcWait {
     pub block: u32,
     /// The block's data pointer is a real-mode far pointer.
     pub real_mode: bool,
+    /// Linear address of the data buffer (from the block's data pointer).
+    pub data: u32,
+    /// The block's size field at the call: the buffer's size, 0 for "not stated".
+    pub size: u16,
+    /// The block's to field at the call (written back unchanged when no message comes).
+    pub to: u16,
 }
 
 impl Blocker for PcWait {
@@ -607,6 +615,7 @@ impl PcIpc {
                     if !st.known(b.caller) {
                         err::BAD_SENDER
                     } else {
+                        let (size, to) = (b.size, b.to);
                         match self.take_message(k, t, &mut b) {
                             Ok(Some(data)) => {
                                 // Checked by take_message.
@@ -619,6 +628,9 @@ impl PcIpc {
                                     id: b.caller,
                                     block,
                                     real_mode,
+                                    data: b.data,
+                                    size,
+                                    to,
                                 };
                                 k.block_current_on(w, None);
                                 return Ok(PcOutcome::Blocked);
@@ -803,15 +815,13 @@ impl PcIpc {
         let Some(pw) = k.blocker_of::<PcWait>(w).copied() else {
             return;
         };
-        let mut b = match Self::read_block(k, w, pw.block, pw.real_mode) {
-            Ok(b) => b,
-            Err(_) => {
-                // The block was valid when the thread blocked and only it could change it.
-                k.wake(w, Wake::Nothing);
-                return;
-            }
+        let mut b = Block {
+            caller: pw.id,
+            to: pw.to,
+            cmd: cmd::READ_WAIT,
+            size: pw.size,
+            data: pw.data,
         };
-        b.caller = pw.id;
         let p = k.threads[w].proc;
         let error = if !self.st.known(pw.id) {
             err::BAD_SENDER

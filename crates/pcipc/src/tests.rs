@@ -190,6 +190,31 @@ mod pcipc_tests {
     }
 
     #[test]
+    fn a_read_wait_keeps_the_fields_it_was_called_with() {
+        // The stated size (2) is too small for the message that comes: error 08h, and the to
+        // field the caller wrote (7) comes back unchanged, as with an immediate read.
+        let (mut k, ts) = world(2);
+        let (r, s) = (ts[0], ts[1]);
+        assert_eq!(k.pick_next(), Pick::Run(r));
+        call(&mut k, r, 0, 0, cmd::INSTALL, 0);
+        let id = call(&mut k, r, 0, 0, cmd::REQ_ID, 0).0;
+        let m = mem_mut(&mut k, r);
+        for (o, v) in [(0, id), (2, 7), (4, cmd::READ_WAIT), (10, 2)] {
+            m.write_u16(BLK + o, v).unwrap();
+        }
+        m.write_u32(BLK + 12, DATA).unwrap();
+        assert_eq!(pcipc_call(&mut k, r, BLK, false), Ok(PcOutcome::Blocked));
+        assert!(matches!(k.pick_next(), Pick::Run(x) if x == s));
+        assert_eq!(call(&mut k, s, 0, id, cmd::SEND, 4).3, 0);
+        assert_eq!(k.threads[r].state, ThreadState::Ready);
+        let m = mem(&k, r);
+        assert_eq!(m.read_u16(BLK + 8), Ok(err::BAD_DATA));
+        assert_eq!(m.read_u16(BLK + 2), Ok(7), "to as the caller wrote it");
+        assert_eq!(m.read_u16(BLK + 10), Ok(2), "size as stated");
+        assert_eq!(&m.bytes[DATA as usize..DATA as usize + 4], &[0; 4], "nothing written");
+    }
+
+    #[test]
     fn real_mode_far_pointers() {
         let (mut k, ts) = world(1);
         let t = ts[0];
