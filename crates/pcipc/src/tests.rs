@@ -211,7 +211,11 @@ mod pcipc_tests {
         assert_eq!(m.read_u16(BLK + 8), Ok(err::BAD_DATA));
         assert_eq!(m.read_u16(BLK + 2), Ok(7), "to as the caller wrote it");
         assert_eq!(m.read_u16(BLK + 10), Ok(2), "size as stated");
-        assert_eq!(&m.bytes[DATA as usize..DATA as usize + 4], &[0; 4], "nothing written");
+        assert_eq!(
+            &m.bytes[DATA as usize..DATA as usize + 4],
+            &[0; 4],
+            "nothing written"
+        );
     }
 
     #[test]
