@@ -41,8 +41,12 @@ pub trait Completion: Debug {
 /// What a thread gets when it is woken.
 #[derive(Debug)]
 pub enum Wake {
-    /// Registers and memory stay as they are.
+    /// Registers and memory stay as they are: the thread makes its call again (a restartable
+    /// call), or its wait simply ended.
     Nothing,
+    /// The call is complete and its results are already in the thread's memory (the
+    /// personality wrote them when it woke the thread); nothing is written on resume.
+    Done,
     /// eax gets this value.
     Eax(u32),
     /// A personality-defined completion.
@@ -61,7 +65,7 @@ impl Wake {
     /// Apply to a resumed thread.
     pub fn apply(self, mem: &mut dyn GuestMemory, cpu: &mut dyn Cpu) {
         match self {
-            Wake::Nothing => {}
+            Wake::Nothing | Wake::Done => {}
             Wake::Eax(v) => cpu.set(crate::Reg::Eax, v),
             Wake::Complete(c) => c.complete(mem, cpu),
         }

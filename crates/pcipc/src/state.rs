@@ -808,7 +808,7 @@ impl PcIpc {
 
     /// Finish a blocked read-wait: take the message, write the data and the block's returned
     /// fields into the waiter's memory now (as the kernel's function 60 writes a receiver's
-    /// area at the send), and wake it with nothing more to do. Its process cannot look: it is
+    /// area at the send), and wake it with nothing more to do (`Wake::Done`). Its process cannot look: it is
     /// a DOS program waiting in its interrupt, or a 32-bit one whose other threads see the
     /// data arrive as they would see another thread's write.
     fn complete_wait<M: GuestMemory>(&mut self, k: &mut Kernel<M>, w: ThreadId) {
@@ -841,7 +841,7 @@ impl PcIpc {
         let fields = self.finish(k, w, &b, error);
         // Readable when the thread blocked, so writable (guest memory has no read-only parts).
         let _ = k.procs[p].mem.write(pw.block, &fields);
-        k.wake(w, Wake::Nothing);
+        k.wake(w, Wake::Done);
     }
 
     /// Wake read-waits whose ID no longer exists (after reset or delete-ID), with error 07h.

@@ -181,7 +181,7 @@ mod pcipc_tests {
         // Data and block are written at the send (as function 60 writes a receiver's area);
         // the resumed thread has nothing more to do.
         let w = k.threads[r].take_wake().unwrap();
-        assert!(matches!(w, Wake::Nothing));
+        assert!(matches!(w, Wake::Done), "complete, not to be made again");
         let m = mem(&k, r);
         assert_eq!(m.read_u16(BLK + 2), Ok(0), "sender ID");
         assert_eq!(m.read_u16(BLK + 10), Ok(4));
