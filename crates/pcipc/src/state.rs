@@ -128,9 +128,8 @@ pub struct PcWait {
     pub id: u16,
     /// Linear address of the parameter block.
     pub block: u32,
-    /// The block's data pointer is a real-mode far pointer.
-    pub real_mode: bool,
-    /// Linear address of the data buffer (from the block's data pointer).
+    /// Linear address of the data buffer (the block's data pointer, a far pointer already
+    /// turned linear for real-mode callers).
     pub data: u32,
     /// The block's size field at the call: the buffer's size, 0 for "not stated".
     pub size: u16,
@@ -312,14 +311,18 @@ impl PcState {
         self.queue.push_back(m);
     }
 
-    /// Take the first message for `id` out of the queue, with its pool space.
-    fn take_first(&mut self, id: u16) -> Option<Msg> {
+    /// Where the first message for `id` is in the queue (no walk when none waits).
+    fn first_for(&self, id: u16) -> Option<usize> {
         if self.waiting_for(id) == 0 {
             return None;
         }
-        let i = self.queue.iter().position(|m| m.to == id)?;
+        self.queue.iter().position(|m| m.to == id)
+    }
+
+    /// Take the message at `i` of the queue out, with its pool space.
+    fn take_at(&mut self, i: usize) -> Option<Msg> {
         let m = self.queue.remove(i)?;
-        self.pending[id as usize] -= 1;
+        self.pending[m.to as usize] -= 1;
         self.used -= m.data.len() as u32 + MSG_OVERHEAD;
         Some(m)
     }
@@ -466,21 +469,17 @@ impl PcIpc {
         t: ThreadId,
         b: &mut Block,
     ) -> Result<Option<Vec<u8>>, u16> {
-        let first = match self.st.waiting_for(b.caller) {
-            0 => None,
-            _ => self.st.queue.iter().find(|m| m.to == b.caller),
-        };
-        let Some(first) = first else {
+        let Some(i) = self.st.first_for(b.caller) else {
             b.size = 0;
             return Ok(None);
         };
-        let len = first.data.len() as u32;
+        let len = self.st.queue[i].data.len() as u32;
         let p = k.threads[t].proc;
         // An input size of 0 means "not stated": the whole message is written.
         if (b.size != 0 && (b.size as u32) < len) || !k.procs[p].mem.contains(b.data, len) {
             return Err(err::BAD_DATA);
         }
-        let Some(m) = self.st.take_first(b.caller) else {
+        let Some(m) = self.st.take_at(i) else {
             return Ok(None);
         };
         if k.trace_on {
@@ -494,7 +493,7 @@ impl PcIpc {
 
     /// Take the first message for the host actor (no guest memory involved).
     pub(crate) fn take_message_host(&mut self, b: &mut Block) -> Result<Option<Vec<u8>>, u16> {
-        let Some(m) = self.st.take_first(b.caller) else {
+        let Some(m) = self.st.first_for(b.caller).and_then(|i| self.st.take_at(i)) else {
             return Ok(None);
         };
         let len = m.data.len() as u32;
@@ -627,7 +626,6 @@ impl PcIpc {
                                 let w = PcWait {
                                     id: b.caller,
                                     block,
-                                    real_mode,
                                     data: b.data,
                                     size,
                                     to,
@@ -808,9 +806,9 @@ impl PcIpc {
 
     /// Finish a blocked read-wait: take the message, write the data and the block's returned
     /// fields into the waiter's memory now (as the kernel's function 60 writes a receiver's
-    /// area at the send), and wake it with nothing more to do (`Wake::Done`). Its process cannot look: it is
-    /// a DOS program waiting in its interrupt, or a 32-bit one whose other threads see the
-    /// data arrive as they would see another thread's write.
+    /// area at the send), and wake it with nothing more to do (`Wake::Done`). Its process
+    /// cannot look: it is a DOS program waiting in its interrupt, or a 32-bit one whose other
+    /// threads see the data arrive as they would see another thread's write.
     fn complete_wait<M: GuestMemory>(&mut self, k: &mut Kernel<M>, w: ThreadId) {
         let Some(pw) = k.blocker_of::<PcWait>(w).copied() else {
             return;

@@ -160,21 +160,29 @@ mod pcipc_tests {
         );
     }
 
-    #[test]
-    fn read_wait_blocks_and_is_completed_by_a_send() {
+    /// A world of two threads where the first has installed PC-IPC, taken an ID and called
+    /// read-wait with this to field and stated size (data at DATA), and now waits; the second
+    /// runs. Returns (world, reader, sender, the reader's ID).
+    fn waiting_reader(to: u16, size: u16) -> (Kernel<VecMemory>, ThreadId, ThreadId, u16) {
         let (mut k, ts) = world(2);
         let (r, s) = (ts[0], ts[1]);
         assert_eq!(k.pick_next(), Pick::Run(r));
         call(&mut k, r, 0, 0, cmd::INSTALL, 0);
         let id = call(&mut k, r, 0, 0, cmd::REQ_ID, 0).0;
         let m = mem_mut(&mut k, r);
-        for (o, v) in [(0, id), (2, 0), (4, cmd::READ_WAIT), (10, 0)] {
+        for (o, v) in [(0, id), (2, to), (4, cmd::READ_WAIT), (10, size)] {
             m.write_u16(BLK + o, v).unwrap();
         }
         m.write_u32(BLK + 12, DATA).unwrap();
         assert_eq!(pcipc_call(&mut k, r, BLK, false), Ok(PcOutcome::Blocked));
         assert!(k.blocker_of::<PcWait>(r).is_some());
         assert!(matches!(k.pick_next(), Pick::Run(x) if x == s));
+        (k, r, s, id)
+    }
+
+    #[test]
+    fn read_wait_blocks_and_is_completed_by_a_send() {
+        let (mut k, r, s, id) = waiting_reader(0, 0);
         mem_mut(&mut k, s).write(DATA, b"ping").unwrap();
         assert_eq!(call(&mut k, s, 0, id, cmd::SEND, 4).3, 0);
         assert_eq!(k.threads[r].state, ThreadState::Ready);
@@ -193,18 +201,7 @@ mod pcipc_tests {
     fn a_read_wait_keeps_the_fields_it_was_called_with() {
         // The stated size (2) is too small for the message that comes: error 08h, and the to
         // field the caller wrote (7) comes back unchanged, as with an immediate read.
-        let (mut k, ts) = world(2);
-        let (r, s) = (ts[0], ts[1]);
-        assert_eq!(k.pick_next(), Pick::Run(r));
-        call(&mut k, r, 0, 0, cmd::INSTALL, 0);
-        let id = call(&mut k, r, 0, 0, cmd::REQ_ID, 0).0;
-        let m = mem_mut(&mut k, r);
-        for (o, v) in [(0, id), (2, 7), (4, cmd::READ_WAIT), (10, 2)] {
-            m.write_u16(BLK + o, v).unwrap();
-        }
-        m.write_u32(BLK + 12, DATA).unwrap();
-        assert_eq!(pcipc_call(&mut k, r, BLK, false), Ok(PcOutcome::Blocked));
-        assert!(matches!(k.pick_next(), Pick::Run(x) if x == s));
+        let (mut k, r, s, id) = waiting_reader(7, 2);
         assert_eq!(call(&mut k, s, 0, id, cmd::SEND, 4).3, 0);
         assert_eq!(k.threads[r].state, ThreadState::Ready);
         let m = mem(&k, r);
