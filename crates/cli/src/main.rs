@@ -775,8 +775,10 @@ impl Progress {
             return;
         }
         let now = std::time::Instant::now();
+        // The first line shows as soon as `after` has passed; later ones ten times a second.
         if now.duration_since(self.start) < self.after
-            || now.duration_since(self.last) < std::time::Duration::from_millis(100)
+            || (self.bar.is_some()
+                && now.duration_since(self.last) < std::time::Duration::from_millis(100))
         {
             return;
         }

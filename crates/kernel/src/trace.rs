@@ -264,17 +264,18 @@ macro_rules! trace_rec {
     ($k:expr, $t:expr, $kind:expr, $pers:expr $(, $name:ident = $val:expr)* $(,)?) => {{
         let th = &$k.threads[$t];
         if $k.trace_tap.is_some() {
-            use $crate::trace::{Field, FieldValue};
+            use $crate::trace::Field;
             let full = match $k.trace_buf.try_borrow_mut() {
                 Ok(mut p) => {
-                    p.begin();
-                    p.put(Field::kind, FieldValue::from($kind));
-                    p.put(Field::t_ns, FieldValue::from($k.now_ns()));
-                    p.put(Field::step, FieldValue::from($k.steps));
-                    p.put(Field::pers, FieldValue::from($pers));
-                    p.put(Field::proc, FieldValue::from(th.proc.0));
-                    p.put(Field::pid, FieldValue::from(th.pid));
-                    p.put(Field::name, FieldValue::from($k.procs[th.proc].name.as_str()));
+                    p.begin_with(&$crate::trace::packed::Header {
+                        kind: AsRef::<str>::as_ref(&$kind).as_bytes(),
+                        t_ns: $k.now_ns(),
+                        step: $k.steps,
+                        pers: AsRef::<str>::as_ref(&$pers).as_bytes(),
+                        proc: th.proc.0 as u64,
+                        pid: u64::from(th.pid),
+                        name: $k.procs[th.proc].name.as_bytes(),
+                    });
                     $($crate::trace::Pack::pack($val, &mut p, Field::$name);)*
                     p.end();
                     p.len() >= $crate::trace::Packer::FLUSH_AT

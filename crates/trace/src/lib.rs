@@ -149,8 +149,9 @@ pub struct ThreadedSink {
 }
 
 impl ThreadedSink {
-    /// Full buffers (of about [`Packer::FLUSH_AT`] bytes) that may wait for the writer thread.
-    pub const CHUNKS_IN_FLIGHT: usize = 16;
+    /// Full buffers (of about [`Packer::FLUSH_AT`] bytes) that may wait for the writer thread:
+    /// with the one being filled and the one being written, about 6 MiB at most.
+    pub const CHUNKS_IN_FLIGHT: usize = 4;
 
     /// Run `sink` on a writer thread.
     pub fn new(sink: Box<dyn Sink>) -> Self {

@@ -602,6 +602,8 @@ pub(crate) fn json_object(r: &PackedRecord<'_>, out: &mut Vec<u8>) {
 pub(crate) struct Actors {
     /// Indexed by proc.
     by_proc: Vec<Vec<Actor>>,
+    /// The start of each kind's records.
+    kinds: Kinds,
 }
 
 /// One actor's rendered fields.
@@ -650,7 +652,7 @@ impl Actors {
             None => return Self::render(out, h),
         };
         let a = &mut list[i];
-        if a.json.is_empty() || a.pers != h.pers || a.name != h.name {
+        if a.json.is_empty() || !same(&a.pers, h.pers) || !same(&a.name, h.name) {
             a.pers.clear();
             a.pers.extend_from_slice(h.pers);
             a.name.clear();
@@ -662,8 +664,53 @@ impl Actors {
     }
 }
 
+/// Are `a` and `b` equal? Names and kinds are short: up to 16 bytes are compared as two
+/// overlapping words each, without a `memcmp` call.
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (
+        a.first_chunk::<8>(),
+        a.last_chunk::<8>(),
+        b.first_chunk::<8>(),
+        b.last_chunk::<8>(),
+    ) {
+        (Some(ah), Some(at), Some(bh), Some(bt)) if a.len() <= 16 => ah == bh && at == bt,
+        _ => a == b,
+    }
+}
+
+/// The start of each kind's records, `{"kind":"…","t_ns":`, kept for the last kinds seen (one
+/// copy per record instead of two keys and a string checked for escapes).
+#[derive(Default)]
+pub(crate) struct Kinds {
+    slots: Box<[(Vec<u8>, Vec<u8>); 16]>,
+}
+
+impl Kinds {
+    /// Append the start of a record of kind `kind`.
+    #[inline]
+    fn push(&mut self, out: &mut Vec<u8>, kind: &[u8]) {
+        let at = (kind.len()
+            ^ kind.first().map_or(0, |&c| usize::from(c))
+            ^ kind.last().map_or(0, |&c| usize::from(c) << 1))
+            & 15;
+        let (k, json) = &mut self.slots[at];
+        if json.is_empty() || !same(k, kind) {
+            k.clear();
+            k.extend_from_slice(kind);
+            json.clear();
+            json_field(json, Field::kind, Value::Text(kind), true);
+            key(json, Field::t_ns, false);
+        }
+        push_short(out, json);
+    }
+}
+
 /// Append the JSON object of a record that starts with the kernel's header: the same text
-/// [`json_object`] makes, with the actor part copied from `actors`.
+/// [`json_object`] makes, with the kind and actor parts copied from `actors`.
 fn header_object(
     out: &mut Vec<u8>,
     h: &packed::Header<'_>,
@@ -672,8 +719,8 @@ fn header_object(
 ) {
     let mut o = std::mem::take(out);
     o.reserve(512);
-    json_field(&mut o, Field::kind, Value::Text(h.kind), true);
-    json_field(&mut o, Field::t_ns, Value::U64(h.t_ns), false);
+    actors.kinds.push(&mut o, h.kind);
+    push_short(&mut o, itoa::Buffer::new().format(h.t_ns).as_bytes());
     json_field(&mut o, Field::step, Value::U64(h.step), false);
     actors.push(&mut o, h);
     for (f, v) in rest {
@@ -1127,20 +1174,21 @@ mod tests {
     /// The JSONL writer's cached actors give the text of the plain path for every record:
     /// the same actor again, a new name for the same `(proc, pid)` (a program that was
     /// started in a slot), another personality, a name that needs escaping, a process past
-    /// the cache, and a record without the kernel's header.
+    /// the cache, kinds that share a cache slot, and a record without the kernel's header.
     #[test]
     fn cached_actors_write_what_the_plain_path_writes() {
         use ipcemu_kernel::trace::FieldValue as V;
         let mut p = Packer::default();
         let mut rec = |kind: &str, pers: &str, proc: u64, pid: u64, name: &str, extra: bool| {
-            p.begin();
-            p.put(Field::kind, V::Str(kind));
-            p.put(Field::t_ns, V::U64(1000 + pid));
-            p.put(Field::step, V::U64(7));
-            p.put(Field::pers, V::Str(pers));
-            p.put(Field::proc, V::U64(proc));
-            p.put(Field::pid, V::U64(pid));
-            p.put(Field::name, V::Str(name));
+            p.begin_with(&ipcemu_kernel::trace::packed::Header {
+                kind: kind.as_bytes(),
+                t_ns: 1000 + pid,
+                step: 7,
+                pers: pers.as_bytes(),
+                proc,
+                pid,
+                name: name.as_bytes(),
+            });
             if extra {
                 p.put(Field::peer_pid, V::U64(4));
                 p.put(Field::payload, V::Bytes(b"ab\x00"));
@@ -1155,6 +1203,20 @@ mod tests {
         rec("wait", "kolibri", 1, 4, "c\"li\n", false);
         rec("wait", "kolibri", 1, 4, "c\"li\n", false);
         rec("wait", "kolibri", 1 << 20, 9, "far", false);
+        // Kinds that share a slot of the kinds cache ("wait" and "wbit"), one that needs
+        // escaping and one longer than 16 bytes.
+        rec("wait", "kolibri", 1, 4, "cli", false);
+        rec("wbit", "kolibri", 1, 4, "cli", false);
+        rec("wait", "kolibri", 1, 4, "cli", false);
+        rec("a\"b", "kolibri", 1, 4, "cli", false);
+        rec(
+            "a very long kind name indeed",
+            "kolibri",
+            1,
+            4,
+            "cli",
+            false,
+        );
         p.begin();
         p.put(Field::t_ns, V::U64(5));
         p.put(Field::kind, V::Str("odd"));
@@ -1177,7 +1239,9 @@ mod tests {
             String::from_utf8_lossy(&plain)
         );
         let text = String::from_utf8_lossy(&cached);
-        assert_eq!(text.lines().count(), 10);
+        assert_eq!(text.lines().count(), 15);
+        assert!(text.contains(r#"{"kind":"wbit","t_ns":1004,"#), "{text}");
+        assert!(text.contains(r#"{"kind":"a\"b","t_ns":1004,"#), "{text}");
         assert!(text.contains(r#""name":"srv2""#) && text.contains(r#""pers":"pcipc""#));
         assert!(text.contains(r#""name":"c\"li\n""#), "{text}");
     }

@@ -9,7 +9,11 @@
 //! Layout, little-endian: a record is its length (`u32`, the bytes that follow) and then its
 //! fields in emission order; a field is `id: u8` ([`Field`]), `type: u8`, then a `u64`/`i64`
 //! (8 bytes), a flag (1 byte), or a text/payload length (`u32`) and that many bytes. A raw
-//! record (a whole JSON object, from `trace convert`) is one field of type raw.
+//! record (a whole JSON object, from `trace convert`) is one field of type raw. A kernel record
+//! ([`Packer::begin_with`]) starts with its seven header fields in one fixed block instead
+//! ([`HEADER_TAG`], then `t_ns`, `step`, `proc`, `pid` as `u64`, the lengths of `kind`, `pers`
+//! and `name` as `u32`, and their bytes): one copy to pack and fixed offsets to read, where
+//! seven tagged fields cost a capacity check and a tag test each.
 
 use super::FieldValue;
 
@@ -124,6 +128,15 @@ const T_STR: u8 = 3;
 const T_BYTES: u8 = 4;
 const T_RAW: u8 = 5;
 
+/// First byte of a record that starts with a fixed header block (no field has this id).
+pub const HEADER_TAG: u8 = 0xfe;
+/// Bytes of the header block before its three texts.
+const HEADER_FIXED: usize = 1 + 4 * 8 + 3 * 4;
+const _: () = assert!(
+    Field::ALL.len() < HEADER_TAG as usize,
+    "field ids stay below the tag"
+);
+
 /// Appends packed records to a buffer (see the module documentation).
 #[derive(Debug, Default)]
 pub struct Packer {
@@ -132,14 +145,41 @@ pub struct Packer {
 }
 
 impl Packer {
-    /// Buffer size at which the kernel hands the buffer to its tap.
-    pub const FLUSH_AT: usize = 1 << 16;
+    /// Buffer size at which the kernel hands the buffer to its tap. Each hand-over may wake
+    /// the trace writer thread, which costs tens of microseconds on a virtual machine (a futex
+    /// wake and an inter-processor interrupt): at 64 KiB those wakes were about a fifth of a
+    /// traced ping-pong's time.
+    pub const FLUSH_AT: usize = 1 << 20;
 
     /// Start a record.
     #[inline(always)]
     pub fn begin(&mut self) {
         self.start = self.buf.len();
         self.buf.extend_from_slice(&[0; 4]);
+    }
+
+    /// Start a kernel record with its header (the fields every `trace_rec!` record begins
+    /// with), packed as one fixed block (see the module documentation).
+    #[inline(always)]
+    pub fn begin_with(&mut self, h: &Header<'_>) {
+        self.start = self.buf.len();
+        let len = |t: &[u8]| (t.len().min(u32::MAX as usize) as u32).to_le_bytes();
+        let mut b = [0u8; 4 + HEADER_FIXED];
+        b[4] = HEADER_TAG;
+        b[5..13].copy_from_slice(&h.t_ns.to_le_bytes());
+        b[13..21].copy_from_slice(&h.step.to_le_bytes());
+        b[21..29].copy_from_slice(&h.proc.to_le_bytes());
+        b[29..37].copy_from_slice(&h.pid.to_le_bytes());
+        b[37..41].copy_from_slice(&len(h.kind));
+        b[41..45].copy_from_slice(&len(h.pers));
+        b[45..49].copy_from_slice(&len(h.name));
+        let cut = |t: &'_ [u8]| -> usize { t.len().min(u32::MAX as usize) };
+        self.buf
+            .reserve(b.len() + cut(h.kind) + cut(h.pers) + cut(h.name));
+        self.buf.extend_from_slice(&b);
+        self.buf.extend_from_slice(&h.kind[..cut(h.kind)]);
+        self.buf.extend_from_slice(&h.pers[..cut(h.pers)]);
+        self.buf.extend_from_slice(&h.name[..cut(h.name)]);
     }
 
     /// Add one field to the record begun last.
@@ -236,16 +276,28 @@ pub struct PackedRecord<'a> {
 impl<'a> PackedRecord<'a> {
     /// A raw record's JSON object (`None` for a record of fields).
     pub fn raw(&self) -> Option<&'a [u8]> {
+        const KIND: u8 = Field::kind as u8;
         match self.bytes {
-            [_, T_RAW, n @ ..] if n.len() >= 4 => Some(&n[4..]),
+            [KIND, T_RAW, n @ ..] if n.len() >= 4 => Some(&n[4..]),
             _ => None,
         }
     }
 
-    /// Its fields in emission order (none for a raw record).
+    /// Its fields in emission order (none for a raw record); a kernel record's header
+    /// fields come first, as if they had been packed one by one.
     pub fn fields(&self) -> Fields<'a> {
+        if let Some((h, rest)) = self.header() {
+            return Fields {
+                header: Some(h),
+                next: 0,
+                rest: rest.rest,
+            };
+        }
         Fields {
-            rest: if self.raw().is_some() {
+            header: None,
+            next: 0,
+            rest: if self.raw().is_some() || self.bytes.first() == Some(&HEADER_TAG) {
+                // A raw record, or a header block cut short.
                 &[]
             } else {
                 self.bytes
@@ -273,57 +325,44 @@ pub struct Header<'a> {
     pub name: &'a [u8],
 }
 
-/// `(field, type)` of each header field, in packing order.
-const HEADER: [(Field, u8); 7] = [
-    (Field::kind, T_STR),
-    (Field::t_ns, T_U64),
-    (Field::step, T_U64),
-    (Field::pers, T_STR),
-    (Field::proc, T_U64),
-    (Field::pid, T_U64),
-    (Field::name, T_STR),
-];
-
 impl<'a> PackedRecord<'a> {
-    /// The record's header and the fields after it, when it starts with the fields
-    /// `trace_rec!` packs first (`None` otherwise: a raw record, or one packed another way).
-    /// A reader that wants those few fields decodes them with fixed checks, not per field.
+    /// The record's header and the fields after it, for a record begun with
+    /// [`Packer::begin_with`] (`None` otherwise: a raw record, or one packed field by field).
+    /// A reader that wants those few fields takes them at fixed offsets, not per field.
     #[inline]
     pub fn header(&self) -> Option<(Header<'a>, Fields<'a>)> {
-        let mut rest = self.bytes;
-        let mut words = [0u64; 7];
-        let mut texts: [&'a [u8]; 7] = [&[]; 7];
-        for (i, &(f, t)) in HEADER.iter().enumerate() {
-            let (&[id, ty], r) = rest.split_first_chunk::<2>()?;
-            if id != f as u8 || ty != t {
-                return None;
-            }
-            if t == T_U64 {
-                let (w, r) = r.split_first_chunk::<8>()?;
-                words[i] = u64::from_le_bytes(*w);
-                rest = r;
-            } else {
-                let (n, r) = r.split_first_chunk::<4>()?;
-                let n = u32::from_le_bytes(*n) as usize;
-                if r.len() < n {
-                    return None;
-                }
-                let (text, r) = r.split_at(n);
-                texts[i] = text;
-                rest = r;
-            }
+        let (fixed, rest) = self.bytes.split_first_chunk::<HEADER_FIXED>()?;
+        if fixed[0] != HEADER_TAG {
+            return None;
         }
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&fixed[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        let len = |at: usize| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&fixed[at..at + 4]);
+            u32::from_le_bytes(w) as usize
+        };
+        let (kind, rest) = rest.split_at_checked(len(33))?;
+        let (pers, rest) = rest.split_at_checked(len(37))?;
+        let (name, rest) = rest.split_at_checked(len(41))?;
         Some((
             Header {
-                kind: texts[0],
-                t_ns: words[1],
-                step: words[2],
-                pers: texts[3],
-                proc: words[4],
-                pid: words[5],
-                name: texts[6],
+                kind,
+                t_ns: word(1),
+                step: word(9),
+                pers,
+                proc: word(17),
+                pid: word(25),
+                name,
             },
-            Fields { rest },
+            Fields {
+                header: None,
+                next: 0,
+                rest,
+            },
         ))
     }
 }
@@ -359,6 +398,9 @@ impl<'a> Value<'a> {
 
 /// Iterator over the fields of a packed record; it stops at the first malformed field.
 pub struct Fields<'a> {
+    /// A header block's fields, yielded first (`next` counts them).
+    header: Option<Header<'a>>,
+    next: u8,
     rest: &'a [u8],
 }
 
@@ -366,6 +408,20 @@ impl<'a> Iterator for Fields<'a> {
     type Item = (Field, Value<'a>);
     #[inline]
     fn next(&mut self) -> Option<(Field, Value<'a>)> {
+        if let Some(h) = &self.header {
+            let i = self.next;
+            self.next += 1;
+            match i {
+                0 => return Some((Field::kind, Value::Text(h.kind))),
+                1 => return Some((Field::t_ns, Value::U64(h.t_ns))),
+                2 => return Some((Field::step, Value::U64(h.step))),
+                3 => return Some((Field::pers, Value::Text(h.pers))),
+                4 => return Some((Field::proc, Value::U64(h.proc))),
+                5 => return Some((Field::pid, Value::U64(h.pid))),
+                6 => return Some((Field::name, Value::Text(h.name))),
+                _ => self.header = None,
+            }
+        }
         let (&[id, t], rest) = self.rest.split_first_chunk::<2>()?;
         let Some(&f) = Field::ALL.get(id as usize) else {
             self.rest = &[];
@@ -471,35 +527,44 @@ mod tests {
         }
     }
 
-    /// A record as `trace_rec!` packs it (the header, then `len`), with `pid` as given.
-    fn kernel_record(p: &mut Packer, pid: FieldValue<'_>) {
-        p.begin();
-        p.put(Field::kind, FieldValue::Str("send"));
-        p.put(Field::t_ns, FieldValue::U64(7000));
-        p.put(Field::step, FieldValue::U64(7));
-        p.put(Field::pers, FieldValue::Str("kolibri"));
-        p.put(Field::proc, FieldValue::U64(1));
-        p.put(Field::pid, pid);
-        p.put(Field::name, FieldValue::Str("cli"));
+    /// A record as `trace_rec!` packs it (the header block, then `len`).
+    fn kernel_record(p: &mut Packer, pid: u64) {
+        p.begin_with(&Header {
+            kind: b"send",
+            t_ns: 7000,
+            step: 7,
+            pers: b"kolibri",
+            proc: 1,
+            pid,
+            name: b"cli",
+        });
         p.put(Field::len, FieldValue::U64(20));
         p.end();
     }
 
     #[test]
-    fn the_header_is_the_first_seven_fields_in_packing_order() {
+    fn a_header_block_reads_back_as_the_first_seven_fields() {
         let mut p = Packer::default();
-        kernel_record(&mut p, FieldValue::U64(4));
-        // The same fields with `step` after `pers`: not the kernel's header.
+        kernel_record(&mut p, 4);
+        // The same fields packed one by one: read as fields, without a header block.
         p.begin();
         p.put(Field::kind, FieldValue::Str("send"));
         p.put(Field::t_ns, FieldValue::U64(7000));
-        p.put(Field::pers, FieldValue::Str("kolibri"));
-        p.put(Field::step, FieldValue::U64(7));
         p.end();
-        // `pid` packed as a signed number: not either.
-        kernel_record(&mut p, FieldValue::I64(4));
+        // A header whose t_ns starts with the raw type's byte is still not raw.
+        p.begin_with(&Header {
+            kind: b"",
+            t_ns: u64::from(T_RAW),
+            step: u64::MAX,
+            pers: b"",
+            proc: 0,
+            pid: 0,
+            name: b"n",
+        });
+        p.end();
         p.raw(b"{}");
         let rs: Vec<_> = records(p.buf_mut()).collect();
+        assert_eq!(rs.len(), 4);
         let (h, rest) = rs[0].header().expect("a kernel record");
         assert_eq!(
             (h.kind, h.t_ns, h.step, h.pers, h.proc, h.pid, h.name),
@@ -507,23 +572,46 @@ mod tests {
         );
         let rest: Vec<_> = rest.collect();
         assert_eq!(rest, vec![(Field::len, Value::U64(20))]);
-        assert!(rs[1..].iter().all(|r| r.header().is_none()));
+        let all: Vec<_> = rs[0].fields().collect();
+        assert_eq!(
+            all,
+            vec![
+                (Field::kind, Value::Text(b"send")),
+                (Field::t_ns, Value::U64(7000)),
+                (Field::step, Value::U64(7)),
+                (Field::pers, Value::Text(b"kolibri")),
+                (Field::proc, Value::U64(1)),
+                (Field::pid, Value::U64(4)),
+                (Field::name, Value::Text(b"cli")),
+                (Field::len, Value::U64(20)),
+            ]
+        );
+        assert!(rs[1].header().is_none());
+        assert_eq!(rs[1].fields().count(), 2);
+        assert_eq!(rs[2].raw(), None);
+        assert_eq!(rs[2].fields().nth(1), Some((Field::t_ns, Value::U64(5))));
+        assert_eq!(rs[2].fields().count(), 7);
+        assert!(rs[3].header().is_none() && rs[3].raw().is_some());
         // Cut or damaged: no header, no panic.
         let good = {
             let mut p = Packer::default();
-            kernel_record(&mut p, FieldValue::U64(4));
+            kernel_record(&mut p, 4);
             p.buf_mut().clone()
         };
         for cut in 0..good.len() {
             for r in records(&good[..cut]) {
                 let _ = r.header();
+                let _ = r.fields().count();
             }
         }
         for i in 0..good.len() {
-            let mut b = good.clone();
-            b[i] ^= 0xff;
-            for r in records(&b) {
-                let _ = r.header().map(|(_, f)| f.count());
+            for x in [0u8, 0xff, HEADER_TAG] {
+                let mut b = good.clone();
+                b[i] = x;
+                for r in records(&b) {
+                    let _ = r.header().map(|(_, f)| f.count());
+                    let _ = r.fields().count();
+                }
             }
         }
     }
