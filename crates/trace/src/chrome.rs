@@ -17,7 +17,7 @@
 //! limit) end there, and each message never read ends its flow on a short `unread` slice of its
 //! receiver (or, never delivered, an `undelivered` slice of its sender), then the document closes.
 
-use crate::record::{self, json_str, json_str_body, Chunk, PackedArgs, View};
+use crate::record::{self, json_str, json_str_body, push_u64, Chunk, PackedArgs, View};
 use crate::text::line;
 use crate::{Kind, Record, Sink};
 use ipcemu_kernel::trace::packed::PackedRecord;
@@ -271,7 +271,7 @@ fn write_us(buf: &mut Vec<u8>, ns: u64) {
         let _ = serde_json::to_writer(&mut *buf, &(ns as f64 / 1000.0));
         return;
     }
-    buf.extend_from_slice(itoa::Buffer::new().format(ns / 1000).as_bytes());
+    push_u64(buf, ns / 1000);
     let frac = (ns % 1000) as u32;
     if frac == 0 {
         buf.extend_from_slice(b".0");
@@ -356,7 +356,7 @@ fn write_bind(buf: &mut Vec<u8>, bind: Option<Bind>) {
         None => return,
     };
     buf.extend_from_slice(b",\"bind_id\":");
-    buf.extend_from_slice(itoa::Buffer::new().format(m).as_bytes());
+    push_u64(buf, m);
     buf.extend_from_slice(dir);
 }
 
@@ -364,7 +364,7 @@ fn write_bind(buf: &mut Vec<u8>, bind: Option<Bind>) {
 fn actor(out: &mut Vec<u8>, name: &[u8], pid: u32) {
     json_str_body(out, name);
     out.push(b'[');
-    out.extend_from_slice(itoa::Buffer::new().format(pid).as_bytes());
+    push_u64(out, u64::from(pid));
     out.push(b']');
 }
 
@@ -504,9 +504,7 @@ impl ChromeSink {
         out.extend_from_slice(b",\"args\":");
         args(&mut out, v);
         out.extend_from_slice(b",\"name\":\"");
-        let num = |out: &mut Vec<u8>, n: Option<u64>| {
-            out.extend_from_slice(itoa::Buffer::new().format(n.unwrap_or(0)).as_bytes())
-        };
+        let num = |out: &mut Vec<u8>, n: Option<u64>| push_u64(out, n.unwrap_or(0));
         let mut bind = None;
         match v.kind {
             Kind::Wait => {

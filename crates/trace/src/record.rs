@@ -328,6 +328,30 @@ pub(crate) fn push_short(out: &mut Vec<u8>, b: &[u8]) {
     }
 }
 
+/// Append `x` in decimal. Most numbers in a trace (PIDs, lengths, codes, results) are below
+/// 100: those are one or two bytes from a table, not a general conversion.
+#[inline(always)]
+pub(crate) fn push_u64(out: &mut Vec<u8>, x: u64) {
+    if x < 10 {
+        out.push(b'0' + x as u8);
+    } else if x < 100 {
+        out.extend_from_slice(&DEC2[x as usize]);
+    } else {
+        push_short(out, itoa::Buffer::new().format(x).as_bytes());
+    }
+}
+
+/// The two decimal digits of 0 to 99.
+static DEC2: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
 /// Append the lower-case hex of `b`.
 pub(crate) fn push_hex(out: &mut Vec<u8>, b: &[u8]) {
     out.reserve(2 * b.len());
@@ -503,7 +527,8 @@ fn key(out: &mut Vec<u8>, f: Field, first: bool) {
 fn json_field(out: &mut Vec<u8>, f: Field, v: Value<'_>, first: bool) {
     key(out, f, first);
     match v {
-        Value::U64(x) => push_short(out, itoa::Buffer::new().format(x).as_bytes()),
+        Value::U64(x) => push_u64(out, x),
+        Value::I64(x) if x >= 0 => push_u64(out, x as u64),
         Value::I64(x) => push_short(out, itoa::Buffer::new().format(x).as_bytes()),
         Value::Bool(x) => out.extend_from_slice(if x { b"true" } else { b"false" }),
         // A message list is captured as its numbers, comma-separated.
@@ -665,20 +690,33 @@ impl Actors {
 }
 
 /// Are `a` and `b` equal? Names and kinds are short: up to 16 bytes are compared as two
-/// overlapping words each, without a `memcmp` call.
+/// overlapping words each (4 to 7 bytes as two overlapping halves), without a `memcmp` call.
 #[inline(always)]
 fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    match (
+    if let (Some(ah), Some(at), Some(bh), Some(bt)) = (
         a.first_chunk::<8>(),
         a.last_chunk::<8>(),
         b.first_chunk::<8>(),
         b.last_chunk::<8>(),
     ) {
-        (Some(ah), Some(at), Some(bh), Some(bt)) if a.len() <= 16 => ah == bh && at == bt,
-        _ => a == b,
+        return if n <= 16 {
+            ah == bh && at == bt
+        } else {
+            a == b
+        };
+    }
+    match (
+        a.first_chunk::<4>(),
+        a.last_chunk::<4>(),
+        b.first_chunk::<4>(),
+        b.last_chunk::<4>(),
+    ) {
+        (Some(ah), Some(at), Some(bh), Some(bt)) => ah == bh && at == bt,
+        _ => a.iter().zip(b).all(|(x, y)| x == y),
     }
 }
 
@@ -720,7 +758,7 @@ fn header_object(
     let mut o = std::mem::take(out);
     o.reserve(512);
     actors.kinds.push(&mut o, h.kind);
-    push_short(&mut o, itoa::Buffer::new().format(h.t_ns).as_bytes());
+    push_u64(&mut o, h.t_ns);
     json_field(&mut o, Field::step, Value::U64(h.step), false);
     actors.push(&mut o, h);
     for (f, v) in rest {
@@ -1244,6 +1282,30 @@ mod tests {
         assert!(text.contains(r#"{"kind":"a\"b","t_ns":1004,"#), "{text}");
         assert!(text.contains(r#""name":"srv2""#) && text.contains(r#""pers":"pcipc""#));
         assert!(text.contains(r#""name":"c\"li\n""#), "{text}");
+    }
+
+    #[test]
+    fn same_agrees_with_slice_equality() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..base.len() {
+            let a = &base[..n];
+            assert!(same(a, a));
+            for i in 0..n {
+                let mut b = a.to_vec();
+                b[i] ^= 1;
+                assert!(!same(a, &b), "{n} {i}");
+            }
+            assert!(!same(a, &base[..n + 1]));
+        }
+    }
+
+    #[test]
+    fn push_u64_is_decimal() {
+        for x in (0..1000).chain([u64::MAX, 1 << 32, 99, 100, 9, 10]) {
+            let mut out = b"x".to_vec();
+            push_u64(&mut out, x);
+            assert_eq!(out, format!("x{x}").into_bytes());
+        }
     }
 
     #[test]
