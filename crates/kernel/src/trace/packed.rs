@@ -145,11 +145,11 @@ pub struct Packer {
 }
 
 impl Packer {
-    /// Buffer size at which the kernel hands the buffer to its tap. Each hand-over may wake
-    /// the trace writer thread, which costs tens of microseconds on a virtual machine (a futex
-    /// wake and an inter-processor interrupt): at 64 KiB those wakes were about a fifth of a
-    /// traced ping-pong's time.
-    pub const FLUSH_AT: usize = 1 << 20;
+    /// Buffer size at which the kernel hands the buffer to its tap. Small enough to stay in
+    /// the emulation thread's cache: the tap copies the records out and the kernel packs into
+    /// the same buffer again (the trace crate gathers them into larger pieces for its writer
+    /// thread).
+    pub const FLUSH_AT: usize = 1 << 15;
 
     /// Start a record.
     #[inline(always)]
