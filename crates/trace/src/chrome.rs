@@ -51,6 +51,70 @@ enum Bind {
 }
 
 /// A guest thread seen (its track), with what its events repeat.
+/// The tracks by thread ID: a table for the usual small IDs (one index, where a hash map
+/// lookup cost about 20 instructions, and an event looks its track up several times), a map
+/// for the others.
+#[derive(Default)]
+struct Tracks {
+    low: Vec<Option<Track>>,
+    high: HashMap<u32, Track>,
+}
+
+impl Tracks {
+    /// IDs kept in the table (its size is what the largest of them needs).
+    const LOW: u32 = 4096;
+
+    #[inline]
+    fn get(&self, tid: &u32) -> Option<&Track> {
+        if *tid < Self::LOW {
+            self.low.get(*tid as usize)?.as_ref()
+        } else {
+            self.high.get(tid)
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self, tid: &u32) -> Option<&mut Track> {
+        if *tid < Self::LOW {
+            self.low.get_mut(*tid as usize)?.as_mut()
+        } else {
+            self.high.get_mut(tid)
+        }
+    }
+
+    fn insert(&mut self, tid: u32, t: Track) {
+        if tid < Self::LOW {
+            let i = tid as usize;
+            if self.low.len() <= i {
+                self.low.resize_with(i + 1, || None);
+            }
+            self.low[i] = Some(t);
+        } else {
+            self.high.insert(tid, t);
+        }
+    }
+
+    /// Every track with its thread ID (the table's in ID order, then the map's).
+    fn iter(&self) -> impl Iterator<Item = (u32, &Track)> {
+        let low = self
+            .low
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((i as u32, t.as_ref()?)));
+        low.chain(self.high.iter().map(|(&tid, t)| (tid, t)))
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    #[cfg(test)]
+    fn values(&self) -> impl Iterator<Item = &Track> {
+        self.iter().map(|(_, t)| t)
+    }
+}
+
 struct Track {
     /// Its process index.
     proc: u64,
@@ -71,7 +135,7 @@ pub struct ChromeSink {
     /// Events written so far (a comma goes before every one but the first).
     count: u64,
     /// Every thread seen, by PID (= its `tid`).
-    tracks: HashMap<u32, Track>,
+    tracks: Tracks,
     /// Processes that have their name event.
     named_procs: HashSet<u64>,
     /// Buffers of ended waits, for the next ones (a wait per round trip allocates nothing).
@@ -160,7 +224,7 @@ impl ChromeSink {
             out,
             buf,
             count: 0,
-            tracks: HashMap::default(),
+            tracks: Tracks::default(),
             named_procs: HashSet::default(),
             spare: Vec::new(),
             ends: Vec::new(),
@@ -658,7 +722,7 @@ impl Sink for ChromeSink {
             .tracks
             .iter()
             .filter(|(_, t)| t.wait.is_some())
-            .map(|(&tid, _)| tid)
+            .map(|(tid, _)| tid)
             .collect();
         open.sort_unstable();
         for tid in open {

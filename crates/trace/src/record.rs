@@ -1064,13 +1064,26 @@ impl Msgs<'_> {
     ) -> std::io::Result<()> {
         match *self {
             Msgs::None => Ok(()),
-            Msgs::Text(t) => t
-                .split(|&c| c == b',')
-                .filter_map(|x| std::str::from_utf8(x).ok()?.parse().ok())
-                .try_for_each(f),
+            Msgs::Text(t) => t.split(|&c| c == b',').filter_map(decimal).try_for_each(f),
             Msgs::List(l) => l.iter().try_for_each(|&m| f(m)),
         }
     }
+}
+
+/// A message number of a captured list: what `str::parse::<u64>` takes (an optional `+` and
+/// decimal digits, within range), read without going through `str`.
+fn decimal(b: &[u8]) -> Option<u64> {
+    let digits = b.strip_prefix(b"+").unwrap_or(b);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &c| {
+        if c.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+        } else {
+            None
+        }
+    })
 }
 
 /// The fields of one record that the Chrome sink reads, borrowed from a captured chunk (no
@@ -1096,8 +1109,9 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    /// Take one field of the record, if the view reads it.
-    #[inline]
+    /// Take one field of the record, if the view reads it (inlined into the loop over a
+    /// record's fields).
+    #[inline(always)]
     pub(crate) fn take(&mut self, f: Field, x: Value<'a>) {
         match x {
             Value::U64(x) => self.set_u64(f, x),
@@ -1116,6 +1130,7 @@ impl<'a> View<'a> {
         }
     }
 
+    #[inline(always)]
     fn set_u64(&mut self, f: Field, v: u64) {
         match f {
             Field::t_ns => self.t_ns = v,
@@ -1300,6 +1315,27 @@ mod tests {
                 assert!(!same(a, &b), "{n} {i}");
             }
             assert!(!same(a, &base[..n + 1]));
+        }
+    }
+
+    #[test]
+    fn decimal_reads_what_parse_reads() {
+        for t in [
+            "0",
+            "7",
+            "+5",
+            "12345",
+            "18446744073709551615",
+            "18446744073709551616",
+            "",
+            "+",
+            "-1",
+            "1a",
+            " 1",
+            "++1",
+            "٣",
+        ] {
+            assert_eq!(decimal(t.as_bytes()), t.parse::<u64>().ok(), "{t:?}");
         }
     }
 
