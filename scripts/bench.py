@@ -212,14 +212,23 @@ def main():
             path.unlink()
         return w
 
+    # The ratios are taken per round as well (a round is one run of each, back to back) and
+    # their median reported: an untraced run now and then finishes in two thirds of its usual
+    # time on this machine, which moves a best-of-N ratio by a third.
     runs = {None: [], "jsonl": [], "chrome": []}
-    for _ in range(max(rep, 3)):
+    rounds = 3 if q else max(rep, 9)
+    for _ in range(rounds):
         for fmt in runs:
             runs[fmt].append(traced(fmt))
     base, jl, ch = (min(runs[f]) for f in (None, "jsonl", "chrome"))
+    med = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2
+    res["trace_rounds"] = rounds
+    res["trace_round_trips"] = n
     res["trace_jsonl_slowdown"] = jl / base
+    res["trace_jsonl_slowdown_median"] = med([j / b for j, b in zip(runs["jsonl"], runs[None])])
     res["trace_jsonl_bytes"] = sizes["jsonl"]
     res["trace_chrome_vs_jsonl"] = ch / jl
+    res["trace_chrome_vs_jsonl_median"] = med([c / j for c, j in zip(runs["chrome"], runs["jsonl"])])
     res["trace_chrome_bytes"] = sizes["chrome"]
 
     # --- paired rounds ------------------------------------------------------------------------
@@ -334,8 +343,12 @@ def report(r):
         (f"PC-IPC read-wait vs KolibriOS ping-pong, {r['paired_rounds']} paired rounds (median; best round)",
          r["paired_pcipc_vs_kolibri_median"], "x", ">= 0.67x", r["paired_pcipc_vs_kolibri_median"] >= 0.67,
          f"best round {r['paired_pcipc_vs_kolibri_best']:.2f}x", "", ""),
-        ("JSONL tracing slowdown (100k round trips)", r["trace_jsonl_slowdown"], "x", "<= 2x", r["trace_jsonl_slowdown"] <= 2, "", "", ""),
-        ("Chrome trace cost vs JSONL (same run)", r["trace_chrome_vs_jsonl"], "x", "<= 1.5x", r["trace_chrome_vs_jsonl"] <= 1.5, "", "", ""),
+        (f"JSONL tracing slowdown ({r['trace_round_trips'] // 1000}k round trips), {r['trace_rounds']} alternating rounds (median; best-of-{r['trace_rounds']} ratio)",
+         r["trace_jsonl_slowdown_median"], "x", "<= 2x", r["trace_jsonl_slowdown_median"] <= 2,
+         f"best-of ratio {r['trace_jsonl_slowdown']:.2f}x", "", ""),
+        (f"Chrome trace cost vs JSONL (same rounds; median; best-of-{r['trace_rounds']} ratio)",
+         r["trace_chrome_vs_jsonl_median"], "x", "<= 1.5x", r["trace_chrome_vs_jsonl_median"] <= 1.5,
+         f"best-of ratio {r['trace_chrome_vs_jsonl']:.2f}x", "", ""),
         ("store to a data page vs the same loop without it (store_loop/compute)", r["store_vs_nostore"], "x", "<= 2x", r["store_vs_nostore"] <= 2,
          "", "", f"{r['store_loop_s_100m']:.3f} s vs {r['compute_s_100m']:.3f} s / 100M"),
         ("ELF store loop to .data (storeloop.elf), s / 100M", r["elf_store_s_100m"], "s", "faster than qemu-i386",
