@@ -132,10 +132,11 @@ impl Writer {
 }
 
 /// A sink that does its work on a writer thread: the emulation thread only packs each
-/// record's fields into a buffer (or the kernel hands over its own packed buffer) and hands
-/// full buffers over; the writer thread formats JSON Lines straight from them, decides Chrome
+/// record's fields into a buffer (or the kernel hands over its own packed buffer), copies
+/// them into a piece of about [`ThreadedSink::SHIP_AT`] bytes and hands full pieces over;
+/// the writer thread formats JSON Lines straight from them, decides Chrome
 /// events from a view of them ([`ChromeSink::threaded`]), or rebuilds each [`Record`] for
-/// another sink (text). At most [`ThreadedSink::CHUNKS_IN_FLIGHT`] full buffers wait for the
+/// another sink (text). At most [`ThreadedSink::CHUNKS_IN_FLIGHT`] full pieces wait for the
 /// writer (the emulation thread waits when it falls behind), so host memory stays bounded
 /// whatever the guests do; the output is byte for byte what the sink would write on the
 /// emulation thread. A write error stops the writing, not the run, and is returned by

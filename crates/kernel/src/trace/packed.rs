@@ -162,24 +162,24 @@ impl Packer {
     /// with), packed as one fixed block (see the module documentation).
     #[inline(always)]
     pub fn begin_with(&mut self, h: &Header<'_>) {
+        // A text's length is a `u32`: a longer one (none is) would be cut there.
+        let clip = |t: &'_ [u8]| -> usize { t.len().min(u32::MAX as usize) };
+        let (k, p, n) = (clip(h.kind), clip(h.pers), clip(h.name));
         self.start = self.buf.len();
-        let len = |t: &[u8]| (t.len().min(u32::MAX as usize) as u32).to_le_bytes();
         let mut b = [0u8; 4 + HEADER_FIXED];
         b[4] = HEADER_TAG;
         b[5..13].copy_from_slice(&h.t_ns.to_le_bytes());
         b[13..21].copy_from_slice(&h.step.to_le_bytes());
         b[21..29].copy_from_slice(&h.proc.to_le_bytes());
         b[29..37].copy_from_slice(&h.pid.to_le_bytes());
-        b[37..41].copy_from_slice(&len(h.kind));
-        b[41..45].copy_from_slice(&len(h.pers));
-        b[45..49].copy_from_slice(&len(h.name));
-        let cut = |t: &'_ [u8]| -> usize { t.len().min(u32::MAX as usize) };
-        self.buf
-            .reserve(b.len() + cut(h.kind) + cut(h.pers) + cut(h.name));
+        b[37..41].copy_from_slice(&(k as u32).to_le_bytes());
+        b[41..45].copy_from_slice(&(p as u32).to_le_bytes());
+        b[45..49].copy_from_slice(&(n as u32).to_le_bytes());
+        self.buf.reserve(b.len() + k + p + n);
         self.buf.extend_from_slice(&b);
-        self.buf.extend_from_slice(&h.kind[..cut(h.kind)]);
-        self.buf.extend_from_slice(&h.pers[..cut(h.pers)]);
-        self.buf.extend_from_slice(&h.name[..cut(h.name)]);
+        self.buf.extend_from_slice(&h.kind[..k]);
+        self.buf.extend_from_slice(&h.pers[..p]);
+        self.buf.extend_from_slice(&h.name[..n]);
     }
 
     /// Add one field to the record begun last.
