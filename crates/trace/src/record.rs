@@ -329,13 +329,33 @@ pub(crate) fn push_short(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// Append `x` in decimal. Most numbers in a trace (PIDs, lengths, codes, results) are below
-/// 100: those are one or two bytes from a table, not a general conversion.
+/// 100: those are one or two bytes from a table, not a general conversion; up to eight digits
+/// are made two at a time; longer ones by `itoa`.
 #[inline(always)]
 pub(crate) fn push_u64(out: &mut Vec<u8>, x: u64) {
     if x < 10 {
         out.push(b'0' + x as u8);
     } else if x < 100 {
         out.extend_from_slice(&DEC2[x as usize]);
+    } else if x < 100_000_000 {
+        // Up to eight digits (steps, microseconds, message numbers): pairs of digits from
+        // the right in 32-bit arithmetic, then one copy.
+        let mut n = x as u32;
+        let mut d = [0u8; 8];
+        let mut i = 8;
+        while n >= 100 {
+            i -= 2;
+            d[i..i + 2].copy_from_slice(&DEC2[(n % 100) as usize]);
+            n /= 100;
+        }
+        if n >= 10 {
+            i -= 2;
+            d[i..i + 2].copy_from_slice(&DEC2[n as usize]);
+        } else {
+            i -= 1;
+            d[i] = b'0' + n as u8;
+        }
+        push_short(out, &d[i..]);
     } else {
         push_short(out, itoa::Buffer::new().format(x).as_bytes());
     }
@@ -1341,7 +1361,18 @@ mod tests {
 
     #[test]
     fn push_u64_is_decimal() {
-        for x in (0..1000).chain([u64::MAX, 1 << 32, 99, 100, 9, 10]) {
+        let edges = [
+            u64::MAX,
+            1 << 32,
+            99,
+            100,
+            9,
+            10,
+            99_999_999,
+            100_000_000,
+            12_345_678,
+        ];
+        for x in (0..100_000).step_by(7).chain(0..1000).chain(edges) {
             let mut out = b"x".to_vec();
             push_u64(&mut out, x);
             assert_eq!(out, format!("x{x}").into_bytes());
