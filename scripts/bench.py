@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -221,14 +222,13 @@ def main():
         for fmt in runs:
             runs[fmt].append(traced(fmt))
     base, jl, ch = (min(runs[f]) for f in (None, "jsonl", "chrome"))
-    med = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2
     res["trace_rounds"] = rounds
     res["trace_round_trips"] = n
     res["trace_jsonl_slowdown"] = jl / base
-    res["trace_jsonl_slowdown_median"] = med([j / b for j, b in zip(runs["jsonl"], runs[None])])
+    res["trace_jsonl_slowdown_median"] = statistics.median([j / b for j, b in zip(runs["jsonl"], runs[None])])
     res["trace_jsonl_bytes"] = sizes["jsonl"]
     res["trace_chrome_vs_jsonl"] = ch / jl
-    res["trace_chrome_vs_jsonl_median"] = med([c / j for c, j in zip(runs["chrome"], runs["jsonl"])])
+    res["trace_chrome_vs_jsonl_median"] = statistics.median([c / j for c, j in zip(runs["chrome"], runs["jsonl"])])
     res["trace_chrome_bytes"] = sizes["chrome"]
 
     # --- paired rounds ------------------------------------------------------------------------
@@ -273,12 +273,11 @@ def paired(q):
         pc.append(pn / timed([str(IPCEMU), "run", D / "pcbsrv.com", D / "pcbcli.com", "--params", f"2={pn}"], "PASS pcbcli")[0])
     vs_native = sorted(k / x for k, x in zip(kos, nat))
     pc_vs_kos = sorted(p / k for p, k in zip(pc, kos))
-    med = lambda v: v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
     return {
         "paired_rounds": rounds,
-        "paired_pingpong_vs_native_median": med(vs_native),
+        "paired_pingpong_vs_native_median": statistics.median(vs_native),
         "paired_pingpong_vs_native_best": vs_native[-1],
-        "paired_pcipc_vs_kolibri_median": med(pc_vs_kos),
+        "paired_pcipc_vs_kolibri_median": statistics.median(pc_vs_kos),
         "paired_pcipc_vs_kolibri_best": pc_vs_kos[-1],
     }
 

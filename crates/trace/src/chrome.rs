@@ -50,7 +50,6 @@ enum Bind {
     In(u64),
 }
 
-/// A guest thread seen (its track), with what its events repeat.
 /// The tracks by thread ID: a table for the usual small IDs (one index, where a hash map
 /// lookup cost about 20 instructions, and an event looks its track up several times), a map
 /// for the others.
@@ -115,6 +114,7 @@ impl Tracks {
     }
 }
 
+/// A guest thread seen (its track), with what its events repeat.
 struct Track {
     /// Its process index.
     proc: u64,
@@ -383,9 +383,9 @@ fn write_ev(buf: &mut Vec<u8>, e: &mut Ev<'_>) {
         quoted(buf, v);
     }
     buf.extend_from_slice(b",\"pid\":");
-    buf.extend_from_slice(itoa::Buffer::new().format(e.pid).as_bytes());
+    push_u64(buf, e.pid);
     buf.extend_from_slice(b",\"tid\":");
-    buf.extend_from_slice(itoa::Buffer::new().format(e.tid).as_bytes());
+    push_u64(buf, u64::from(e.tid));
     if let Some(ts) = e.ts {
         buf.extend_from_slice(b",\"ts\":");
         write_us(buf, ts);
@@ -477,16 +477,16 @@ impl ChromeSink {
             }
             let mut raw = v.name.to_vec();
             raw.push(b'[');
-            raw.extend_from_slice(itoa::Buffer::new().format(tid).as_bytes());
+            push_u64(&mut raw, u64::from(tid));
             raw.push(b']');
             self.push(&mut Ev::meta("thread_name", pid, tid, &raw))?;
             // The same `name[pid]`, escaped once for the events that name it as a peer.
             let mut a = Vec::new();
             json_str_body(&mut a, &raw);
             let mut ids = b"\",\"pid\":".to_vec();
-            ids.extend_from_slice(itoa::Buffer::new().format(pid).as_bytes());
+            push_u64(&mut ids, pid);
             ids.extend_from_slice(b",\"tid\":");
-            ids.extend_from_slice(itoa::Buffer::new().format(tid).as_bytes());
+            push_u64(&mut ids, u64::from(tid));
             ids.extend_from_slice(b",\"ts\":");
             self.tracks.insert(
                 tid,
@@ -660,7 +660,7 @@ impl ChromeSink {
             for &m in &ends[1..] {
                 name.clear();
                 name.extend_from_slice(b"message #");
-                name.extend_from_slice(itoa::Buffer::new().format(m).as_bytes());
+                push_u64(&mut name, m);
                 res = self.push(&mut Ev::flow_in(&name, m, pid, tid, ts));
                 if res.is_err() {
                     break;

@@ -272,9 +272,10 @@ impl ThreadedSink {
     /// Stage the records packed by the sink itself (the event path).
     fn stage_own(&mut self) -> std::io::Result<()> {
         let mut b = std::mem::take(self.chunk.buf_mut());
-        let filter = self.filter.clone();
+        let filter = std::mem::take(&mut self.filter);
         let r = self.stage(&mut b, &filter);
         *self.chunk.buf_mut() = b;
+        self.filter = filter;
         r
     }
 
