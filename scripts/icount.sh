@@ -9,6 +9,7 @@
 #   bash scripts/icount.sh pcipc           PC-IPC read-wait ping-pong (pcbsrv/pcbcli)
 #   bash scripts/icount.sh traced          KolibriOS ping-pong with a JSONL trace: the emulation
 #                                          thread and the writer thread separately
+#   bash scripts/icount.sh chrome          the same with a Chrome trace
 #   IPCEMU=path/to/ipcemu bash scripts/icount.sh ...   another build
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +20,13 @@ what=${1:-pingpong}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 case $what in
-    pingpong|traced) N=20000; guests=(fixtures/kolibri/pp_srv.kex fixtures/kolibri/pp_cli.kex) ;;
+    pingpong|traced|chrome) N=20000; guests=(fixtures/kolibri/pp_srv.kex fixtures/kolibri/pp_cli.kex) ;;
     pcipc) N=10000; guests=(fixtures/dos/pcbsrv.com fixtures/dos/pcbcli.com) ;;
-    *) echo "icount: unknown workload $what (pingpong, pcipc, traced)" >&2; exit 2 ;;
+    *) echo "icount: unknown workload $what (pingpong, pcipc, traced, chrome)" >&2; exit 2 ;;
 esac
 extra=()
 [ "$what" = traced ] && extra=(--trace "$tmp/t.jsonl" --trace-format jsonl)
+[ "$what" = chrome ] && extra=(--trace "$tmp/t.json" --trace-format chrome)
 run() { # rounds -> callgrind output files (one per thread)
     valgrind --tool=callgrind --separate-threads=yes --smc-check=all-non-file \
         --callgrind-out-file="$tmp/cg.$1" "$BIN" run "${guests[@]}" --params "2=$1" "${extra[@]}" \
@@ -46,7 +48,7 @@ for f in "$tmp"/cg."$N"-*; do
     [ "$per" -gt 0 ] || continue
     case $t in
         01) name="emulation thread" ;;
-        *) name="thread $t"; [ "$what" = traced ] && name="$name, the trace writer" ;;
+        *) name="thread $t"; [ "$what" != pingpong ] && [ "$what" != pcipc ] && name="$name, the trace writer" ;;
     esac
     echo "$what: $per instructions per round trip ($name)"
 done

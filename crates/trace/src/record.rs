@@ -338,24 +338,27 @@ pub(crate) fn push_u64(out: &mut Vec<u8>, x: u64) {
     } else if x < 100 {
         out.extend_from_slice(&DEC2[x as usize]);
     } else if x < 100_000_000 {
-        // Up to eight digits (steps, microseconds, message numbers): pairs of digits from
-        // the right in 32-bit arithmetic, then one copy.
-        let mut n = x as u32;
-        let mut d = [0u8; 8];
-        let mut i = 8;
-        while n >= 100 {
-            i -= 2;
-            d[i..i + 2].copy_from_slice(&DEC2[(n % 100) as usize]);
-            n /= 100;
-        }
-        if n >= 10 {
-            i -= 2;
-            d[i..i + 2].copy_from_slice(&DEC2[n as usize]);
-        } else {
-            i -= 1;
-            d[i] = b'0' + n as u8;
-        }
-        push_short(out, &d[i..]);
+        // Up to eight digits (steps, microseconds, message numbers): all eight made at once
+        // in one register (SWAR), the leading zeros shifted out, then one 8-byte store. Digits
+        // made in a stack buffer and read back as one word stalled on store forwarding (about
+        // a tenth of the Chrome writer's time).
+        let n = x as u32;
+        // Two 32-bit lanes (first four digits in the low lane: the lower address), each
+        // 0..=9999; then four 16-bit lanes of 0..=99; then eight bytes of 0..=9. No lane's
+        // product reaches the next lane.
+        let m = u64::from(n / 10_000) | (u64::from(n % 10_000) << 32);
+        let hi = ((m.wrapping_mul(10_486)) >> 20) & 0x0000_007f_0000_007f;
+        let lo = m.wrapping_sub(hi.wrapping_mul(100));
+        let m = hi | (lo << 16);
+        let hi = ((m.wrapping_mul(103)) >> 10) & 0x000f_000f_000f_000f;
+        let lo = m.wrapping_sub(hi.wrapping_mul(10));
+        let digits = hi | (lo << 8);
+        // x >= 100, so some byte is not zero; the zero bytes below it are leading zeros.
+        let zeros = digits.trailing_zeros() / 8;
+        let ascii = (digits | 0x3030_3030_3030_3030) >> (8 * zeros);
+        let len = out.len();
+        out.extend_from_slice(&ascii.to_le_bytes());
+        out.truncate(len + 8 - zeros as usize);
     } else {
         push_short(out, itoa::Buffer::new().format(x).as_bytes());
     }
@@ -1372,7 +1375,26 @@ mod tests {
             100_000_000,
             12_345_678,
         ];
-        for x in (0..100_000).step_by(7).chain(0..1000).chain(edges) {
+        // Every length's edges, and a sweep of the eight-digit range.
+        let tens = (1..20).flat_map(|e| {
+            let p = 10u64.pow(e);
+            [p - 1, p, p + 1]
+        });
+        let mut r: u64 = 0x2545_f491_4f6c_dd1d;
+        let sweep = std::iter::repeat_with(move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r % 100_000_000
+        })
+        .take(200_000);
+        for x in (0..100_000)
+            .step_by(7)
+            .chain(0..1000)
+            .chain(edges)
+            .chain(tens)
+            .chain(sweep)
+        {
             let mut out = b"x".to_vec();
             push_u64(&mut out, x);
             assert_eq!(out, format!("x{x}").into_bytes());
