@@ -378,18 +378,36 @@ static DEC2: [[u8; 2]; 100] = {
 /// Append the lower-case hex of `b`.
 pub(crate) fn push_hex(out: &mut Vec<u8>, b: &[u8]) {
     out.reserve(2 * b.len());
+    // Eight bytes at a time, then four: made in registers and stored once (hex made in a stack
+    // buffer and read back as one word stalls on store forwarding).
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
-        // Eight bytes at a time: one 16-byte append.
-        let mut h = [0u8; 16];
-        for (i, &x) in c.iter().enumerate() {
-            h[2 * i..2 * i + 2].copy_from_slice(&HEX2[x as usize]);
-        }
-        out.extend_from_slice(&h);
+        let lo = hex4(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        let hi = hex4(u32::from_le_bytes([c[4], c[5], c[6], c[7]]));
+        out.extend_from_slice(&(u128::from(lo) | (u128::from(hi) << 64)).to_le_bytes());
     }
-    for &x in chunks.remainder() {
+    let mut rest = chunks.remainder();
+    if let Some((c, tail)) = rest.split_first_chunk::<4>() {
+        out.extend_from_slice(&hex4(u32::from_le_bytes(*c)).to_le_bytes());
+        rest = tail;
+    }
+    for &x in rest {
         out.extend_from_slice(&HEX2[x as usize]);
     }
+}
+
+/// The eight lower-case hex digits of the four bytes of `v` (little-endian: its first byte's
+/// two digits in the low 16 bits), as ASCII.
+#[inline(always)]
+fn hex4(v: u32) -> u64 {
+    // Each byte to a 16-bit lane of its own, then its high nibble to the lane's low byte.
+    let x = u64::from(v);
+    let x = (x | (x << 16)) & 0x0000_ffff_0000_ffff;
+    let x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff;
+    let n = ((x >> 4) & 0x000f_000f_000f_000f) | ((x & 0x000f_000f_000f_000f) << 8);
+    // Each byte is a nibble 0..=15: add '0', and 'a' - '0' - 10 more where it is 10 or above.
+    let letters = ((n + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    n + 0x3030_3030_3030_3030 + letters * 39
 }
 
 /// The two lower-case hex digits of every byte.
@@ -1087,7 +1105,11 @@ impl Msgs<'_> {
     ) -> std::io::Result<()> {
         match *self {
             Msgs::None => Ok(()),
-            Msgs::Text(t) => t.split(|&c| c == b',').filter_map(decimal).try_for_each(f),
+            // Usually one number (a read of one message): no split.
+            Msgs::Text(t) => match decimal(t) {
+                Some(m) => f(m),
+                None => t.split(|&c| c == b',').filter_map(decimal).try_for_each(f),
+            },
             Msgs::List(l) => l.iter().try_for_each(|&m| f(m)),
         }
     }
@@ -1242,12 +1264,19 @@ mod tests {
 
     #[test]
     fn push_hex_is_lower_case_hex_of_every_length() {
-        let src: Vec<u8> = (0..=255u8).rev().collect();
-        for n in 0..=40 {
+        // Every byte value, at every position of a four-byte group.
+        let src: Vec<u8> = (0..=255u8).rev().chain([1, 2, 3]).collect();
+        for n in 0..=256 {
             let mut out = b"x".to_vec();
             push_hex(&mut out, &src[..n]);
             let want: String = src[..n].iter().map(|b| format!("{b:02x}")).collect();
             assert_eq!(out[1..], *want.as_bytes());
+        }
+        for skip in 0..4 {
+            let mut out = Vec::new();
+            push_hex(&mut out, &src[skip..]);
+            let want: String = src[skip..].iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(out, want.as_bytes(), "from {skip}");
         }
     }
 
@@ -1338,6 +1367,27 @@ mod tests {
                 assert!(!same(a, &b), "{n} {i}");
             }
             assert!(!same(a, &base[..n + 1]));
+        }
+    }
+
+    #[test]
+    fn a_captured_message_list_reads_as_its_numbers() {
+        for (text, want) in [
+            ("7", &[7u64][..]),
+            ("1,2,3", &[1, 2, 3]),
+            ("1,x,3", &[1, 3]),
+            ("", &[]),
+            ("+4", &[4]),
+            ("18446744073709551616,5", &[5]),
+        ] {
+            let mut got = Vec::new();
+            Msgs::Text(text.as_bytes())
+                .each(|m| {
+                    got.push(m);
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(got, want, "{text:?}");
         }
     }
 
