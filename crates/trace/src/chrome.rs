@@ -33,6 +33,101 @@ enum Flow {
     Delivered(u64, u32),
 }
 
+/// The messages whose flow started and has not ended, by number. The kernel numbers messages
+/// in order and most flows end soon after they start, so they are kept in a window of slots
+/// from the oldest open one (an index, where a hash map insert and remove cost about 60
+/// instructions per message); a number before the window or far past it goes to a map.
+#[derive(Default)]
+struct Flows {
+    /// The number of `window[0]`.
+    base: u64,
+    window: std::collections::VecDeque<Option<Flow>>,
+    /// Open flows in `window`.
+    in_window: usize,
+    others: HashMap<u64, Flow>,
+}
+
+impl Flows {
+    /// How far past `base` a number may be to get a slot.
+    const SPAN: u64 = 4096;
+
+    /// Message `m`'s slot, if it has one.
+    #[inline]
+    fn slot(&mut self, m: u64) -> Option<&mut Option<Flow>> {
+        let i = m.checked_sub(self.base)?;
+        self.window.get_mut(usize::try_from(i).ok()?)
+    }
+
+    /// Start `m`'s flow; false if it is open already.
+    fn start(&mut self, m: u64, f: Flow) -> bool {
+        if self.window.is_empty() {
+            self.base = m;
+        }
+        if let Some(slot) = self.slot(m) {
+            if slot.is_some() {
+                return false;
+            }
+            *slot = Some(f);
+            self.in_window += 1;
+            return true;
+        }
+        match m.checked_sub(self.base) {
+            Some(i) if i < Self::SPAN && !self.others.contains_key(&m) => {
+                self.window.resize(i as usize, None);
+                self.window.push_back(Some(f));
+                self.in_window += 1;
+                true
+            }
+            _ => match self.others.entry(m) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(f);
+                    true
+                }
+            },
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self, m: u64) -> Option<&mut Flow> {
+        if self.slot(m).is_some_and(|s| s.is_some()) {
+            return self.slot(m)?.as_mut();
+        }
+        self.others.get_mut(&m)
+    }
+
+    /// End `m`'s flow: what it was, if it was open.
+    fn remove(&mut self, m: u64) -> Option<Flow> {
+        let Some(f) = self.slot(m).and_then(Option::take) else {
+            return self.others.remove(&m);
+        };
+        self.in_window -= 1;
+        // The window starts at its oldest open flow.
+        while let Some(None) = self.window.front() {
+            self.window.pop_front();
+            // (Past u64::MAX only when the window is empty, and then `start` sets it again.)
+            self.base = self.base.wrapping_add(1);
+        }
+        Some(f)
+    }
+
+    fn len(&self) -> usize {
+        self.in_window + self.others.len()
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The numbers of the open flows (in no particular order).
+    fn keys(&self) -> Vec<u64> {
+        let window = self.window.iter().enumerate();
+        let window = window.filter_map(|(i, f)| f.map(|_| self.base + i as u64));
+        window.chain(self.others.keys().copied()).collect()
+    }
+}
+
 /// A wait slice not written yet: it is written when the wait ends.
 struct OpenWait {
     /// Start (guest nanoseconds).
@@ -122,8 +217,9 @@ struct Track {
     name: Vec<u8>,
     /// `name[pid]` as the inside of a JSON string (for the events that name it as a peer).
     actor: Vec<u8>,
-    /// `","pid":P,"tid":T,"ts":`: what its slices say after their category.
-    ids: Vec<u8>,
+    /// `{"ph":"X","cat":"C","pid":P,"tid":T,"ts":` for each category C of [`SLICE_CATS`]:
+    /// how its slices start (one copy instead of four pieces per event).
+    heads: [Vec<u8>; 3],
     /// Its open wait slice.
     wait: Option<OpenWait>,
 }
@@ -143,7 +239,7 @@ pub struct ChromeSink {
     /// Messages an event read ends (reused).
     ends: Vec<u64>,
     /// Messages whose flow started and has not ended.
-    flows: HashMap<u64, Flow>,
+    flows: Flows,
     /// Latest timestamp written (guest nanoseconds).
     last: u64,
     finished: bool,
@@ -208,6 +304,8 @@ impl<'a> Ev<'a> {
     }
 }
 
+/// The categories of slices (`cat`): waits, KolibriOS/KOS/Win32 messages, PC-IPC commands.
+const SLICE_CATS: [&[u8]; 3] = [b"wait", b"ipc", b"pcipc"];
 /// The duration of a short slice, as written (microseconds).
 const SLICE_US: &[u8] = b"0.5";
 const HEAD: &[u8] = b"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
@@ -228,7 +326,7 @@ impl ChromeSink {
             named_procs: HashSet::default(),
             spare: Vec::new(),
             ends: Vec::new(),
-            flows: HashMap::default(),
+            flows: Flows::default(),
             last: 0,
             finished: false,
         }
@@ -283,13 +381,9 @@ impl ChromeSink {
     /// Start the flow of message `m` on this track: the arrow to bind to its sending slice
     /// (none if it started already).
     fn flow_start(&mut self, m: u64, pid: u64, tid: u32) -> Option<Bind> {
-        match self.flows.entry(m) {
-            std::collections::hash_map::Entry::Occupied(_) => None,
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(Flow::Sent(pid, tid));
-                Some(Bind::Out(m))
-            }
-        }
+        self.flows
+            .start(m, Flow::Sent(pid, tid))
+            .then_some(Bind::Out(m))
     }
 
     /// Too many messages nobody reads (a receiver that resets its area without reading event
@@ -298,7 +392,7 @@ impl ChromeSink {
         if self.flows.len() <= MAX_OPEN_FLOWS {
             return Ok(());
         }
-        let mut ids: Vec<u64> = self.flows.keys().copied().collect();
+        let mut ids = self.flows.keys();
         ids.sort_unstable();
         ids.truncate(ids.len() / 2);
         self.close_flows(&ids, ts)
@@ -307,7 +401,7 @@ impl ChromeSink {
     /// End the flows of messages `ids` on a short `unread`/`undelivered` slice at `ts`.
     fn close_flows(&mut self, ids: &[u64], ts: u64) -> std::io::Result<()> {
         for &m in ids {
-            let Some(f) = self.flows.remove(&m) else {
+            let Some(f) = self.flows.remove(m) else {
                 continue;
             };
             let (what, pid, tid) = match f {
@@ -323,7 +417,7 @@ impl ChromeSink {
     /// End message `m`'s flow: the arrow to bind to the slice that consumed it (none if it
     /// never started).
     fn flow_end(&mut self, m: u64) -> Option<Bind> {
-        self.flows.remove(&m).map(|_| Bind::In(m))
+        self.flows.remove(m).map(|_| Bind::In(m))
     }
 }
 
@@ -483,18 +577,23 @@ impl ChromeSink {
             // The same `name[pid]`, escaped once for the events that name it as a peer.
             let mut a = Vec::new();
             json_str_body(&mut a, &raw);
-            let mut ids = b"\",\"pid\":".to_vec();
-            push_u64(&mut ids, pid);
-            ids.extend_from_slice(b",\"tid\":");
-            push_u64(&mut ids, u64::from(tid));
-            ids.extend_from_slice(b",\"ts\":");
+            let heads = SLICE_CATS.map(|cat| {
+                let mut h = b"{\"ph\":\"X\",\"cat\":\"".to_vec();
+                h.extend_from_slice(cat);
+                h.extend_from_slice(b"\",\"pid\":");
+                push_u64(&mut h, pid);
+                h.extend_from_slice(b",\"tid\":");
+                push_u64(&mut h, u64::from(tid));
+                h.extend_from_slice(b",\"ts\":");
+                h
+            });
             self.tracks.insert(
                 tid,
                 Track {
                     proc: v.proc,
                     name: v.name.to_vec(),
                     actor: a,
-                    ids,
+                    heads,
                     wait: None,
                 },
             );
@@ -529,10 +628,11 @@ impl ChromeSink {
     ) -> std::io::Result<()> {
         self.enter(v)?;
         let (ts, pid, tid) = (v.t_ns, v.proc + 1, v.pid);
-        let cat: &[u8] = match v.kind {
-            Kind::Wait => b"wait",
-            Kind::Send | Kind::Deliver | Kind::EventRead => b"ipc",
-            Kind::PcCmd => b"pcipc",
+        // The index of its category in SLICE_CATS.
+        let cat = match v.kind {
+            Kind::Wait => 0,
+            Kind::Send | Kind::Deliver | Kind::EventRead => 1,
+            Kind::PcCmd => 2,
             Kind::Wake | Kind::ThreadStart | Kind::ProcStart => return Ok(()),
             _ => return self.instant(v, args, full),
         };
@@ -555,10 +655,8 @@ impl ChromeSink {
             self.next_event(Some(ts));
             std::mem::take(&mut self.buf)
         };
-        out.extend_from_slice(b"{\"ph\":\"X\",\"cat\":\"");
-        out.extend_from_slice(cat);
         if let Some(t) = self.tracks.get(&tid) {
-            out.extend_from_slice(&t.ids);
+            out.extend_from_slice(&t.heads[cat]);
         }
         write_us(&mut out, ts);
         if !wait {
@@ -590,7 +688,7 @@ impl ChromeSink {
                     // message waits at its receiver until an event read consumes it.
                     if let (Some(_), Some(to)) = (v.offset, v.peer_pid) {
                         if let (Some(p), Some(f)) =
-                            (self.tracks.get(&to).map(|t| t.proc), self.flows.get_mut(&m))
+                            (self.tracks.get(&to).map(|t| t.proc), self.flows.get_mut(m))
                         {
                             *f = Flow::Delivered(p + 1, to);
                         }
@@ -607,7 +705,7 @@ impl ChromeSink {
                         // A KOS delivery is the receiver getting it (Recv or Call returns):
                         // the request's arrow ends at the server, the response's at the client.
                         bind = self.flow_end(m);
-                    } else if let Some(f) = self.flows.get_mut(&m) {
+                    } else if let Some(f) = self.flows.get_mut(m) {
                         *f = Flow::Delivered(pid, tid);
                     }
                 }
@@ -621,7 +719,7 @@ impl ChromeSink {
                 ends.clear();
                 let flows = &mut self.flows;
                 let _ = v.msgs.each(|m| {
-                    if flows.remove(&m).is_some() {
+                    if flows.remove(m).is_some() {
                         ends.push(m);
                     }
                     Ok(())
@@ -731,7 +829,7 @@ impl Sink for ChromeSink {
         // Messages never read end their flow on a short slice at the end of the track that
         // holds them: the receiver's (delivered, unread) or the sender's (never delivered,
         // e.g. PC-IPC messages left in the pool).
-        let mut ids: Vec<u64> = self.flows.keys().copied().collect();
+        let mut ids = self.flows.keys();
         ids.sort_unstable();
         self.close_flows(&ids, last)?;
         self.buf
@@ -797,6 +895,77 @@ mod tests {
         assert_eq!(doc["otherData"]["tool"], "ipcemu");
         assert_eq!(doc["displayTimeUnit"], "ns");
         doc["traceEvents"].as_array().unwrap().clone()
+    }
+
+    /// The window of flows does what a map does, for numbers in order (most), numbers far
+    /// apart, numbers before the window, repeated starts, and the ends of the range.
+    #[test]
+    fn flows_keep_what_a_map_keeps() {
+        // A number kept in the map while it was far past the window, which then moved up to it.
+        let mut f = Flows::default();
+        assert!(f.start(1, Flow::Sent(1, 1)));
+        assert!(f.start(5000, Flow::Sent(2, 2)));
+        assert!(f.start(4000, Flow::Sent(3, 3)));
+        assert!(f.remove(1).is_some());
+        assert!(!f.start(5000, Flow::Sent(4, 4)), "open already");
+        assert!(matches!(f.remove(5000), Some(Flow::Sent(2, 2))));
+        assert!(f.remove(5000).is_none());
+        assert_eq!(f.keys(), [4000]);
+
+        let mut ours = Flows::default();
+        let mut model: HashMap<u64, (u64, u32)> = HashMap::default();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = 1u64;
+        for step in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let m = match x % 16 {
+                0..=5 => {
+                    next += 1;
+                    next
+                }
+                6..=9 => next.saturating_sub(x % 8),
+                10 => next + 4000 + x % 200,
+                11 => x % 50,
+                12 => u64::MAX - x % 3,
+                _ => next.saturating_sub(x % 5000),
+            };
+            let f = (step, (x >> 32) as u32);
+            match (x >> 8) % 3 {
+                0 => {
+                    let fresh = !model.contains_key(&m);
+                    if fresh {
+                        model.insert(m, f);
+                    }
+                    assert_eq!(ours.start(m, Flow::Sent(f.0, f.1)), fresh, "start {m}");
+                }
+                1 => {
+                    let got = ours.remove(m).map(|f| match f {
+                        Flow::Sent(a, b) | Flow::Delivered(a, b) => (a, b),
+                    });
+                    assert_eq!(got, model.remove(&m), "remove {m}");
+                }
+                _ => {
+                    if let Some(f) = ours.get_mut(m) {
+                        if let Flow::Sent(a, b) = *f {
+                            *f = Flow::Delivered(a, b);
+                        }
+                    }
+                    let got = ours.get_mut(m).map(|f| match *f {
+                        Flow::Sent(a, b) | Flow::Delivered(a, b) => (a, b),
+                    });
+                    assert_eq!(got, model.get(&m).copied(), "get {m}");
+                }
+            }
+            assert_eq!(ours.len(), model.len());
+        }
+        let mut keys = ours.keys();
+        keys.sort_unstable();
+        let mut want: Vec<u64> = model.keys().copied().collect();
+        want.sort_unstable();
+        assert_eq!(keys, want);
+        assert!(ours.window.len() <= Flows::SPAN as usize);
     }
 
     #[test]
