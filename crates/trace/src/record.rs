@@ -330,7 +330,7 @@ pub(crate) fn push_short(out: &mut Vec<u8>, b: &[u8]) {
 
 /// Append `x` in decimal. Most numbers in a trace (PIDs, lengths, codes, results) are below
 /// 100: those are one or two bytes from a table, not a general conversion; up to eight digits
-/// are made two at a time; longer ones by `itoa`.
+/// are made all at once in a register; longer ones by `itoa`.
 #[inline(always)]
 pub(crate) fn push_u64(out: &mut Vec<u8>, x: u64) {
     if x < 10 {
