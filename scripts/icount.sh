@@ -48,7 +48,7 @@ for f in "$tmp"/cg."$N"-*; do
     [ "$per" -gt 0 ] || continue
     case $t in
         01) name="emulation thread" ;;
-        *) name="thread $t"; [ "$what" != pingpong ] && [ "$what" != pcipc ] && name="$name, the trace writer" ;;
+        *) name="thread $t"; [ ${#extra[@]} -gt 0 ] && name="$name, the trace writer" ;;
     esac
     echo "$what: $per instructions per round trip ($name)"
 done

@@ -51,11 +51,18 @@ impl Flows {
     /// How far past `base` a number may be to get a slot.
     const SPAN: u64 = 4096;
 
+    /// The index of message `m`'s slot, if it has one.
+    #[inline]
+    fn index(&self, m: u64) -> Option<usize> {
+        let i = usize::try_from(m.checked_sub(self.base)?).ok()?;
+        (i < self.window.len()).then_some(i)
+    }
+
     /// Message `m`'s slot, if it has one.
     #[inline]
     fn slot(&mut self, m: u64) -> Option<&mut Option<Flow>> {
-        let i = m.checked_sub(self.base)?;
-        self.window.get_mut(usize::try_from(i).ok()?)
+        let i = self.index(m)?;
+        self.window.get_mut(i)
     }
 
     /// Start `m`'s flow; false if it is open already.
@@ -90,10 +97,11 @@ impl Flows {
 
     #[inline]
     fn get_mut(&mut self, m: u64) -> Option<&mut Flow> {
-        if self.slot(m).is_some_and(|s| s.is_some()) {
-            return self.slot(m)?.as_mut();
+        // (The window and the map are separate fields, so both may be borrowed here.)
+        match self.index(m).and_then(|i| self.window.get_mut(i)) {
+            Some(Some(f)) => Some(f),
+            _ => self.others.get_mut(&m),
         }
-        self.others.get_mut(&m)
     }
 
     /// End `m`'s flow: what it was, if it was open.
