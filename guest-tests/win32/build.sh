@@ -75,5 +75,8 @@ build unimpl unimpl.c
 build wide wide.c
 build churn churn.c
 build sendnest sendnest.c
+build timers timers.c
+build msgwait msgwait.c
+build sendtimeout sendtimeout.c
 
 echo "$count"

@@ -429,3 +429,108 @@ fn trace_views_snapshot_the_shared_counter_at_each_signal() {
         "{views:#?}"
     );
 }
+
+/// SetTimer/KillTimer: WM_TIMER at exact guest-time periods, a TimerProc called by
+/// DispatchMessageA, posted messages first, the 10 ms minimum, bad windows refused.
+#[test]
+fn timers_make_wm_timer_on_time_and_stop_when_killed() {
+    run_ok(
+        &["timers"],
+        &[],
+        &[
+            "PASS timers SetTimer(window, 7, 50 ms) returns 7",
+            "PASS timers window timer ticks are 50 ms apart",
+            "PASS timers the window procedure got every WM_TIMER (wParam 7, lParam 0)",
+            "PASS timers N ticks took N * 50 ms of guest time",
+            "PASS timers SetTimer on the same window and id returns the id",
+            "PASS timers the replaced timer ticks 20 ms apart",
+            "PASS timers SetTimer(NULL, 0, 30 ms, TimerProc) returns an id",
+            "PASS timers the TimerProc got (NULL, WM_TIMER, id, time)",
+            "PASS timers the TimerProc ran every 30 ms",
+            "PASS timers KillTimer(NULL, id) of the thread timer",
+            "PASS timers a posted message comes before the due WM_TIMER",
+            "PASS timers then the WM_TIMER",
+            "PASS timers SetTimer(window, 9, 1 ms)",
+            "PASS timers a 1 ms period is USER_TIMER_MINIMUM (10 ms)",
+            "PASS timers KillTimer(window, 7)",
+            "PASS timers a second KillTimer(window, 7) returns FALSE",
+            "PASS timers KillTimer(window, 9)",
+            "PASS timers no WM_TIMER once every timer is killed",
+            "PASS timers the queue is empty",
+            "PASS timers SetTimer on a bad window fails with ERROR_INVALID_WINDOW_HANDLE",
+            "PASS timers KillTimer on a bad window fails with ERROR_INVALID_WINDOW_HANDLE",
+            "PASS timers no WM_TIMER with a wrong id reached the window",
+        ],
+    );
+}
+
+/// MsgWaitForMultipleObjects(Ex) and GetQueueStatus: objects or new queue input (posted, sent,
+/// timer), MWMO_INPUTAVAILABLE, fWaitAll, and the argument errors.
+#[test]
+fn msg_wait_for_multiple_objects_waits_for_objects_and_queue_input() {
+    run_ok(
+        &["msgwait"],
+        &[],
+        &[
+            "PASS msgwait nothing there: WAIT_TIMEOUT at once",
+            "PASS msgwait a posted message ends the wait with WAIT_OBJECT_0 + 1",
+            "PASS msgwait and PeekMessageA takes it",
+            "PASS msgwait SetEvent ends the wait with WAIT_OBJECT_0",
+            "PASS msgwait the wait took the auto-reset event",
+            "PASS msgwait without QS_POSTMESSAGE in the mask a posted message does not end the wait",
+            "PASS msgwait the event 70 ms later did",
+            "PASS msgwait a message waits (PM_NOREMOVE)",
+            "PASS msgwait input already seen is not new: WAIT_TIMEOUT",
+            "PASS msgwait after the 100 ms timeout",
+            "PASS msgwait MWMO_INPUTAVAILABLE: input in the queue ends the wait at once",
+            "PASS msgwait GetQueueStatus: a posted message, new",
+            "PASS msgwait GetQueueStatus again: there, not new",
+            "PASS msgwait GetQueueStatus(QS_ALLPOSTMESSAGE) has its own new bit",
+            "PASS msgwait GetQueueStatus after the queue is empty",
+            "PASS msgwait a sent message ends a QS_SENDMESSAGE wait",
+            "PASS msgwait the window procedure has not run yet",
+            "PASS msgwait PeekMessageA ran it",
+            "PASS msgwait the helper got the answer",
+            "PASS msgwait a due timer ends a QS_TIMER wait",
+            "PASS msgwait after the timer's 40 ms",
+            "PASS msgwait and its WM_TIMER is there",
+            "PASS msgwait fWaitAll: the event and then input end the wait",
+            "PASS msgwait only when the message came (50 ms), not at the event (20 ms)",
+            "PASS msgwait fWaitAll took the event",
+            "PASS msgwait 64 handles: WAIT_FAILED, ERROR_INVALID_PARAMETER",
+            "PASS msgwait a bad handle: WAIT_FAILED, ERROR_INVALID_HANDLE",
+            "PASS msgwait the helper ended",
+        ],
+    );
+}
+
+/// SendMessageTimeoutA: answers, time-outs in guest time (the late answer dropped), own window,
+/// SMTO_BLOCK; PostMessageA(HWND_BROADCAST) reaches top-level windows only.
+#[test]
+fn send_message_timeout_and_broadcast() {
+    run_ok(
+        &["sendtimeout"],
+        &[],
+        &[
+            "PASS sendtimeout second window ready",
+            "PASS sendtimeout WM_FAST: TRUE, result 42",
+            "PASS sendtimeout WM_SLOW 300 ms, timeout 100 ms: FALSE, ERROR_TIMEOUT",
+            "PASS sendtimeout after 100 ms",
+            "PASS sendtimeout lpdwResult untouched",
+            "PASS sendtimeout the receiver still handled the message",
+            "PASS sendtimeout WM_SLOW 50 ms, timeout 1000 ms: TRUE, result 51",
+            "PASS sendtimeout after 50 ms",
+            "PASS sendtimeout own window: the window procedure ran (TRUE, 77)",
+            "PASS sendtimeout a bad window: FALSE, ERROR_INVALID_WINDOW_HANDLE",
+            "PASS sendtimeout SMTO_NORMAL: M's procedure ran while waiting (TRUE, 31)",
+            "PASS sendtimeout SMTO_BLOCK: M's procedure did not run, the call timed out",
+            "PASS sendtimeout the next PeekMessageA ran it",
+            "PASS sendtimeout and W got its answer",
+            "PASS sendtimeout RegisterWindowMessageA",
+            "PASS sendtimeout PostMessageA(HWND_BROADCAST)",
+            "PASS sendtimeout the broadcast reached both top-level windows",
+            "PASS sendtimeout not the message-only window",
+            "PASS sendtimeout the second thread ended",
+        ],
+    );
+}

@@ -1,7 +1,10 @@
 //! The implemented functions of KERNEL32.dll and msvcrt.dll, and the trap dispatcher.
 
-use crate::objects::{Kind, ObjId, WaitBlocker, WaitText, Waiter, WAIT_FAILED, WAIT_TIMEOUT};
+use crate::objects::{
+    InputWait, Kind, ObjId, WaitBlocker, WaitText, Waiter, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
+};
 use crate::printf::{self as pf, ArgList};
+use crate::user::QS_TIMER;
 use crate::{
     bad_ptr, Chain, PState, TState, Win32, DATA_BASE, D_ACMDLN, D_ARGC, D_ARGV_CELL, D_COMMODE,
     D_ENV, D_ERRNO, D_FMODE, D_INITENV, D_IOB, D_LCONV, D_MB_CUR_MAX, D_STR_C, D_STR_ERROR,
@@ -24,6 +27,8 @@ pub(crate) const STILL_ACTIVE: u32 = 259;
 const MAXIMUM_WAIT_OBJECTS: u32 = 64;
 const CREATE_SUSPENDED: u32 = 4;
 const DUPLICATE_CLOSE_SOURCE: u32 = 1;
+const MWMO_WAITALL: u32 = 0x0001;
+const MWMO_INPUTAVAILABLE: u32 = 0x0004;
 
 pub(crate) const ERROR_FILE_NOT_FOUND: u32 = 2;
 pub(crate) const ERROR_FILENAME_EXCED_RANGE: u32 = 206;
@@ -113,6 +118,8 @@ user32: [
     RegisterClassA 1, RegisterClassExA 1, CreateWindowExA 12, DefWindowProcA 4,
     DispatchMessageA 1, TranslateMessage 1, PostQuitMessage 1, FindWindowA 2, FindWindowExA 4,
     DestroyWindow 1, RegisterWindowMessageA 1, IsWindow 1, GetWindowThreadProcessId 2,
+    SetTimer 4, KillTimer 2, GetQueueStatus 1, SendMessageTimeoutA 7,
+    MsgWaitForMultipleObjects 5, MsgWaitForMultipleObjectsEx 5,
 ]
 msvcrt: [
     __getmainargs, __p__acmdln, __p__commode, __p__fmode, __set_app_type, __setusermatherr,
@@ -144,6 +151,7 @@ const WIDE: &[&str] = &[
     "PostThreadMessageA",
     "PostMessageA",
     "SendMessageA",
+    "SendMessageTimeoutA",
     "GetMessageA",
     "PeekMessageA",
     "DispatchMessageA",
@@ -661,9 +669,106 @@ impl Win32 {
             all,
             op,
             ms,
+            input: None,
         };
         self.rec(k, t, op, objs.first().copied(), h0, -1);
         self.block_on(k, t, objs, all, ms, text);
+        Ok(R::Out(Outcome::Block))
+    }
+
+    /// `MsgWaitForMultipleObjects(Ex)`: objects as `WaitForMultipleObjects` waits for them,
+    /// or queue input (with `all`: every object and input).
+    #[allow(clippy::too_many_arguments)]
+    fn msg_wait<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        op: &'static str,
+        hs: &[u32],
+        all: bool,
+        ms: u32,
+        iw: InputWait,
+    ) -> Ret {
+        let mut objs = Vec::with_capacity(hs.len());
+        for &h in hs {
+            match self.obj_of(p, t, h).filter(|&o| self.objs.waitable(o)) {
+                Some(o) => objs.push(o),
+                None => {
+                    self.set_err(k, t, ERROR_INVALID_HANDLE);
+                    self.rec(k, t, op, None, h, WAIT_FAILED as i64);
+                    return Ok(R::Val(WAIT_FAILED));
+                }
+            }
+        }
+        let mut s = objs.clone();
+        s.sort_unstable();
+        s.dedup();
+        if all && s.len() != objs.len() {
+            self.set_err(k, t, ERROR_INVALID_PARAMETER);
+            return Ok(R::Val(WAIT_FAILED));
+        }
+        let h0 = hs.first().copied().unwrap_or(0);
+        let now = k.now_ns();
+        let ready = self.input_ready(t, &iw, now);
+        let got = if all {
+            let every = objs.iter().all(|&o| self.objs.signaled(o, t));
+            if ready && every {
+                self.objs.try_wait(t, &objs, true)
+            } else {
+                None
+            }
+        } else {
+            self.objs
+                .try_wait(t, &objs, false)
+                .or(ready.then_some(iw.result))
+        };
+        if let Some(r) = got {
+            self.rec(k, t, op, objs.first().copied(), h0, r as i64);
+            return Ok(R::Val(r));
+        }
+        if ms == 0 {
+            self.rec(k, t, op, objs.first().copied(), h0, WAIT_TIMEOUT as i64);
+            return Ok(R::Val(WAIT_TIMEOUT));
+        }
+        // A timer that comes due is input too (QS_TIMER): the wait ends then, unless it also
+        // needs every object.
+        let user = (ms != INFINITE).then(|| now + u64::from(ms) * 1_000_000);
+        let timer = if iw.mask & QS_TIMER != 0 && !all {
+            self.next_timer_due(t, 0, 0, 0)
+        } else {
+            None
+        };
+        let (deadline, at_deadline) = match (user, timer) {
+            (Some(u), Some(d)) if d < u => (Some(d), iw.result),
+            (None, Some(d)) => (Some(d), iw.result),
+            (u, _) => (u, WAIT_TIMEOUT),
+        };
+        let text = WaitText::Objects {
+            labels: objs.iter().map(|&o| self.objs.label_shared(o)).collect(),
+            all,
+            op,
+            ms,
+            input: Some(iw.mask),
+        };
+        self.rec(k, t, op, objs.first().copied(), h0, -1);
+        self.next_wait += 1;
+        let id = self.next_wait;
+        self.waiters.push(Waiter {
+            t,
+            id,
+            objs,
+            all,
+            input: Some(iw),
+        });
+        k.block_current_on(
+            WaitBlocker {
+                id,
+                text,
+                at_deadline,
+            },
+            deadline,
+        );
         Ok(R::Out(Outcome::Block))
     }
 
@@ -679,8 +784,22 @@ impl Win32 {
         self.next_wait += 1;
         let id = self.next_wait;
         let deadline = (ms != INFINITE).then(|| k.now_ns() + ms as u64 * 1_000_000);
-        self.waiters.push(Waiter { t, id, objs, all });
-        k.block_current_on(WaitBlocker { id, text }, deadline);
+        self.waiters.push(Waiter {
+            t,
+            id,
+            objs,
+            all,
+            input: None,
+        });
+        let at_deadline = WAIT_TIMEOUT;
+        k.block_current_on(
+            WaitBlocker {
+                id,
+                text,
+                at_deadline,
+            },
+            deadline,
+        );
     }
 
     fn release_mutex<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId, o: ObjId) -> bool {
@@ -948,7 +1067,44 @@ impl Win32 {
             | DestroyWindow
             | RegisterWindowMessageA
             | IsWindow
-            | GetWindowThreadProcessId => return self.user_call(k, t, p, cpu, f, &a),
+            | GetWindowThreadProcessId
+            | SetTimer
+            | KillTimer
+            | GetQueueStatus
+            | SendMessageTimeoutA => return self.user_call(k, t, p, cpu, f, &a),
+            MsgWaitForMultipleObjects | MsgWaitForMultipleObjectsEx => {
+                // (nCount, pHandles, fWaitAll, dwMilliseconds, dwWakeMask) and
+                // (nCount, pHandles, dwMilliseconds, dwWakeMask, dwFlags).
+                let (all, ms, mask, available) = if f == MsgWaitForMultipleObjects {
+                    (a[2] != 0, a[3], a[4], false)
+                } else {
+                    (
+                        a[4] & MWMO_WAITALL != 0,
+                        a[2],
+                        a[3],
+                        a[4] & MWMO_INPUTAVAILABLE != 0,
+                    )
+                };
+                let op = f.name();
+                if a[0] > MAXIMUM_WAIT_OBJECTS - 1 {
+                    self.set_err(k, t, ERROR_INVALID_PARAMETER);
+                    return Ok(R::Val(WAIT_FAILED));
+                }
+                let mut hs = Vec::with_capacity(a[0] as usize);
+                for i in 0..a[0] {
+                    hs.push(
+                        k.mem_of(t)
+                            .read_u32(a[1].wrapping_add(4 * i))
+                            .map_err(bad_ptr("MsgWaitForMultipleObjects: pHandles"))?,
+                    );
+                }
+                let iw = InputWait {
+                    mask,
+                    available,
+                    result: WAIT_OBJECT_0 + a[0],
+                };
+                return self.msg_wait(k, t, p, op, &hs, all, ms, iw);
+            }
             // ----- objects ------------------------------------------------------------------
             CreateEventA => {
                 let kind = Kind::Event {

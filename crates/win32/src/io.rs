@@ -79,10 +79,6 @@ impl Win32 {
         timeout: Option<(u64, u32)>,
     ) -> R {
         let at = self.at;
-        cpu.set(Reg::Eip, at);
-        self.next_wait += 1;
-        let id = self.next_wait;
-        self.retry.push((t, id, res));
         let teb = self.threads.get(&t).map_or(0, |x| x.teb);
         let (deadline, tf) = match timeout {
             Some((d, error)) => (
@@ -95,6 +91,41 @@ impl Win32 {
             ),
             None => (None, None),
         };
+        self.block_retry_with(k, t, cpu, res, what, text, deadline, tf)
+    }
+
+    /// Block the current call so that it runs again when `res` changes, or when `deadline`
+    /// comes (the call then sees the time and decides: a timer due, a time-out).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn block_retry_until<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+        res: Res,
+        what: &'static str,
+        text: String,
+        deadline: Option<u64>,
+    ) -> R {
+        self.block_retry_with(k, t, cpu, res, what, text, deadline, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn block_retry_with<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+        res: Res,
+        what: &'static str,
+        text: String,
+        deadline: Option<u64>,
+        tf: Option<TimeoutFail>,
+    ) -> R {
+        cpu.set(Reg::Eip, self.at);
+        self.next_wait += 1;
+        let id = self.next_wait;
+        self.retry.push((t, id, res));
         k.block_current(
             Box::new(Block {
                 id,
@@ -108,7 +139,12 @@ impl Win32 {
     }
 
     /// A restarted call's deadline: the one it set the first time, or a new one.
-    fn retry_deadline<M: GuestMemory>(&mut self, k: &Kernel<M>, t: ThreadId, ms: u32) -> u64 {
+    pub(crate) fn retry_deadline<M: GuestMemory>(
+        &mut self,
+        k: &Kernel<M>,
+        t: ThreadId,
+        ms: u32,
+    ) -> u64 {
         let at = self.at;
         let now = k.now_ns();
         let ts = self.threads.get_mut(&t);
@@ -125,7 +161,7 @@ impl Win32 {
         }
     }
 
-    fn clear_retry_deadline(&mut self, t: ThreadId) {
+    pub(crate) fn clear_retry_deadline(&mut self, t: ThreadId) {
         if let Some(ts) = self.threads.get_mut(&t) {
             ts.retry_deadline = None;
         }

@@ -416,8 +416,28 @@ impl Win32 {
                     self.waiters.remove(i);
                     continue;
                 }
-                let (t, objs, all) = (w.t, w.objs.clone(), w.all);
-                if let Some(r) = self.objs.try_wait(t, &objs, all) {
+                let (t, objs, all, input) = (w.t, w.objs.clone(), w.all, w.input);
+                let got = match input {
+                    None => self.objs.try_wait(t, &objs, all),
+                    // MsgWaitForMultipleObjects(Ex): with MWMO_WAITALL every object and input
+                    // too; otherwise an object (the lowest index first) or input.
+                    Some(iw) => {
+                        let ready = self.input_ready(t, &iw, k.now_ns());
+                        if all {
+                            let every = objs.iter().all(|&o| self.objs.signaled(o, t));
+                            if ready && every {
+                                self.objs.try_wait(t, &objs, true)
+                            } else {
+                                None
+                            }
+                        } else {
+                            self.objs
+                                .try_wait(t, &objs, false)
+                                .or(ready.then_some(iw.result))
+                        }
+                    }
+                };
+                if let Some(r) = got {
                     self.waiters.remove(i);
                     k.wake(t, ipcemu_kernel::Wake::Eax(r));
                     progress = true;
@@ -506,6 +526,12 @@ impl Win32 {
                 continue;
             }
             i += 1;
+        }
+        // A thread in MsgWaitForMultipleObjects waits for its queue as an object waiter.
+        if let Res::Queue(q) = res {
+            if self.waiters.iter().any(|w| w.t == *q && w.input.is_some()) {
+                self.pump(k);
+            }
         }
     }
 }

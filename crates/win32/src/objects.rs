@@ -126,6 +126,19 @@ pub struct Waiter {
     pub objs: Vec<ObjId>,
     /// Wait for all of them.
     pub all: bool,
+    /// `MsgWaitForMultipleObjects(Ex)`: the queue input that also ends the wait.
+    pub input: Option<InputWait>,
+}
+
+/// The queue side of a `MsgWaitForMultipleObjects(Ex)` wait.
+#[derive(Debug, Clone, Copy)]
+pub struct InputWait {
+    /// `dwWakeMask` (`QS_*` bits).
+    pub mask: u32,
+    /// `MWMO_INPUTAVAILABLE`: input already in the queue counts, not only new input.
+    pub available: bool,
+    /// The result when input ends the wait (`WAIT_OBJECT_0 + nCount`).
+    pub result: u32,
 }
 
 /// What a thread in `WaitForSingleObject`/`WaitForMultipleObjects` (or a critical section)
@@ -136,6 +149,9 @@ pub struct WaitBlocker {
     pub id: u64,
     /// Description of the objects.
     pub text: WaitText,
+    /// The result when the deadline comes: `WAIT_TIMEOUT`, or `WAIT_OBJECT_0 + nCount` when
+    /// the deadline is a timer's (a `MsgWaitForMultipleObjects` that waits for `QS_TIMER`).
+    pub at_deadline: u32,
 }
 
 /// What a wait's deadlock line says, kept in parts and put together only when a report asks
@@ -152,6 +168,8 @@ pub enum WaitText {
         op: &'static str,
         /// Its timeout (`INFINITE` = none).
         ms: u32,
+        /// `MsgWaitForMultipleObjects(Ex)`: its `dwWakeMask`.
+        input: Option<u32>,
     },
     /// Anything else, as a sentence fragment.
     Text(String),
@@ -166,8 +184,11 @@ impl WaitText {
                 all,
                 op,
                 ms,
+                input,
             } => {
-                let mut text = if labels.len() == 1 {
+                let mut text = if labels.is_empty() {
+                    String::from("waits")
+                } else if labels.len() == 1 {
                     format!("waits for {}", labels[0])
                 } else {
                     let names: Vec<&str> = labels.iter().map(|l| &**l).collect();
@@ -177,6 +198,18 @@ impl WaitText {
                         names.join(", ")
                     )
                 };
+                if let Some(mask) = input {
+                    text.push_str(&format!(
+                        "{} queue input (wake mask {mask:#x})",
+                        if labels.is_empty() {
+                            " for"
+                        } else if *all {
+                            " and"
+                        } else {
+                            " or"
+                        }
+                    ));
+                }
                 text.push_str(&format!(" ({op}"));
                 if *ms != u32::MAX {
                     text.push_str(&format!(", timeout {ms} ms"));
@@ -199,7 +232,7 @@ impl Blocker for WaitBlocker {
         self.text.describe()
     }
     fn on_timeout(&self) -> Wake {
-        Wake::Eax(WAIT_TIMEOUT)
+        Wake::Eax(self.at_deadline)
     }
     fn as_any(&self) -> &dyn Any {
         self

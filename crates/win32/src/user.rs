@@ -11,6 +11,7 @@
 
 use crate::api::{Ret, ERROR_ACCESS_DENIED, ERROR_INVALID_PARAMETER, R};
 use crate::io::ERROR_NOT_ENOUGH_QUOTA;
+use crate::objects::InputWait;
 use crate::{bad_ptr, Frame, Res, Win32, NAME, STUB_CALLBACK};
 use ipcemu_kernel::{
     Cpu, Endpoint, GuestFault, GuestMemory, Kernel, Message, MsgKind, Outcome, ProcId, Reg,
@@ -26,8 +27,25 @@ const WM_QUIT: u32 = 0x0012;
 const WM_COPYDATA: u32 = 0x004A;
 const WM_NCCREATE: u32 = 0x0081;
 const WM_NCDESTROY: u32 = 0x0082;
+const WM_TIMER: u32 = 0x0113;
 const HWND_MESSAGE: u32 = 0xFFFF_FFFD;
+const HWND_BROADCAST: u32 = 0xFFFF;
 const PM_REMOVE: u32 = 1;
+/// `QS_*` bits of `GetQueueStatus` and `MsgWaitForMultipleObjects` (those a queue here can
+/// have: there is no keyboard, mouse or painting).
+pub(crate) const QS_POSTMESSAGE: u32 = 0x0008;
+pub(crate) const QS_TIMER: u32 = 0x0010;
+pub(crate) const QS_SENDMESSAGE: u32 = 0x0040;
+pub(crate) const QS_ALLPOSTMESSAGE: u32 = 0x0100;
+/// `SendMessageTimeout`'s `SMTO_BLOCK`: do not run messages sent to the caller while it waits.
+const SMTO_BLOCK: u32 = 0x0001;
+/// `USER_TIMER_MINIMUM` and `USER_TIMER_MAXIMUM` (ms): `SetTimer` clamps its period to these.
+const TIMER_MIN_MS: u32 = 0x0A;
+const TIMER_MAX_MS: u32 = 0x7FFF_FFFF;
+/// Timers one thread may have at once (a guest cannot grow host memory without bound).
+pub const MAX_TIMERS: usize = 10_000;
+const ERROR_TIMEOUT: u32 = 1460;
+const ERROR_NO_SYSTEM_RESOURCES: u32 = 1450;
 /// Posted messages a queue holds (Windows' default `USERPostMessageLimit`).
 pub const QUEUE_LIMIT: usize = 10_000;
 /// Window procedures the personality may have called and not seen return, per thread.
@@ -72,6 +90,66 @@ pub(crate) struct Queue {
     posted: VecDeque<Msg>,
     sent: VecDeque<Sent>,
     quit: Option<u32>,
+    /// `QS_*` bits of input that came since the thread last looked (`GetMessageA`,
+    /// `PeekMessageA`, `GetQueueStatus`): what `MsgWaitForMultipleObjects` calls new input.
+    changed: u32,
+    /// `SetTimer`'s timers of this thread, in the order they were set.
+    timers: Vec<Timer>,
+}
+
+/// A timer (`SetTimer`): `WM_TIMER` is made when the thread looks for a message, finds none
+/// posted, and the timer is due; then it is due again `elapse` ms later.
+#[derive(Debug, Clone)]
+struct Timer {
+    hwnd: u32,
+    id: u32,
+    elapse: u32,
+    timer_proc: u32,
+    due: u64,
+}
+
+impl Queue {
+    /// `QS_*` bits of what the queue holds now.
+    fn wake_bits(&self, now: u64) -> u32 {
+        let mut b = 0;
+        if !self.posted.is_empty() || self.quit.is_some() {
+            b |= QS_POSTMESSAGE | QS_ALLPOSTMESSAGE;
+        }
+        if !self.sent.is_empty() {
+            b |= QS_SENDMESSAGE;
+        }
+        if self.timers.iter().any(|x| x.due <= now) {
+            b |= QS_TIMER;
+        }
+        b
+    }
+
+    /// Bits of input that is both new and still there. A due timer is always new: looking at
+    /// the queue takes its `WM_TIMER` or, when filtered out, leaves it due.
+    fn new_bits(&self, now: u64) -> u32 {
+        let w = self.wake_bits(now);
+        (self.changed | (w & QS_TIMER)) & w
+    }
+}
+
+/// A thread waiting in a cross-thread `SendMessageA`/`SendMessageTimeoutA`.
+#[derive(Debug, Clone, Copy)]
+struct Sending {
+    /// The sent message's id.
+    id: u64,
+    /// The receiver's answer, once its window procedure returned.
+    answer: Option<u32>,
+    /// `SendMessageTimeoutA`: when the caller gives up.
+    deadline: Option<u64>,
+}
+
+/// `SendMessageTimeoutA`'s extra arguments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Smto {
+    flags: u32,
+    ms: u32,
+    /// `lpdwResult` (0: none).
+    out: u32,
 }
 
 #[derive(Debug)]
@@ -100,7 +178,8 @@ pub(crate) struct User {
     /// receiver's window procedure returned, its answer. While it waits the thread still runs
     /// the window procedures of messages sent to it (as Windows does), and its call starts over
     /// after each one.
-    sending: FxHashMap<ThreadId, (u64, Option<u32>)>,
+    sending: FxHashMap<ThreadId, Sending>,
+    next_timer: u32,
     windows: BTreeMap<u32, Window>,
     classes: HashMap<(ProcId, String), Class>,
     atoms: HashMap<String, u32>,
@@ -121,6 +200,9 @@ pub(crate) enum Cont {
     Destroy { hwnd: u32, ret: u32 },
     /// `WM_NCDESTROY` returned: the window goes; the call returns `ret`.
     Destroyed { hwnd: u32, ret: u32 },
+    /// `SendMessageTimeoutA` to a window of the caller's own thread: its result goes to
+    /// `lpdwResult` (`out`, 0: none) and the call returns TRUE.
+    ReturnVia { out: u32 },
     /// A sent message was handled: answer the sender; the message loop call starts over.
     SentDone {
         id: u64,
@@ -192,6 +274,14 @@ impl Win32 {
         };
         match fr.cont {
             Cont::Return => ret(cpu, result),
+            Cont::ReturnVia { out } => {
+                if out != 0 {
+                    k.mem_of(t)
+                        .write_u32(out, result)
+                        .map_err(bad_ptr("SendMessageTimeoutA: lpdwResult"))?;
+                }
+                ret(cpu, 1)
+            }
             Cont::NcCreate { hwnd, cs } => {
                 let wndproc = self.user.windows.get(&hwnd).map(|w| w.wndproc);
                 match wndproc {
@@ -256,7 +346,7 @@ impl Win32 {
         seq: u64,
         result: u32,
     ) {
-        let waiting = self.user.sending.get(&sender).is_some_and(|s| s.0 == id);
+        let waiting = self.user.sending.get(&sender).is_some_and(|s| s.id == id);
         let mut m = Message {
             seq: 0,
             personality: NAME,
@@ -280,7 +370,9 @@ impl Win32 {
             _ => 0,
         };
         if waiting {
-            self.user.sending.insert(sender, (id, Some(r)));
+            if let Some(s) = self.user.sending.get_mut(&sender) {
+                s.answer = Some(r);
+            }
             self.wake_res(k, &Res::Queue(sender));
         }
     }
@@ -465,9 +557,125 @@ impl Win32 {
         };
         if let Some(q) = self.user.queues.get_mut(&to) {
             q.posted.push_back(msg);
+            q.changed |= QS_POSTMESSAGE | QS_ALLPOSTMESSAGE;
         }
         self.wake_res(k, &Res::Queue(to));
         1
+    }
+
+    /// Whether thread `t`'s queue has the input a `MsgWaitForMultipleObjects` waits for.
+    pub(crate) fn input_ready(&self, t: ThreadId, iw: &InputWait, now: u64) -> bool {
+        self.user.queues.get(&t).is_some_and(|q| {
+            let bits = if iw.available {
+                q.wake_bits(now)
+            } else {
+                q.new_bits(now)
+            };
+            bits & iw.mask != 0
+        })
+    }
+
+    /// When the next of thread `t`'s timers that passes the filter (`hwnd`, message range)
+    /// of a message-loop call is due; timers of windows that are gone are dropped first.
+    pub(crate) fn next_timer_due(
+        &mut self,
+        t: ThreadId,
+        hf: u32,
+        min: u32,
+        max: u32,
+    ) -> Option<u64> {
+        let windows = &self.user.windows;
+        let q = self.user.queues.get_mut(&t)?;
+        q.timers
+            .retain(|x| x.hwnd == 0 || windows.get(&x.hwnd).is_some_and(|w| w.thread == t));
+        q.timers
+            .iter()
+            .filter(|x| timer_passes(x, hf, min, max))
+            .map(|x| x.due)
+            .min()
+    }
+
+    /// The `WM_TIMER` of the first due timer that passes the filter; taken (`remove`), the
+    /// timer is due again `elapse` ms from now.
+    fn take_timer(&mut self, t: ThreadId, a: &[u32; 12], remove: bool, now: u64) -> Option<Msg> {
+        let due = self.next_timer_due(t, a[1], a[2], a[3])?;
+        if due > now {
+            return None;
+        }
+        let q = self.user.queues.get_mut(&t)?;
+        let x = q
+            .timers
+            .iter_mut()
+            .find(|x| x.due == due && timer_passes(x, a[1], a[2], a[3]))?;
+        if remove {
+            x.due = now + u64::from(x.elapse) * 1_000_000;
+        }
+        Some(Msg {
+            hwnd: x.hwnd,
+            message: WM_TIMER,
+            wparam: x.id,
+            lparam: x.timer_proc,
+            time: (now / 1_000_000) as u32,
+        })
+    }
+
+    /// `SetTimer(hWnd, nIDEvent, uElapse, lpTimerFunc)`.
+    fn set_timer<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId, a: &[u32; 12]) -> u32 {
+        let (hwnd, id, elapse, timer_proc) = (a[0], a[1], a[2], a[3]);
+        if hwnd != 0 && self.user.windows.get(&hwnd).is_none_or(|w| w.thread != t) {
+            self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+            return 0;
+        }
+        let elapse = elapse.clamp(TIMER_MIN_MS, TIMER_MAX_MS);
+        let due = k.now_ns() + u64::from(elapse) * 1_000_000;
+        let Some(q) = self.user.queues.get_mut(&t) else {
+            return 0;
+        };
+        // A window timer is named by (window, id); a thread timer by the id SetTimer gave.
+        let same = |x: &Timer| x.hwnd == hwnd && x.id == id && (hwnd != 0 || id != 0);
+        if let Some(x) = q.timers.iter_mut().find(|x| same(x)) {
+            x.elapse = elapse;
+            x.timer_proc = timer_proc;
+            x.due = due;
+            return if hwnd != 0 { id.max(1) } else { id };
+        }
+        if q.timers.len() >= MAX_TIMERS {
+            self.set_err(k, t, ERROR_NO_SYSTEM_RESOURCES);
+            return 0;
+        }
+        let id = if hwnd != 0 {
+            id
+        } else {
+            self.user.next_timer = self.user.next_timer % 0x7FFF + 1;
+            0x7FFF_0000 | self.user.next_timer
+        };
+        q.timers.push(Timer {
+            hwnd,
+            id,
+            elapse,
+            timer_proc,
+            due,
+        });
+        if hwnd != 0 {
+            id.max(1)
+        } else {
+            id
+        }
+    }
+
+    /// `KillTimer(hWnd, uIDEvent)`.
+    fn kill_timer<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId, a: &[u32; 12]) -> u32 {
+        let (hwnd, id) = (a[0], a[1]);
+        if hwnd != 0 && self.user.windows.get(&hwnd).is_none_or(|w| w.thread != t) {
+            self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+            return 0;
+        }
+        let Some(q) = self.user.queues.get_mut(&t) else {
+            return 0;
+        };
+        let before = q.timers.len();
+        q.timers.retain(|x| !(x.hwnd == hwnd && x.id == id));
+        u32::from(q.timers.len() != before)
     }
 
     fn class_name<M: GuestMemory>(
@@ -553,6 +761,14 @@ impl Win32 {
                     self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
                     return Ok(R::Val(if peek { 0 } else { u32::MAX }));
                 }
+                // Looking at the queue makes the input in it old (MsgWaitForMultipleObjects).
+                let unfiltered = a[1] == 0 && a[2] == 0 && a[3] == 0;
+                if let Some(q) = self.user.queues.get_mut(&t) {
+                    q.changed &= !(QS_POSTMESSAGE | QS_SENDMESSAGE | QS_TIMER);
+                    if unfiltered {
+                        q.changed &= !QS_ALLPOSTMESSAGE;
+                    }
+                }
                 if let Some(r) = self.handle_sent(k, t, p, cpu)? {
                     return Ok(r);
                 }
@@ -582,11 +798,40 @@ impl Win32 {
                     Self::write_msg(k, t, a[0], &m)?;
                     return Ok(R::Val(u32::from(peek)));
                 }
+                let now = k.now_ns();
+                if let Some(m) = self.take_timer(t, a, remove, now) {
+                    Self::write_msg(k, t, a[0], &m)?;
+                    return Ok(R::Val(1));
+                }
                 if peek {
                     return Ok(R::Val(0));
                 }
+                // A timer wakes the call when it is due (the call then makes its WM_TIMER).
+                let due = self.next_timer_due(t, a[1], a[2], a[3]);
                 let text = "waits for a message (GetMessageA)".to_string();
-                self.block_retry(k, t, cpu, Res::Queue(t), "w32_msg", text, None)
+                self.block_retry_until(k, t, cpu, Res::Queue(t), "w32_msg", text, due)
+            }
+            SetTimer => R::Val(self.set_timer(k, t, a)),
+            KillTimer => R::Val(self.kill_timer(k, t, a)),
+            GetQueueStatus => {
+                let now = k.now_ns();
+                let flags = a[0] & 0xFFFF;
+                match self.user.queues.get_mut(&t) {
+                    Some(q) => {
+                        let (wake, new) = (q.wake_bits(now), q.new_bits(now));
+                        q.changed &= !flags;
+                        R::Val(((wake & flags) << 16) | (new & flags))
+                    }
+                    None => R::Val(0),
+                }
+            }
+            SendMessageTimeoutA => {
+                let smto = Smto {
+                    flags: a[4],
+                    ms: a[5],
+                    out: a[6],
+                };
+                return self.send_message(k, t, p, cpu, a, after_call, Some(smto));
             }
             PostThreadMessageA => {
                 let to = k
@@ -599,6 +844,21 @@ impl Win32 {
                         R::Val(0)
                     }
                 }
+            }
+            PostMessageA if a[0] == HWND_BROADCAST => {
+                // Every top-level window of the world (not message-only ones, not children),
+                // oldest first, each through the message path.
+                let tops: Vec<(u32, ThreadId)> = self
+                    .user
+                    .windows
+                    .iter()
+                    .filter(|(_, w)| w.parent == 0)
+                    .map(|(&h, w)| (h, w.thread))
+                    .collect();
+                for (h, to) in tops {
+                    self.post(k, t, to, h, a[1], a[2], a[3]);
+                }
+                R::Val(1)
             }
             PostMessageA => {
                 let to = if a[0] == 0 {
@@ -614,7 +874,7 @@ impl Win32 {
                     }
                 }
             }
-            SendMessageA => return self.send_message(k, t, p, cpu, a, after_call),
+            SendMessageA => return self.send_message(k, t, p, cpu, a, after_call, None),
             RegisterClassA | RegisterClassExA => {
                 let (wp_off, name_off) = if f == RegisterClassA {
                     (4, 36)
@@ -656,6 +916,20 @@ impl Win32 {
                 for (i, x) in v.iter_mut().enumerate() {
                     *x = m.read_u32(a[0].wrapping_add(4 * i as u32)).map_err(&e)?;
                 }
+                if v[1] == WM_TIMER && v[3] != 0 {
+                    // A timer with a TimerProc: DispatchMessageA calls it (only a procedure
+                    // given to SetTimer of this thread, as Windows checks), with the time.
+                    let known = self
+                        .user
+                        .queues
+                        .get(&t)
+                        .is_some_and(|q| q.timers.iter().any(|x| x.timer_proc == v[3]));
+                    if known {
+                        let now = (k.now_ns() / 1_000_000) as u32;
+                        let args = [v[0], WM_TIMER, v[2], now];
+                        return self.call_guest(k, t, cpu, v[3], args, after_call, Cont::Return);
+                    }
+                }
                 if v[0] == 0 {
                     return Ok(R::Val(0));
                 }
@@ -674,6 +948,7 @@ impl Win32 {
             PostQuitMessage => {
                 if let Some(q) = self.user.queues.get_mut(&t) {
                     q.quit = Some(a[0]);
+                    q.changed |= QS_POSTMESSAGE | QS_ALLPOSTMESSAGE;
                 }
                 R::Val(0)
             }
@@ -825,6 +1100,7 @@ impl Win32 {
 
     /// Block the thread in its cross-thread `SendMessageA` until something is sent to it or
     /// its answer comes (both wake its queue); the call then starts over.
+    #[allow(clippy::too_many_arguments)]
     fn wait_send<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
@@ -833,12 +1109,18 @@ impl Win32 {
         to: ThreadId,
         msg: u32,
         hwnd: u32,
+        deadline: Option<u64>,
     ) -> Ret {
+        let op = if deadline.is_some() {
+            "SendMessageTimeoutA"
+        } else {
+            "SendMessageA"
+        };
         let text = format!(
-            "waits for {} to handle message {msg:#x} sent to window {hwnd:#x} (SendMessageA)",
+            "waits for {} to handle message {msg:#x} sent to window {hwnd:#x} ({op})",
             k.thread_label(to),
         );
-        Ok(self.block_retry(k, t, cpu, Res::Queue(t), "w32_send", text, None))
+        Ok(self.block_retry_until(k, t, cpu, Res::Queue(t), "w32_send", text, deadline))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -850,19 +1132,44 @@ impl Win32 {
         cpu: &mut dyn Cpu,
         a: &[u32; 12],
         after_call: (u32, u32),
+        smto: Option<Smto>,
     ) -> Ret {
-        if let Some(&(_, answer)) = self.user.sending.get(&t) {
-            // The call started over: the answer, a message sent to this thread meanwhile, or
-            // more waiting.
-            if let Some(r) = answer {
-                self.user.sending.remove(&t);
-                return Ok(R::Val(r));
+        // The call's result: SendMessageA returns the answer; SendMessageTimeoutA stores it
+        // at lpdwResult and returns TRUE.
+        let done = |k: &mut Kernel<M>, r: u32| -> Ret {
+            match smto {
+                None => Ok(R::Val(r)),
+                Some(s) => {
+                    if s.out != 0 {
+                        k.mem_of(t)
+                            .write_u32(s.out, r)
+                            .map_err(bad_ptr("SendMessageTimeoutA: lpdwResult"))?;
+                    }
+                    Ok(R::Val(1))
+                }
             }
-            if let Some(r) = self.handle_sent(k, t, p, cpu)? {
-                return Ok(r);
+        };
+        if let Some(&sending) = self.user.sending.get(&t) {
+            // The call started over: the answer, the time-out, a message sent to this thread
+            // meanwhile, or more waiting.
+            if let Some(r) = sending.answer {
+                self.user.sending.remove(&t);
+                return done(k, r);
+            }
+            if sending.deadline.is_some_and(|d| k.now_ns() >= d) {
+                // The receiver may still handle the message; its answer is dropped then.
+                self.user.sending.remove(&t);
+                self.set_err(k, t, ERROR_TIMEOUT);
+                return Ok(R::Val(0));
+            }
+            let block = smto.is_some_and(|s| s.flags & SMTO_BLOCK != 0);
+            if !block {
+                if let Some(r) = self.handle_sent(k, t, p, cpu)? {
+                    return Ok(r);
+                }
             }
             let to = self.user.windows.get(&a[0]).map_or(t, |w| w.thread);
-            return self.wait_send(k, t, cpu, to, a[1], a[0]);
+            return self.wait_send(k, t, cpu, to, a[1], a[0], sending.deadline);
         }
         let Some(w) = self.user.windows.get(&a[0]) else {
             self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
@@ -871,10 +1178,15 @@ impl Win32 {
         let (to, wp) = (w.thread, w.wndproc);
         let args = [a[0], a[1], a[2], a[3]];
         if to == t {
+            // The caller's own window: the window procedure runs now (no time-out applies).
             if wp == 0 {
-                return Ok(R::Val(0));
+                return done(k, 0);
             }
-            return self.call_guest(k, t, cpu, wp, args, after_call, Cont::Return);
+            let cont = match smto {
+                None => Cont::Return,
+                Some(s) => Cont::ReturnVia { out: s.out },
+            };
+            return self.call_guest(k, t, cpu, wp, args, after_call, cont);
         }
         let copydata = if a[1] == WM_COPYDATA && a[3] != 0 {
             let m = k.mem_of(t);
@@ -934,13 +1246,30 @@ impl Win32 {
                 lparam: a[3],
                 copydata,
             });
+            q.changed |= QS_SENDMESSAGE;
         } else {
             return Ok(R::Val(0));
         }
-        self.user.sending.insert(t, (id, None));
+        let deadline = smto.map(|s| k.now_ns() + u64::from(s.ms) * 1_000_000);
+        self.user.sending.insert(
+            t,
+            Sending {
+                id,
+                answer: None,
+                deadline,
+            },
+        );
         self.wake_res(k, &Res::Queue(to));
-        self.wait_send(k, t, cpu, to, a[1], a[0])
+        self.wait_send(k, t, cpu, to, a[1], a[0], deadline)
     }
+}
+
+/// Whether a timer passes a message-loop call's filter (`hWnd`: 0 any, -1 thread messages
+/// only; the message range, 0..0 for all).
+fn timer_passes(x: &Timer, hf: u32, min: u32, max: u32) -> bool {
+    let hwnd_ok = hf == 0 || (hf == u32::MAX && x.hwnd == 0) || x.hwnd == hf;
+    let range_ok = (min == 0 && max == 0) || (min..=max).contains(&WM_TIMER);
+    hwnd_ok && range_ok
 }
 
 fn out(r: R) -> Outcome {

@@ -1,0 +1,175 @@
+/* sendtimeout.c - ipcemu Win32 guest test: SendMessageTimeoutA between two threads, and
+ * PostMessageA(HWND_BROADCAST) to the top-level windows of the world.
+ *
+ * Run:    ipcemu run fixtures/win32/sendtimeout.exe
+ * A second thread owns window W (a top-level window, never shown); its window procedure
+ * answers WM_FAST at once (42) and WM_SLOW after Sleep(wParam ms) (wParam + 1). The main thread
+ * owns window M (also top-level) and a message-only window Q.
+ *   1. SendMessageTimeoutA(W, WM_FAST, 1000 ms) returns TRUE and stores 42 at lpdwResult.
+ *   2. SendMessageTimeoutA(W, WM_SLOW 300 ms, timeout 100 ms) returns FALSE with ERROR_TIMEOUT
+ *      after 100 ms of guest time and leaves *lpdwResult alone; W still handles the message.
+ *   3. WM_SLOW 50 ms with a 1000 ms timeout: TRUE, 51, after 50 ms.
+ *   4. To the caller's own window: the window procedure runs at once (TRUE, its result).
+ *   5. A window that does not exist: FALSE, ERROR_INVALID_WINDOW_HANDLE.
+ *   6. SMTO_BLOCK: W's procedure for WM_BACK sends WM_NEED back to M. With SMTO_NORMAL the
+ *      waiting main thread runs M's procedure and gets W's answer; with SMTO_BLOCK it does not,
+ *      so the call times out (ERROR_TIMEOUT), and the main thread's next GetMessageA runs it.
+ *   7. PostMessageA(HWND_BROADCAST, a registered message) reaches W and M (top-level windows),
+ *      not the message-only window Q.
+ * Output: PASS lines (see the checks), exit status 0, or 1 after a FAIL line.
+ * Written for ipcemu.
+ */
+#include "rt.h"
+
+#define WM_FAST (WM_APP + 1)
+#define WM_SLOW (WM_APP + 2)
+#define WM_BACK (WM_APP + 3)
+#define WM_NEED (WM_APP + 4)
+#define WM_OWN (WM_APP + 5)
+
+static HWND w_win, m_win, q_win;
+static HANDLE ready;
+static UINT bcast;
+static volatile LONG slow_done, need_runs, w_bcast, m_bcast, q_bcast, back_answer;
+
+static LRESULT CALLBACK w_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
+{
+    if (msg == WM_FAST)
+        return 42;
+    if (msg == WM_SLOW) {
+        Sleep((DWORD)wp);
+        slow_done++;
+        return (LRESULT)(wp + 1);
+    }
+    if (msg == WM_BACK) {
+        back_answer = (LONG)SendMessageA(m_win, WM_NEED, wp, 0);
+        return back_answer + 1;
+    }
+    if (msg == bcast && bcast) {
+        w_bcast++;
+        return 0;
+    }
+    return DefWindowProcA(h, msg, wp, lp);
+}
+
+static LRESULT CALLBACK m_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
+{
+    if (msg == WM_NEED) {
+        need_runs++;
+        return (LRESULT)(wp * 10);
+    }
+    if (msg == WM_OWN)
+        return 77;
+    if (msg == bcast && bcast) {
+        m_bcast++;
+        return 0;
+    }
+    return DefWindowProcA(h, msg, wp, lp);
+}
+
+static LRESULT CALLBACK q_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
+{
+    if (msg == bcast && bcast)
+        q_bcast++;
+    return DefWindowProcA(h, msg, wp, lp);
+}
+
+static HWND top_window(const char *cls, WNDPROC proc)
+{
+    WNDCLASSA wc = {0};
+    wc.lpfnWndProc = proc;
+    wc.hInstance = GetModuleHandleA(NULL);
+    wc.lpszClassName = cls;
+    if (!RegisterClassA(&wc))
+        fatal("RegisterClassA", 0);
+    HWND h = CreateWindowExA(0, cls, cls, 0, 0, 0, 0, 0, NULL, NULL, wc.hInstance, NULL);
+    if (!h)
+        fatal("CreateWindowExA", 0);
+    return h;
+}
+
+static DWORD WINAPI w_main(LPVOID arg)
+{
+    (void)arg;
+    w_win = top_window("ipcemu_smto_w", w_proc);
+    SetEvent(ready);
+    MSG msg;
+    BOOL r;
+    while ((r = GetMessageA(&msg, NULL, 0, 0)) > 0)
+        DispatchMessageA(&msg);
+    return r == 0 ? 0 : 1;
+}
+
+int test_main(unsigned n)
+{
+    (void)n;
+    m_win = top_window("ipcemu_smto_m", m_proc);
+    q_win = message_window("ipcemu_smto_q", "ipcemu_smto_q", q_proc);
+    ready = CreateEventA(NULL, TRUE, FALSE, NULL);
+    DWORD tid;
+    HANDLE th = CreateThread(NULL, 0, w_main, NULL, 0, &tid);
+    if (!ready || !th)
+        fatal("CreateThread", 0);
+    check_eq(WaitForSingleObject(ready, 10000), WAIT_OBJECT_0, "second window ready");
+
+    /* 1 */
+    DWORD_PTR res = 0;
+    check(SendMessageTimeoutA(w_win, WM_FAST, 0, 0, SMTO_NORMAL, 1000, &res) && res == 42,
+          "WM_FAST: TRUE, result 42");
+
+    /* 2 */
+    res = 12345;
+    DWORD t0 = GetTickCount();
+    SetLastError(0);
+    LRESULT ok = SendMessageTimeoutA(w_win, WM_SLOW, 300, 0, SMTO_NORMAL, 100, &res);
+    DWORD took = GetTickCount() - t0;
+    check(!ok && GetLastError() == ERROR_TIMEOUT, "WM_SLOW 300 ms, timeout 100 ms: FALSE, ERROR_TIMEOUT");
+    check(took >= 100 && took <= 101, "after 100 ms");
+    check_eq((unsigned)res, 12345, "lpdwResult untouched");
+    Sleep(300);
+    check_eq(slow_done, 1, "the receiver still handled the message");
+
+    /* 3 */
+    t0 = GetTickCount();
+    ok = SendMessageTimeoutA(w_win, WM_SLOW, 50, 0, SMTO_NORMAL, 1000, &res);
+    took = GetTickCount() - t0;
+    check(ok && res == 51, "WM_SLOW 50 ms, timeout 1000 ms: TRUE, result 51");
+    check(took >= 50 && took <= 51, "after 50 ms");
+
+    /* 4 */
+    check(SendMessageTimeoutA(m_win, WM_OWN, 0, 0, SMTO_NORMAL, 0, &res) && res == 77,
+          "own window: the window procedure ran (TRUE, 77)");
+
+    /* 5 */
+    SetLastError(0);
+    check(!SendMessageTimeoutA((HWND)0x4321, WM_FAST, 0, 0, SMTO_NORMAL, 100, &res) &&
+              GetLastError() == ERROR_INVALID_WINDOW_HANDLE,
+          "a bad window: FALSE, ERROR_INVALID_WINDOW_HANDLE");
+
+    /* 6 */
+    ok = SendMessageTimeoutA(w_win, WM_BACK, 3, 0, SMTO_NORMAL, 1000, &res);
+    check(ok && res == 31 && need_runs == 1, "SMTO_NORMAL: M's procedure ran while waiting (TRUE, 31)");
+    SetLastError(0);
+    ok = SendMessageTimeoutA(w_win, WM_BACK, 4, 0, SMTO_BLOCK, 200, &res);
+    check(!ok && GetLastError() == ERROR_TIMEOUT && need_runs == 1,
+          "SMTO_BLOCK: M's procedure did not run, the call timed out");
+    MSG msg;
+    PeekMessageA(&msg, NULL, 0, 0, PM_NOREMOVE);
+    check(need_runs == 2, "the next PeekMessageA ran it");
+    Sleep(10);
+    check_eq(back_answer, 40, "and W got its answer");
+
+    /* 7 */
+    bcast = RegisterWindowMessageA("ipcemu_smto_broadcast");
+    check(bcast >= 0xC000, "RegisterWindowMessageA");
+    check(PostMessageA(HWND_BROADCAST, bcast, 1, 2), "PostMessageA(HWND_BROADCAST)");
+    while (PeekMessageA(&msg, NULL, 0, 0, PM_REMOVE))
+        DispatchMessageA(&msg);
+    Sleep(10);
+    check(m_bcast == 1 && w_bcast == 1, "the broadcast reached both top-level windows");
+    check_eq(q_bcast, 0, "not the message-only window");
+
+    PostThreadMessageA(tid, WM_QUIT, 0, 0);
+    check_eq(WaitForSingleObject(th, 10000), WAIT_OBJECT_0, "the second thread ended");
+    return rt_failures ? 1 : 0;
+}
