@@ -1367,7 +1367,15 @@ impl World {
         if let Some(d) = dog {
             d.enter(m.uc.get_handle());
         }
-        self.stop.enter(m.uc.get_handle());
+        // A single step is not interrupted from outside: a pause (a debugger's ticker) that
+        // stopped it before its one instruction ran would have been reported as the step done,
+        // with eip unchanged, and a `stepi` from a breakpoint seen as that breakpoint hit again
+        // (one failure of gdb_sees_every_thread_of_a_guest under load). A stop or pause asked
+        // for meanwhile stays pending and is seen when the step has run.
+        let interruptible = count == 0;
+        if interruptible {
+            self.stop.enter(m.uc.get_handle());
+        }
         // A stop or pause asked for while nothing ran: the thread does not start at all.
         let skipped = self.stop.requested() || self.stop.pause_pending();
         // Only after a breakpoint stop is there anything to pass (the hot path skips this),
@@ -1389,7 +1397,9 @@ impl World {
         } else {
             m.runner.run(&m.uc, pc, count)
         };
-        self.stop.leave();
+        if interruptible {
+            self.stop.leave();
+        }
         if let Some(d) = dog {
             d.leave();
         }

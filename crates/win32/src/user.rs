@@ -44,6 +44,7 @@ const TIMER_MIN_MS: u32 = 0x0A;
 const TIMER_MAX_MS: u32 = 0x7FFF_FFFF;
 /// Timers one thread may have at once (a guest cannot grow host memory without bound).
 pub const MAX_TIMERS: usize = 10_000;
+const _: () = assert!(MAX_TIMERS < 0x7FFF, "a free thread-timer id always exists");
 const ERROR_TIMEOUT: u32 = 1460;
 const ERROR_NO_SYSTEM_RESOURCES: u32 = 1450;
 /// Posted messages a queue holds (Windows' default `USERPostMessageLimit`).
@@ -646,8 +647,15 @@ impl Win32 {
         let id = if hwnd != 0 {
             id
         } else {
-            self.user.next_timer = self.user.next_timer % 0x7FFF + 1;
-            0x7FFF_0000 | self.user.next_timer
+            // The next id of the world's cycle that none of this thread's timers has (there
+            // are fewer timers than ids, so one is free).
+            loop {
+                self.user.next_timer = self.user.next_timer % 0x7FFF + 1;
+                let id = 0x7FFF_0000 | self.user.next_timer;
+                if !q.timers.iter().any(|x| x.hwnd == 0 && x.id == id) {
+                    break id;
+                }
+            }
         };
         q.timers.push(Timer {
             hwnd,
