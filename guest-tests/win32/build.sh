@@ -78,5 +78,6 @@ build sendnest sendnest.c
 build timers timers.c
 build msgwait msgwait.c
 build sendtimeout sendtimeout.c
+build replymsg replymsg.c
 
 echo "$count"

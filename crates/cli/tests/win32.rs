@@ -534,3 +534,32 @@ fn send_message_timeout_and_broadcast() {
         ],
     );
 }
+
+/// ReplyMessage answers a sender before the window procedure ends; InSendMessage(Ex) tells a
+/// sent message from a direct call; SendNotifyMessageA does not wait (and refuses WM_COPYDATA).
+#[test]
+fn reply_message_in_send_message_and_send_notify() {
+    run_ok(
+        &["replymsg"],
+        &[],
+        &[
+            "PASS replymsg second window ready",
+            "PASS replymsg outside a window procedure: InSendMessage FALSE, ISMEX_NOSEND",
+            "PASS replymsg SendMessageA returns ReplyMessage's 55, not the procedure's 99",
+            "PASS replymsg at once: the procedure had not finished",
+            "PASS replymsg in W's procedure: InSendMessage TRUE, ISMEX_SEND",
+            "PASS replymsg ReplyMessage TRUE, then ISMEX_SEND | ISMEX_REPLIED",
+            "PASS replymsg a second ReplyMessage is FALSE",
+            "PASS replymsg the procedure went on after its reply",
+            "PASS replymsg own window: InSendMessage FALSE, ReplyMessage FALSE",
+            "PASS replymsg SendNotifyMessageA to W: TRUE",
+            "PASS replymsg at once, before W's procedure ran",
+            "PASS replymsg W's procedure ran",
+            "PASS replymsg with (5, 6) and InSendMessageEx ISMEX_NOTIFY",
+            "PASS replymsg SendNotifyMessageA to the own window ran its procedure before returning",
+            "PASS replymsg WM_COPYDATA: FALSE, ERROR_MESSAGE_SYNC_ONLY",
+            "PASS replymsg a bad window: FALSE, ERROR_INVALID_WINDOW_HANDLE",
+            "PASS replymsg the second thread ended",
+        ],
+    );
+}

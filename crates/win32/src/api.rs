@@ -118,7 +118,8 @@ user32: [
     RegisterClassA 1, RegisterClassExA 1, CreateWindowExA 12, DefWindowProcA 4,
     DispatchMessageA 1, TranslateMessage 1, PostQuitMessage 1, FindWindowA 2, FindWindowExA 4,
     DestroyWindow 1, RegisterWindowMessageA 1, IsWindow 1, GetWindowThreadProcessId 2,
-    SetTimer 4, KillTimer 2, GetQueueStatus 1, SendMessageTimeoutA 7,
+    SetTimer 4, KillTimer 2, GetQueueStatus 1, SendMessageTimeoutA 7, SendNotifyMessageA 4,
+    InSendMessage 0, InSendMessageEx 1, ReplyMessage 1,
     MsgWaitForMultipleObjects 5, MsgWaitForMultipleObjectsEx 5,
 ]
 msvcrt: [
@@ -152,6 +153,7 @@ const WIDE: &[&str] = &[
     "PostMessageA",
     "SendMessageA",
     "SendMessageTimeoutA",
+    "SendNotifyMessageA",
     "GetMessageA",
     "PeekMessageA",
     "DispatchMessageA",
@@ -1071,7 +1073,11 @@ impl Win32 {
             | SetTimer
             | KillTimer
             | GetQueueStatus
-            | SendMessageTimeoutA => return self.user_call(k, t, p, cpu, f, &a),
+            | SendMessageTimeoutA
+            | SendNotifyMessageA
+            | InSendMessage
+            | InSendMessageEx
+            | ReplyMessage => return self.user_call(k, t, p, cpu, f, &a),
             MsgWaitForMultipleObjects | MsgWaitForMultipleObjectsEx => {
                 // (nCount, pHandles, fWaitAll, dwMilliseconds, dwWakeMask) and
                 // (nCount, pHandles, dwMilliseconds, dwWakeMask, dwFlags).

@@ -46,6 +46,12 @@ const TIMER_MAX_MS: u32 = 0x7FFF_FFFF;
 pub const MAX_TIMERS: usize = 10_000;
 const _: () = assert!(MAX_TIMERS < 0x7FFF, "a free thread-timer id always exists");
 const ERROR_TIMEOUT: u32 = 1460;
+const ERROR_MESSAGE_SYNC_ONLY: u32 = 1159;
+/// `InSendMessageEx` results.
+const ISMEX_NOSEND: u32 = 0;
+const ISMEX_SEND: u32 = 1;
+const ISMEX_NOTIFY: u32 = 2;
+const ISMEX_REPLIED: u32 = 8;
 const ERROR_NO_SYSTEM_RESOURCES: u32 = 1450;
 /// Posted messages a queue holds (Windows' default `USERPostMessageLimit`).
 pub const QUEUE_LIMIT: usize = 10_000;
@@ -83,6 +89,8 @@ pub(crate) struct Sent {
     lparam: u32,
     /// `WM_COPYDATA`: `dwData` and the payload, copied from the sender.
     copydata: Option<(u32, Vec<u8>)>,
+    /// `SendNotifyMessageA`: nobody waits for the answer.
+    notify: bool,
 }
 
 /// A thread's message queue.
@@ -210,6 +218,10 @@ pub(crate) enum Cont {
         sender: ThreadId,
         seq: u64,
         cds: u32,
+        /// `SendNotifyMessageA`: nobody waits for the answer.
+        notify: bool,
+        /// `ReplyMessage` answered the sender already.
+        replied: bool,
     },
 }
 
@@ -327,11 +339,15 @@ impl Win32 {
                 sender,
                 seq,
                 cds,
+                notify,
+                replied,
             } => {
                 if cds != 0 {
                     self.heap_free(p, cds);
                 }
-                self.answer(k, t, sender, id, seq, result);
+                if !notify && !replied {
+                    self.answer(k, t, sender, id, seq, result);
+                }
                 Ok(Outcome::Continue)
             }
         }
@@ -402,7 +418,7 @@ impl Win32 {
         self.user.windows.retain(|_, w| w.thread != t);
         self.user.sending.remove(&t);
         if let Some(q) = self.user.queues.remove(&t) {
-            for s in q.sent {
+            for s in q.sent.into_iter().filter(|s| !s.notify) {
                 self.answer(k, t, s.from, s.id, s.seq, 0);
             }
         }
@@ -433,7 +449,9 @@ impl Win32 {
                 .filter(|w| w.thread == t && w.wndproc != 0)
                 .map(|w| w.wndproc);
             let Some(wp) = wndproc else {
-                self.answer(k, t, s.from, s.id, s.seq, 0);
+                if !s.notify {
+                    self.answer(k, t, s.from, s.id, s.seq, 0);
+                }
                 continue;
             };
             let mut lparam = s.lparam;
@@ -460,6 +478,8 @@ impl Win32 {
                 sender: s.from,
                 seq: s.seq,
                 cds,
+                notify: s.notify,
+                replied: false,
             };
             let args = [s.hwnd, s.message, s.wparam, lparam];
             return self
@@ -671,6 +691,100 @@ impl Win32 {
         }
     }
 
+    /// Whether thread `t`'s window procedure is handling a message another thread sent (the
+    /// innermost call the personality made): (sent by `SendNotifyMessageA`, replied already).
+    fn in_send(&self, t: ThreadId) -> Option<(bool, bool)> {
+        match self.threads.get(&t)?.frames.last().map(|f| &f.cont) {
+            Some(Cont::SentDone {
+                notify, replied, ..
+            }) => Some((*notify, *replied)),
+            _ => None,
+        }
+    }
+
+    /// `SendNotifyMessageA(hWnd, Msg, wParam, lParam)`: a window of the caller's thread gets
+    /// the message at once (its procedure runs, the call returns TRUE); another thread's gets
+    /// it as a sent message that nobody waits for.
+    fn send_notify<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+        a: &[u32; 12],
+        after_call: (u32, u32),
+    ) -> Ret {
+        let Some(w) = self.user.windows.get(&a[0]) else {
+            self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+            return Ok(R::Val(0));
+        };
+        let (to, wp) = (w.thread, w.wndproc);
+        if a[1] == WM_COPYDATA {
+            // Its data would have to outlive the call: Windows refuses it the same way.
+            self.set_err(k, t, ERROR_MESSAGE_SYNC_ONLY);
+            return Ok(R::Val(0));
+        }
+        if to == t {
+            if wp == 0 {
+                return Ok(R::Val(1));
+            }
+            let args = [a[0], a[1], a[2], a[3]];
+            return self.call_guest(k, t, cpu, wp, args, after_call, Cont::ReturnVia { out: 0 });
+        }
+        let full = self
+            .user
+            .queues
+            .get(&to)
+            .is_none_or(|q| q.sent.len() >= QUEUE_LIMIT);
+        if full {
+            self.set_err(k, t, ERROR_NOT_ENOUGH_QUOTA);
+            return Ok(R::Val(0));
+        }
+        let mut m = Message {
+            seq: 0,
+            personality: NAME,
+            kind: MsgKind::Queued,
+            from: endpoint(k, t, 0),
+            to: endpoint(k, to, a[0]),
+            channel: None,
+            method: Some((0, a[1])),
+            data: a[..4].iter().flat_map(|v| v.to_le_bytes()).collect(),
+            reply_to: None,
+            area_offset: None,
+        };
+        match k.transmit(&mut m) {
+            Verdict::Allow => k.trace_queued(&m),
+            Verdict::Deny(_) => {
+                self.set_err(k, t, ERROR_ACCESS_DENIED);
+                return Ok(R::Val(0));
+            }
+            Verdict::Drop(_) | Verdict::Delay(_) => return Ok(R::Val(1)),
+        }
+        let word = |i: usize, d: u32| {
+            m.data
+                .get(4 * i..4 * i + 4)
+                .and_then(|b| b.try_into().ok())
+                .map_or(d, u32::from_le_bytes)
+        };
+        self.next_wait += 1;
+        let id = self.next_wait;
+        if let Some(q) = self.user.queues.get_mut(&to) {
+            q.sent.push_back(Sent {
+                id,
+                seq: m.seq,
+                from: t,
+                hwnd: a[0],
+                message: word(1, a[1]),
+                wparam: word(2, a[2]),
+                lparam: word(3, a[3]),
+                copydata: None,
+                notify: true,
+            });
+            q.changed |= QS_SENDMESSAGE;
+        }
+        self.wake_res(k, &Res::Queue(to));
+        Ok(R::Val(1))
+    }
+
     /// `KillTimer(hWnd, uIDEvent)`.
     fn kill_timer<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId, a: &[u32; 12]) -> u32 {
         let (hwnd, id) = (a[0], a[1]);
@@ -818,6 +932,45 @@ impl Win32 {
                 let due = self.next_timer_due(t, a[1], a[2], a[3]);
                 let text = "waits for a message (GetMessageA)".to_string();
                 self.block_retry_until(k, t, cpu, Res::Queue(t), "w32_msg", text, due)
+            }
+            SendNotifyMessageA => return self.send_notify(k, t, cpu, a, after_call),
+            InSendMessage => R::Val(u32::from(self.in_send(t).is_some())),
+            InSendMessageEx => R::Val(match self.in_send(t) {
+                None => ISMEX_NOSEND,
+                Some((notify, replied)) => {
+                    (if notify { ISMEX_NOTIFY } else { ISMEX_SEND })
+                        | if replied { ISMEX_REPLIED } else { 0 }
+                }
+            }),
+            ReplyMessage => {
+                // The message this thread's window procedure handles now, if another thread
+                // sent it and waits: answered now; the procedure's result is dropped later.
+                let top = self
+                    .threads
+                    .get_mut(&t)
+                    .and_then(|x| x.frames.last_mut())
+                    .map(|f| &mut f.cont);
+                let to_answer = match top {
+                    Some(Cont::SentDone {
+                        id,
+                        sender,
+                        seq,
+                        notify: false,
+                        replied,
+                        ..
+                    }) if !*replied => {
+                        *replied = true;
+                        Some((*id, *sender, *seq))
+                    }
+                    _ => None,
+                };
+                match to_answer {
+                    Some((id, sender, seq)) => {
+                        self.answer(k, t, sender, id, seq, a[0]);
+                        R::Val(1)
+                    }
+                    None => R::Val(0),
+                }
             }
             SetTimer => R::Val(self.set_timer(k, t, a)),
             KillTimer => R::Val(self.kill_timer(k, t, a)),
@@ -1253,6 +1406,7 @@ impl Win32 {
                 wparam: a[2],
                 lparam: a[3],
                 copydata,
+                notify: false,
             });
             q.changed |= QS_SENDMESSAGE;
         } else {
