@@ -79,5 +79,6 @@ build timers timers.c
 build msgwait msgwait.c
 build sendtimeout sendtimeout.c
 build replymsg replymsg.c
+build ovpipe ovpipe.c
 
 echo "$count"

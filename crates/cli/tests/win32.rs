@@ -563,3 +563,36 @@ fn reply_message_in_send_message_and_send_notify() {
         ],
     );
 }
+
+/// Overlapped named-pipe server: one thread keeps three instances busy (connect, read, write
+/// pending on events), GetOverlappedResult with and without waiting, CancelIo/CancelIoEx, and a
+/// close that ends a pending read.
+#[test]
+fn overlapped_named_pipe_server() {
+    run_ok(
+        &["ovpipe"],
+        &["--params", "1=40"],
+        &[
+            "PASS ovpipe ConnectNamedPipe: ERROR_IO_PENDING on every instance",
+            "PASS ovpipe and the events were reset",
+            "PASS ovpipe GetOverlappedResult(bWait FALSE) on a pending connect: ERROR_IO_INCOMPLETE",
+            "PASS ovpipe every instance connected through its event",
+            "PASS ovpipe every message answered by an overlapped write",
+            "PASS ovpipe every client got its message back in upper case",
+            "PASS ovpipe no wrong reply",
+            "PASS ovpipe each client's close ended its read with ERROR_BROKEN_PIPE",
+            "PASS ovpipe some reads were pending (ERROR_IO_PENDING)",
+            "PASS ovpipe no event of a finished instance",
+            "PASS ovpipe a new overlapped connect is pending",
+            "PASS ovpipe CancelIo",
+            "PASS ovpipe the cancelled connect: ERROR_OPERATION_ABORTED",
+            "PASS ovpipe its event is set",
+            "PASS ovpipe CancelIoEx with nothing pending: ERROR_NOT_FOUND",
+            "PASS ovpipe GetOverlappedResult(bWait TRUE): connected",
+            "PASS ovpipe when the client came (30 ms)",
+            "PASS ovpipe GetOverlappedResult(bWait TRUE): its 4-byte message",
+            "PASS ovpipe a read is pending",
+            "PASS ovpipe closing the handle ended it",
+        ],
+    );
+}

@@ -111,7 +111,7 @@ kernel32: [
     CreatePipe 4, ReadFile 5, PeekNamedPipe 6, CreateNamedPipeA 8, ConnectNamedPipe 2,
     DisconnectNamedPipe 1, CreateFileA 7, WaitNamedPipeA 2, SetNamedPipeHandleState 4,
     SetHandleInformation 3, GetHandleInformation 2, CreateProcessA 10, GetExitCodeProcess 2,
-    TerminateProcess 2, FlushViewOfFile 2,
+    TerminateProcess 2, FlushViewOfFile 2, GetOverlappedResult 4, CancelIo 1, CancelIoEx 2,
 ]
 user32: [
     GetMessageA 4, PeekMessageA 5, PostThreadMessageA 4, PostMessageA 4, SendMessageA 4,
@@ -1051,6 +1051,9 @@ impl Win32 {
             GetExitCodeProcess => return self.exit_code_process(k, t, p, &a),
             TerminateProcess => return self.terminate_process(k, t, p, &a),
             FlushViewOfFile => R::Val(1),
+            GetOverlappedResult => return self.get_overlapped_result(k, t, p, cpu, &a),
+            CancelIo => return self.cancel_io_call(k, t, p, &a, false),
+            CancelIoEx => return self.cancel_io_call(k, t, p, &a, true),
             // ----- USER32 ------------------------------------------------------------------------
             GetMessageA
             | PeekMessageA

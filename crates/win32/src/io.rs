@@ -13,6 +13,7 @@ use crate::api::{
     STD_INPUT, STD_OUTPUT, STILL_ACTIVE,
 };
 use crate::objects::{Kind, ObjId};
+use crate::overlapped::{IoOp, IoTry, FILE_FLAG_OVERLAPPED};
 use crate::pipes::{State, MAX_WRITE};
 use crate::{bad_ptr, Block, PendingSpawn, Res, SpawnCtx, TimeoutFail, Win32, NAME};
 use ipcemu_kernel::{
@@ -181,7 +182,7 @@ impl Win32 {
         }
     }
 
-    fn pipe_label(&self, id: u32) -> String {
+    pub(crate) fn pipe_label(&self, id: u32) -> String {
         match self.pipes.pipes.get(&id).and_then(|p| p.named.as_ref()) {
             Some(n) => format!("pipe \"{}\"", n.name),
             None => format!("anonymous pipe #{id}"),
@@ -305,6 +306,11 @@ impl Win32 {
             .read(a[1], &mut buf)
             .map_err(bad_ptr("WriteFile: lpBuffer"))?;
         let h = self.std_alias(p, a[0]);
+        if a[4] != 0 {
+            if let Some(o) = self.obj_of(p, t, h).filter(|&o| self.is_overlapped(o)) {
+                return self.start_io(k, t, p, h, o, a[4], a[3], IoOp::Write { data: buf });
+            }
+        }
         match self.write_handle(k, t, p, h, &buf) {
             WriteRes::Done(n) => {
                 if a[3] != 0 {
@@ -333,7 +339,7 @@ impl Win32 {
         h
     }
 
-    /// `ReadFile`.
+    /// `ReadFile(h, lpBuffer, n, lpNumberOfBytesRead, lpOverlapped)`.
     pub(crate) fn read_file<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
@@ -361,41 +367,67 @@ impl Win32 {
         let Some(o) = self.obj_of(p, t, a[0]) else {
             return fail(self, k, ERROR_INVALID_HANDLE);
         };
+        if a[4] != 0 && self.is_overlapped(o) {
+            let op = IoOp::Read { buf: a[1], n: a[2] };
+            return self.start_io(k, t, p, a[0], o, a[4], a[3], op);
+        }
+        match self.try_read(k, t, o, a[1], a[2])? {
+            IoTry::Done(n, more) => {
+                if a[3] != 0 {
+                    k.mem_of(t)
+                        .write_u32(a[3], n)
+                        .map_err(bad_ptr("ReadFile: lpNumberOfBytesRead"))?;
+                }
+                if more {
+                    self.set_err(k, t, ERROR_MORE_DATA);
+                    return Ok(R::Val(0));
+                }
+                Ok(R::Val(1))
+            }
+            IoTry::Fail(e) => fail(self, k, e),
+            IoTry::Wait(id) => {
+                let text = format!("waits for data in {} (ReadFile)", self.pipe_label(id));
+                Ok(self.block_retry(k, t, cpu, Res::Pipe(id), "w32_pipe", text, None))
+            }
+        }
+    }
+
+    /// One read of pipe end `o` into `buf` (at most `n` bytes) of thread `t`'s memory: the
+    /// bytes read (and whether a message was left unread), an error, or the pipe to wait for.
+    pub(crate) fn try_read<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        o: ObjId,
+        buf: u32,
+        n: u32,
+    ) -> Result<IoTry, ipcemu_kernel::GuestFault> {
         let (msg_read, nowait) = match self.objs.get(o).map(|x| &x.kind) {
             Some(Kind::PipeEnd {
                 msg_read, nowait, ..
             }) => (*msg_read, *nowait),
-            _ => return fail(self, k, ERROR_INVALID_HANDLE),
+            _ => return Ok(IoTry::Fail(ERROR_INVALID_HANDLE)),
         };
         let Some((pipe, reads, _, _)) = self.pipe_end(o) else {
-            return fail(self, k, ERROR_INVALID_HANDLE);
+            return Ok(IoTry::Fail(ERROR_INVALID_HANDLE));
         };
         let Some(id) = pipe else {
-            return fail(self, k, ERROR_PIPE_NOT_CONNECTED);
+            return Ok(IoTry::Fail(ERROR_PIPE_NOT_CONNECTED));
         };
         let Some(c) = reads else {
-            return fail(self, k, ERROR_ACCESS_DENIED);
+            return Ok(IoTry::Fail(ERROR_ACCESS_DENIED));
         };
         let Some(pp) = self.pipes.pipes.get_mut(&id) else {
-            return fail(self, k, ERROR_INVALID_HANDLE);
+            return Ok(IoTry::Fail(ERROR_INVALID_HANDLE));
         };
         if pp.chans[c].has_data() {
             let mode = msg_read && pp.message;
-            let (data, more) = pp.chans[c].read(a[2] as usize, mode);
+            let (data, more) = pp.chans[c].read(n as usize, mode);
             k.mem_of(t)
-                .write(a[1], &data)
+                .write(buf, &data)
                 .map_err(bad_ptr("ReadFile: lpBuffer"))?;
-            if a[3] != 0 {
-                k.mem_of(t)
-                    .write_u32(a[3], data.len() as u32)
-                    .map_err(bad_ptr("ReadFile: lpNumberOfBytesRead"))?;
-            }
             self.wake_res(k, &Res::Pipe(id));
-            if more {
-                self.set_err(k, t, ERROR_MORE_DATA);
-                return Ok(R::Val(0));
-            }
-            return Ok(R::Val(1));
+            return Ok(IoTry::Done(data.len() as u32, more));
         }
         let err = match pp.named.as_ref().map(|n| n.state) {
             Some(State::Listening) => Some(ERROR_PIPE_LISTENING),
@@ -404,11 +436,10 @@ impl Win32 {
             _ if nowait => Some(ERROR_NO_DATA),
             _ => None,
         };
-        if let Some(e) = err {
-            return fail(self, k, e);
-        }
-        let text = format!("waits for data in {} (ReadFile)", self.pipe_label(id));
-        Ok(self.block_retry(k, t, cpu, Res::Pipe(id), "w32_pipe", text, None))
+        Ok(match err {
+            Some(e) => IoTry::Fail(e),
+            None => IoTry::Wait(id),
+        })
     }
 
     fn sa_inherit<M: GuestMemory>(k: &mut Kernel<M>, t: ThreadId, sa: u32) -> bool {
@@ -442,6 +473,7 @@ impl Win32 {
             msg_read: false,
             nowait: false,
             server: false,
+            overlapped: false,
         };
         let ro = self.objs.create(None, end(Some(0), None));
         let wo = self.objs.create(None, end(None, Some(0)));
@@ -503,6 +535,7 @@ impl Win32 {
                 msg_read: mode & PIPE_READMODE_MESSAGE != 0,
                 nowait: mode & PIPE_NOWAIT != 0,
                 server: true,
+                overlapped: open & FILE_FLAG_OVERLAPPED != 0,
             },
         );
         let inherit = Self::sa_inherit(k, t, a[7]);
@@ -558,25 +591,28 @@ impl Win32 {
             self.set_err(k, t, ERROR_INVALID_HANDLE);
             return Ok(R::Val(0));
         };
-        let Some(n) = self
-            .pipes
-            .pipes
-            .get_mut(&id)
-            .and_then(|pp| pp.named.as_mut())
-        else {
+        let Some(o) = self.obj_of(p, t, a[0]) else {
             self.set_err(k, t, ERROR_INVALID_HANDLE);
             return Ok(R::Val(0));
         };
-        let waited = std::mem::take(&mut n.connect_waiting);
-        let name = n.name.clone();
-        let (ok, err) = match n.state {
-            State::Connected | State::Closing if waited => (true, 0),
-            State::Connected => (false, ERROR_PIPE_CONNECTED),
-            State::Closing => (false, ERROR_NO_DATA),
-            State::Listening | State::Disconnected => {
-                n.state = State::Listening;
-                n.connect_waiting = true;
-                self.wake_res(k, &Res::PipeName(name.to_ascii_lowercase()));
+        let name = self
+            .pipes
+            .pipes
+            .get(&id)
+            .and_then(|pp| pp.named.as_ref())
+            .map(|n| n.name.clone())
+            .unwrap_or_default();
+        if a[1] != 0 && self.is_overlapped(o) {
+            let r = self.start_io(k, t, p, a[0], o, a[1], 0, IoOp::Connect)?;
+            if let R::Val(v) = r {
+                self.rec_named(k, t, "ConnectNamedPipe", &name, a[0], i64::from(v));
+            }
+            return Ok(r);
+        }
+        let (ok, err) = match self.try_connect(k, o) {
+            IoTry::Done(..) => (true, 0),
+            IoTry::Fail(e) => (false, e),
+            IoTry::Wait(id) => {
                 let text = format!("waits for a client of pipe \"{name}\" (ConnectNamedPipe)");
                 return Ok(self.block_retry(k, t, cpu, Res::Pipe(id), "w32_pipe", text, None));
             }
@@ -586,6 +622,37 @@ impl Win32 {
         }
         self.rec_named(k, t, "ConnectNamedPipe", &name, a[0], ok as i64);
         Ok(R::Val(ok as u32))
+    }
+
+    /// One try of `ConnectNamedPipe` on server end `o`: connected (a client came while the
+    /// server waited), an error, or listening and the pipe to wait for.
+    pub(crate) fn try_connect<M: GuestMemory>(&mut self, k: &mut Kernel<M>, o: ObjId) -> IoTry {
+        let id = match self.pipe_end(o) {
+            Some((Some(id), _, _, true)) => id,
+            _ => return IoTry::Fail(ERROR_INVALID_HANDLE),
+        };
+        let Some(n) = self
+            .pipes
+            .pipes
+            .get_mut(&id)
+            .and_then(|pp| pp.named.as_mut())
+        else {
+            return IoTry::Fail(ERROR_INVALID_HANDLE);
+        };
+        let waited = std::mem::take(&mut n.connect_waiting);
+        match n.state {
+            State::Connected | State::Closing if waited => IoTry::Done(0, false),
+            State::Connected => IoTry::Fail(ERROR_PIPE_CONNECTED),
+            State::Closing => IoTry::Fail(ERROR_NO_DATA),
+            State::Listening | State::Disconnected => {
+                n.state = State::Listening;
+                n.connect_waiting = true;
+                let key = n.name.to_ascii_lowercase();
+                // A WaitNamedPipeA waiting for this name goes on.
+                self.wake_res(k, &Res::PipeName(key));
+                IoTry::Wait(id)
+            }
+        }
     }
 
     /// `DisconnectNamedPipe(h)`.
@@ -650,6 +717,7 @@ impl Win32 {
                 msg_read: false,
                 nowait: false,
                 server: false,
+                overlapped: a[5] & FILE_FLAG_OVERLAPPED != 0,
             },
         );
         self.pipes.connect(id, o);

@@ -12,6 +12,7 @@
 mod api;
 mod io;
 pub mod objects;
+mod overlapped;
 pub mod pipes;
 pub mod printf;
 mod user;
@@ -216,6 +217,10 @@ pub struct Win32 {
     pub(crate) at: u32,
     /// The trap being handled is a `W` function.
     pub(crate) wide: bool,
+    /// Overlapped operations that have not finished (`overlapped.rs`).
+    pub(crate) io: Vec<overlapped::PendingIo>,
+    /// `pump_io` is running (it is not entered again from the wake-ups it causes).
+    pub(crate) io_busy: bool,
 }
 
 /// What a restartable call waits for.
@@ -227,6 +232,8 @@ pub(crate) enum Res {
     PipeName(String),
     /// A message for this thread's queue.
     Queue(ThreadId),
+    /// The end of the overlapped operation with this `OVERLAPPED` in this process.
+    Io(ProcId, u32),
 }
 
 /// A blocked Win32 call: restartable (woken with nothing, it runs again) or woken with a value.
@@ -302,6 +309,8 @@ impl Win32 {
             user: user::User::default(),
             at: 0,
             wide: false,
+            io: Vec::new(),
+            io_busy: false,
         }
     }
 
@@ -483,6 +492,11 @@ impl Win32 {
         let Some(obj) = self.objs.release(o) else {
             return;
         };
+        // The last handle of a pipe end closed: its pending operations are cancelled.
+        if matches!(obj.kind, objects::Kind::PipeEnd { .. }) && self.io.iter().any(|x| x.obj_is(o))
+        {
+            self.cancel_io(k, &|x| x.obj_is(o), true);
+        }
         if let objects::Kind::PipeEnd {
             pipe: Some(id),
             reads,
@@ -526,6 +540,10 @@ impl Win32 {
                 continue;
             }
             i += 1;
+        }
+        // Overlapped operations on a pipe that changed are tried again.
+        if let Res::Pipe(id) = res {
+            self.pump_io(k, *id);
         }
         // A thread in MsgWaitForMultipleObjects waits for its queue as an object waiter.
         if let Res::Queue(q) = res {
@@ -935,6 +953,10 @@ impl<M: GuestMemory> Personality<M> for Win32 {
             ps.teb_free.push(ts.slot);
         }
         self.user_thread_exited(k, t);
+        // I/O a thread started ends with it (Windows cancels a thread's requests as it exits).
+        if self.io.iter().any(|x| x.issued_by(t)) {
+            self.cancel_io(k, &|x| x.issued_by(t), true);
+        }
         if k.procs[p].live_threads == 0 {
             self.end_process_state(k, p);
         }

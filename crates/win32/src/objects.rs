@@ -69,6 +69,8 @@ pub enum Kind {
         nowait: bool,
         /// The server end of a named pipe instance.
         server: bool,
+        /// Opened with `FILE_FLAG_OVERLAPPED`: an `OVERLAPPED` makes its I/O asynchronous.
+        overlapped: bool,
     },
     /// A process.
     Process {
