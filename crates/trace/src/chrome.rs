@@ -317,7 +317,11 @@ const SLICE_CATS: [&[u8]; 3] = [b"wait", b"ipc", b"pcipc"];
 /// The duration of a short slice, as written (microseconds).
 const SLICE_US: &[u8] = b"0.5";
 const HEAD: &[u8] = b"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
-const FLUSH_AT: usize = 1 << 16;
+/// Bytes gathered before one write to the output. Large: the writes go past the output's
+/// 64 KiB `BufWriter` to the file, and a 100 k round-trip Chrome trace (123 MB) written in
+/// 64 KiB pieces spent about 40 ms more in the file system than in 1 MiB ones (1 934 `write`
+/// calls against 118; the JSONL writer hands over whole chunks of about 1.4 MB).
+const FLUSH_AT: usize = 1 << 20;
 /// Flows kept open at most (then the older half is ended where it stands).
 const MAX_OPEN_FLOWS: usize = 1 << 16;
 
