@@ -221,6 +221,19 @@ impl Win32 {
         let Some(o) = self.obj_of(p, t, h) else {
             return WriteRes::Fail(ERROR_INVALID_HANDLE);
         };
+        self.write_obj(k, t, p, o, h, data)
+    }
+
+    /// Write to pipe end `o` (handle `h` of process `p`, which names the sender in traces).
+    pub(crate) fn write_obj<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        o: ObjId,
+        h: u32,
+        data: &[u8],
+    ) -> WriteRes {
         let Some((pipe, _, writes, _)) = self.pipe_end(o) else {
             return WriteRes::Fail(ERROR_INVALID_HANDLE);
         };

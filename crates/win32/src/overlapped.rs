@@ -228,7 +228,8 @@ impl Win32 {
     ) -> Result<IoTry, ipcemu_kernel::GuestFault> {
         Ok(match op {
             IoOp::Read { buf, n } => self.try_read(k, t, obj, *buf, *n)?,
-            IoOp::Write { data } => match self.write_handle(k, t, p, h, data) {
+            // The pipe end, not the handle: another handle of it may be all that is left.
+            IoOp::Write { data } => match self.write_obj(k, t, p, obj, h, data) {
                 crate::io::WriteRes::Done(n) => IoTry::Done(n, false),
                 crate::io::WriteRes::Fail(e) => IoTry::Fail(e),
                 crate::io::WriteRes::Wait(id) => IoTry::Wait(id),
