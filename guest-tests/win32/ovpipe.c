@@ -15,7 +15,8 @@
  *      ERROR_OPERATION_ABORTED and the event is set; CancelIoEx with nothing pending fails
  *      with ERROR_NOT_FOUND.
  *   4. GetOverlappedResult with bWait TRUE waits: for a client that connects 30 ms later, then
- *      for its 4-byte message.
+ *      for its 4-byte message. A read with no event in its OVERLAPPED resets the handle, and
+ *      WaitForSingleObject on the handle returns when the read ends.
  *   5. Closing a handle with a pending operation ends it (HasOverlappedIoCompleted).
  * Output: PASS lines (see the checks), exit status 0, or 1 after a FAIL line.
  * Written for ipcemu.
@@ -120,6 +121,8 @@ static DWORD WINAPI late_client(LPVOID arg)
     Sleep(20);
     DWORD n;
     WriteFile(h, "late", 4, &n, NULL);
+    Sleep(20);
+    WriteFile(h, "more", 4, &n, NULL);
     Sleep(20);
     CloseHandle(h);
     return 0;
@@ -247,6 +250,15 @@ int test_main(unsigned n)
         fatal("late ReadFile", GetLastError());
     check(GetOverlappedResult(l.pipe, &l.ov, &got, TRUE) && got == 4 && rt_memeq(l.buf, "late", 4),
           "GetOverlappedResult(bWait TRUE): its 4-byte message");
+
+    /* 4b: no event: the handle itself is signalled when the operation ends */
+    OVERLAPPED bare = {0};
+    if (ReadFile(l.pipe, l.buf, BUF, NULL, &bare) || GetLastError() != ERROR_IO_PENDING)
+        fatal("ReadFile without an event", GetLastError());
+    check_eq(WaitForSingleObject(l.pipe, 0), WAIT_TIMEOUT, "without an event the handle is reset");
+    check_eq(WaitForSingleObject(l.pipe, 1000), WAIT_OBJECT_0, "and signalled when the read ends");
+    check(GetOverlappedResult(l.pipe, &bare, &got, FALSE) && got == 4 && rt_memeq(l.buf, "more", 4),
+          "GetOverlappedResult: the second message");
 
     /* 5 */
     if (ReadFile(l.pipe, l.buf, BUF, NULL, &l.ov) || GetLastError() != ERROR_IO_PENDING)

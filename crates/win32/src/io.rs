@@ -487,6 +487,7 @@ impl Win32 {
             nowait: false,
             server: false,
             overlapped: false,
+            io_done: false,
         };
         let ro = self.objs.create(None, end(Some(0), None));
         let wo = self.objs.create(None, end(None, Some(0)));
@@ -549,6 +550,7 @@ impl Win32 {
                 nowait: mode & PIPE_NOWAIT != 0,
                 server: true,
                 overlapped: open & FILE_FLAG_OVERLAPPED != 0,
+                io_done: false,
             },
         );
         let inherit = Self::sa_inherit(k, t, a[7]);
@@ -731,6 +733,7 @@ impl Win32 {
                 nowait: false,
                 server: false,
                 overlapped: a[5] & FILE_FLAG_OVERLAPPED != 0,
+                io_done: false,
             },
         );
         self.pipes.connect(id, o);

@@ -71,6 +71,9 @@ pub enum Kind {
         server: bool,
         /// Opened with `FILE_FLAG_OVERLAPPED`: an `OVERLAPPED` makes its I/O asynchronous.
         overlapped: bool,
+        /// Signalled: an overlapped operation without an event finished on it (reset when the
+        /// next one starts), so a wait on the handle itself sees it, as on Windows.
+        io_done: bool,
     },
     /// A process.
     Process {
@@ -350,6 +353,7 @@ impl Objects {
             Some(Kind::Semaphore { count, .. }) => *count > 0,
             Some(Kind::Thread { exit, .. }) => exit.is_some(),
             Some(Kind::Process { exit, .. }) => exit.is_some(),
+            Some(Kind::PipeEnd { io_done, .. }) => *io_done,
             _ => false,
         }
     }
@@ -388,6 +392,7 @@ impl Objects {
                     | Kind::Semaphore { .. }
                     | Kind::Thread { .. }
                     | Kind::Process { .. }
+                    | Kind::PipeEnd { .. }
             )
         )
     }

@@ -155,7 +155,9 @@ impl Win32 {
                 }
             }
         };
-        // The event is reset as the operation begins (as Windows does).
+        // The event (or, without one, the handle itself) is reset as the operation begins, as
+        // Windows does.
+        self.set_io_done(obj, event, false);
         if let Some(Kind::Event { set, .. }) = event
             .and_then(|ev| self.objs.get_mut(ev))
             .map(|x| &mut x.kind)
@@ -171,7 +173,7 @@ impl Win32 {
                 } else {
                     STATUS_SUCCESS
                 };
-                self.finish_io(k, p, ov, event, status, n);
+                self.finish_io(k, p, obj, ov, event, status, n);
                 if bytes_out != 0 {
                     k.mem_of(t)
                         .write_u32(bytes_out, n)
@@ -240,10 +242,12 @@ impl Win32 {
 
     /// The results of a finished operation: status and count in the `OVERLAPPED`, the event
     /// set, and the threads in `GetOverlappedResult` on it woken.
+    #[allow(clippy::too_many_arguments)]
     fn finish_io<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
         p: ProcId,
+        obj: ObjId,
         ov: u32,
         event: Option<ObjId>,
         status: u32,
@@ -259,8 +263,19 @@ impl Win32 {
         {
             *set = true;
         }
+        self.set_io_done(obj, event, true);
         self.pump(k);
         self.wake_res(k, &Res::Io(p, ov));
+    }
+
+    /// An operation without an event signals its handle's pipe end: set or reset that.
+    fn set_io_done(&mut self, obj: ObjId, event: Option<ObjId>, done: bool) {
+        if event.is_some() {
+            return;
+        }
+        if let Some(Kind::PipeEnd { io_done, .. }) = self.objs.get_mut(obj).map(|x| &mut x.kind) {
+            *io_done = done;
+        }
     }
 
     /// Try again the pending operations that wait for pipe `id` (it changed), until none
@@ -302,7 +317,7 @@ impl Win32 {
                     Err(_) => (status_of(ERROR_INVALID_HANDLE), 0),
                 };
                 let done = self.io.remove(i);
-                self.finish_io(k, done.p, done.ov, done.event, status, n);
+                self.finish_io(k, done.p, done.obj, done.ov, done.event, status, n);
                 if let Some(ev) = done.event {
                     self.release_obj(k, ev);
                 }
@@ -344,7 +359,8 @@ impl Win32 {
                 }
             }
             if write_back {
-                self.finish_io(k, x.p, x.ov, x.event, status_of(ERROR_OPERATION_ABORTED), 0);
+                let aborted = status_of(ERROR_OPERATION_ABORTED);
+                self.finish_io(k, x.p, x.obj, x.ov, x.event, aborted, 0);
             }
             if let Some(ev) = x.event {
                 self.release_obj(k, ev);
