@@ -80,5 +80,6 @@ build msgwait msgwait.c
 build sendtimeout sendtimeout.c
 build replymsg replymsg.c
 build ovpipe ovpipe.c
+build apc apc.c
 
 echo "$count"

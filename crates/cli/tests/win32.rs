@@ -599,3 +599,49 @@ fn overlapped_named_pipe_server() {
         ],
     );
 }
+
+/// APCs and alertable waits: QueueUserAPC, SleepEx/WaitForSingleObjectEx/
+/// MsgWaitForMultipleObjectsEx woken by an APC, objects before APCs, and the completion
+/// routines of ReadFileEx/WriteFileEx on an overlapped pipe.
+#[test]
+fn apcs_alertable_waits_and_completion_routines() {
+    run_ok(
+        &["apc"],
+        &[],
+        &[
+            "PASS apc a plain Sleep runs no APC",
+            "PASS apc SleepEx(0, TRUE): WAIT_IO_COMPLETION",
+            "PASS apc it ran the three APCs in order",
+            "PASS apc a signalled object comes first (WAIT_OBJECT_0)",
+            "PASS apc and the APC stays queued",
+            "PASS apc an unsignalled one: the APC runs (WAIT_IO_COMPLETION)",
+            "PASS apc APC 4 ran",
+            "PASS apc a blocked WaitForSingleObjectEx is woken by an APC",
+            "PASS apc after 20 ms, APC 5 ran",
+            "PASS apc SleepEx(100, TRUE) is woken by an APC",
+            "PASS apc after 20 ms",
+            "PASS apc MsgWaitForMultipleObjectsEx(MWMO_ALERTABLE) too",
+            "PASS apc APC 7 ran",
+            "PASS apc SleepEx(50, TRUE) with nothing queued returns 0",
+            "PASS apc after 50 ms",
+            "PASS apc every APC ran on the main thread",
+            "PASS apc ReadFileEx starts (TRUE)",
+            "PASS apc its routine has not run",
+            "PASS apc SleepEx(INFINITE, TRUE) ran the routine",
+            "PASS apc with (0, 5, lpOverlapped) and the bytes in the buffer",
+            "PASS apc when the client wrote (20 ms)",
+            "PASS apc WriteFileEx (TRUE)",
+            "PASS apc its routine runs in the next alertable wait",
+            "PASS apc with (0, 5)",
+            "PASS apc ReadFileEx that finds data: TRUE",
+            "PASS apc its routine still waits",
+            "PASS apc until an alertable wait",
+            "PASS apc which gives the 6 bytes",
+            "PASS apc a last ReadFileEx is pending",
+            "PASS apc the client's close ends it (routine run)",
+            "PASS apc with ERROR_BROKEN_PIPE",
+            "PASS apc QueueUserAPC to a bad handle: ERROR_INVALID_HANDLE",
+            "PASS apc ReadFileEx without FILE_FLAG_OVERLAPPED: ERROR_INVALID_PARAMETER",
+        ],
+    );
+}

@@ -1,5 +1,7 @@
 //! The implemented functions of KERNEL32.dll and msvcrt.dll, and the trap dispatcher.
 
+use crate::apc::{Apc, WAIT_IO_COMPLETION};
+use crate::io::ERROR_NOT_ENOUGH_QUOTA;
 use crate::objects::{
     InputWait, Kind, ObjId, WaitBlocker, WaitText, Waiter, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
@@ -29,6 +31,7 @@ const CREATE_SUSPENDED: u32 = 4;
 const DUPLICATE_CLOSE_SOURCE: u32 = 1;
 const MWMO_WAITALL: u32 = 0x0001;
 const MWMO_INPUTAVAILABLE: u32 = 0x0004;
+const MWMO_ALERTABLE: u32 = 0x0002;
 
 pub(crate) const ERROR_FILE_NOT_FOUND: u32 = 2;
 pub(crate) const ERROR_FILENAME_EXCED_RANGE: u32 = 206;
@@ -112,6 +115,8 @@ kernel32: [
     DisconnectNamedPipe 1, CreateFileA 7, WaitNamedPipeA 2, SetNamedPipeHandleState 4,
     SetHandleInformation 3, GetHandleInformation 2, CreateProcessA 10, GetExitCodeProcess 2,
     TerminateProcess 2, FlushViewOfFile 2, GetOverlappedResult 4, CancelIo 1, CancelIoEx 2,
+    ReadFileEx 5, WriteFileEx 5, SleepEx 2, WaitForSingleObjectEx 3, WaitForMultipleObjectsEx 5,
+    QueueUserAPC 3,
 ]
 user32: [
     GetMessageA 4, PeekMessageA 5, PostThreadMessageA 4, PostMessageA 4, SendMessageA 4,
@@ -636,6 +641,7 @@ impl Win32 {
         hs: &[u32],
         all: bool,
         ms: u32,
+        alertable: Option<&mut dyn Cpu>,
     ) -> Ret {
         let mut objs = Vec::with_capacity(hs.len());
         for &h in hs {
@@ -662,6 +668,22 @@ impl Win32 {
             self.rec(k, t, op, objs.first().copied(), h0, r as i64);
             return Ok(R::Val(r));
         }
+        // An alertable wait runs the queued APCs (objects first, as Windows' kernel does).
+        let is_alertable = alertable.is_some();
+        if let Some(cpu) = alertable {
+            let after_call = (cpu.get(Reg::Esp), self.at.wrapping_add(2));
+            if let Some(r) = self.run_apcs(k, t, cpu, after_call) {
+                self.rec(
+                    k,
+                    t,
+                    op,
+                    objs.first().copied(),
+                    h0,
+                    WAIT_IO_COMPLETION as i64,
+                );
+                return r;
+            }
+        }
         if ms == 0 {
             self.rec(k, t, op, objs.first().copied(), h0, WAIT_TIMEOUT as i64);
             return Ok(R::Val(WAIT_TIMEOUT));
@@ -674,7 +696,8 @@ impl Win32 {
             input: None,
         };
         self.rec(k, t, op, objs.first().copied(), h0, -1);
-        self.block_on(k, t, objs, all, ms, text);
+        let restart = is_alertable.then_some(self.at);
+        self.block_on(k, t, objs, all, ms, text, restart);
         Ok(R::Out(Outcome::Block))
     }
 
@@ -691,6 +714,7 @@ impl Win32 {
         all: bool,
         ms: u32,
         iw: InputWait,
+        alertable: Option<&mut dyn Cpu>,
     ) -> Ret {
         let mut objs = Vec::with_capacity(hs.len());
         for &h in hs {
@@ -729,10 +753,26 @@ impl Win32 {
             self.rec(k, t, op, objs.first().copied(), h0, r as i64);
             return Ok(R::Val(r));
         }
+        let is_alertable = alertable.is_some();
+        if let Some(cpu) = alertable {
+            let after_call = (cpu.get(Reg::Esp), self.at.wrapping_add(2));
+            if let Some(r) = self.run_apcs(k, t, cpu, after_call) {
+                self.rec(
+                    k,
+                    t,
+                    op,
+                    objs.first().copied(),
+                    h0,
+                    WAIT_IO_COMPLETION as i64,
+                );
+                return r;
+            }
+        }
         if ms == 0 {
             self.rec(k, t, op, objs.first().copied(), h0, WAIT_TIMEOUT as i64);
             return Ok(R::Val(WAIT_TIMEOUT));
         }
+        let alertable = is_alertable.then_some(self.at);
         // A timer that comes due is input too (QS_TIMER): the wait ends then, unless it also
         // needs every object.
         let user = (ms != INFINITE).then(|| now + u64::from(ms) * 1_000_000);
@@ -762,6 +802,7 @@ impl Win32 {
             objs,
             all,
             input: Some(iw),
+            alertable,
         });
         k.block_current_on(
             WaitBlocker {
@@ -774,6 +815,7 @@ impl Win32 {
         Ok(R::Out(Outcome::Block))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn block_on<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
@@ -782,6 +824,7 @@ impl Win32 {
         all: bool,
         ms: u32,
         text: WaitText,
+        alertable: Option<u32>,
     ) {
         self.next_wait += 1;
         let id = self.next_wait;
@@ -792,6 +835,7 @@ impl Win32 {
             objs,
             all,
             input: None,
+            alertable,
         });
         let at_deadline = WAIT_TIMEOUT;
         k.block_current_on(
@@ -1084,15 +1128,12 @@ impl Win32 {
             MsgWaitForMultipleObjects | MsgWaitForMultipleObjectsEx => {
                 // (nCount, pHandles, fWaitAll, dwMilliseconds, dwWakeMask) and
                 // (nCount, pHandles, dwMilliseconds, dwWakeMask, dwFlags).
-                let (all, ms, mask, available) = if f == MsgWaitForMultipleObjects {
-                    (a[2] != 0, a[3], a[4], false)
+                let (all, ms, mask, available, alert) = if f == MsgWaitForMultipleObjects {
+                    (a[2] != 0, a[3], a[4], false, false)
                 } else {
-                    (
-                        a[4] & MWMO_WAITALL != 0,
-                        a[2],
-                        a[3],
-                        a[4] & MWMO_INPUTAVAILABLE != 0,
-                    )
+                    let fl = a[4];
+                    let (all, avail) = (fl & MWMO_WAITALL != 0, fl & MWMO_INPUTAVAILABLE != 0);
+                    (all, a[2], a[3], avail, fl & MWMO_ALERTABLE != 0)
                 };
                 let op = f.name();
                 if a[0] > MAXIMUM_WAIT_OBJECTS - 1 {
@@ -1112,7 +1153,8 @@ impl Win32 {
                     available,
                     result: WAIT_OBJECT_0 + a[0],
                 };
-                return self.msg_wait(k, t, p, op, &hs, all, ms, iw);
+                let alertable = if alert { Some(cpu) } else { None };
+                return self.msg_wait(k, t, p, op, &hs, all, ms, iw, alertable);
             }
             // ----- objects ------------------------------------------------------------------
             CreateEventA => {
@@ -1226,7 +1268,7 @@ impl Win32 {
                 R::Val(1)
             }
             WaitForSingleObject => {
-                return self.wait(k, t, p, "WaitForSingleObject", &[a[0]], false, a[1])
+                return self.wait(k, t, p, "WaitForSingleObject", &[a[0]], false, a[1], None)
             }
             WaitForMultipleObjects => {
                 let n = a[0];
@@ -1242,8 +1284,66 @@ impl Win32 {
                             .map_err(bad_ptr("WaitForMultipleObjects: lpHandles"))?,
                     );
                 }
-                return self.wait(k, t, p, "WaitForMultipleObjects", &hs, a[2] != 0, a[3]);
+                return self.wait(
+                    k,
+                    t,
+                    p,
+                    "WaitForMultipleObjects",
+                    &hs,
+                    a[2] != 0,
+                    a[3],
+                    None,
+                );
             }
+            WaitForMultipleObjectsEx => {
+                let n = a[0];
+                if n == 0 || n > MAXIMUM_WAIT_OBJECTS {
+                    self.set_err(k, t, ERROR_INVALID_PARAMETER);
+                    return Ok(R::Val(WAIT_FAILED));
+                }
+                let mut hs = Vec::with_capacity(n as usize);
+                for i in 0..n {
+                    hs.push(
+                        k.mem_of(t)
+                            .read_u32(a[1].wrapping_add(4 * i))
+                            .map_err(bad_ptr("WaitForMultipleObjectsEx: lpHandles"))?,
+                    );
+                }
+                let alertable = if a[4] != 0 { Some(cpu) } else { None };
+                let op = "WaitForMultipleObjectsEx";
+                return self.wait(k, t, p, op, &hs, a[2] != 0, a[3], alertable);
+            }
+            WaitForSingleObjectEx => {
+                let alertable = if a[2] != 0 { Some(cpu) } else { None };
+                let op = "WaitForSingleObjectEx";
+                return self.wait(k, t, p, op, &[a[0]], false, a[1], alertable);
+            }
+            SleepEx => return self.sleep_ex(k, t, cpu, &a),
+            QueueUserAPC => {
+                let target = match self.obj_of(p, t, a[1]).and_then(|o| self.objs.get(o)) {
+                    Some(o) => match o.kind {
+                        Kind::Thread {
+                            t: x, exit: None, ..
+                        } => Some(x),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                let Some(x) = target else {
+                    self.set_err(k, t, ERROR_INVALID_HANDLE);
+                    return Ok(R::Val(0));
+                };
+                let apc = Apc {
+                    f: a[0],
+                    args: [a[2], 0, 0],
+                };
+                if !self.queue_apc(k, x, apc) {
+                    self.set_err(k, t, ERROR_NOT_ENOUGH_QUOTA);
+                    return Ok(R::Val(0));
+                }
+                R::Val(1)
+            }
+            ReadFileEx | WriteFileEx => return self.io_ex(k, t, p, f == ReadFileEx, &a),
             CloseHandle => {
                 if matches!(
                     a[0],
@@ -1419,6 +1519,7 @@ impl Win32 {
                     false,
                     INFINITE,
                     WaitText::Text(format!("waits for the critical section at {:#x}", a[0])),
+                    None,
                 );
                 R::Out(Outcome::Block)
             }
@@ -1910,6 +2011,7 @@ impl Win32 {
                 chain: None,
                 frames: Vec::new(),
                 retry_deadline: None,
+                apcs: std::collections::VecDeque::new(),
             },
         );
         if suspended != 0 {

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+mod apc;
 mod api;
 mod io;
 pub mod objects;
@@ -196,6 +197,8 @@ pub(crate) struct TState {
     pub frames: Vec<Frame>,
     /// A restarted call's own deadline (stub address, ns), so restarting does not extend it.
     pub retry_deadline: Option<(u32, u64)>,
+    /// Queued APCs (`apc.rs`), run by the thread's next alertable wait.
+    pub apcs: std::collections::VecDeque<apc::Apc>,
 }
 
 /// The Win32 personality and its state in one world.
@@ -234,6 +237,8 @@ pub(crate) enum Res {
     Queue(ThreadId),
     /// The end of the overlapped operation with this `OVERLAPPED` in this process.
     Io(ProcId, u32),
+    /// An APC queued for this thread (an alertable `SleepEx`).
+    Apc(ThreadId),
 }
 
 /// A blocked Win32 call: restartable (woken with nothing, it runs again) or woken with a value.
@@ -880,6 +885,7 @@ impl<M: GuestMemory> Personality<M> for Win32 {
                 chain: None,
                 frames: Vec::new(),
                 retry_deadline: None,
+                apcs: std::collections::VecDeque::new(),
             },
         );
     }

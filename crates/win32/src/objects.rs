@@ -133,6 +133,8 @@ pub struct Waiter {
     pub all: bool,
     /// `MsgWaitForMultipleObjects(Ex)`: the queue input that also ends the wait.
     pub input: Option<InputWait>,
+    /// An alertable wait: the stub address its call starts over at when an APC is queued.
+    pub alertable: Option<u32>,
 }
 
 /// The queue side of a `MsgWaitForMultipleObjects(Ex)` wait.

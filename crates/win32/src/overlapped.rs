@@ -86,6 +86,8 @@ pub(crate) struct PendingIo {
     ov: u32,
     /// Its `hEvent` (a reference is held while the operation is pending).
     event: Option<ObjId>,
+    /// `ReadFileEx`/`WriteFileEx`: the completion routine, queued as an APC when it ends.
+    routine: Option<u32>,
     op: IoOp,
 }
 
@@ -138,9 +140,63 @@ impl Win32 {
         bytes_out: u32,
         op: IoOp,
     ) -> Ret {
+        self.start_io_with(k, t, p, h, obj, ov, bytes_out, op, None)
+    }
+
+    /// `ReadFileEx`/`WriteFileEx(h, lpBuffer, n, lpOverlapped, lpCompletionRoutine)`: as an
+    /// overlapped operation, but the `hEvent` member is the caller's, and when it ends (at once
+    /// or later) its completion routine is queued as an APC to the thread (run by its next
+    /// alertable wait) with the error code, the byte count and the `OVERLAPPED`.
+    pub(crate) fn io_ex<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        read: bool,
+        a: &[u32; 12],
+    ) -> Ret {
+        let (h, buf, n, ov, routine) = (a[0], a[1], a[2], a[3], a[4]);
+        let Some(obj) = self.obj_of(p, t, h) else {
+            self.set_err(k, t, ERROR_INVALID_HANDLE);
+            return Ok(R::Val(0));
+        };
+        if !self.is_overlapped(obj) || ov == 0 {
+            // Windows requires a handle opened with FILE_FLAG_OVERLAPPED.
+            self.set_err(k, t, ERROR_INVALID_PARAMETER);
+            return Ok(R::Val(0));
+        }
+        let op = if read {
+            IoOp::Read { buf, n }
+        } else {
+            if n as usize > crate::pipes::MAX_WRITE {
+                self.set_err(k, t, crate::api::ERROR_NOT_ENOUGH_MEMORY);
+                return Ok(R::Val(0));
+            }
+            let mut data = vec![0u8; n as usize];
+            k.mem_of(t)
+                .read(buf, &mut data)
+                .map_err(bad_ptr("WriteFileEx: lpBuffer"))?;
+            IoOp::Write { data }
+        };
+        self.start_io_with(k, t, p, h, obj, ov, 0, op, Some(routine))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_io_with<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        h: u32,
+        obj: ObjId,
+        ov: u32,
+        bytes_out: u32,
+        op: IoOp,
+        routine: Option<u32>,
+    ) -> Ret {
         let e = bad_ptr("OVERLAPPED");
         let hev = k.mem_of(t).read_u32(ov.wrapping_add(16)).map_err(&e)?;
-        let event = if hev == 0 {
+        let event = if hev == 0 || routine.is_some() {
             None
         } else {
             match self.obj_of(p, t, hev) {
@@ -157,7 +213,9 @@ impl Win32 {
         };
         // The event (or, without one, the handle itself) is reset as the operation begins, as
         // Windows does.
-        self.set_io_done(obj, event, false);
+        if routine.is_none() {
+            self.set_io_done(obj, event, false);
+        }
         if let Some(Kind::Event { set, .. }) = event
             .and_then(|ev| self.objs.get_mut(ev))
             .map(|x| &mut x.kind)
@@ -173,7 +231,11 @@ impl Win32 {
                 } else {
                     STATUS_SUCCESS
                 };
-                self.finish_io(k, p, obj, ov, event, status, n);
+                let done_by = routine.map(|r| (t, r));
+                self.finish_io(k, p, obj, ov, event, done_by, status, n);
+                if routine.is_some() {
+                    return Ok(R::Val(1));
+                }
                 if bytes_out != 0 {
                     k.mem_of(t)
                         .write_u32(bytes_out, n)
@@ -207,8 +269,13 @@ impl Win32 {
                     pipe,
                     ov,
                     event,
+                    routine,
                     op,
                 });
+                if routine.is_some() {
+                    self.set_err(k, t, 0);
+                    return Ok(R::Val(1));
+                }
                 if bytes_out != 0 {
                     let _ = k.mem_of(t).write_u32(bytes_out, 0);
                 }
@@ -250,6 +317,7 @@ impl Win32 {
         obj: ObjId,
         ov: u32,
         event: Option<ObjId>,
+        routine: Option<(ThreadId, u32)>,
         status: u32,
         n: u32,
     ) {
@@ -263,7 +331,22 @@ impl Win32 {
         {
             *set = true;
         }
-        self.set_io_done(obj, event, true);
+        match routine {
+            Some((t, f)) => {
+                let code = if status == STATUS_SUCCESS {
+                    0
+                } else {
+                    error_of(status)
+                };
+                let apc = crate::apc::Apc {
+                    f,
+                    args: [code, n, ov],
+                };
+                // A thread that is gone (or whose queue is full) never runs it.
+                let _ = self.queue_apc(k, t, apc);
+            }
+            None => self.set_io_done(obj, event, true),
+        }
         self.pump(k);
         self.wake_res(k, &Res::Io(p, ov));
     }
@@ -317,7 +400,8 @@ impl Win32 {
                     Err(_) => (status_of(ERROR_INVALID_HANDLE), 0),
                 };
                 let done = self.io.remove(i);
-                self.finish_io(k, done.p, done.obj, done.ov, done.event, status, n);
+                let by = done.routine.map(|r| (done.t, r));
+                self.finish_io(k, done.p, done.obj, done.ov, done.event, by, status, n);
                 if let Some(ev) = done.event {
                     self.release_obj(k, ev);
                 }
@@ -360,7 +444,8 @@ impl Win32 {
             }
             if write_back {
                 let aborted = status_of(ERROR_OPERATION_ABORTED);
-                self.finish_io(k, x.p, x.obj, x.ov, x.event, aborted, 0);
+                let by = x.routine.map(|r| (x.t, r));
+                self.finish_io(k, x.p, x.obj, x.ov, x.event, by, aborted, 0);
             }
             if let Some(ev) = x.event {
                 self.release_obj(k, ev);

@@ -209,6 +209,9 @@ pub(crate) enum Cont {
     Destroy { hwnd: u32, ret: u32 },
     /// `WM_NCDESTROY` returned: the window goes; the call returns `ret`.
     Destroyed { hwnd: u32, ret: u32 },
+    /// An APC returned (`apc.rs`): run the next one, or return `ret` (`WAIT_IO_COMPLETION`)
+    /// from the alertable call.
+    Apcs { ret: u32 },
     /// `SendMessageTimeoutA` to a window of the caller's own thread: its result goes to
     /// `lpdwResult` (`out`, 0: none) and the call returns TRUE.
     ReturnVia { out: u32 },
@@ -233,7 +236,7 @@ impl Win32 {
     /// Call the guest function `f(args)` (stdcall) below the stack `esp`; when it returns,
     /// eip/esp are restored to `eip`/`esp` and `cont` runs.
     #[allow(clippy::too_many_arguments)]
-    fn call_guest<M: GuestMemory>(
+    pub(crate) fn call_guest<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
         t: ThreadId,
@@ -287,6 +290,14 @@ impl Win32 {
         };
         match fr.cont {
             Cont::Return => ret(cpu, result),
+            Cont::Apcs { ret: r } => match self.next_apc(t) {
+                Some(apc) => {
+                    let args = [apc.args[0], apc.args[1], apc.args[2], 0];
+                    self.call_guest(k, t, cpu, apc.f, args, frame, Cont::Apcs { ret: r })
+                        .map(out)
+                }
+                None => ret(cpu, r),
+            },
             Cont::ReturnVia { out } => {
                 if out != 0 {
                     k.mem_of(t)
