@@ -81,5 +81,6 @@ build sendtimeout sendtimeout.c
 build replymsg replymsg.c
 build ovpipe ovpipe.c
 build apc apc.c
+build iocp iocp.c
 
 echo "$count"

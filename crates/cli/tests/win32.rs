@@ -645,3 +645,31 @@ fn apcs_alertable_waits_and_completion_routines() {
         ],
     );
 }
+
+/// I/O completion ports: a work queue between threads (PostQueuedCompletionStatus), a timeout,
+/// an overlapped pipe server whose completions all come through one port, the hEvent low bit.
+#[test]
+fn io_completion_ports() {
+    run_ok(
+        &["iocp"],
+        &[],
+        &[
+            "PASS iocp CreateIoCompletionPort(INVALID_HANDLE_VALUE) makes ports",
+            "PASS iocp 30 items through three workers (sum of squares)",
+            "PASS iocp key 0 stopped the workers",
+            "PASS iocp packets first in, first out, with their bytes, key and OVERLAPPED",
+            "PASS iocp two posted packets come out in order",
+            "PASS iocp empty port: FALSE, WAIT_TIMEOUT, no OVERLAPPED",
+            "PASS iocp after 50 ms",
+            "PASS iocp both connects came through the port",
+            "PASS iocp every reply's write came through the port",
+            "PASS iocp every client got its messages back reversed",
+            "PASS iocp each client's close: FALSE with ERROR_BROKEN_PIPE",
+            "PASS iocp every packet had its instance's key and OVERLAPPED",
+            "PASS iocp hEvent | 1: the event is set",
+            "PASS iocp and no packet was queued",
+            "PASS iocp a handle without FILE_FLAG_OVERLAPPED: ERROR_INVALID_PARAMETER",
+            "PASS iocp GetQueuedCompletionStatus on an event: ERROR_INVALID_HANDLE",
+        ],
+    );
+}

@@ -116,7 +116,8 @@ kernel32: [
     SetHandleInformation 3, GetHandleInformation 2, CreateProcessA 10, GetExitCodeProcess 2,
     TerminateProcess 2, FlushViewOfFile 2, GetOverlappedResult 4, CancelIo 1, CancelIoEx 2,
     ReadFileEx 5, WriteFileEx 5, SleepEx 2, WaitForSingleObjectEx 3, WaitForMultipleObjectsEx 5,
-    QueueUserAPC 3,
+    QueueUserAPC 3, CreateIoCompletionPort 4, GetQueuedCompletionStatus 5,
+    PostQueuedCompletionStatus 4,
 ]
 user32: [
     GetMessageA 4, PeekMessageA 5, PostThreadMessageA 4, PostMessageA 4, SendMessageA 4,
@@ -1344,6 +1345,9 @@ impl Win32 {
                 R::Val(1)
             }
             ReadFileEx | WriteFileEx => return self.io_ex(k, t, p, f == ReadFileEx, &a),
+            CreateIoCompletionPort => return self.create_iocp(k, t, p, &a),
+            GetQueuedCompletionStatus => return self.get_iocp(k, t, p, cpu, &a),
+            PostQueuedCompletionStatus => return self.post_iocp(k, t, p, &a),
             CloseHandle => {
                 if matches!(
                     a[0],

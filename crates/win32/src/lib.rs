@@ -12,6 +12,7 @@
 mod apc;
 mod api;
 mod io;
+pub mod iocp;
 pub mod objects;
 mod overlapped;
 pub mod pipes;
@@ -224,6 +225,8 @@ pub struct Win32 {
     pub(crate) io: Vec<overlapped::PendingIo>,
     /// `pump_io` is running (it is not entered again from the wake-ups it causes).
     pub(crate) io_busy: bool,
+    /// Pipe ends associated with a completion port: (port, key) (`iocp.rs`).
+    pub(crate) ports: FxHashMap<ObjId, (ObjId, u32)>,
 }
 
 /// What a restartable call waits for.
@@ -239,6 +242,8 @@ pub(crate) enum Res {
     Io(ProcId, u32),
     /// An APC queued for this thread (an alertable `SleepEx`).
     Apc(ThreadId),
+    /// A packet for this completion port.
+    Port(ObjId),
 }
 
 /// A blocked Win32 call: restartable (woken with nothing, it runs again) or woken with a value.
@@ -316,6 +321,7 @@ impl Win32 {
             wide: false,
             io: Vec::new(),
             io_busy: false,
+            ports: FxHashMap::default(),
         }
     }
 
@@ -497,10 +503,20 @@ impl Win32 {
         let Some(obj) = self.objs.release(o) else {
             return;
         };
-        // The last handle of a pipe end closed: its pending operations are cancelled.
+        // A port that goes: the threads waiting on it find it gone.
+        if matches!(obj.kind, objects::Kind::Port { .. }) {
+            self.wake_res(k, &Res::Port(o));
+        }
+        // The last handle of a pipe end closed: its pending operations are cancelled (their
+        // packets still go to its port), then its association goes.
+        let port = self.ports.get(&o).copied();
         if matches!(obj.kind, objects::Kind::PipeEnd { .. }) && self.io.iter().any(|x| x.obj_is(o))
         {
             self.cancel_io(k, &|x| x.obj_is(o), true);
+        }
+        if let Some((port, _)) = port {
+            self.ports.remove(&o);
+            self.release_obj(k, port);
         }
         if let objects::Kind::PipeEnd {
             pipe: Some(id),

@@ -75,6 +75,11 @@ pub enum Kind {
         /// next one starts), so a wait on the handle itself sees it, as on Windows.
         io_done: bool,
     },
+    /// An I/O completion port: its queue of packets (`iocp.rs`).
+    Port {
+        /// Packets not taken yet, first in first out.
+        queue: std::collections::VecDeque<crate::iocp::Packet>,
+    },
     /// A process.
     Process {
         /// The kernel's process.
@@ -103,6 +108,7 @@ impl Kind {
             Kind::Mapping { .. } => "file mapping",
             Kind::PipeEnd { .. } => "pipe",
             Kind::Process { .. } => "process",
+            Kind::Port { .. } => "completion port",
             Kind::Thread { .. } => "thread",
         }
     }

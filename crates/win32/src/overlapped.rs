@@ -53,7 +53,7 @@ fn status_of(err: u32) -> u32 {
         .map_or(0xC000_0001, |(_, s)| *s) // STATUS_UNSUCCESSFUL
 }
 
-fn error_of(status: u32) -> u32 {
+pub(crate) fn error_of(status: u32) -> u32 {
     STATUS_OF
         .iter()
         .find(|(_, s)| *s == status)
@@ -88,6 +88,8 @@ pub(crate) struct PendingIo {
     event: Option<ObjId>,
     /// `ReadFileEx`/`WriteFileEx`: the completion routine, queued as an APC when it ends.
     routine: Option<u32>,
+    /// Its end makes a packet for the pipe end's completion port, if it has one.
+    packet: bool,
     op: IoOp,
 }
 
@@ -195,7 +197,9 @@ impl Win32 {
         routine: Option<u32>,
     ) -> Ret {
         let e = bad_ptr("OVERLAPPED");
-        let hev = k.mem_of(t).read_u32(ov.wrapping_add(16)).map_err(&e)?;
+        let hev_raw = k.mem_of(t).read_u32(ov.wrapping_add(16)).map_err(&e)?;
+        // The low bit of hEvent set: no packet to the handle's completion port.
+        let (hev, packet) = (hev_raw & !1, hev_raw & 1 == 0);
         let event = if hev == 0 || routine.is_some() {
             None
         } else {
@@ -232,7 +236,7 @@ impl Win32 {
                     STATUS_SUCCESS
                 };
                 let done_by = routine.map(|r| (t, r));
-                self.finish_io(k, p, obj, ov, event, done_by, status, n);
+                self.finish_io(k, p, obj, ov, event, done_by, packet, status, n);
                 if routine.is_some() {
                     return Ok(R::Val(1));
                 }
@@ -270,6 +274,7 @@ impl Win32 {
                     ov,
                     event,
                     routine,
+                    packet,
                     op,
                 });
                 if routine.is_some() {
@@ -318,6 +323,7 @@ impl Win32 {
         ov: u32,
         event: Option<ObjId>,
         routine: Option<(ThreadId, u32)>,
+        packet: bool,
         status: u32,
         n: u32,
     ) {
@@ -346,6 +352,16 @@ impl Win32 {
                 let _ = self.queue_apc(k, t, apc);
             }
             None => self.set_io_done(obj, event, true),
+        }
+        if let (true, None, Some((port, key))) = (packet, routine, self.port_of(obj)) {
+            let pk = crate::iocp::Packet {
+                bytes: n,
+                key,
+                ov,
+                status,
+            };
+            // A full port loses the packet (its owner stopped taking them).
+            let _ = self.post_packet(k, port, pk);
         }
         self.pump(k);
         self.wake_res(k, &Res::Io(p, ov));
@@ -401,7 +417,8 @@ impl Win32 {
                 };
                 let done = self.io.remove(i);
                 let by = done.routine.map(|r| (done.t, r));
-                self.finish_io(k, done.p, done.obj, done.ov, done.event, by, status, n);
+                let pk = done.packet;
+                self.finish_io(k, done.p, done.obj, done.ov, done.event, by, pk, status, n);
                 if let Some(ev) = done.event {
                     self.release_obj(k, ev);
                 }
@@ -445,7 +462,7 @@ impl Win32 {
             if write_back {
                 let aborted = status_of(ERROR_OPERATION_ABORTED);
                 let by = x.routine.map(|r| (x.t, r));
-                self.finish_io(k, x.p, x.obj, x.ov, x.event, by, aborted, 0);
+                self.finish_io(k, x.p, x.obj, x.ov, x.event, by, x.packet, aborted, 0);
             }
             if let Some(ev) = x.event {
                 self.release_obj(k, ev);

@@ -1,0 +1,194 @@
+//! I/O completion ports: `CreateIoCompletionPort`, `GetQueuedCompletionStatus` and
+//! `PostQueuedCompletionStatus`.
+//!
+//! A port is a kernel object holding a queue of completion packets (bytes, key, `OVERLAPPED`,
+//! status). An overlapped pipe end can be associated with one port and a key; every
+//! overlapped operation on it that finishes (at once or later, see `overlapped.rs`) then adds
+//! a packet, unless the low bit of its `hEvent` is set (Windows' rule). Any thread may post
+//! packets of its own, which makes a port a queue between threads as well. A thread in
+//! `GetQueuedCompletionStatus` on an empty port waits (a restartable call, woken when the
+//! port gets a packet); packets are taken first in, first out.
+
+use crate::api::{Ret, ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER, INVALID_HANDLE_VALUE, R};
+use crate::io::ERROR_NOT_ENOUGH_QUOTA;
+use crate::objects::{Kind, ObjId, WAIT_TIMEOUT};
+use crate::{bad_ptr, Res, Win32};
+use ipcemu_kernel::{Cpu, GuestMemory, Kernel, ProcId, ThreadId};
+
+/// Packets one port holds at most (a guest cannot grow host memory without bound).
+pub const MAX_PACKETS: usize = 1 << 16;
+
+/// One completion packet.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet {
+    /// Bytes transferred (`lpNumberOfBytesTransferred`).
+    pub bytes: u32,
+    /// The completion key.
+    pub key: u32,
+    /// The `OVERLAPPED` (any value for a posted packet).
+    pub ov: u32,
+    /// NTSTATUS of the operation (0 for a posted packet).
+    pub status: u32,
+}
+
+impl Win32 {
+    /// The port and key pipe end `o` is associated with.
+    pub(crate) fn port_of(&self, o: ObjId) -> Option<(ObjId, u32)> {
+        self.ports.get(&o).copied()
+    }
+
+    /// Add a packet to port `port` and wake the threads waiting on it (false: the port is
+    /// gone or full).
+    pub(crate) fn post_packet<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        port: ObjId,
+        pk: Packet,
+    ) -> bool {
+        match self.objs.get_mut(port).map(|x| &mut x.kind) {
+            Some(Kind::Port { queue }) if queue.len() < MAX_PACKETS => queue.push_back(pk),
+            _ => return false,
+        }
+        self.wake_res(k, &Res::Port(port));
+        true
+    }
+
+    /// `CreateIoCompletionPort(FileHandle, ExistingCompletionPort, CompletionKey, n)`.
+    pub(crate) fn create_iocp<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        a: &[u32; 12],
+    ) -> Ret {
+        let (file, existing, key) = (a[0], a[1], a[2]);
+        let fail = |me: &mut Self, k: &mut Kernel<M>, e| {
+            me.set_err(k, t, e);
+            Ok(R::Val(0))
+        };
+        let port_obj = |me: &Self, h: u32| {
+            me.obj_of(p, t, h)
+                .filter(|&o| matches!(me.objs.get(o).map(|x| &x.kind), Some(Kind::Port { .. })))
+        };
+        if file == INVALID_HANDLE_VALUE {
+            if existing != 0 {
+                return fail(self, k, ERROR_INVALID_PARAMETER);
+            }
+            let o = self.objs.create(
+                None,
+                Kind::Port {
+                    queue: Default::default(),
+                },
+            );
+            return Ok(R::Val(self.new_handle(p, o)));
+        }
+        let Some(fo) = self.obj_of(p, t, file) else {
+            return fail(self, k, ERROR_INVALID_HANDLE);
+        };
+        // Only overlapped pipe ends complete asynchronously; one port per end.
+        if !self.is_overlapped(fo) || self.ports.contains_key(&fo) {
+            return fail(self, k, ERROR_INVALID_PARAMETER);
+        }
+        let (port, h) = if existing == 0 {
+            let o = self.objs.create(
+                None,
+                Kind::Port {
+                    queue: Default::default(),
+                },
+            );
+            (o, self.new_handle(p, o))
+        } else {
+            match port_obj(self, existing) {
+                Some(o) => (o, existing),
+                None => return fail(self, k, ERROR_INVALID_HANDLE),
+            }
+        };
+        // The association keeps the port alive as long as the pipe end.
+        self.objs.add_ref(port);
+        self.ports.insert(fo, (port, key));
+        Ok(R::Val(h))
+    }
+
+    /// `PostQueuedCompletionStatus(port, bytes, key, lpOverlapped)`.
+    pub(crate) fn post_iocp<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        a: &[u32; 12],
+    ) -> Ret {
+        let Some(port) = self.obj_of(p, t, a[0]) else {
+            self.set_err(k, t, ERROR_INVALID_HANDLE);
+            return Ok(R::Val(0));
+        };
+        if !matches!(
+            self.objs.get(port).map(|x| &x.kind),
+            Some(Kind::Port { .. })
+        ) {
+            self.set_err(k, t, ERROR_INVALID_HANDLE);
+            return Ok(R::Val(0));
+        }
+        let pk = Packet {
+            bytes: a[1],
+            key: a[2],
+            ov: a[3],
+            status: 0,
+        };
+        if !self.post_packet(k, port, pk) {
+            self.set_err(k, t, ERROR_NOT_ENOUGH_QUOTA);
+            return Ok(R::Val(0));
+        }
+        Ok(R::Val(1))
+    }
+
+    /// `GetQueuedCompletionStatus(port, lpBytes, lpKey, lplpOverlapped, dwMilliseconds)`.
+    pub(crate) fn get_iocp<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+        a: &[u32; 12],
+    ) -> Ret {
+        let (bytes_p, key_p, ov_p, ms) = (a[1], a[2], a[3], a[4]);
+        let e = bad_ptr("GetQueuedCompletionStatus");
+        let port = self
+            .obj_of(p, t, a[0])
+            .filter(|&o| matches!(self.objs.get(o).map(|x| &x.kind), Some(Kind::Port { .. })));
+        let Some(port) = port else {
+            self.clear_retry_deadline(t);
+            self.set_err(k, t, ERROR_INVALID_HANDLE);
+            return Ok(R::Val(0));
+        };
+        let pk = match self.objs.get_mut(port).map(|x| &mut x.kind) {
+            Some(Kind::Port { queue }) => queue.pop_front(),
+            _ => None,
+        };
+        if let Some(pk) = pk {
+            self.clear_retry_deadline(t);
+            let m = k.mem_of(t);
+            m.write_u32(bytes_p, pk.bytes).map_err(&e)?;
+            m.write_u32(key_p, pk.key).map_err(&e)?;
+            m.write_u32(ov_p, pk.ov).map_err(&e)?;
+            if pk.status == 0 {
+                return Ok(R::Val(1));
+            }
+            let err = crate::overlapped::error_of(pk.status);
+            self.set_err(k, t, err);
+            return Ok(R::Val(0));
+        }
+        let deadline = match ms {
+            0 => Some(k.now_ns()),
+            crate::api::INFINITE => None,
+            _ => Some(self.retry_deadline(k, t, ms)),
+        };
+        if deadline.is_some_and(|d| k.now_ns() >= d) {
+            self.clear_retry_deadline(t);
+            k.mem_of(t).write_u32(ov_p, 0).map_err(&e)?;
+            self.set_err(k, t, WAIT_TIMEOUT);
+            return Ok(R::Val(0));
+        }
+        let text = "waits for a completion packet (GetQueuedCompletionStatus)".to_string();
+        Ok(self.block_retry_until(k, t, cpu, Res::Port(port), "w32_iocp", text, deadline))
+    }
+}
