@@ -82,5 +82,6 @@ build replymsg replymsg.c
 build ovpipe ovpipe.c
 build apc apc.c
 build iocp iocp.c
+build limits limits.c
 
 echo "$count"

@@ -673,3 +673,25 @@ fn io_completion_ports() {
         ],
     );
 }
+
+/// Handle table, windows per process and the atom table are bounded: the calls fail as on
+/// Windows and the guest goes on.
+#[test]
+fn handle_window_and_atom_limits() {
+    run_ok(
+        &["limits"],
+        &[],
+        &[
+            "PASS limits CreateEventA until the handle table is full",
+            "PASS limits then ERROR_NO_SYSTEM_RESOURCES",
+            "PASS limits after closing them an event can be made again",
+            "PASS limits 10 000 windows per process",
+            "PASS limits then ERROR_NOT_ENOUGH_QUOTA",
+            "PASS limits DestroyWindow of one",
+            "PASS limits and one more can be made",
+            "PASS limits RegisterWindowMessageA until the atom table is full",
+            "PASS limits then ERROR_NOT_ENOUGH_MEMORY",
+            "PASS limits a name registered before keeps its atom",
+        ],
+    );
+}

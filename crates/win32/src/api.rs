@@ -27,6 +27,10 @@ pub(crate) const STD_OUTPUT: u32 = 0x14;
 pub(crate) const STD_ERROR: u32 = 0x18;
 pub(crate) const STILL_ACTIVE: u32 = 259;
 const MAXIMUM_WAIT_OBJECTS: u32 = 64;
+/// Handles one process may hold (a guest cannot grow host memory without bound; Windows'
+/// own limit is about 16 million).
+pub const MAX_HANDLES: usize = 1 << 16;
+const ERROR_NO_SYSTEM_RESOURCES: u32 = 1450;
 const CREATE_SUSPENDED: u32 = 4;
 const DUPLICATE_CLOSE_SOURCE: u32 = 1;
 const MWMO_WAITALL: u32 = 0x0001;
@@ -892,6 +896,39 @@ impl Win32 {
         }
         let teb = self.threads.get(&t).map_or(0, |x| x.teb);
         use Func::*;
+        // A process holds at most MAX_HANDLES handles: calls that would make more fail as
+        // Windows' do when its handle table is full.
+        let makes_handle = matches!(
+            f,
+            CreateFileMappingA
+                | OpenFileMappingA
+                | CreateMutexA
+                | OpenMutexA
+                | CreateEventA
+                | OpenEventA
+                | CreateSemaphoreA
+                | OpenSemaphoreA
+                | DuplicateHandle
+                | CreateThread
+                | CreatePipe
+                | CreateNamedPipeA
+                | CreateFileA
+                | CreateProcessA
+                | CreateIoCompletionPort
+        );
+        if makes_handle
+            && self
+                .procs
+                .get(&p)
+                .is_some_and(|ps| ps.handles.len() + 2 > MAX_HANDLES)
+        {
+            self.set_err(k, t, ERROR_NO_SYSTEM_RESOURCES);
+            let fail = match f {
+                CreateNamedPipeA | CreateFileA => INVALID_HANDLE_VALUE,
+                _ => 0,
+            };
+            return Ok(R::Val(fail));
+        }
         Ok(match f {
             // ----- process, threads ----------------------------------------------------
             ExitProcess => R::Out(self.exit_process(k, t, a[0])),

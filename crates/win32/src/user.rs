@@ -46,6 +46,10 @@ const TIMER_MAX_MS: u32 = 0x7FFF_FFFF;
 pub const MAX_TIMERS: usize = 10_000;
 const _: () = assert!(MAX_TIMERS < 0x7FFF, "a free thread-timer id always exists");
 const ERROR_TIMEOUT: u32 = 1460;
+/// Windows one process may have at once (Windows' default USER handle quota).
+pub const MAX_WINDOWS: usize = 10_000;
+/// Atoms of the table registered classes and window messages share (`0xC000..=0xFFFE`).
+const ATOMS: usize = 0x3FFF;
 const ERROR_MESSAGE_SYNC_ONLY: u32 = 1159;
 /// `InSendMessageEx` results.
 const ISMEX_NOSEND: u32 = 0;
@@ -194,6 +198,8 @@ pub(crate) struct User {
     atoms: HashMap<String, u32>,
     next_atom: u32,
     next_hwnd: u32,
+    /// Windows of each process (at most [`MAX_WINDOWS`]).
+    per_proc: FxHashMap<ProcId, usize>,
 }
 
 /// What to do when a window procedure the personality called returns.
@@ -316,7 +322,7 @@ impl Win32 {
                     }
                     _ => {
                         self.heap_free(p, cs);
-                        self.user.windows.remove(&hwnd);
+                        self.remove_window(hwnd);
                         ret(cpu, 0)
                     }
                 }
@@ -324,7 +330,7 @@ impl Win32 {
             Cont::Create { hwnd, cs } => {
                 self.heap_free(p, cs);
                 if result as i32 == -1 || !self.user.windows.contains_key(&hwnd) {
-                    self.user.windows.remove(&hwnd);
+                    self.remove_window(hwnd);
                     return ret(cpu, 0);
                 }
                 self.rec_window(k, t, "CreateWindowEx", hwnd);
@@ -342,7 +348,7 @@ impl Win32 {
             }
             Cont::Destroyed { hwnd, ret: r } => {
                 self.rec_window(k, t, "DestroyWindow", hwnd);
-                self.user.windows.remove(&hwnd);
+                self.remove_window(hwnd);
                 ret(cpu, r)
             }
             Cont::SentDone {
@@ -426,7 +432,16 @@ impl Win32 {
 
     /// Windows of an ended thread go; messages sent to it are answered with 0.
     pub(crate) fn user_thread_exited<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId) {
-        self.user.windows.retain(|_, w| w.thread != t);
+        let gone: Vec<u32> = self
+            .user
+            .windows
+            .iter()
+            .filter(|(_, w)| w.thread == t)
+            .map(|(&h, _)| h)
+            .collect();
+        for h in gone {
+            self.remove_window(h);
+        }
         self.user.sending.remove(&t);
         if let Some(q) = self.user.queues.remove(&t) {
             for s in q.sent.into_iter().filter(|s| !s.notify) {
@@ -1063,6 +1078,10 @@ impl Win32 {
                     self.set_err(k, t, ERROR_CLASS_ALREADY_EXISTS);
                     return Ok(R::Val(0));
                 }
+                if self.atoms_full() {
+                    self.set_err(k, t, ERROR_NOT_ENOUGH_MEMORY);
+                    return Ok(R::Val(0));
+                }
                 let atom = self.new_atom();
                 self.user.classes.insert(
                     key,
@@ -1135,6 +1154,10 @@ impl Win32 {
                 let key = name.to_ascii_lowercase();
                 match self.user.atoms.get(&key) {
                     Some(&a) => R::Val(a),
+                    None if self.atoms_full() => {
+                        self.set_err(k, t, ERROR_NOT_ENOUGH_MEMORY);
+                        R::Val(0)
+                    }
                     None => {
                         let atom = self.new_atom();
                         self.user.atoms.insert(key, atom);
@@ -1161,6 +1184,23 @@ impl Win32 {
             },
             _ => R::Val(0),
         })
+    }
+
+    /// A window goes (its process's count with it).
+    fn remove_window(&mut self, hwnd: u32) {
+        if let Some(w) = self.user.windows.remove(&hwnd) {
+            if let Some(c) = self.user.per_proc.get_mut(&w.proc) {
+                *c = c.saturating_sub(1);
+                if *c == 0 {
+                    self.user.per_proc.remove(&w.proc);
+                }
+            }
+        }
+    }
+
+    /// Whether the atom table (registered classes and window messages share it) is full.
+    fn atoms_full(&self) -> bool {
+        self.user.atoms.len() + self.user.classes.len() >= ATOMS
     }
 
     fn new_atom(&mut self) -> u32 {
@@ -1201,6 +1241,11 @@ impl Win32 {
             self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
             return Ok(R::Val(0));
         }
+        if self.user.per_proc.get(&p).copied().unwrap_or(0) >= MAX_WINDOWS {
+            self.set_err(k, t, ERROR_NOT_ENOUGH_QUOTA);
+            return Ok(R::Val(0));
+        }
+        *self.user.per_proc.entry(p).or_insert(0) += 1;
         self.user.next_hwnd += 1;
         let hwnd = 0x0001_0000 + 2 * self.user.next_hwnd;
         self.user.windows.insert(
@@ -1222,7 +1267,7 @@ impl Win32 {
         // CREATESTRUCTA, in reverse order of CreateWindowExA's arguments.
         let cs = self.heap_alloc(k, t, p, 48)?;
         if cs == 0 {
-            self.user.windows.remove(&hwnd);
+            self.remove_window(hwnd);
             self.set_err(k, t, ERROR_NOT_ENOUGH_MEMORY);
             return Ok(R::Val(0));
         }
@@ -1262,7 +1307,7 @@ impl Win32 {
         }
         if w.wndproc == 0 {
             self.rec_window(k, t, "DestroyWindow", hwnd);
-            self.user.windows.remove(&hwnd);
+            self.remove_window(hwnd);
             return Ok(R::Val(ret));
         }
         let wp = w.wndproc;
