@@ -83,5 +83,6 @@ build ovpipe ovpipe.c
 build apc apc.c
 build iocp iocp.c
 build limits limits.c
+build sendcb sendcb.c
 
 echo "$count"

@@ -695,3 +695,27 @@ fn handle_window_and_atom_limits() {
         ],
     );
 }
+
+/// SendMessageCallbackA: returns at once; the answers come back as callbacks run only by the
+/// sender's message-loop calls, in order; the own window calls procedure then callback.
+#[test]
+fn send_message_callback() {
+    run_ok(
+        &["sendcb"],
+        &[],
+        &[
+            "PASS sendcb second window ready",
+            "PASS sendcb N SendMessageCallbackA return TRUE at once",
+            "PASS sendcb W handled them",
+            "PASS sendcb with InSendMessageEx ISMEX_CALLBACK",
+            "PASS sendcb no callback ran in Sleep",
+            "PASS sendcb nor in WaitForSingleObject",
+            "PASS sendcb PeekMessageA ran every callback",
+            "PASS sendcb in order, with (W, WM_ADD, dwData, lResult)",
+            "PASS sendcb own window: procedure then callback, before returning",
+            "PASS sendcb WM_COPYDATA: ERROR_MESSAGE_SYNC_ONLY",
+            "PASS sendcb a bad window: ERROR_INVALID_WINDOW_HANDLE",
+            "PASS sendcb the second thread ended",
+        ],
+    );
+}

@@ -129,7 +129,7 @@ user32: [
     DispatchMessageA 1, TranslateMessage 1, PostQuitMessage 1, FindWindowA 2, FindWindowExA 4,
     DestroyWindow 1, RegisterWindowMessageA 1, IsWindow 1, GetWindowThreadProcessId 2,
     SetTimer 4, KillTimer 2, GetQueueStatus 1, SendMessageTimeoutA 7, SendNotifyMessageA 4,
-    InSendMessage 0, InSendMessageEx 1, ReplyMessage 1,
+    InSendMessage 0, InSendMessageEx 1, ReplyMessage 1, SendMessageCallbackA 6,
     MsgWaitForMultipleObjects 5, MsgWaitForMultipleObjectsEx 5,
 ]
 msvcrt: [
@@ -164,6 +164,7 @@ const WIDE: &[&str] = &[
     "SendMessageA",
     "SendMessageTimeoutA",
     "SendNotifyMessageA",
+    "SendMessageCallbackA",
     "GetMessageA",
     "PeekMessageA",
     "DispatchMessageA",
@@ -1160,6 +1161,7 @@ impl Win32 {
             | GetQueueStatus
             | SendMessageTimeoutA
             | SendNotifyMessageA
+            | SendMessageCallbackA
             | InSendMessage
             | InSendMessageEx
             | ReplyMessage => return self.user_call(k, t, p, cpu, f, &a),

@@ -55,6 +55,7 @@ const ERROR_MESSAGE_SYNC_ONLY: u32 = 1159;
 const ISMEX_NOSEND: u32 = 0;
 const ISMEX_SEND: u32 = 1;
 const ISMEX_NOTIFY: u32 = 2;
+const ISMEX_CALLBACK: u32 = 4;
 const ISMEX_REPLIED: u32 = 8;
 const ERROR_NO_SYSTEM_RESOURCES: u32 = 1450;
 /// Posted messages a queue holds (Windows' default `USERPostMessageLimit`).
@@ -108,6 +109,9 @@ pub(crate) struct Queue {
     changed: u32,
     /// `SetTimer`'s timers of this thread, in the order they were set.
     timers: Vec<Timer>,
+    /// Answers to this thread's `SendMessageCallbackA` messages: the callback and its
+    /// `(hwnd, msg, dwData, lResult)`, called by its next message-loop call.
+    callbacks: VecDeque<(u32, [u32; 4])>,
 }
 
 /// A timer (`SetTimer`): `WM_TIMER` is made when the thread looks for a message, finds none
@@ -200,6 +204,9 @@ pub(crate) struct User {
     next_hwnd: u32,
     /// Windows of each process (at most [`MAX_WINDOWS`]).
     per_proc: FxHashMap<ProcId, usize>,
+    /// Sent messages whose answer goes to a `SendMessageCallbackA` callback: by sent id, the
+    /// callback, `dwData`, the window and the message.
+    cb_pending: FxHashMap<u64, (u32, u32, u32, u32)>,
 }
 
 /// What to do when a window procedure the personality called returns.
@@ -215,6 +222,16 @@ pub(crate) enum Cont {
     Destroy { hwnd: u32, ret: u32 },
     /// `WM_NCDESTROY` returned: the window goes; the call returns `ret`.
     Destroyed { hwnd: u32, ret: u32 },
+    /// A `SendMessageCallbackA` callback returned: the message-loop call starts over.
+    Callback,
+    /// `SendMessageCallbackA` to the caller's own window: its procedure returned; call the
+    /// callback with its result, then the call returns TRUE.
+    ThenCallback {
+        f: u32,
+        data: u32,
+        hwnd: u32,
+        msg: u32,
+    },
     /// An APC returned (`apc.rs`): run the next one, or return `ret` (`WAIT_IO_COMPLETION`)
     /// from the alertable call.
     Apcs { ret: u32 },
@@ -296,6 +313,12 @@ impl Win32 {
         };
         match fr.cont {
             Cont::Return => ret(cpu, result),
+            Cont::Callback => Ok(Outcome::Continue),
+            Cont::ThenCallback { f, data, hwnd, msg } => {
+                let args = [hwnd, msg, data, result];
+                self.call_guest(k, t, cpu, f, args, frame, Cont::ReturnVia { out: 0 })
+                    .map(out)
+            }
             Cont::Apcs { ret: r } => match self.next_apc(t) {
                 Some(apc) => {
                     let args = [apc.args[0], apc.args[1], apc.args[2], 0];
@@ -403,6 +426,16 @@ impl Win32 {
                 .map_or(result, u32::from_le_bytes),
             _ => 0,
         };
+        if let Some((f, data, hwnd, msg)) = self.user.cb_pending.remove(&id) {
+            if let Some(q) = self.user.queues.get_mut(&sender) {
+                if q.callbacks.len() < QUEUE_LIMIT {
+                    q.callbacks.push_back((f, [hwnd, msg, data, r]));
+                    q.changed |= QS_SENDMESSAGE;
+                }
+            }
+            self.wake_res(k, &Res::Queue(sender));
+            return;
+        }
         if waiting {
             if let Some(s) = self.user.sending.get_mut(&sender) {
                 s.answer = Some(r);
@@ -466,6 +499,18 @@ impl Win32 {
                 .get_mut(&t)
                 .and_then(|q| q.sent.pop_front())
             else {
+                // Then the answers to this thread's SendMessageCallbackA messages.
+                let cb = self
+                    .user
+                    .queues
+                    .get_mut(&t)
+                    .and_then(|q| q.callbacks.pop_front());
+                if let Some((f, args)) = cb {
+                    let esp = cpu.get(Reg::Esp);
+                    return self
+                        .call_guest(k, t, cpu, f, args, (esp, self.at), Cont::Callback)
+                        .map(Some);
+                }
                 return Ok(None);
             };
             let wndproc = self
@@ -718,12 +763,24 @@ impl Win32 {
     }
 
     /// Whether thread `t`'s window procedure is handling a message another thread sent (the
-    /// innermost call the personality made): (sent by `SendNotifyMessageA`, replied already).
-    fn in_send(&self, t: ThreadId) -> Option<(bool, bool)> {
+    /// innermost call the personality made): its `ISMEX_*` kind, and whether it was replied to.
+    fn in_send(&self, t: ThreadId) -> Option<(u32, bool)> {
         match self.threads.get(&t)?.frames.last().map(|f| &f.cont) {
             Some(Cont::SentDone {
-                notify, replied, ..
-            }) => Some((*notify, *replied)),
+                id,
+                notify,
+                replied,
+                ..
+            }) => {
+                let kind = if *notify {
+                    ISMEX_NOTIFY
+                } else if self.user.cb_pending.contains_key(id) {
+                    ISMEX_CALLBACK
+                } else {
+                    ISMEX_SEND
+                };
+                Some((kind, *replied))
+            }
             _ => None,
         }
     }
@@ -738,6 +795,7 @@ impl Win32 {
         cpu: &mut dyn Cpu,
         a: &[u32; 12],
         after_call: (u32, u32),
+        cb: Option<(u32, u32)>,
     ) -> Ret {
         let Some(w) = self.user.windows.get(&a[0]) else {
             self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
@@ -750,25 +808,50 @@ impl Win32 {
             return Ok(R::Val(0));
         }
         if to == t {
-            if wp == 0 {
-                return Ok(R::Val(1));
-            }
+            // The caller's own window: the procedure now, then (SendMessageCallbackA) the
+            // callback with its result.
             let args = [a[0], a[1], a[2], a[3]];
-            return self.call_guest(k, t, cpu, wp, args, after_call, Cont::ReturnVia { out: 0 });
+            return match (wp, cb) {
+                (0, None) => Ok(R::Val(1)),
+                (0, Some((f, data))) => {
+                    let cargs = [a[0], a[1], data, 0];
+                    self.call_guest(k, t, cpu, f, cargs, after_call, Cont::ReturnVia { out: 0 })
+                }
+                (wp, None) => {
+                    self.call_guest(k, t, cpu, wp, args, after_call, Cont::ReturnVia { out: 0 })
+                }
+                (wp, Some((f, data))) => {
+                    let cont = Cont::ThenCallback {
+                        f,
+                        data,
+                        hwnd: a[0],
+                        msg: a[1],
+                    };
+                    self.call_guest(k, t, cpu, wp, args, after_call, cont)
+                }
+            };
         }
-        let full = self
-            .user
-            .queues
-            .get(&to)
-            .is_none_or(|q| q.sent.len() >= QUEUE_LIMIT);
+        let mine = self.user.queues.get(&t).map_or(0, |q| q.callbacks.len());
+        let full = mine >= QUEUE_LIMIT
+            || self
+                .user
+                .queues
+                .get(&to)
+                .is_none_or(|q| q.sent.len() >= QUEUE_LIMIT);
         if full {
             self.set_err(k, t, ERROR_NOT_ENOUGH_QUOTA);
             return Ok(R::Val(0));
         }
+        // A notification expects no answer (queued); a callback's message does (a request).
+        let kind = if cb.is_some() {
+            MsgKind::Request
+        } else {
+            MsgKind::Queued
+        };
         let mut m = Message {
             seq: 0,
             personality: NAME,
-            kind: MsgKind::Queued,
+            kind,
             from: endpoint(k, t, 0),
             to: endpoint(k, to, a[0]),
             channel: None,
@@ -778,7 +861,8 @@ impl Win32 {
             area_offset: None,
         };
         match k.transmit(&mut m) {
-            Verdict::Allow => k.trace_queued(&m),
+            Verdict::Allow if kind == MsgKind::Queued => k.trace_queued(&m),
+            Verdict::Allow => {}
             Verdict::Deny(_) => {
                 self.set_err(k, t, ERROR_ACCESS_DENIED);
                 return Ok(R::Val(0));
@@ -803,9 +887,12 @@ impl Win32 {
                 wparam: word(2, a[2]),
                 lparam: word(3, a[3]),
                 copydata: None,
-                notify: true,
+                notify: cb.is_none(),
             });
             q.changed |= QS_SENDMESSAGE;
+        }
+        if let Some((f, data)) = cb {
+            self.user.cb_pending.insert(id, (f, data, a[0], a[1]));
         }
         self.wake_res(k, &Res::Queue(to));
         Ok(R::Val(1))
@@ -959,14 +1046,15 @@ impl Win32 {
                 let text = "waits for a message (GetMessageA)".to_string();
                 self.block_retry_until(k, t, cpu, Res::Queue(t), "w32_msg", text, due)
             }
-            SendNotifyMessageA => return self.send_notify(k, t, cpu, a, after_call),
+            SendNotifyMessageA => return self.send_notify(k, t, cpu, a, after_call, None),
+            SendMessageCallbackA => {
+                let cb = Some((a[4], a[5]));
+                return self.send_notify(k, t, cpu, a, after_call, cb);
+            }
             InSendMessage => R::Val(u32::from(self.in_send(t).is_some())),
             InSendMessageEx => R::Val(match self.in_send(t) {
                 None => ISMEX_NOSEND,
-                Some((notify, replied)) => {
-                    (if notify { ISMEX_NOTIFY } else { ISMEX_SEND })
-                        | if replied { ISMEX_REPLIED } else { 0 }
-                }
+                Some((kind, replied)) => kind | if replied { ISMEX_REPLIED } else { 0 },
             }),
             ReplyMessage => {
                 // The message this thread's window procedure handles now, if another thread
