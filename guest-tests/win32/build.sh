@@ -84,5 +84,6 @@ build apc apc.c
 build iocp iocp.c
 build limits limits.c
 build sendcb sendcb.c
+build transact transact.c
 
 echo "$count"

@@ -719,3 +719,30 @@ fn send_message_callback() {
         ],
     );
 }
+
+/// TransactNamedPipe and CallNamedPipeA: request and reply in one call (message mode), the
+/// busy, timeout, bad-mode and missing-name errors, and an overlapped transaction.
+#[test]
+fn transact_and_call_named_pipe() {
+    run_ok(
+        &["transact"],
+        &[],
+        &[
+            "PASS transact CallNamedPipeA(\"hello\"): \"re:hello\"",
+            "PASS transact and it closed its end (the server saw the client go)",
+            "PASS transact a 40-byte reply into 8 bytes: FALSE, ERROR_MORE_DATA, 8 bytes",
+            "PASS transact TransactNamedPipe in byte-read mode: ERROR_BAD_PIPE",
+            "PASS transact TransactNamedPipe(\"one\"): \"re:one\"",
+            "PASS transact TransactNamedPipe(\"push\"): \"re:push\"",
+            "PASS transact with a message unread: ERROR_PIPE_BUSY",
+            "PASS transact ReadFile takes it",
+            "PASS transact then TransactNamedPipe works again",
+            "PASS transact the instance busy: CallNamedPipeA(NMPWAIT_NOWAIT) fails with ERROR_PIPE_BUSY",
+            "PASS transact with a 50 ms timeout: ERROR_SEM_TIMEOUT after 50 ms",
+            "PASS transact CallNamedPipeA of a name nobody made: ERROR_FILE_NOT_FOUND",
+            "PASS transact overlapped TransactNamedPipe: ERROR_IO_PENDING",
+            "PASS transact GetOverlappedResult(bWait TRUE): \"re:async\"",
+            "PASS transact the server served its four clients",
+        ],
+    );
+}

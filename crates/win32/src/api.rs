@@ -121,7 +121,7 @@ kernel32: [
     TerminateProcess 2, FlushViewOfFile 2, GetOverlappedResult 4, CancelIo 1, CancelIoEx 2,
     ReadFileEx 5, WriteFileEx 5, SleepEx 2, WaitForSingleObjectEx 3, WaitForMultipleObjectsEx 5,
     QueueUserAPC 3, CreateIoCompletionPort 4, GetQueuedCompletionStatus 5,
-    PostQueuedCompletionStatus 4,
+    PostQueuedCompletionStatus 4, TransactNamedPipe 7, CallNamedPipeA 7,
 ]
 user32: [
     GetMessageA 4, PeekMessageA 5, PostThreadMessageA 4, PostMessageA 4, SendMessageA 4,
@@ -156,6 +156,7 @@ const WIDE: &[&str] = &[
     "CreateNamedPipeA",
     "CreateFileA",
     "WaitNamedPipeA",
+    "CallNamedPipeA",
     "CreateProcessA",
     "GetCommandLineA",
     "WriteConsoleA",
@@ -1385,6 +1386,8 @@ impl Win32 {
             }
             ReadFileEx | WriteFileEx => return self.io_ex(k, t, p, f == ReadFileEx, &a),
             CreateIoCompletionPort => return self.create_iocp(k, t, p, &a),
+            TransactNamedPipe => return self.transact_named_pipe(k, t, p, cpu, &a),
+            CallNamedPipeA => return self.call_named_pipe(k, t, p, cpu, &a),
             GetQueuedCompletionStatus => return self.get_iocp(k, t, p, cpu, &a),
             PostQueuedCompletionStatus => return self.post_iocp(k, t, p, &a),
             CloseHandle => {
@@ -2055,6 +2058,7 @@ impl Win32 {
                 frames: Vec::new(),
                 retry_deadline: None,
                 apcs: std::collections::VecDeque::new(),
+                transact: None,
             },
         );
         if suspended != 0 {

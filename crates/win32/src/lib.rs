@@ -17,6 +17,7 @@ pub mod objects;
 mod overlapped;
 pub mod pipes;
 pub mod printf;
+mod transact;
 mod user;
 
 use ipcemu_kernel::{
@@ -200,6 +201,8 @@ pub(crate) struct TState {
     pub retry_deadline: Option<(u32, u64)>,
     /// Queued APCs (`apc.rs`), run by the thread's next alertable wait.
     pub apcs: std::collections::VecDeque<apc::Apc>,
+    /// A `TransactNamedPipe`/`CallNamedPipeA` in the middle of its work (`transact.rs`).
+    pub transact: Option<transact::Transact>,
 }
 
 /// The Win32 personality and its state in one world.
@@ -902,6 +905,7 @@ impl<M: GuestMemory> Personality<M> for Win32 {
                 frames: Vec::new(),
                 retry_deadline: None,
                 apcs: std::collections::VecDeque::new(),
+                transact: None,
             },
         );
     }
@@ -975,6 +979,7 @@ impl<M: GuestMemory> Personality<M> for Win32 {
             ps.teb_free.push(ts.slot);
         }
         self.user_thread_exited(k, t);
+        self.transact_thread_exited(k, ts.transact);
         // I/O a thread started ends with it (Windows cancels a thread's requests as it exits).
         if self.io.iter().any(|x| x.issued_by(t)) {
             self.cancel_io(k, &|x| x.issued_by(t), true);

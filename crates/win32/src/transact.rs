@@ -1,0 +1,318 @@
+//! `TransactNamedPipe` and `CallNamedPipeA`: a request written and its reply read in one call,
+//! on a message pipe.
+//!
+//! Both are restartable calls with a little state per thread ([`Transact`]): the request is
+//! written once, and a restart (woken by the pipe) only goes on waiting for the reply.
+//! `CallNamedPipeA` first connects to a free instance (waiting up to its timeout, as
+//! `WaitNamedPipeA`), then transacts on a client end of its own that it closes at the end.
+
+use crate::api::{Ret, ERROR_ACCESS_DENIED, ERROR_INVALID_HANDLE, ERROR_NOT_ENOUGH_MEMORY, R};
+use crate::io::{
+    WriteRes, ERROR_INVALID_NAME, ERROR_MORE_DATA, ERROR_PIPE_BUSY, ERROR_SEM_TIMEOUT,
+};
+use crate::objects::{Kind, ObjId};
+use crate::overlapped::{IoOp, IoTry};
+use crate::{bad_ptr, Res, Win32};
+use ipcemu_kernel::{Cpu, GuestMemory, Kernel, ProcId, ThreadId};
+
+const ERROR_BAD_PIPE: u32 = 230;
+const ERROR_FILE_NOT_FOUND: u32 = 2;
+/// `CallNamedPipe`'s `nTimeOut` values with a meaning of their own.
+const NMPWAIT_USE_DEFAULT_WAIT: u32 = 0;
+const NMPWAIT_NOWAIT: u32 = 1;
+
+/// A transaction a thread is in the middle of.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Transact {
+    /// The stub of the call (a new call elsewhere starts afresh).
+    at: u32,
+    /// The pipe end it runs on.
+    obj: ObjId,
+    /// The request is written; the call waits for the reply.
+    written: bool,
+    /// `CallNamedPipeA`'s own client end, closed when the call ends.
+    owned: bool,
+}
+
+/// The buffers of a transaction: request, its length, reply buffer, its size, byte count out.
+#[derive(Debug, Clone, Copy)]
+struct Bufs {
+    inp: u32,
+    inlen: u32,
+    out: u32,
+    outsize: u32,
+    read: u32,
+}
+
+impl Win32 {
+    /// `TransactNamedPipe(h, lpInBuffer, nIn, lpOutBuffer, nOut, lpBytesRead, lpOverlapped)`.
+    pub(crate) fn transact_named_pipe<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+        a: &[u32; 12],
+    ) -> Ret {
+        let b = Bufs {
+            inp: a[1],
+            inlen: a[2],
+            out: a[3],
+            outsize: a[4],
+            read: a[5],
+        };
+        let Some(o) = self.obj_of(p, t, a[0]) else {
+            return self.transact_end(k, t, None, b, Err(ERROR_INVALID_HANDLE));
+        };
+        self.transact_on(k, t, p, cpu, o, a[0], b, a[6], false)
+    }
+
+    /// `CallNamedPipeA(name, lpInBuffer, nIn, lpOutBuffer, nOut, lpBytesRead, nTimeOut)`.
+    pub(crate) fn call_named_pipe<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+        a: &[u32; 12],
+    ) -> Ret {
+        let b = Bufs {
+            inp: a[1],
+            inlen: a[2],
+            out: a[3],
+            outsize: a[4],
+            read: a[5],
+        };
+        if let Some(x) = self.transact_state(t).filter(|x| x.owned) {
+            return self.transact_on(k, t, p, cpu, x.obj, 0, b, 0, true);
+        }
+        let name = self.sarg(k, t, a[0], "CallNamedPipeA: lpNamedPipeName")?;
+        if !(name.len() > 9 && name[..9].eq_ignore_ascii_case("\\\\.\\pipe\\")) {
+            self.clear_retry_deadline(t);
+            return self.transact_end(k, t, None, b, Err(ERROR_INVALID_NAME));
+        }
+        let inst = self.pipes.instances(&name).to_vec();
+        if inst.is_empty() {
+            self.clear_retry_deadline(t);
+            return self.transact_end(k, t, None, b, Err(ERROR_FILE_NOT_FOUND));
+        }
+        let Some(id) = self.pipes.listening(&name) else {
+            let ms = match a[6] {
+                NMPWAIT_NOWAIT => {
+                    self.clear_retry_deadline(t);
+                    return self.transact_end(k, t, None, b, Err(ERROR_PIPE_BUSY));
+                }
+                NMPWAIT_USE_DEFAULT_WAIT => inst
+                    .first()
+                    .and_then(|i| self.pipes.pipes.get(i))
+                    .and_then(|pp| pp.named.as_ref())
+                    .map_or(50, |n| n.default_timeout),
+                v => v,
+            };
+            let timeout = (ms != crate::api::INFINITE)
+                .then(|| (self.retry_deadline(k, t, ms), ERROR_SEM_TIMEOUT));
+            let text = format!("waits for a free instance of pipe \"{name}\" (CallNamedPipeA)");
+            let res = Res::PipeName(name.to_ascii_lowercase());
+            return Ok(self.block_retry(k, t, cpu, res, "w32_pipe", text, timeout));
+        };
+        self.clear_retry_deadline(t);
+        // A client end of its own, in message-read mode, with no handle.
+        let o = self.objs.create(
+            None,
+            Kind::PipeEnd {
+                pipe: Some(id),
+                reads: Some(1),
+                writes: Some(0),
+                msg_read: true,
+                nowait: false,
+                server: false,
+                overlapped: false,
+                io_done: false,
+            },
+        );
+        self.pipes.connect(id, o);
+        self.wake_res(k, &Res::Pipe(id));
+        self.set_transact(
+            t,
+            Some(Transact {
+                at: self.at,
+                obj: o,
+                written: false,
+                owned: true,
+            }),
+        );
+        self.transact_on(k, t, p, cpu, o, 0, b, 0, true)
+    }
+
+    fn transact_state(&self, t: ThreadId) -> Option<Transact> {
+        self.threads
+            .get(&t)
+            .and_then(|x| x.transact)
+            .filter(|x| x.at == self.at)
+    }
+
+    fn set_transact(&mut self, t: ThreadId, x: Option<Transact>) {
+        if let Some(ts) = self.threads.get_mut(&t) {
+            ts.transact = x;
+        }
+    }
+
+    /// The transaction on pipe end `o` (handle `h`, 0 for `CallNamedPipeA`'s own end):
+    /// write the request (once), then read the reply.
+    #[allow(clippy::too_many_arguments)]
+    fn transact_on<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+        o: ObjId,
+        h: u32,
+        b: Bufs,
+        ov: u32,
+        owned: bool,
+    ) -> Ret {
+        let end = |me: &mut Self, k: &mut Kernel<M>, r: Result<(u32, bool), u32>| {
+            me.transact_end(k, t, owned.then_some(o), b, r)
+        };
+        let (msg_read, pipe) = match self.objs.get(o).map(|x| &x.kind) {
+            Some(Kind::PipeEnd { msg_read, pipe, .. }) => (*msg_read, *pipe),
+            _ => return end(self, k, Err(ERROR_INVALID_HANDLE)),
+        };
+        let message = pipe
+            .and_then(|id| self.pipes.pipes.get(&id))
+            .is_some_and(|pp| pp.message);
+        if !msg_read || !message {
+            return end(self, k, Err(ERROR_BAD_PIPE));
+        }
+        let written = self
+            .transact_state(t)
+            .is_some_and(|x| x.obj == o && x.written);
+        if !written {
+            // Unread data in the pipe: the reply could not be told from it.
+            let unread = match self.pipe_end_reads(o) {
+                Some((id, c)) => self
+                    .pipes
+                    .pipes
+                    .get(&id)
+                    .is_some_and(|pp| pp.chans[c].has_data()),
+                None => return end(self, k, Err(ERROR_ACCESS_DENIED)),
+            };
+            if unread {
+                return end(self, k, Err(ERROR_PIPE_BUSY));
+            }
+            if b.inlen as usize > crate::pipes::MAX_WRITE {
+                return end(self, k, Err(ERROR_NOT_ENOUGH_MEMORY));
+            }
+            let mut data = vec![0u8; b.inlen as usize];
+            k.mem_of(t)
+                .read(b.inp, &mut data)
+                .map_err(bad_ptr("TransactNamedPipe: lpInBuffer"))?;
+            match self.write_obj(k, t, p, o, h, &data) {
+                WriteRes::Done(_) => {}
+                WriteRes::Fail(e) => return end(self, k, Err(e)),
+                WriteRes::Wait(id) => {
+                    self.set_transact(
+                        t,
+                        Some(Transact {
+                            at: self.at,
+                            obj: o,
+                            written: false,
+                            owned,
+                        }),
+                    );
+                    let text = format!(
+                        "waits for room in {} (TransactNamedPipe)",
+                        self.pipe_label(id)
+                    );
+                    return Ok(self.block_retry(k, t, cpu, Res::Pipe(id), "w32_pipe", text, None));
+                }
+            }
+            if ov != 0 && self.is_overlapped(o) {
+                // The reply is read as an overlapped operation.
+                self.set_transact(t, None);
+                let op = IoOp::Read {
+                    buf: b.out,
+                    n: b.outsize,
+                };
+                return self.start_io(k, t, p, h, o, ov, b.read, op);
+            }
+            self.set_transact(
+                t,
+                Some(Transact {
+                    at: self.at,
+                    obj: o,
+                    written: true,
+                    owned,
+                }),
+            );
+        }
+        match self.try_read(k, t, o, b.out, b.outsize)? {
+            IoTry::Done(n, more) => end(self, k, Ok((n, more))),
+            IoTry::Fail(e) => end(self, k, Err(e)),
+            IoTry::Wait(id) => {
+                let text = format!(
+                    "waits for the reply in {} (TransactNamedPipe)",
+                    self.pipe_label(id)
+                );
+                Ok(self.block_retry(k, t, cpu, Res::Pipe(id), "w32_pipe", text, None))
+            }
+        }
+    }
+
+    /// A transaction ends: its state goes, `CallNamedPipeA`'s own end is closed, the byte
+    /// count is written; TRUE, or FALSE with the error (`ERROR_MORE_DATA` with the count).
+    fn transact_end<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        owned: Option<ObjId>,
+        b: Bufs,
+        r: Result<(u32, bool), u32>,
+    ) -> Ret {
+        self.set_transact(t, None);
+        if let Some(o) = owned {
+            self.release_obj(k, o);
+        }
+        let (n, err) = match r {
+            Ok((n, false)) => (n, None),
+            Ok((n, true)) => (n, Some(ERROR_MORE_DATA)),
+            Err(e) => (0, Some(e)),
+        };
+        if b.read != 0 {
+            k.mem_of(t)
+                .write_u32(b.read, n)
+                .map_err(bad_ptr("TransactNamedPipe: lpBytesRead"))?;
+        }
+        match err {
+            None => Ok(R::Val(1)),
+            Some(e) => {
+                self.set_err(k, t, e);
+                Ok(R::Val(0))
+            }
+        }
+    }
+
+    /// The pipe and the channel pipe end `o` reads.
+    fn pipe_end_reads(&self, o: ObjId) -> Option<(u32, usize)> {
+        match self.objs.get(o).map(|x| &x.kind) {
+            Some(Kind::PipeEnd {
+                pipe: Some(id),
+                reads: Some(c),
+                ..
+            }) => Some((*id, *c)),
+            _ => None,
+        }
+    }
+
+    /// A thread that ends inside `CallNamedPipeA` closes the client end it made.
+    pub(crate) fn transact_thread_exited<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        x: Option<Transact>,
+    ) {
+        if let Some(x) = x.filter(|x| x.owned) {
+            self.release_obj(k, x.obj);
+        }
+    }
+}
