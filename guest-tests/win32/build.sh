@@ -85,5 +85,7 @@ build iocp iocp.c
 build limits limits.c
 build sendcb sendcb.c
 build transact transact.c
+build mslot_srv mailslot.c
+build mslot_cli mailslot.c -DWRITER
 
 echo "$count"

@@ -746,3 +746,36 @@ fn transact_and_call_named_pipe() {
         ],
     );
 }
+
+/// Mailslots between processes, in any start order: whole messages in order per writer, the
+/// broadcast name form, timeouts, a too-small buffer, size limit and a write-only handle.
+#[test]
+fn mailslots_between_processes_any_order() {
+    let want = [
+        "PASS mslot_srv GetMailslotInfo of an empty mailslot",
+        "PASS mslot_srv a second CreateMailslotA of the name: ERROR_ALREADY_EXISTS",
+        "PASS mslot_srv a read with timeout 0 and no message: ERROR_SEM_TIMEOUT at once",
+        "PASS mslot_srv after SetMailslotInfo(30): ERROR_SEM_TIMEOUT after 30 ms",
+        "PASS mslot_srv a buffer too small: ERROR_INSUFFICIENT_BUFFER, the message stays",
+        "PASS mslot_srv 2N whole messages, each writer's in order",
+        "PASS mslot_srv nothing left",
+        "PASS mslot_srv told both writers",
+        "PASS mslot_cli wrote N messages",
+        "PASS mslot_cli a message over the mailslot's maximum fails",
+        "PASS mslot_cli a writer's handle cannot be read (ERROR_ACCESS_DENIED)",
+        "PASS mslot_cli the reader said done",
+    ];
+    for order in [
+        ["mslot_srv", "mslot_cli", "mslot_cli"],
+        ["mslot_cli", "mslot_cli", "mslot_srv"],
+        ["mslot_cli", "mslot_srv", "mslot_cli"],
+    ] {
+        let params = ["--params", "1=20", "--params", "2=20", "--params", "3=20"];
+        let out = run_ok(&order, &params, &want);
+        let done = out
+            .lines()
+            .filter(|l| *l == "PASS mslot_cli the reader said done")
+            .count();
+        assert_eq!(done, 2, "{order:?}: {out}");
+    }
+}

@@ -121,7 +121,8 @@ kernel32: [
     TerminateProcess 2, FlushViewOfFile 2, GetOverlappedResult 4, CancelIo 1, CancelIoEx 2,
     ReadFileEx 5, WriteFileEx 5, SleepEx 2, WaitForSingleObjectEx 3, WaitForMultipleObjectsEx 5,
     QueueUserAPC 3, CreateIoCompletionPort 4, GetQueuedCompletionStatus 5,
-    PostQueuedCompletionStatus 4, TransactNamedPipe 7, CallNamedPipeA 7,
+    PostQueuedCompletionStatus 4, TransactNamedPipe 7, CallNamedPipeA 7, CreateMailslotA 4,
+    GetMailslotInfo 5, SetMailslotInfo 2,
 ]
 user32: [
     GetMessageA 4, PeekMessageA 5, PostThreadMessageA 4, PostMessageA 4, SendMessageA 4,
@@ -157,6 +158,7 @@ const WIDE: &[&str] = &[
     "CreateFileA",
     "WaitNamedPipeA",
     "CallNamedPipeA",
+    "CreateMailslotA",
     "CreateProcessA",
     "GetCommandLineA",
     "WriteConsoleA",
@@ -917,6 +919,7 @@ impl Win32 {
                 | CreateFileA
                 | CreateProcessA
                 | CreateIoCompletionPort
+                | CreateMailslotA
         );
         if makes_handle
             && self
@@ -926,7 +929,7 @@ impl Win32 {
         {
             self.set_err(k, t, ERROR_NO_SYSTEM_RESOURCES);
             let fail = match f {
-                CreateNamedPipeA | CreateFileA => INVALID_HANDLE_VALUE,
+                CreateNamedPipeA | CreateFileA | CreateMailslotA => INVALID_HANDLE_VALUE,
                 _ => 0,
             };
             return Ok(R::Val(fail));
@@ -1387,6 +1390,9 @@ impl Win32 {
             ReadFileEx | WriteFileEx => return self.io_ex(k, t, p, f == ReadFileEx, &a),
             CreateIoCompletionPort => return self.create_iocp(k, t, p, &a),
             TransactNamedPipe => return self.transact_named_pipe(k, t, p, cpu, &a),
+            CreateMailslotA => return self.create_mailslot(k, t, p, &a),
+            GetMailslotInfo => return self.mailslot_info(k, t, p, &a, false),
+            SetMailslotInfo => return self.mailslot_info(k, t, p, &a, true),
             CallNamedPipeA => return self.call_named_pipe(k, t, p, cpu, &a),
             GetQueuedCompletionStatus => return self.get_iocp(k, t, p, cpu, &a),
             PostQueuedCompletionStatus => return self.post_iocp(k, t, p, &a),

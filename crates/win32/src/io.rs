@@ -221,6 +221,9 @@ impl Win32 {
         let Some(o) = self.obj_of(p, t, h) else {
             return WriteRes::Fail(ERROR_INVALID_HANDLE);
         };
+        if let Some(r) = self.write_mailslot(k, t, p, o, h, data) {
+            return r;
+        }
         self.write_obj(k, t, p, o, h, data)
     }
 
@@ -380,6 +383,9 @@ impl Win32 {
         let Some(o) = self.obj_of(p, t, a[0]) else {
             return fail(self, k, ERROR_INVALID_HANDLE);
         };
+        if let Some(r) = self.read_mailslot(k, t, cpu, o, a) {
+            return r;
+        }
         if a[4] != 0 && self.is_overlapped(o) {
             let op = IoOp::Read { buf: a[1], n: a[2] };
             return self.start_io(k, t, p, a[0], o, a[4], a[3], op);
@@ -708,6 +714,9 @@ impl Win32 {
         a: &[u32; 12],
     ) -> Ret {
         let name = self.sarg(k, t, a[0], "CreateFileA: lpFileName")?;
+        if let Some(key) = crate::mailslot::mailslot_key(&name) {
+            return self.open_mailslot(k, t, p, &key);
+        }
         if !is_pipe_name(&name) {
             tracing::warn!(name = %name, "CreateFileA of a file: ipcemu has no file system");
             self.set_err(k, t, ERROR_FILE_NOT_FOUND);

@@ -13,6 +13,7 @@ mod apc;
 mod api;
 mod io;
 pub mod iocp;
+pub mod mailslot;
 pub mod objects;
 mod overlapped;
 pub mod pipes;
@@ -230,6 +231,8 @@ pub struct Win32 {
     pub(crate) io_busy: bool,
     /// Pipe ends associated with a completion port: (port, key) (`iocp.rs`).
     pub(crate) ports: FxHashMap<ObjId, (ObjId, u32)>,
+    /// The world's mailslots (`mailslot.rs`).
+    pub(crate) mailslots: mailslot::Mailslots,
 }
 
 /// What a restartable call waits for.
@@ -247,6 +250,8 @@ pub(crate) enum Res {
     Apc(ThreadId),
     /// A packet for this completion port.
     Port(ObjId),
+    /// A message for this mailslot.
+    Mailslot(u32),
 }
 
 /// A blocked Win32 call: restartable (woken with nothing, it runs again) or woken with a value.
@@ -325,6 +330,7 @@ impl Win32 {
             io: Vec::new(),
             io_busy: false,
             ports: FxHashMap::default(),
+            mailslots: mailslot::Mailslots::default(),
         }
     }
 
@@ -506,6 +512,11 @@ impl Win32 {
         let Some(obj) = self.objs.release(o) else {
             return;
         };
+        // A mailslot's read handle: the mailslot goes.
+        if let objects::Kind::Mailslot { id, server: true } = obj.kind {
+            self.mailslot_closed(id);
+            self.wake_res(k, &Res::Mailslot(id));
+        }
         // A port that goes: the threads waiting on it find it gone.
         if matches!(obj.kind, objects::Kind::Port { .. }) {
             self.wake_res(k, &Res::Port(o));

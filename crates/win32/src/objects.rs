@@ -75,6 +75,13 @@ pub enum Kind {
         /// next one starts), so a wait on the handle itself sees it, as on Windows.
         io_done: bool,
     },
+    /// An end of a mailslot (`mailslot.rs`): its reader (`server`) or a writer.
+    Mailslot {
+        /// The mailslot.
+        id: u32,
+        /// The read handle made by `CreateMailslotA`.
+        server: bool,
+    },
     /// An I/O completion port: its queue of packets (`iocp.rs`).
     Port {
         /// Packets not taken yet, first in first out.
@@ -109,6 +116,7 @@ impl Kind {
             Kind::PipeEnd { .. } => "pipe",
             Kind::Process { .. } => "process",
             Kind::Port { .. } => "completion port",
+            Kind::Mailslot { .. } => "mailslot",
             Kind::Thread { .. } => "thread",
         }
     }
