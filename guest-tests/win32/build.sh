@@ -87,5 +87,7 @@ build sendcb sendcb.c
 build transact transact.c
 build mslot_srv mailslot.c
 build mslot_cli mailslot.c -DWRITER
+build pinfo_srv pipeinfo.c
+build pinfo_cli pipeinfo.c -DCLIENT
 
 echo "$count"

@@ -7,6 +7,7 @@
  *      (PostQueuedCompletionStatus: bytes = item, key = 7, lpOverlapped = a tag); each worker
  *      posts its result to a second port; the main thread collects all 30, then posts key 0 to
  *      stop the workers. Packets come out first in, first out.
+ *      GetQueuedCompletionStatusEx takes several packets at once (and times out when empty).
  *   2. An empty port with a 50 ms timeout: FALSE, WAIT_TIMEOUT, *lpOverlapped NULL, after 50 ms.
  *   3. Two overlapped instances of \\.\pipe\ipcemu_iocp associated with one port (keys 1
  *      and 2): connects, reads and writes all complete through the port (the key says which
@@ -121,6 +122,7 @@ int test_main(unsigned n)
     for (DWORD i = 1; i <= ITEMS; i++)
         PostQueuedCompletionStatus(work, i, 7, (LPOVERLAPPED)(UINT_PTR)(i * 3 + 1));
     DWORD sum = 0, got = 0;
+    BOOL ok;
     while (got < ITEMS) {
         if (!GetQueuedCompletionStatus(results, &bytes, &key, &ov, 10000))
             fatal("main GetQueuedCompletionStatus", GetLastError());
@@ -139,12 +141,25 @@ int test_main(unsigned n)
     DWORD first = bytes;
     GetQueuedCompletionStatus(results, &bytes, &key, &ov, 0);
     check(first == 1 && bytes == 2, "two posted packets come out in order");
+    for (DWORD i = 1; i <= 5; i++)
+        PostQueuedCompletionStatus(results, i * 10, 11, (LPOVERLAPPED)(UINT_PTR)i);
+    OVERLAPPED_ENTRY ents[8];
+    ULONG removed = 0;
+    ok = GetQueuedCompletionStatusEx(results, ents, 8, &removed, 0, FALSE);
+    int ents_ok = ok && removed == 5;
+    for (ULONG i = 0; ents_ok && i < removed; i++)
+        ents_ok = ents[i].lpCompletionKey == 11 && ents[i].dwNumberOfBytesTransferred == (i + 1) * 10 &&
+                  ents[i].lpOverlapped == (LPOVERLAPPED)(UINT_PTR)(i + 1);
+    check(ents_ok, "GetQueuedCompletionStatusEx takes five packets at once, in order");
+    SetLastError(0);
+    check(!GetQueuedCompletionStatusEx(results, ents, 8, &removed, 20, FALSE) && GetLastError() == WAIT_TIMEOUT,
+          "and on an empty port times out (WAIT_TIMEOUT)");
 
     /* 2 */
     DWORD t0 = GetTickCount();
     ov = (LPOVERLAPPED)1;
     SetLastError(0);
-    BOOL ok = GetQueuedCompletionStatus(results, &bytes, &key, &ov, 50);
+    ok = GetQueuedCompletionStatus(results, &bytes, &key, &ov, 50);
     DWORD took = GetTickCount() - t0;
     check(!ok && GetLastError() == WAIT_TIMEOUT && ov == NULL, "empty port: FALSE, WAIT_TIMEOUT, no OVERLAPPED");
     check(took >= 50 && took <= 51, "after 50 ms");

@@ -19,6 +19,7 @@
  *   8. A thread timer: MsgWait(QS_TIMER) returns WAIT_OBJECT_0 + 0 when it is due (40 ms).
  *   9. fWaitAll: E set and no input does not end the wait; the message posted after it does.
  *  10. 64 handles, or a bad handle: WAIT_FAILED with ERROR_INVALID_PARAMETER / _HANDLE.
+ *  11. WaitMessage waits for a message the helper posts 20 ms later.
  * Output: PASS lines (see the checks), exit status 0, or 1 after a FAIL line.
  * Written for ipcemu.
  */
@@ -72,6 +73,10 @@ static DWORD WINAPI helper(LPVOID arg)
             SetEvent(ev);
             Sleep(30);
             PostThreadMessageA(main_tid, WM_NOTE, 9, 0);
+            break;
+        case 11:
+            Sleep(20);
+            PostThreadMessageA(main_tid, WM_NOTE, 11, 0);
             break;
         default:
             return 0;
@@ -207,6 +212,15 @@ int test_main(unsigned n)
     check(MsgWaitForMultipleObjects(1, &bad, FALSE, 0, QS_ALLINPUT) == WAIT_FAILED &&
               GetLastError() == ERROR_INVALID_HANDLE,
           "a bad handle: WAIT_FAILED, ERROR_INVALID_HANDLE");
+
+    /* 11 */
+    cue(11);
+    t0 = GetTickCount();
+    check(WaitMessage(), "WaitMessage returns TRUE");
+    took = GetTickCount() - t0;
+    check(took >= 20 && took <= 21, "when the helper's message came (20 ms)");
+    check(PeekMessageA(&msg, NULL, 0, 0, PM_REMOVE) && msg.wParam == 11, "and the message is there");
+    WaitForSingleObject(done, INFINITE);
 
     cue(0);
     check_eq(WaitForSingleObject(th, 10000), WAIT_OBJECT_0, "the helper ended");

@@ -499,6 +499,9 @@ fn msg_wait_for_multiple_objects_waits_for_objects_and_queue_input() {
             "PASS msgwait fWaitAll took the event",
             "PASS msgwait 64 handles: WAIT_FAILED, ERROR_INVALID_PARAMETER",
             "PASS msgwait a bad handle: WAIT_FAILED, ERROR_INVALID_HANDLE",
+            "PASS msgwait WaitMessage returns TRUE",
+            "PASS msgwait when the helper's message came (20 ms)",
+            "PASS msgwait and the message is there",
             "PASS msgwait the helper ended",
         ],
     );
@@ -659,6 +662,8 @@ fn io_completion_ports() {
             "PASS iocp key 0 stopped the workers",
             "PASS iocp packets first in, first out, with their bytes, key and OVERLAPPED",
             "PASS iocp two posted packets come out in order",
+            "PASS iocp GetQueuedCompletionStatusEx takes five packets at once, in order",
+            "PASS iocp and on an empty port times out (WAIT_TIMEOUT)",
             "PASS iocp empty port: FALSE, WAIT_TIMEOUT, no OVERLAPPED",
             "PASS iocp after 50 ms",
             "PASS iocp both connects came through the port",
@@ -778,4 +783,25 @@ fn mailslots_between_processes_any_order() {
             .count();
         assert_eq!(done, 2, "{order:?}: {out}");
     }
+}
+
+/// Named-pipe information at both ends: GetNamedPipeInfo, GetNamedPipeHandleStateA and the
+/// peer's process id (GetNamedPipeClientProcessId / ServerProcessId), in both start orders.
+#[test]
+fn named_pipe_information_both_ends() {
+    let want = [
+        "PASS pinfo_cli GetNamedPipeClientProcessId at the client: its own",
+        "PASS pinfo_cli GetNamedPipeHandleStateA at the client: byte-read mode",
+        "PASS pinfo_cli GetNamedPipeInfo at the client: client end, the server's sizes",
+        "PASS pinfo_cli GetNamedPipeServerProcessId at the client: the server's process id",
+        "PASS pinfo_cli a collection count asked for: ERROR_INVALID_PARAMETER",
+        "PASS pinfo_cli after SetNamedPipeHandleState: message mode, PIPE_NOWAIT",
+        "PASS pinfo_srv GetNamedPipeClientProcessId before a client: ERROR_PIPE_NOT_CONNECTED",
+        "PASS pinfo_srv GetNamedPipeClientProcessId: the client's process id",
+        "PASS pinfo_srv GetNamedPipeHandleStateA at the server: message-read mode, 1 instance",
+        "PASS pinfo_srv GetNamedPipeInfo at the server: server end, message type, 1000/2000, 3 instances",
+        "PASS pinfo_srv GetNamedPipeServerProcessId at the server: its own",
+    ];
+    run_ok(&["pinfo_srv", "pinfo_cli"], &[], &want);
+    run_ok(&["pinfo_cli", "pinfo_srv"], &[], &want);
 }

@@ -122,7 +122,8 @@ kernel32: [
     ReadFileEx 5, WriteFileEx 5, SleepEx 2, WaitForSingleObjectEx 3, WaitForMultipleObjectsEx 5,
     QueueUserAPC 3, CreateIoCompletionPort 4, GetQueuedCompletionStatus 5,
     PostQueuedCompletionStatus 4, TransactNamedPipe 7, CallNamedPipeA 7, CreateMailslotA 4,
-    GetMailslotInfo 5, SetMailslotInfo 2,
+    GetMailslotInfo 5, SetMailslotInfo 2, GetNamedPipeInfo 5, GetNamedPipeHandleStateA 7,
+    GetNamedPipeClientProcessId 2, GetNamedPipeServerProcessId 2, GetQueuedCompletionStatusEx 6,
 ]
 user32: [
     GetMessageA 4, PeekMessageA 5, PostThreadMessageA 4, PostMessageA 4, SendMessageA 4,
@@ -130,7 +131,7 @@ user32: [
     DispatchMessageA 1, TranslateMessage 1, PostQuitMessage 1, FindWindowA 2, FindWindowExA 4,
     DestroyWindow 1, RegisterWindowMessageA 1, IsWindow 1, GetWindowThreadProcessId 2,
     SetTimer 4, KillTimer 2, GetQueueStatus 1, SendMessageTimeoutA 7, SendNotifyMessageA 4,
-    InSendMessage 0, InSendMessageEx 1, ReplyMessage 1, SendMessageCallbackA 6,
+    InSendMessage 0, InSendMessageEx 1, ReplyMessage 1, SendMessageCallbackA 6, WaitMessage 0,
     MsgWaitForMultipleObjects 5, MsgWaitForMultipleObjectsEx 5,
 ]
 msvcrt: [
@@ -1166,6 +1167,7 @@ impl Win32 {
             | SendMessageTimeoutA
             | SendNotifyMessageA
             | SendMessageCallbackA
+            | WaitMessage
             | InSendMessage
             | InSendMessageEx
             | ReplyMessage => return self.user_call(k, t, p, cpu, f, &a),
@@ -1391,6 +1393,11 @@ impl Win32 {
             CreateIoCompletionPort => return self.create_iocp(k, t, p, &a),
             TransactNamedPipe => return self.transact_named_pipe(k, t, p, cpu, &a),
             CreateMailslotA => return self.create_mailslot(k, t, p, &a),
+            GetNamedPipeInfo
+            | GetNamedPipeHandleStateA
+            | GetNamedPipeClientProcessId
+            | GetNamedPipeServerProcessId => return self.named_pipe_info(k, t, p, f, &a),
+            GetQueuedCompletionStatusEx => return self.get_iocp_ex(k, t, p, cpu, &a),
             GetMailslotInfo => return self.mailslot_info(k, t, p, &a, false),
             SetMailslotInfo => return self.mailslot_info(k, t, p, &a, true),
             CallNamedPipeA => return self.call_named_pipe(k, t, p, cpu, &a),

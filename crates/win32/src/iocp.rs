@@ -191,4 +191,67 @@ impl Win32 {
         let text = "waits for a completion packet (GetQueuedCompletionStatus)".to_string();
         Ok(self.block_retry_until(k, t, cpu, Res::Port(port), "w32_iocp", text, deadline))
     }
+
+    /// `GetQueuedCompletionStatusEx(port, lpEntries, ulCount, ulNumEntriesRemoved,
+    /// dwMilliseconds, fAlertable)`: up to `ulCount` packets at once into `OVERLAPPED_ENTRY`s
+    /// (key, `OVERLAPPED`, status, bytes); waits while the port is empty. `fAlertable` is
+    /// not honoured (the wait is not alertable).
+    pub(crate) fn get_iocp_ex<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+        a: &[u32; 12],
+    ) -> Ret {
+        let (entries, count, removed, ms) = (a[1], a[2], a[3], a[4]);
+        let e = bad_ptr("GetQueuedCompletionStatusEx");
+        let port = self
+            .obj_of(p, t, a[0])
+            .filter(|&o| matches!(self.objs.get(o).map(|x| &x.kind), Some(Kind::Port { .. })));
+        let Some(port) = port else {
+            self.clear_retry_deadline(t);
+            self.set_err(k, t, ERROR_INVALID_HANDLE);
+            return Ok(R::Val(0));
+        };
+        if count == 0 {
+            self.clear_retry_deadline(t);
+            self.set_err(k, t, ERROR_INVALID_PARAMETER);
+            return Ok(R::Val(0));
+        }
+        let mut taken = Vec::new();
+        if let Some(Kind::Port { queue }) = self.objs.get_mut(port).map(|x| &mut x.kind) {
+            while taken.len() < count as usize {
+                match queue.pop_front() {
+                    Some(pk) => taken.push(pk),
+                    None => break,
+                }
+            }
+        }
+        if !taken.is_empty() {
+            self.clear_retry_deadline(t);
+            let m = k.mem_of(t);
+            for (i, pk) in taken.iter().enumerate() {
+                let at = entries.wrapping_add(16 * i as u32);
+                for (j, v) in [pk.key, pk.ov, pk.status, pk.bytes].into_iter().enumerate() {
+                    m.write_u32(at.wrapping_add(4 * j as u32), v).map_err(&e)?;
+                }
+            }
+            m.write_u32(removed, taken.len() as u32).map_err(&e)?;
+            return Ok(R::Val(1));
+        }
+        let deadline = match ms {
+            0 => Some(k.now_ns()),
+            crate::api::INFINITE => None,
+            _ => Some(self.retry_deadline(k, t, ms)),
+        };
+        if deadline.is_some_and(|d| k.now_ns() >= d) {
+            self.clear_retry_deadline(t);
+            k.mem_of(t).write_u32(removed, 0).map_err(&e)?;
+            self.set_err(k, t, WAIT_TIMEOUT);
+            return Ok(R::Val(0));
+        }
+        let text = "waits for completion packets (GetQueuedCompletionStatusEx)".to_string();
+        Ok(self.block_retry_until(k, t, cpu, Res::Port(port), "w32_iocp", text, deadline))
+    }
 }

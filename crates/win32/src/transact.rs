@@ -316,3 +316,149 @@ impl Win32 {
         }
     }
 }
+
+/// `GetNamedPipeInfo` flags.
+const PIPE_SERVER_END: u32 = 1;
+const PIPE_TYPE_MESSAGE: u32 = 4;
+/// `GetNamedPipeHandleState` state bits.
+const PIPE_NOWAIT: u32 = 1;
+const PIPE_READMODE_MESSAGE: u32 = 2;
+
+impl Win32 {
+    /// The Win32 process id of the process holding a handle to object `o` (the first found).
+    fn holder_pid(&self, o: ObjId) -> Option<u32> {
+        let mut procs: Vec<_> = self.procs.iter().collect();
+        procs.sort_by_key(|(p, _)| p.0);
+        procs
+            .into_iter()
+            .find(|(_, ps)| ps.handles.values().any(|&x| x == o))
+            .map(|(_, ps)| ps.pid)
+    }
+
+    /// The pipe end behind handle `h` of thread `t`: (object, pipe, server end, read mode
+    /// message, nowait).
+    fn named_end(&self, p: ProcId, t: ThreadId, h: u32) -> Option<(ObjId, u32, bool, bool, bool)> {
+        let o = self.obj_of(p, t, h)?;
+        match self.objs.get(o).map(|x| &x.kind) {
+            Some(Kind::PipeEnd {
+                pipe: Some(id),
+                server,
+                msg_read,
+                nowait,
+                ..
+            }) if self
+                .pipes
+                .pipes
+                .get(id)
+                .is_some_and(|pp| pp.named.is_some()) =>
+            {
+                Some((o, *id, *server, *msg_read, *nowait))
+            }
+            _ => None,
+        }
+    }
+
+    /// `GetNamedPipeInfo`, `GetNamedPipeHandleStateA`, `GetNamedPipeClientProcessId` and
+    /// `GetNamedPipeServerProcessId`.
+    pub(crate) fn named_pipe_info<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        f: crate::api::Func,
+        a: &[u32; 12],
+    ) -> Ret {
+        use crate::api::Func;
+        let Some((o, id, server, msg_read, nowait)) = self.named_end(p, t, a[0]) else {
+            self.set_err(k, t, ERROR_INVALID_HANDLE);
+            return Ok(R::Val(0));
+        };
+        let Some(pp) = self.pipes.pipes.get(&id) else {
+            self.set_err(k, t, ERROR_INVALID_HANDLE);
+            return Ok(R::Val(0));
+        };
+        let Some(named) = pp.named.as_ref() else {
+            self.set_err(k, t, ERROR_INVALID_HANDLE);
+            return Ok(R::Val(0));
+        };
+        let e = bad_ptr(f.name());
+        let put = |k: &mut Kernel<M>, ptr: u32, v: u32| -> Result<(), ipcemu_kernel::GuestFault> {
+            if ptr != 0 {
+                k.mem_of(t).write_u32(ptr, v).map_err(&e)?;
+            }
+            Ok(())
+        };
+        match f {
+            Func::GetNamedPipeInfo => {
+                let end = if server { PIPE_SERVER_END } else { 0 };
+                let flags = end | if pp.message { PIPE_TYPE_MESSAGE } else { 0 };
+                // The sizes the server gave: its outgoing (chans[1]) and incoming (chans[0]).
+                let (out, inb) = (pp.chans[1].cap as u32, pp.chans[0].cap as u32);
+                let key = named.name.to_ascii_lowercase();
+                let max = self.pipes.max_instances.get(&key).copied().unwrap_or(255);
+                put(k, a[1], flags)?;
+                put(k, a[2], out)?;
+                put(k, a[3], inb)?;
+                put(k, a[4], max)?;
+                Ok(R::Val(1))
+            }
+            Func::GetNamedPipeHandleStateA => {
+                // Collection count and time-out exist only for remote client ends.
+                if a[3] != 0 || a[4] != 0 {
+                    self.set_err(k, t, crate::api::ERROR_INVALID_PARAMETER);
+                    return Ok(R::Val(0));
+                }
+                let state = if nowait { PIPE_NOWAIT } else { 0 }
+                    | if msg_read { PIPE_READMODE_MESSAGE } else { 0 };
+                let instances = self.pipes.instances(&named.name).len() as u32;
+                put(k, a[1], state)?;
+                put(k, a[2], instances)?;
+                if a[5] != 0 && a[6] > 0 {
+                    // There are no user accounts: the client's user name is empty.
+                    k.mem_of(t).write(a[5], &[0]).map_err(&e)?;
+                }
+                Ok(R::Val(1))
+            }
+            _ => {
+                // The process at the other end (client), or the server's.
+                let other = if f == Func::GetNamedPipeClientProcessId {
+                    named.client
+                } else {
+                    self.server_end_of(id)
+                };
+                let pid = match other {
+                    Some(x) if x == o => self.procs.get(&p).map(|ps| ps.pid),
+                    Some(x) => self.holder_pid(x),
+                    None => None,
+                };
+                match pid {
+                    Some(pid) => {
+                        put(k, a[1], pid)?;
+                        Ok(R::Val(1))
+                    }
+                    None => {
+                        self.set_err(k, t, crate::io::ERROR_PIPE_NOT_CONNECTED);
+                        Ok(R::Val(0))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The server end object of named-pipe instance `id`.
+    fn server_end_of(&self, id: u32) -> Option<ObjId> {
+        let mut found: Vec<ObjId> = self
+            .procs
+            .values()
+            .flat_map(|ps| ps.handles.values().copied())
+            .filter(|&o| {
+                matches!(
+                    self.objs.get(o).map(|x| &x.kind),
+                    Some(Kind::PipeEnd { pipe: Some(x), server: true, .. }) if *x == id
+                )
+            })
+            .collect();
+        found.sort_unstable();
+        found.first().copied()
+    }
+}

@@ -1086,6 +1086,25 @@ impl Win32 {
                     None => R::Val(0),
                 }
             }
+            WaitMessage => {
+                // Messages sent to the thread (and SendMessageCallbackA answers) run; then it
+                // returns once new input is in the queue, or waits for it (a timer wakes it).
+                if let Some(r) = self.handle_sent(k, t, p, cpu)? {
+                    return Ok(r);
+                }
+                let now = k.now_ns();
+                if self
+                    .user
+                    .queues
+                    .get(&t)
+                    .is_some_and(|q| q.new_bits(now) != 0)
+                {
+                    return Ok(R::Val(1));
+                }
+                let due = self.next_timer_due(t, 0, 0, 0);
+                let text = "waits for a message (WaitMessage)".to_string();
+                self.block_retry_until(k, t, cpu, Res::Queue(t), "w32_msg", text, due)
+            }
             SetTimer => R::Val(self.set_timer(k, t, a)),
             KillTimer => R::Val(self.kill_timer(k, t, a)),
             GetQueueStatus => {
