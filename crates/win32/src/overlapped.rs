@@ -392,15 +392,16 @@ impl Win32 {
                     i += 1;
                     continue;
                 }
-                let x = &self.io[i];
-                let (t, p, h, obj) = (x.t, x.p, x.h, x.obj);
-                let op = std::mem::replace(&mut self.io[i].op, IoOp::Connect);
-                let got = self.try_io(k, t, p, h, obj, &op);
-                self.io[i].op = op;
+                // Taken out while it is tried (the try may wake others; nothing it does
+                // touches this list, but an index kept across it would be fragile).
+                let mut x = self.io.remove(i);
+                let got = self.try_io(k, x.t, x.p, x.h, x.obj, &x.op);
                 let (status, n) = match got {
                     Ok(IoTry::Wait(pipe)) => {
-                        self.io[i].pipe = pipe;
-                        i += 1;
+                        x.pipe = pipe;
+                        let at = i.min(self.io.len());
+                        self.io.insert(at, x);
+                        i = at + 1;
                         continue;
                     }
                     Ok(IoTry::Done(n, more)) => (
@@ -415,7 +416,7 @@ impl Win32 {
                     // The buffer is no longer guest memory: the operation fails.
                     Err(_) => (status_of(ERROR_INVALID_HANDLE), 0),
                 };
-                let done = self.io.remove(i);
+                let done = x;
                 let by = done.routine.map(|r| (done.t, r));
                 let pk = done.packet;
                 self.finish_io(k, done.p, done.obj, done.ov, done.event, by, pk, status, n);
