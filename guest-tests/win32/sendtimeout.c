@@ -16,6 +16,9 @@
  *      so the call times out (ERROR_TIMEOUT), and the main thread's next GetMessageA runs it.
  *   7. PostMessageA(HWND_BROADCAST, a registered message) reaches W and M (top-level windows),
  *      not the message-only window Q.
+ *   8. SendNotifyMessageA and SendMessageCallbackA to HWND_BROADCAST: M's procedure (and the
+ *      callback) run before the call returns, W gets it through its queue, Q not; W's answer
+ *      comes back to the callback in the main thread's next PeekMessageA.
  * Output: PASS lines (see the checks), exit status 0, or 1 after a FAIL line.
  * Written for ipcemu.
  */
@@ -47,7 +50,7 @@ static LRESULT CALLBACK w_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
     }
     if (msg == bcast && bcast) {
         w_bcast++;
-        return 0;
+        return (LRESULT)(200 + wp);
     }
     return DefWindowProcA(h, msg, wp, lp);
 }
@@ -62,9 +65,23 @@ static LRESULT CALLBACK m_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
         return 77;
     if (msg == bcast && bcast) {
         m_bcast++;
-        return 0;
+        return (LRESULT)(100 + wp);
     }
     return DefWindowProcA(h, msg, wp, lp);
+}
+
+static volatile LONG bcb_m, bcb_w, bcb_bad;
+
+static VOID CALLBACK bcb(HWND h, UINT msg, ULONG_PTR data, LRESULT res)
+{
+    if (msg != bcast || data != 99)
+        bcb_bad++;
+    else if (h == m_win && res == 105)
+        bcb_m++;
+    else if (h == w_win && res == 205)
+        bcb_w++;
+    else
+        bcb_bad++;
 }
 
 static LRESULT CALLBACK q_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
@@ -168,6 +185,17 @@ int test_main(unsigned n)
     Sleep(10);
     check(m_bcast == 1 && w_bcast == 1, "the broadcast reached both top-level windows");
     check_eq(q_bcast, 0, "not the message-only window");
+
+    /* 8 */
+    check(SendNotifyMessageA(HWND_BROADCAST, bcast, 3, 4) && m_bcast == 2,
+          "SendNotifyMessageA(HWND_BROADCAST): the own top-level window got it before the call returned");
+    Sleep(10);
+    check(w_bcast == 2 && q_bcast == 0, "the other thread's top-level window got it, the message-only one not");
+    check(SendMessageCallbackA(HWND_BROADCAST, bcast, 5, 6, bcb, 99) && m_bcast == 3 && bcb_m == 1 && bcb_w == 0,
+          "SendMessageCallbackA(HWND_BROADCAST): own window and its callback before the call returned");
+    Sleep(10);
+    PeekMessageA(&msg, NULL, 0, 0, PM_NOREMOVE);
+    check(w_bcast == 3 && bcb_w == 1 && bcb_bad == 0, "the other window's answer came back to its callback");
 
     PostThreadMessageA(tid, WM_QUIT, 0, 0);
     check_eq(WaitForSingleObject(th, 10000), WAIT_OBJECT_0, "the second thread ended");

@@ -533,6 +533,10 @@ fn send_message_timeout_and_broadcast() {
             "PASS sendtimeout PostMessageA(HWND_BROADCAST)",
             "PASS sendtimeout the broadcast reached both top-level windows",
             "PASS sendtimeout not the message-only window",
+            "PASS sendtimeout SendNotifyMessageA(HWND_BROADCAST): the own top-level window got it before the call returned",
+            "PASS sendtimeout the other thread's top-level window got it, the message-only one not",
+            "PASS sendtimeout SendMessageCallbackA(HWND_BROADCAST): own window and its callback before the call returned",
+            "PASS sendtimeout the other window's answer came back to its callback",
             "PASS sendtimeout the second thread ended",
         ],
     );

@@ -224,6 +224,15 @@ pub(crate) enum Cont {
     Destroyed { hwnd: u32, ret: u32 },
     /// A `SendMessageCallbackA` callback returned: the message-loop call starts over.
     Callback,
+    /// A broadcast `SendNotifyMessageA`/`SendMessageCallbackA`: the caller's own windows
+    /// still to call (`own`, from the end), the message, wParam, lParam, the callback, and
+    /// the window whose procedure just ran (its callback is next).
+    Broadcast {
+        own: Vec<u32>,
+        m: [u32; 3],
+        cb: Option<(u32, u32)>,
+        after: Option<u32>,
+    },
     /// `SendMessageCallbackA` to the caller's own window: its procedure returned; call the
     /// callback with its result, then the call returns TRUE.
     ThenCallback {
@@ -314,6 +323,24 @@ impl Win32 {
         match fr.cont {
             Cont::Return => ret(cpu, result),
             Cont::Callback => Ok(Outcome::Continue),
+            Cont::Broadcast { own, m, cb, after } => {
+                let r = match (after, cb) {
+                    (Some(h), Some((f, data))) => {
+                        let cont = Cont::Broadcast {
+                            own,
+                            m,
+                            cb,
+                            after: None,
+                        };
+                        self.call_guest(k, t, cpu, f, [h, m[0], data, result], frame, cont)
+                    }
+                    _ => self.broadcast_next(k, t, cpu, frame, own, m, cb),
+                };
+                match r? {
+                    R::Val(v) => ret(cpu, v),
+                    R::Out(o) => Ok(o),
+                }
+            }
             Cont::ThenCallback { f, data, hwnd, msg } => {
                 let args = [hwnd, msg, data, result];
                 self.call_guest(k, t, cpu, f, args, frame, Cont::ReturnVia { out: 0 })
@@ -797,16 +824,38 @@ impl Win32 {
         after_call: (u32, u32),
         cb: Option<(u32, u32)>,
     ) -> Ret {
-        let Some(w) = self.user.windows.get(&a[0]) else {
-            self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
-            return Ok(R::Val(0));
-        };
-        let (to, wp) = (w.thread, w.wndproc);
         if a[1] == WM_COPYDATA {
             // Its data would have to outlive the call: Windows refuses it the same way.
             self.set_err(k, t, ERROR_MESSAGE_SYNC_ONLY);
             return Ok(R::Val(0));
         }
+        if a[0] == HWND_BROADCAST {
+            // Every top-level window of the world, oldest first: other threads' get it
+            // queued, the caller's own are called one after the other before the call returns.
+            let tops: Vec<(u32, ThreadId)> = self
+                .user
+                .windows
+                .iter()
+                .filter(|(_, w)| w.parent == 0)
+                .map(|(&h, w)| (h, w.thread))
+                .collect();
+            let mut own = Vec::new();
+            for (h, to) in tops {
+                if to == t {
+                    own.push(h);
+                } else if let Some(e) = self.queue_notify(k, t, to, h, a, cb) {
+                    self.set_err(k, t, e);
+                    return Ok(R::Val(0));
+                }
+            }
+            own.reverse(); // taken from the end
+            return self.broadcast_next(k, t, cpu, after_call, own, [a[1], a[2], a[3]], cb);
+        }
+        let Some(w) = self.user.windows.get(&a[0]) else {
+            self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
+            return Ok(R::Val(0));
+        };
+        let (to, wp) = (w.thread, w.wndproc);
         if to == t {
             // The caller's own window: the procedure now, then (SendMessageCallbackA) the
             // callback with its result.
@@ -831,6 +880,26 @@ impl Win32 {
                 }
             };
         }
+        match self.queue_notify(k, t, to, a[0], a, cb) {
+            None => Ok(R::Val(1)),
+            Some(e) => {
+                self.set_err(k, t, e);
+                Ok(R::Val(0))
+            }
+        }
+    }
+
+    /// Queue a notification (or, with `cb`, a message whose answer goes to the callback) for
+    /// window `hwnd` of another thread `to`; an error code if it cannot be.
+    fn queue_notify<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        to: ThreadId,
+        hwnd: u32,
+        a: &[u32; 12],
+        cb: Option<(u32, u32)>,
+    ) -> Option<u32> {
         let mine = self.user.queues.get(&t).map_or(0, |q| q.callbacks.len());
         let full = mine >= QUEUE_LIMIT
             || self
@@ -839,8 +908,7 @@ impl Win32 {
                 .get(&to)
                 .is_none_or(|q| q.sent.len() >= QUEUE_LIMIT);
         if full {
-            self.set_err(k, t, ERROR_NOT_ENOUGH_QUOTA);
-            return Ok(R::Val(0));
+            return Some(ERROR_NOT_ENOUGH_QUOTA);
         }
         // A notification expects no answer (queued); a callback's message does (a request).
         let kind = if cb.is_some() {
@@ -853,21 +921,21 @@ impl Win32 {
             personality: NAME,
             kind,
             from: endpoint(k, t, 0),
-            to: endpoint(k, to, a[0]),
+            to: endpoint(k, to, hwnd),
             channel: None,
             method: Some((0, a[1])),
-            data: a[..4].iter().flat_map(|v| v.to_le_bytes()).collect(),
+            data: [hwnd, a[1], a[2], a[3]]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
             reply_to: None,
             area_offset: None,
         };
         match k.transmit(&mut m) {
             Verdict::Allow if kind == MsgKind::Queued => k.trace_queued(&m),
             Verdict::Allow => {}
-            Verdict::Deny(_) => {
-                self.set_err(k, t, ERROR_ACCESS_DENIED);
-                return Ok(R::Val(0));
-            }
-            Verdict::Drop(_) | Verdict::Delay(_) => return Ok(R::Val(1)),
+            Verdict::Deny(_) => return Some(ERROR_ACCESS_DENIED),
+            Verdict::Drop(_) | Verdict::Delay(_) => return None,
         }
         let word = |i: usize, d: u32| {
             m.data
@@ -882,7 +950,7 @@ impl Win32 {
                 id,
                 seq: m.seq,
                 from: t,
-                hwnd: a[0],
+                hwnd,
                 message: word(1, a[1]),
                 wparam: word(2, a[2]),
                 lparam: word(3, a[3]),
@@ -892,9 +960,63 @@ impl Win32 {
             q.changed |= QS_SENDMESSAGE;
         }
         if let Some((f, data)) = cb {
-            self.user.cb_pending.insert(id, (f, data, a[0], a[1]));
+            self.user.cb_pending.insert(id, (f, data, hwnd, a[1]));
         }
         self.wake_res(k, &Res::Queue(to));
+        None
+    }
+
+    /// The next of the caller's own windows of a broadcast `SendNotifyMessageA`/
+    /// `SendMessageCallbackA` (`own`, taken from the end): its procedure, then (with `cb`)
+    /// the callback; TRUE when none is left.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn broadcast_next<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+        frame: (u32, u32),
+        mut own: Vec<u32>,
+        m: [u32; 3],
+        cb: Option<(u32, u32)>,
+    ) -> Ret {
+        while let Some(h) = own.pop() {
+            let wp = match self.user.windows.get(&h) {
+                Some(w) if w.thread == t => w.wndproc,
+                _ => continue,
+            };
+            let cont = Cont::Broadcast {
+                own,
+                m,
+                cb,
+                after: Some(h),
+            };
+            if wp == 0 {
+                match cb {
+                    Some((f, data)) => {
+                        let args = [h, m[0], data, 0];
+                        let cont = match cont {
+                            Cont::Broadcast { own, .. } => Cont::Broadcast {
+                                own,
+                                m,
+                                cb,
+                                after: None,
+                            },
+                            c => c,
+                        };
+                        return self.call_guest(k, t, cpu, f, args, frame, cont);
+                    }
+                    None => {
+                        own = match cont {
+                            Cont::Broadcast { own, .. } => own,
+                            _ => Vec::new(),
+                        };
+                        continue;
+                    }
+                }
+            }
+            return self.call_guest(k, t, cpu, wp, [h, m[0], m[1], m[2]], frame, cont);
+        }
         Ok(R::Val(1))
     }
 
