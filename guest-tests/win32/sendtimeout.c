@@ -16,6 +16,8 @@
  *      so the call times out (ERROR_TIMEOUT), and the main thread's next GetMessageA runs it.
  *   7. PostMessageA(HWND_BROADCAST, a registered message) reaches W and M (top-level windows),
  *      not the message-only window Q.
+ *   9. SendMessageA(HWND_BROADCAST) returns once both top-level windows handled the message;
+ *      SendMessageTimeoutA(HWND_BROADCAST, 100 ms) gives up on W's slow answer after 100 ms.
  *   8. SendNotifyMessageA and SendMessageCallbackA to HWND_BROADCAST: M's procedure (and the
  *      callback) run before the call returns, W gets it through its queue, Q not; W's answer
  *      comes back to the callback in the main thread's next PeekMessageA.
@@ -49,6 +51,8 @@ static LRESULT CALLBACK w_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
         return back_answer + 1;
     }
     if (msg == bcast && bcast) {
+        if (wp == 50)
+            Sleep(300);
         w_bcast++;
         return (LRESULT)(200 + wp);
     }
@@ -196,6 +200,17 @@ int test_main(unsigned n)
     Sleep(10);
     PeekMessageA(&msg, NULL, 0, 0, PM_NOREMOVE);
     check(w_bcast == 3 && bcb_w == 1 && bcb_bad == 0, "the other window's answer came back to its callback");
+
+    /* 9 */
+    check(SendMessageA(HWND_BROADCAST, bcast, 7, 8) && m_bcast == 4 && w_bcast == 4 && q_bcast == 0,
+          "SendMessageA(HWND_BROADCAST) returns once both top-level windows handled it");
+    DWORD t1 = GetTickCount();
+    ok = SendMessageTimeoutA(HWND_BROADCAST, bcast, 50, 0, SMTO_NORMAL, 100, &res);
+    took = GetTickCount() - t1;
+    check(ok && m_bcast == 5 && w_bcast == 4 && took >= 100 && took <= 101,
+          "SendMessageTimeoutA(HWND_BROADCAST, 100 ms): M at once, W's slow answer given up after 100 ms");
+    Sleep(300);
+    check_eq(w_bcast, 5, "W still handled it");
 
     PostThreadMessageA(tid, WM_QUIT, 0, 0);
     check_eq(WaitForSingleObject(th, 10000), WAIT_OBJECT_0, "the second thread ended");

@@ -537,6 +537,9 @@ fn send_message_timeout_and_broadcast() {
             "PASS sendtimeout the other thread's top-level window got it, the message-only one not",
             "PASS sendtimeout SendMessageCallbackA(HWND_BROADCAST): own window and its callback before the call returned",
             "PASS sendtimeout the other window's answer came back to its callback",
+            "PASS sendtimeout SendMessageA(HWND_BROADCAST) returns once both top-level windows handled it",
+            "PASS sendtimeout SendMessageTimeoutA(HWND_BROADCAST, 100 ms): M at once, W's slow answer given up after 100 ms",
+            "PASS sendtimeout W still handled it",
             "PASS sendtimeout the second thread ended",
         ],
     );

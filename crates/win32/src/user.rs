@@ -207,6 +207,9 @@ pub(crate) struct User {
     /// Sent messages whose answer goes to a `SendMessageCallbackA` callback: by sent id, the
     /// callback, `dwData`, the window and the message.
     cb_pending: FxHashMap<u64, (u32, u32, u32, u32)>,
+    /// Threads in a `SendMessageA`/`SendMessageTimeoutA` to `HWND_BROADCAST`: the call's stub,
+    /// the windows still to send to (the next at the end), and the one being sent to.
+    bsend: FxHashMap<ThreadId, (u32, Vec<u32>, Option<u32>)>,
 }
 
 /// What to do when a window procedure the personality called returns.
@@ -503,6 +506,7 @@ impl Win32 {
             self.remove_window(h);
         }
         self.user.sending.remove(&t);
+        self.user.bsend.remove(&t);
         if let Some(q) = self.user.queues.remove(&t) {
             for s in q.sent.into_iter().filter(|s| !s.notify) {
                 self.answer(k, t, s.from, s.id, s.seq, 0);
@@ -964,6 +968,71 @@ impl Win32 {
         }
         self.wake_res(k, &Res::Queue(to));
         None
+    }
+
+    /// `SendMessageA`/`SendMessageTimeoutA` to `HWND_BROADCAST`: to every top-level window of
+    /// the world in turn, oldest first, each as a send of its own (with its own time-out);
+    /// the caller's own windows are called directly. The call starts over after each window
+    /// and goes on with the next (state in `bsend`); TRUE at the end.
+    #[allow(clippy::too_many_arguments)]
+    fn broadcast_send<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+        a: &[u32; 12],
+        after_call: (u32, u32),
+        smto: Option<Smto>,
+    ) -> Ret {
+        let at = self.at;
+        let (mut rest, mut cur) = match self.user.bsend.remove(&t).filter(|x| x.0 == at) {
+            Some((_, r, c)) => (r, c),
+            None => {
+                let mut tops: Vec<u32> = self
+                    .user
+                    .windows
+                    .iter()
+                    .filter(|(_, w)| w.parent == 0)
+                    .map(|(&h, _)| h)
+                    .collect();
+                tops.reverse();
+                (tops, None)
+            }
+        };
+        loop {
+            if let Some(h) = cur {
+                let mut b = *a;
+                b[0] = h;
+                match self.send_message(k, t, p, cpu, &b, after_call, smto)? {
+                    // Answered, timed out or gone: the next window.
+                    R::Val(_) => cur = None,
+                    R::Out(o) => {
+                        self.user.bsend.insert(t, (at, rest, cur));
+                        return Ok(R::Out(o));
+                    }
+                }
+            }
+            let Some(h) = rest.pop() else {
+                return Ok(R::Val(1));
+            };
+            let Some(w) = self.user.windows.get(&h) else {
+                continue;
+            };
+            if w.thread != t {
+                cur = Some(h);
+                continue;
+            }
+            if w.wndproc == 0 {
+                continue;
+            }
+            // The caller's own window: its procedure now; the call then starts over.
+            let wp = w.wndproc;
+            self.user.bsend.insert(t, (at, rest, None));
+            let esp = cpu.get(Reg::Esp);
+            let args = [h, a[1], a[2], a[3]];
+            return self.call_guest(k, t, cpu, wp, args, (esp, at), Cont::Callback);
+        }
     }
 
     /// The next of the caller's own windows of a broadcast `SendNotifyMessageA`/
@@ -1580,6 +1649,9 @@ impl Win32 {
         after_call: (u32, u32),
         smto: Option<Smto>,
     ) -> Ret {
+        if a[0] == HWND_BROADCAST {
+            return self.broadcast_send(k, t, p, cpu, a, after_call, smto);
+        }
         // The call's result: SendMessageA returns the answer; SendMessageTimeoutA stores it
         // at lpdwResult and returns TRUE.
         let done = |k: &mut Kernel<M>, r: u32| -> Ret {
