@@ -5,7 +5,8 @@
 //! status). An overlapped pipe end can be associated with one port and a key; every
 //! overlapped operation on it that finishes (at once or later, see `overlapped.rs`) then adds
 //! a packet, unless the low bit of its `hEvent` is set (Windows' rule). Any thread may post
-//! packets of its own, which makes a port a queue between threads as well. A thread in
+//! packets of its own, which makes a port a queue between threads as well (each posted packet
+//! is a message on the kernel's path). A thread in
 //! `GetQueuedCompletionStatus` on an empty port waits (a restartable call, woken when the
 //! port gets a packet); packets are taken first in, first out.
 
@@ -13,7 +14,9 @@ use crate::api::{Ret, ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER, INVALID_HAN
 use crate::io::ERROR_NOT_ENOUGH_QUOTA;
 use crate::objects::{Kind, ObjId, WAIT_TIMEOUT};
 use crate::{bad_ptr, Res, Win32};
-use ipcemu_kernel::{Cpu, GuestMemory, Kernel, ProcId, ThreadId};
+use ipcemu_kernel::{
+    Cpu, Endpoint, GuestMemory, Kernel, Message, MsgKind, ProcId, ThreadId, Verdict,
+};
 
 /// Packets one port holds at most (a guest cannot grow host memory without bound).
 pub const MAX_PACKETS: usize = 1 << 16;
@@ -128,10 +131,57 @@ impl Win32 {
             self.set_err(k, t, ERROR_INVALID_HANDLE);
             return Ok(R::Val(0));
         }
+        let full = matches!(
+            self.objs.get(port).map(|x| &x.kind),
+            Some(Kind::Port { queue }) if queue.len() >= MAX_PACKETS
+        );
+        if full {
+            self.set_err(k, t, ERROR_NOT_ENOUGH_QUOTA);
+            return Ok(R::Val(0));
+        }
+        // A posted packet is a message between threads: it passes the kernel's message path
+        // (kind `queued`, channel `completion port #N`), where it is traced and a policy or
+        // fault-injection hook sees it (its 12 bytes: bytes, key, OVERLAPPED).
+        let th = &k.threads[t];
+        let ep = Endpoint {
+            proc: Some(p),
+            thread: Some(t),
+            pid: th.pid,
+            address: u64::from(a[0]),
+        };
+        let mut m = Message {
+            seq: 0,
+            personality: crate::NAME,
+            kind: MsgKind::Queued,
+            from: ep.clone(),
+            to: Endpoint { thread: None, ..ep },
+            channel: Some(format!("completion port #{port}")),
+            method: None,
+            data: [a[1], a[2], a[3]]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+            reply_to: None,
+            area_offset: None,
+        };
+        match k.transmit(&mut m) {
+            Verdict::Allow => k.trace_queued(&m),
+            Verdict::Deny(_) => {
+                self.set_err(k, t, crate::api::ERROR_ACCESS_DENIED);
+                return Ok(R::Val(0));
+            }
+            Verdict::Drop(_) | Verdict::Delay(_) => return Ok(R::Val(1)),
+        }
+        let w = |i: usize, d: u32| {
+            m.data
+                .get(4 * i..4 * i + 4)
+                .and_then(|b| b.try_into().ok())
+                .map_or(d, u32::from_le_bytes)
+        };
         let pk = Packet {
-            bytes: a[1],
-            key: a[2],
-            ov: a[3],
+            bytes: w(0, a[1]),
+            key: w(1, a[2]),
+            ov: w(2, a[3]),
             status: 0,
         };
         if !self.post_packet(k, port, pk) {
