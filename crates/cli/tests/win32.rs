@@ -812,3 +812,49 @@ fn named_pipe_information_both_ends() {
     run_ok(&["pinfo_srv", "pinfo_cli"], &[], &want);
     run_ok(&["pinfo_cli", "pinfo_srv"], &[], &want);
 }
+
+/// Mailslot writes and posted completion packets are messages on the kernel's path: each shows
+/// as a `send` record with its channel, from the writer to the reader's process.
+#[test]
+fn mailslot_and_completion_port_traffic_is_traced_as_messages() {
+    let (code, _out, err) = run(&[
+        "run",
+        &exe("mslot_srv"),
+        &exe("mslot_cli"),
+        &exe("mslot_cli"),
+        "--trace",
+        "-",
+        "--trace-format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Five messages from each writer into the box, and one "done" back to each writer.
+    let into_box = err
+        .lines()
+        .filter(|l| {
+            l.contains("\"kind\":\"send\"")
+                && l.contains("mailslot \\\"\\\\\\\\.\\\\mailslot\\\\ipcemu_box\\\"")
+                && l.contains("\"peer_name\":\"mslot_srv\"")
+        })
+        .count();
+    let done = err
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"send\"") && l.contains("ipcemu_box_w"))
+        .count();
+    assert_eq!((into_box, done), (10, 2), "{err}");
+    let (code, _out, err) = run(&[
+        "run",
+        &exe("iocp"),
+        "--trace",
+        "-",
+        "--trace-format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Part 1 posts 30 items, 30 results and 3 stops, then 2 and 5 more packets.
+    let posted = err
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"send\"") && l.contains("completion port #"))
+        .count();
+    assert_eq!(posted, 70, "{err}");
+}
