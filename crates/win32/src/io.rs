@@ -291,7 +291,14 @@ impl Win32 {
             reply_to: None,
             area_offset: None,
         };
-        match k.transmit(&mut m) {
+        // A pending overlapped write finishing for another thread's call cannot be held (the
+        // call a hold would repeat is not its own): a Delay counts as Allow then.
+        let verdict = if self.io_busy {
+            k.transmit_now(&mut m)
+        } else {
+            k.transmit(&mut m)
+        };
+        match verdict {
             Verdict::Allow => k.trace_queued(&m),
             Verdict::Deny(_) => return WriteRes::Fail(ERROR_ACCESS_DENIED),
             Verdict::Drop(_) | Verdict::Delay(_) => return WriteRes::Done(data.len() as u32),
