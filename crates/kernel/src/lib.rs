@@ -327,8 +327,11 @@ pub struct Kernel<M> {
     ended_traps: u64,
     /// A message of this thread's current call was delayed by a hook: (thread, ns).
     pending_delay: Option<(ThreadId, u64)>,
-    /// This thread's next message passes a `Delay` verdict (its call was held once already).
-    delay_exempt: Option<ThreadId>,
+    /// Threads whose next message passes a `Delay` verdict (their call was held once already).
+    /// Several threads can be held at once, each exempt until its call is made again (one
+    /// slot for all let a second hold take the first one's exemption: both were held again
+    /// and again).
+    delay_exempt: Vec<ThreadId>,
     /// Programs that start later (`--start-at`): (clock ns, the run loop's token).
     delayed: BinaryHeap<Reverse<(u64, u64)>>,
 }
@@ -411,7 +414,7 @@ impl<M: GuestMemory> Kernel<M> {
             next_spawn: 0,
             ended_traps: 0,
             pending_delay: None,
-            delay_exempt: None,
+            delay_exempt: Vec::new(),
             delayed: BinaryHeap::new(),
             config,
         }
@@ -1028,7 +1031,9 @@ impl<M: GuestMemory> Kernel<M> {
     /// next message passes a `Delay` verdict).
     pub fn hold_current(&mut self, ns: u64) {
         let Some(t) = self.current else { return };
-        self.delay_exempt = Some(t);
+        if !self.delay_exempt.contains(&t) {
+            self.delay_exempt.push(t);
+        }
         let deadline = self.now_ns().saturating_add(ns.max(1));
         let personality = self.pers_of(t);
         self.block_current(
@@ -1070,7 +1075,7 @@ impl<M: GuestMemory> Kernel<M> {
     pub fn transmit(&mut self, msg: &mut Message) -> Verdict {
         self.msg_seq += 1;
         msg.seq = self.msg_seq;
-        if self.hooks.is_empty() && self.delay_exempt.is_none() {
+        if self.hooks.is_empty() && self.delay_exempt.is_empty() {
             // The common case: nothing to ask; only the record.
             if self.trace_on {
                 self.trace_message(msg, &Verdict::Allow, "");
@@ -1095,10 +1100,13 @@ impl<M: GuestMemory> Kernel<M> {
         // A call held once is not held again; the host actor (no CPU) is never held.
         let exempt = match msg.from.thread {
             Some(t) => {
-                let once = self.delay_exempt == Some(t);
-                if once {
-                    self.delay_exempt = None;
-                }
+                let once = match self.delay_exempt.iter().position(|&x| x == t) {
+                    Some(i) => {
+                        self.delay_exempt.swap_remove(i);
+                        true
+                    }
+                    None => false,
+                };
                 once || self.procs[self.threads[t].proc].abi == "host"
             }
             None => true,
