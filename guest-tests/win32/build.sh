@@ -54,6 +54,8 @@ build() {
 # The default C runtime: mingw's mainCRTStartup, printf from msvcrt.dll.
 "$cc" "${COMMON[@]}" hello.c -o "$out/hello.exe"
 count=$((count + 1))
+"$cc" "${COMMON[@]}" tlscb.c -o "$out/tlscb.exe"
+count=$((count + 1))
 
 build chan_a chan.c
 build chan_b chan.c

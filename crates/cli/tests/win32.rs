@@ -858,3 +858,19 @@ fn mailslot_and_completion_port_traffic_is_traced_as_messages() {
         .count();
     assert_eq!(posted, 70, "{err}");
 }
+
+/// TLS callbacks (default mingw-w64 runtime, callback in .CRT$XLB): DLL_THREAD_ATTACH before each
+/// new thread's function, DLL_THREAD_DETACH as it ends (by return or ExitThread).
+#[test]
+fn tls_callbacks_run_for_threads() {
+    run_ok(
+        &["tlscb"],
+        &[],
+        &[
+            "PASS tlscb DLL_PROCESS_ATTACH once, before main",
+            "PASS tlscb each thread saw its own DLL_THREAD_ATTACH before its function ran",
+            "PASS tlscb three DLL_THREAD_ATTACH",
+            "PASS tlscb three DLL_THREAD_DETACH (one thread ended with ExitThread)",
+        ],
+    );
+}

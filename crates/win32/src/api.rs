@@ -335,7 +335,13 @@ impl Win32 {
         self.at = at;
         match at {
             crate::STUB_CALLBACK => return self.callback_returned(k, t, p, cpu),
-            STUB_THREAD_RETURN => return Ok(self.exit_thread(k, t, cpu.get(Reg::Eax))),
+            STUB_THREAD_RETURN => {
+                let code = cpu.get(Reg::Eax);
+                return self.thread_ends(k, t, p, cpu, code).map(|r| match r {
+                    R::Out(o) => o,
+                    R::Val(_) => Outcome::Continue,
+                });
+            }
             STUB_PROCESS_RETURN => return Ok(self.exit_process(k, t, cpu.get(Reg::Eax))),
             STUB_CHAIN_NEXT => return self.chain_next(k, t, cpu),
             _ => {}
@@ -373,6 +379,54 @@ impl Win32 {
                 Ok(Outcome::Continue)
             }
             R::Out(o) => Ok(o),
+        }
+    }
+
+    /// A thread ends (`ExitThread`, or its function returned): first the image's TLS
+    /// callbacks with `DLL_THREAD_DETACH`, as guest calls, then the end.
+    pub(crate) fn thread_ends<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        p: ProcId,
+        cpu: &mut dyn Cpu,
+        code: u32,
+    ) -> Ret {
+        let pending = self.threads.get(&t).is_some_and(|ts| !ts.detached);
+        let (cbs, base) = self
+            .procs
+            .get(&p)
+            .map(|ps| (ps.tls_callbacks.clone(), ps.image_base))
+            .unwrap_or_default();
+        if pending && !cbs.is_empty() {
+            if let Some(ts) = self.threads.get_mut(&t) {
+                ts.detached = true;
+            }
+            let mut rest = cbs;
+            rest.reverse();
+            return self.detach_next(k, t, cpu, rest, base, code);
+        }
+        Ok(R::Out(self.exit_thread(k, t, code)))
+    }
+
+    /// The next `DLL_THREAD_DETACH` callback of an ending thread (`rest`, from the end), or
+    /// its end.
+    pub(crate) fn detach_next<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+        mut rest: Vec<u32>,
+        base: u32,
+        code: u32,
+    ) -> Ret {
+        match rest.pop() {
+            Some(cb) => {
+                let frame = (cpu.get(Reg::Esp), STUB_THREAD_RETURN);
+                let cont = crate::user::Cont::Detach { rest, base, code };
+                self.call_guest(k, t, cpu, cb, [base, 3, 0, 0], frame, cont)
+            }
+            None => Ok(R::Out(self.exit_thread(k, t, code))),
         }
     }
 
@@ -938,7 +992,7 @@ impl Win32 {
         Ok(match f {
             // ----- process, threads ----------------------------------------------------
             ExitProcess => R::Out(self.exit_process(k, t, a[0])),
-            ExitThread => R::Out(self.exit_thread(k, t, a[0])),
+            ExitThread => return self.thread_ends(k, t, p, cpu, a[0]),
             GetCurrentProcessId => R::Val(self.procs.get(&p).map_or(0, |ps| ps.pid)),
             GetCurrentThreadId => R::Val(k.threads[t].pid),
             GetCurrentProcess => R::Val(CURRENT_PROCESS),
@@ -2027,13 +2081,23 @@ impl Win32 {
         if a[1] > THREAD_STACK {
             tracing::warn!(requested = a[1], "CreateThread: stacks are 1 MiB in ipcemu");
         }
-        let esp = stack_hi - 16;
+        let mut esp = stack_hi - 16;
         let m = k.mem_of(t);
         m.write_u32(esp, STUB_THREAD_RETURN)
             .map_err(bad_ptr("new thread stack"))?;
         m.write_u32(esp + 4, a[3])
             .map_err(bad_ptr("new thread stack"))?;
-        let Some(nt) = k.spawn_thread(p, a[2], esp) else {
+        // With TLS callbacks the thread starts in the start code, which calls them and then
+        // returns to the function (on the stack above the return stub).
+        let mut start = a[2];
+        if let Some(ts) = self.procs.get(&p).and_then(|ps| ps.thread_start) {
+            esp -= 4;
+            k.mem_of(t)
+                .write_u32(esp, a[2])
+                .map_err(bad_ptr("new thread stack"))?;
+            start = ts;
+        }
+        let Some(nt) = k.spawn_thread(p, start, esp) else {
             if let Some(ps) = self.procs.get_mut(&p) {
                 ps.teb_free.push(slot);
             }
@@ -2070,6 +2134,7 @@ impl Win32 {
                 chain: None,
                 frames: Vec::new(),
                 retry_deadline: None,
+                detached: false,
                 apcs: std::collections::VecDeque::new(),
                 transact: None,
             },

@@ -186,6 +186,10 @@ pub(crate) struct PState {
     pub main_teb: u32,
     pub main_stack: (u32, u32),
     pub exit_code: Option<u32>,
+    /// The image's TLS callbacks (called with `DLL_THREAD_ATTACH`/`DETACH` for every thread
+    /// but the first), and the start code new threads run them from (`None`: no callbacks).
+    pub tls_callbacks: Vec<u32>,
+    pub thread_start: Option<u32>,
 }
 
 /// Win32 state of one thread.
@@ -200,6 +204,8 @@ pub(crate) struct TState {
     pub frames: Vec<Frame>,
     /// A restarted call's own deadline (stub address, ns), so restarting does not extend it.
     pub retry_deadline: Option<(u32, u64)>,
+    /// Its TLS callbacks have been called with `DLL_THREAD_DETACH` (it is ending).
+    pub detached: bool,
     /// Queued APCs (`apc.rs`), run by the thread's next alertable wait.
     pub apcs: std::collections::VecDeque<apc::Apc>,
     /// A `TransactNamedPipe`/`CallNamedPipeA` in the middle of its work (`transact.rs`).
@@ -841,6 +847,8 @@ impl<M: GuestMemory> Personality<M> for Win32 {
             tls_template: pe.tls_template,
             main_teb: 0,
             main_stack: (stack_base, MAIN_STACK_TOP),
+            tls_callbacks: pe.tls_callbacks.clone(),
+            thread_start: None,
             exit_code: None,
         };
         let slot = Self::teb_slot(&mut ps).unwrap_or(0);
@@ -865,6 +873,22 @@ impl<M: GuestMemory> Personality<M> for Win32 {
         code.push(0xB8); // mov eax, entry
         code.extend_from_slice(&pe.entry.to_le_bytes());
         code.extend_from_slice(&[0xFF, 0xE0]); // jmp eax
+                                               // Thread start code (with TLS callbacks): DLL_THREAD_ATTACH to each, then `ret` to the
+                                               // thread's function, which CreateThread put on the stack above the return stub.
+        if !pe.tls_callbacks.is_empty() {
+            while !code.len().is_multiple_of(16) {
+                code.push(0x90);
+            }
+            ps.thread_start = Some(TRAMPOLINE + code.len() as u32);
+            for &cb in &pe.tls_callbacks {
+                code.extend_from_slice(&[0x6A, 0x00, 0x6A, 0x02, 0x68]); // push 0; push 2; push base
+                code.extend_from_slice(&pe.image_base.to_le_bytes());
+                code.push(0xB8); // mov eax, cb
+                code.extend_from_slice(&cb.to_le_bytes());
+                code.extend_from_slice(&[0xFF, 0xD0]); // call eax
+            }
+            code.push(0xC3); // ret
+        }
         if code.len() as u32 > STUB_REGION - (TRAMPOLINE - STUB_BASE) {
             return Err(format!(
                 "too many TLS callbacks ({})",
@@ -915,6 +939,7 @@ impl<M: GuestMemory> Personality<M> for Win32 {
                 chain: None,
                 frames: Vec::new(),
                 retry_deadline: None,
+                detached: true,
                 apcs: std::collections::VecDeque::new(),
                 transact: None,
             },
