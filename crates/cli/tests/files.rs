@@ -93,6 +93,38 @@ fn folders_list_create_and_delete() {
 }
 
 #[test]
+fn rename_move_and_set_attributes() {
+    let (_top, root) = new_root();
+    let (_, trace) = run_guest("fs_ren", &root, &[]);
+    let d = root.join("tmp0/1");
+    assert_eq!(fs::read(d.join("sub/c.txt")).unwrap(), b"abc");
+    assert!(!d.join("a.txt").exists() && !d.join("b.txt").exists());
+    assert!(d.join("d2").is_dir() && !d.join("d").exists());
+    assert!(
+        d.join("x.txt").is_file(),
+        "a refused rename leaves the file"
+    );
+    let ro = fs::metadata(d.join("ro.txt")).unwrap();
+    assert!(ro.permissions().readonly());
+    let mtime = ro
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(mtime, 1_709_618_828, "2024-03-05 06:07:08 UTC");
+    let ops = file_ops(&trace);
+    for op in [
+        "70.10 rename 0",
+        "70.10 rename 10",
+        "70.10 rename 5",
+        "70.6 set_attributes 0",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "no {op} record in {ops:?}");
+    }
+}
+
+#[test]
 fn the_same_run_gives_the_same_trace() {
     let (_t1, r1) = new_root();
     let (_t2, r2) = new_root();

@@ -12,7 +12,7 @@ use ipcemu_kernel::{
     ThreadId, Wake,
 };
 use ipcemu_personality::{SpawnFailure, Spawned};
-use ipcemu_vfs::{Meta, VfsError};
+use ipcemu_vfs::{Meta, Vfs, VfsError};
 use std::any::Any;
 use std::collections::HashMap;
 
@@ -201,6 +201,59 @@ fn civil(secs: u64) -> (u32, u32, u32, u32, u32, u32) {
         (rem / 60 % 60) as u32,
         (rem % 60) as u32,
     )
+}
+
+/// Seconds since 1970 of a BDFE time and date (UTC): time bytes second, minute, hour; date
+/// bytes day, month, then the year as a word. `None` for a date or time out of range.
+fn bdfe_time(time: [u8; 4], date: [u8; 4]) -> Option<u64> {
+    let (s, mi, h) = (u64::from(time[0]), u64::from(time[1]), u64::from(time[2]));
+    let (d, m, y) = (
+        i64::from(date[0]),
+        i64::from(date[1]),
+        i64::from(u16::from_le_bytes([date[2], date[3]])),
+    );
+    if s > 59 || mi > 59 || h > 23 || !(1..=12).contains(&m) || !(1..=31).contains(&d) || y < 1970 {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days)
+        .ok()
+        .map(|days| days * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// 70.10's new name as a path: a name starting with `/` from the partition's root folder,
+/// another from the folder of `path`; `..` may not climb above the partition (the kernel's
+/// `getFullPath` fails then), and the result must name something inside it. `None`: error 5.
+fn rename_target(path: &str, new: &str) -> Option<String> {
+    let comps = Vfs::components(path).ok()?;
+    if comps.len() < 3 {
+        return None;
+    }
+    let mut out: Vec<String> = if new.starts_with('/') {
+        comps[..2].to_vec()
+    } else {
+        comps[..comps.len() - 1].to_vec()
+    };
+    for c in new.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if out.len() <= 2 {
+                    return None;
+                }
+                out.pop();
+            }
+            c => out.push(c.to_string()),
+        }
+    }
+    (out.len() > 2).then(|| format!("/{}", out.join("/")))
 }
 
 /// The 40-byte BDFE header of a file or folder.
@@ -392,7 +445,24 @@ impl Kolibri {
         if sub == 7 {
             return self.exec(k, t, cpu, &op, &path, b);
         }
-        let res = self.file_op(k, p, sub, a, b, c, buf, &path);
+        let res = if sub == 10 {
+            // 70.10: +16 points at the new name (function 80: in the name's encoding).
+            let new = {
+                let mem = &k.procs[p].mem;
+                if unicode {
+                    read_name(mem, buf, d(20))
+                } else {
+                    read_name70(mem, buf)
+                }
+            };
+            let new = match new {
+                Ok(n) => n,
+                Err(fault) => return bad(fault),
+            };
+            self.rename(&path, &new)
+        } else {
+            self.file_op(k, p, sub, a, b, c, buf, &path)
+        };
         Self::trace_file(k, t, &op, &path, res.eax as i64, res.bytes);
         if res.escape {
             Self::warn_escape(k, t, &path);
@@ -522,7 +592,42 @@ impl Kolibri {
                 Ok(()) => Res::code(0),
                 Err(e) => Res::fail(&e, false),
             },
+            6 => {
+                // The first 32 bytes of a BDFE: attributes (only read-only, bit 0, has a host
+                // meaning; folder and volume bits are not changed, the others are not kept),
+                // creation (not settable on the host), access and modification times.
+                let mut h = [0u8; 32];
+                if mem.read(buf, &mut h).is_err() {
+                    return Res::code(err::MEMORY_POINTER);
+                }
+                let w = |o: usize| [h[o], h[o + 1], h[o + 2], h[o + 3]];
+                let readonly = h[0] & 1 != 0;
+                let accessed = bdfe_time(w(16), w(20));
+                let modified = bdfe_time(w(24), w(28));
+                match vfs.set_info(path, readonly, accessed, modified) {
+                    Ok(()) => Res::code(0),
+                    Err(e) => Res::fail(&e, false),
+                }
+            }
             _ => Res::code(err::UNSUPPORTED_FS),
+        }
+    }
+
+    /// 70.10 / 80.10: rename or move `path` to `new` within its partition.
+    fn rename(&self, path: &str, new: &str) -> Res {
+        let Some(vfs) = self.opts.vfs.as_ref() else {
+            return Res::code(err::FILE_NOT_FOUND);
+        };
+        // Virtual folders (`/`, `/hd0`, `/hd0/1`) cannot be renamed.
+        if Vfs::components(path).is_ok_and(|c| c.len() < 3) {
+            return Res::code(err::ACCESS_DENIED);
+        }
+        let Some(to) = rename_target(path, new) else {
+            return Res::code(err::FILE_NOT_FOUND);
+        };
+        match vfs.rename(path, &to) {
+            Ok(()) => Res::code(0),
+            Err(e) => Res::fail(&e, false),
         }
     }
 
@@ -841,7 +946,16 @@ mod tests {
             (cpu.get(Reg::Eax), cpu.get(Reg::Ebx)),
             (err::END_OF_FILE, 4)
         );
-        let (_, cpu) = call(&mut k, &mut ko, t, 70, &block(6, 0, 0, 0, 0, "/sys/f"));
+        // 70.6 reads its 32 attribute bytes from the buffer: outside memory, 7.
+        let (_, cpu) = call(
+            &mut k,
+            &mut ko,
+            t,
+            70,
+            &block(6, 0, 0, 0, 0xfffff0, "/sys/f"),
+        );
+        assert_eq!(cpu.get(Reg::Eax), err::MEMORY_POINTER);
+        let (_, cpu) = call(&mut k, &mut ko, t, 70, &block(11, 0, 0, 0, 0, "/sys/f"));
         assert_eq!(cpu.get(Reg::Eax), err::UNSUPPORTED_FS);
     }
 

@@ -456,6 +456,55 @@ impl Vfs {
         fs::create_dir(&r.host).map_err(|e| io_err(&r.path, e))
     }
 
+    /// Rename or move `from` to `to` (a file or a folder). The new name must not exist, and
+    /// its folder must.
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let a = self.writable(from)?;
+        if !a.exists {
+            return Err(VfsError::NotFound(a.path));
+        }
+        let b = self.writable(to)?;
+        if b.exists {
+            return Err(VfsError::Denied(b.path, "the new name exists"));
+        }
+        fs::rename(&a.host, &b.host).map_err(|e| io_err(&a.path, e))
+    }
+
+    /// Set the read-only flag of an existing file or folder, and its access and modification
+    /// times (seconds since 1970; `None` leaves a time as it is).
+    pub fn set_info(
+        &self,
+        path: &str,
+        readonly: bool,
+        accessed: Option<u64>,
+        modified: Option<u64>,
+    ) -> Result<()> {
+        let r = self.writable(path)?;
+        if !r.exists {
+            return Err(VfsError::NotFound(r.path));
+        }
+        let m = fs::metadata(&r.host).map_err(|e| io_err(&r.path, e))?;
+        let mut perm = m.permissions();
+        if perm.readonly() != readonly {
+            perm.set_readonly(readonly);
+            fs::set_permissions(&r.host, perm).map_err(|e| io_err(&r.path, e))?;
+        }
+        let at = |s: u64| UNIX_EPOCH + std::time::Duration::from_secs(s);
+        let mut times = fs::FileTimes::new();
+        if let Some(a) = accessed {
+            times = times.set_accessed(at(a));
+        }
+        if let Some(m) = modified {
+            times = times.set_modified(at(m));
+        }
+        if accessed.is_some() || modified.is_some() {
+            fs::File::open(&r.host)
+                .and_then(|f| f.set_times(times))
+                .map_err(|e| io_err(&r.path, e))?;
+        }
+        Ok(())
+    }
+
     /// The host path of an existing file (to start it as a program).
     pub fn host_file(&self, path: &str) -> Result<PathBuf> {
         let r = self.existing(path)?;
