@@ -75,7 +75,7 @@ impl Win32 {
 
     /// From an alertable call now being handled: run thread `t`'s queued APCs, then return
     /// `WAIT_IO_COMPLETION` from the call (`after_call`: its esp and the stub's return). `None`
-    /// when nothing is queued.
+    /// when nothing is queued (also when the last one returned: `Cont::Apcs`).
     pub(crate) fn run_apcs<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
@@ -86,15 +86,7 @@ impl Win32 {
         let apc = self.threads.get_mut(&t)?.apcs.pop_front()?;
         self.clear_retry_deadline(t);
         let args = [apc.args[0], apc.args[1], apc.args[2], 0];
-        let cont = Cont::Apcs {
-            ret: WAIT_IO_COMPLETION,
-        };
-        Some(self.call_guest(k, t, cpu, apc.f, args, after_call, cont))
-    }
-
-    /// The next APC of thread `t`, to run when the one before it returned.
-    pub(crate) fn next_apc(&mut self, t: ThreadId) -> Option<Apc> {
-        self.threads.get_mut(&t)?.apcs.pop_front()
+        Some(self.call_guest(k, t, cpu, apc.f, args, after_call, Cont::Apcs))
     }
 
     /// `SleepEx(dwMilliseconds, bAlertable)`.
@@ -130,7 +122,7 @@ impl Win32 {
             return Ok(R::Out(ipcemu_kernel::Outcome::Block));
         }
         // Alertable: a restartable wait for an APC, until the (first) deadline.
-        let deadline = (ms != crate::api::INFINITE).then(|| self.retry_deadline(k, t, ms));
+        let deadline = self.wait_deadline(k, t, ms);
         if deadline.is_some_and(|d| k.now_ns() >= d) {
             self.clear_retry_deadline(t);
             return Ok(R::Val(0));

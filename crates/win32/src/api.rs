@@ -194,6 +194,20 @@ pub fn lookup_wide(dll: &str, name: &str) -> Option<(Func, bool)> {
         .map(|f| (f, true))
 }
 
+/// The `n` handles of an array at `at` in thread `t`'s memory (`what` names it in a fault).
+fn read_handles<M: GuestMemory>(
+    k: &mut Kernel<M>,
+    t: ThreadId,
+    at: u32,
+    n: u32,
+    what: &str,
+) -> Result<Vec<u32>, GuestFault> {
+    let m = k.mem_of(t);
+    (0..n)
+        .map(|i| m.read_u32(at.wrapping_add(4 * i)).map_err(bad_ptr(what)))
+        .collect()
+}
+
 /// Read a NUL-terminated UTF-16 string (at most 4096 units).
 pub(crate) fn wstr<M: GuestMemory>(
     k: &mut Kernel<M>,
@@ -695,6 +709,10 @@ impl Win32 {
         (self.objs.get(o)?.kind.type_name() == want).then_some(o)
     }
 
+    /// `WaitForSingleObject(Ex)`, `WaitForMultipleObjects(Ex)` and, with `iw`,
+    /// `MsgWaitForMultipleObjects(Ex)` (objects as `WaitForMultipleObjects` waits for them, or
+    /// queue input; with `all`: every object and input). `alertable`: the caller's CPU, to run
+    /// queued APCs.
     #[allow(clippy::too_many_arguments)]
     fn wait<M: GuestMemory>(
         &mut self,
@@ -705,6 +723,7 @@ impl Win32 {
         hs: &[u32],
         all: bool,
         ms: u32,
+        iw: Option<InputWait>,
         alertable: Option<&mut dyn Cpu>,
     ) -> Ret {
         let mut objs = Vec::with_capacity(hs.len());
@@ -728,7 +747,7 @@ impl Win32 {
             }
         }
         let h0 = hs.first().copied().unwrap_or(0);
-        if let Some(r) = self.objs.try_wait(t, &objs, all) {
+        if let Some(r) = self.try_wait_input(k, t, &objs, all, iw.as_ref()) {
             self.rec(k, t, op, objs.first().copied(), h0, r as i64);
             return Ok(R::Val(r));
         }
@@ -757,128 +776,15 @@ impl Win32 {
             all,
             op,
             ms,
-            input: None,
+            input: iw.map(|x| x.mask),
         };
         self.rec(k, t, op, objs.first().copied(), h0, -1);
         let restart = is_alertable.then_some(self.at);
-        self.block_on(k, t, objs, all, ms, text, restart);
+        self.block_on(k, t, objs, all, ms, text, restart, iw);
         Ok(R::Out(Outcome::Block))
     }
 
-    /// `MsgWaitForMultipleObjects(Ex)`: objects as `WaitForMultipleObjects` waits for them,
-    /// or queue input (with `all`: every object and input).
-    #[allow(clippy::too_many_arguments)]
-    fn msg_wait<M: GuestMemory>(
-        &mut self,
-        k: &mut Kernel<M>,
-        t: ThreadId,
-        p: ProcId,
-        op: &'static str,
-        hs: &[u32],
-        all: bool,
-        ms: u32,
-        iw: InputWait,
-        alertable: Option<&mut dyn Cpu>,
-    ) -> Ret {
-        let mut objs = Vec::with_capacity(hs.len());
-        for &h in hs {
-            match self.obj_of(p, t, h).filter(|&o| self.objs.waitable(o)) {
-                Some(o) => objs.push(o),
-                None => {
-                    self.set_err(k, t, ERROR_INVALID_HANDLE);
-                    self.rec(k, t, op, None, h, WAIT_FAILED as i64);
-                    return Ok(R::Val(WAIT_FAILED));
-                }
-            }
-        }
-        let mut s = objs.clone();
-        s.sort_unstable();
-        s.dedup();
-        if all && s.len() != objs.len() {
-            self.set_err(k, t, ERROR_INVALID_PARAMETER);
-            return Ok(R::Val(WAIT_FAILED));
-        }
-        let h0 = hs.first().copied().unwrap_or(0);
-        let now = k.now_ns();
-        let ready = self.input_ready(t, &iw, now);
-        let got = if all {
-            let every = objs.iter().all(|&o| self.objs.signaled(o, t));
-            if ready && every {
-                self.objs.try_wait(t, &objs, true)
-            } else {
-                None
-            }
-        } else {
-            self.objs
-                .try_wait(t, &objs, false)
-                .or(ready.then_some(iw.result))
-        };
-        if let Some(r) = got {
-            self.rec(k, t, op, objs.first().copied(), h0, r as i64);
-            return Ok(R::Val(r));
-        }
-        let is_alertable = alertable.is_some();
-        if let Some(cpu) = alertable {
-            let after_call = (cpu.get(Reg::Esp), self.at.wrapping_add(2));
-            if let Some(r) = self.run_apcs(k, t, cpu, after_call) {
-                self.rec(
-                    k,
-                    t,
-                    op,
-                    objs.first().copied(),
-                    h0,
-                    WAIT_IO_COMPLETION as i64,
-                );
-                return r;
-            }
-        }
-        if ms == 0 {
-            self.rec(k, t, op, objs.first().copied(), h0, WAIT_TIMEOUT as i64);
-            return Ok(R::Val(WAIT_TIMEOUT));
-        }
-        let alertable = is_alertable.then_some(self.at);
-        // A timer that comes due is input too (QS_TIMER): the wait ends then, unless it also
-        // needs every object.
-        let user = (ms != INFINITE).then(|| now + u64::from(ms) * 1_000_000);
-        let timer = if iw.mask & QS_TIMER != 0 && !all {
-            self.next_timer_due(t, 0, 0, 0)
-        } else {
-            None
-        };
-        let (deadline, at_deadline) = match (user, timer) {
-            (Some(u), Some(d)) if d < u => (Some(d), iw.result),
-            (None, Some(d)) => (Some(d), iw.result),
-            (u, _) => (u, WAIT_TIMEOUT),
-        };
-        let text = WaitText::Objects {
-            labels: objs.iter().map(|&o| self.objs.label_shared(o)).collect(),
-            all,
-            op,
-            ms,
-            input: Some(iw.mask),
-        };
-        self.rec(k, t, op, objs.first().copied(), h0, -1);
-        self.next_wait += 1;
-        let id = self.next_wait;
-        self.waiters.push(Waiter {
-            t,
-            id,
-            objs,
-            all,
-            input: Some(iw),
-            alertable,
-        });
-        k.block_current_on(
-            WaitBlocker {
-                id,
-                text,
-                at_deadline,
-            },
-            deadline,
-        );
-        Ok(R::Out(Outcome::Block))
-    }
-
+    /// Block on `objs` (and, with `input`, the queue) for `ms` (`INFINITE`: no time-out).
     #[allow(clippy::too_many_arguments)]
     fn block_on<M: GuestMemory>(
         &mut self,
@@ -889,19 +795,32 @@ impl Win32 {
         ms: u32,
         text: WaitText,
         alertable: Option<u32>,
+        input: Option<InputWait>,
     ) {
         self.next_wait += 1;
         let id = self.next_wait;
-        let deadline = (ms != INFINITE).then(|| k.now_ns() + ms as u64 * 1_000_000);
+        let user = (ms != INFINITE).then(|| k.now_ns() + u64::from(ms) * 1_000_000);
+        // A timer that comes due is input too (QS_TIMER): the wait ends then, unless it also
+        // needs every object.
+        let timer = match input {
+            Some(iw) if iw.mask & QS_TIMER != 0 && !all => {
+                self.next_timer_due(t, 0, 0, 0).map(|d| (d, iw.result))
+            }
+            _ => None,
+        };
+        let (deadline, at_deadline) = match (user, timer) {
+            (Some(u), Some((d, r))) if d < u => (Some(d), r),
+            (None, Some((d, r))) => (Some(d), r),
+            (u, _) => (u, WAIT_TIMEOUT),
+        };
         self.waiters.push(Waiter {
             t,
             id,
             objs,
             all,
-            input: None,
+            input,
             alertable,
         });
-        let at_deadline = WAIT_TIMEOUT;
         k.block_current_on(
             WaitBlocker {
                 id,
@@ -1240,21 +1159,14 @@ impl Win32 {
                     self.set_err(k, t, ERROR_INVALID_PARAMETER);
                     return Ok(R::Val(WAIT_FAILED));
                 }
-                let mut hs = Vec::with_capacity(a[0] as usize);
-                for i in 0..a[0] {
-                    hs.push(
-                        k.mem_of(t)
-                            .read_u32(a[1].wrapping_add(4 * i))
-                            .map_err(bad_ptr("MsgWaitForMultipleObjects: pHandles"))?,
-                    );
-                }
+                let hs = read_handles(k, t, a[1], a[0], "MsgWaitForMultipleObjects: pHandles")?;
                 let iw = InputWait {
                     mask,
                     available,
                     result: WAIT_OBJECT_0 + a[0],
                 };
                 let alertable = if alert { Some(cpu) } else { None };
-                return self.msg_wait(k, t, p, op, &hs, all, ms, iw, alertable);
+                return self.wait(k, t, p, op, &hs, all, ms, Some(iw), alertable);
             }
             // ----- objects ------------------------------------------------------------------
             CreateEventA => {
@@ -1368,55 +1280,43 @@ impl Win32 {
                 R::Val(1)
             }
             WaitForSingleObject => {
-                return self.wait(k, t, p, "WaitForSingleObject", &[a[0]], false, a[1], None)
-            }
-            WaitForMultipleObjects => {
-                let n = a[0];
-                if n == 0 || n > MAXIMUM_WAIT_OBJECTS {
-                    self.set_err(k, t, ERROR_INVALID_PARAMETER);
-                    return Ok(R::Val(WAIT_FAILED));
-                }
-                let mut hs = Vec::with_capacity(n as usize);
-                for i in 0..n {
-                    hs.push(
-                        k.mem_of(t)
-                            .read_u32(a[1].wrapping_add(4 * i))
-                            .map_err(bad_ptr("WaitForMultipleObjects: lpHandles"))?,
-                    );
-                }
                 return self.wait(
                     k,
                     t,
                     p,
-                    "WaitForMultipleObjects",
-                    &hs,
-                    a[2] != 0,
-                    a[3],
+                    "WaitForSingleObject",
+                    &[a[0]],
+                    false,
+                    a[1],
                     None,
-                );
+                    None,
+                )
             }
-            WaitForMultipleObjectsEx => {
+            WaitForMultipleObjects | WaitForMultipleObjectsEx => {
+                // (nCount, lpHandles, bWaitAll, dwMilliseconds[, bAlertable])
                 let n = a[0];
                 if n == 0 || n > MAXIMUM_WAIT_OBJECTS {
                     self.set_err(k, t, ERROR_INVALID_PARAMETER);
                     return Ok(R::Val(WAIT_FAILED));
                 }
-                let mut hs = Vec::with_capacity(n as usize);
-                for i in 0..n {
-                    hs.push(
-                        k.mem_of(t)
-                            .read_u32(a[1].wrapping_add(4 * i))
-                            .map_err(bad_ptr("WaitForMultipleObjectsEx: lpHandles"))?,
-                    );
-                }
-                let alertable = if a[4] != 0 { Some(cpu) } else { None };
-                let op = "WaitForMultipleObjectsEx";
-                return self.wait(k, t, p, op, &hs, a[2] != 0, a[3], alertable);
+                let op = f.name();
+                let what = if f == WaitForMultipleObjects {
+                    "WaitForMultipleObjects: lpHandles"
+                } else {
+                    "WaitForMultipleObjectsEx: lpHandles"
+                };
+                let hs = read_handles(k, t, a[1], n, what)?;
+                let alertable = if f == WaitForMultipleObjectsEx && a[4] != 0 {
+                    Some(cpu)
+                } else {
+                    None
+                };
+                return self.wait(k, t, p, op, &hs, a[2] != 0, a[3], None, alertable);
             }
             WaitForSingleObjectEx => {
                 let alertable = if a[2] != 0 { Some(cpu) } else { None };
                 let op = "WaitForSingleObjectEx";
-                return self.wait(k, t, p, op, &[a[0]], false, a[1], alertable);
+                return self.wait(k, t, p, op, &[a[0]], false, a[1], None, alertable);
             }
             SleepEx => return self.sleep_ex(k, t, cpu, &a),
             QueueUserAPC => {
@@ -1632,6 +1532,7 @@ impl Win32 {
                     false,
                     INFINITE,
                     WaitText::Text(format!("waits for the critical section at {:#x}", a[0])),
+                    None,
                     None,
                 );
                 R::Out(Outcome::Block)

@@ -18,7 +18,7 @@ use crate::pipes::{State, MAX_WRITE};
 use crate::{bad_ptr, Block, PendingSpawn, Res, SpawnCtx, TimeoutFail, Win32, NAME};
 use ipcemu_kernel::{
     Cpu, Endpoint, ExitStatus, GuestMemory, Kernel, Message, MsgKind, Outcome, ProcId, Reg,
-    ThreadId, Verdict, Wake,
+    ThreadId, Wake,
 };
 use ipcemu_personality::{SpawnFailure, Spawned};
 
@@ -58,6 +58,24 @@ pub(crate) enum WriteRes {
     Fail(u32),
     /// Wait for room in this pipe.
     Wait(u32),
+}
+
+/// The `len` bytes at `at` that a write sends (`what` names the buffer in a fault), copied
+/// before anything else; `None` when `len` passes `MAX_WRITE` (the call then fails with
+/// `ERROR_NOT_ENOUGH_MEMORY` without the host allocating it).
+pub(crate) fn write_bytes<M: GuestMemory>(
+    k: &mut Kernel<M>,
+    t: ThreadId,
+    at: u32,
+    len: u32,
+    what: &str,
+) -> Result<Option<Vec<u8>>, ipcemu_kernel::GuestFault> {
+    if len as usize > MAX_WRITE {
+        return Ok(None);
+    }
+    let mut data = vec![0u8; len as usize];
+    k.mem_of(t).read(at, &mut data).map_err(bad_ptr(what))?;
+    Ok(Some(data))
 }
 
 /// Whether the name is a named pipe's (`\\.\pipe\...`).
@@ -159,6 +177,21 @@ impl Win32 {
                 }
             },
             None => now + ms as u64 * 1_000_000,
+        }
+    }
+
+    /// The deadline of a restartable call with a time-out of `ms`: now for 0, none for
+    /// `INFINITE`, else the one it set the first time ([`Self::retry_deadline`]).
+    pub(crate) fn wait_deadline<M: GuestMemory>(
+        &mut self,
+        k: &Kernel<M>,
+        t: ThreadId,
+        ms: u32,
+    ) -> Option<u64> {
+        match ms {
+            0 => Some(k.now_ns()),
+            INFINITE => None,
+            _ => Some(self.retry_deadline(k, t, ms)),
         }
     }
 
@@ -293,15 +326,10 @@ impl Win32 {
         };
         // A pending overlapped write finishing for another thread's call cannot be held (the
         // call a hold would repeat is not its own): a Delay counts as Allow then.
-        let verdict = if self.io_busy {
-            k.transmit_now(&mut m)
-        } else {
-            k.transmit(&mut m)
-        };
-        match verdict {
-            Verdict::Allow => k.trace_queued(&m),
-            Verdict::Deny(_) => return WriteRes::Fail(ERROR_ACCESS_DENIED),
-            Verdict::Drop(_) | Verdict::Delay(_) => return WriteRes::Done(data.len() as u32),
+        match crate::transmit_queued(k, &mut m, self.io_busy) {
+            Ok(true) => {}
+            Ok(false) => return WriteRes::Done(data.len() as u32),
+            Err(e) => return WriteRes::Fail(e),
         }
         if let Some(pp) = self.pipes.pipes.get_mut(&id) {
             pp.chans[c].write(&m.data, message);
@@ -319,15 +347,10 @@ impl Win32 {
         cpu: &mut dyn Cpu,
         a: &[u32; 12],
     ) -> Ret {
-        let len = a[2] as usize;
-        if len > MAX_WRITE {
+        let Some(buf) = write_bytes(k, t, a[1], a[2], "WriteFile: lpBuffer")? else {
             self.set_err(k, t, ERROR_NOT_ENOUGH_MEMORY);
             return Ok(R::Val(0));
-        }
-        let mut buf = vec![0u8; len];
-        k.mem_of(t)
-            .read(a[1], &mut buf)
-            .map_err(bad_ptr("WriteFile: lpBuffer"))?;
+        };
         let h = self.std_alias(p, a[0]);
         if a[4] != 0 {
             if let Some(o) = self.obj_of(p, t, h).filter(|&o| self.is_overlapped(o)) {

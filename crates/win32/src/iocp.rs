@@ -14,9 +14,7 @@ use crate::api::{Ret, ERROR_INVALID_HANDLE, ERROR_INVALID_PARAMETER, INVALID_HAN
 use crate::io::ERROR_NOT_ENOUGH_QUOTA;
 use crate::objects::{Kind, ObjId, WAIT_TIMEOUT};
 use crate::{bad_ptr, Res, Win32};
-use ipcemu_kernel::{
-    Cpu, Endpoint, GuestMemory, Kernel, Message, MsgKind, ProcId, ThreadId, Verdict,
-};
+use ipcemu_kernel::{Cpu, Endpoint, GuestMemory, Kernel, Message, MsgKind, ProcId, ThreadId};
 
 /// Packets one port holds at most (a guest cannot grow host memory without bound).
 pub const MAX_PACKETS: usize = 1 << 16;
@@ -38,6 +36,12 @@ impl Win32 {
     /// The port and key pipe end `o` is associated with.
     pub(crate) fn port_of(&self, o: ObjId) -> Option<(ObjId, u32)> {
         self.ports.get(&o).copied()
+    }
+
+    /// The completion port behind handle `h` of thread `t`.
+    fn port_handle(&self, p: ProcId, t: ThreadId, h: u32) -> Option<ObjId> {
+        self.obj_of(p, t, h)
+            .filter(|&o| matches!(self.objs.get(o).map(|x| &x.kind), Some(Kind::Port { .. })))
     }
 
     /// Add a packet to port `port` and wake the threads waiting on it (false: the port is
@@ -69,21 +73,20 @@ impl Win32 {
             me.set_err(k, t, e);
             Ok(R::Val(0))
         };
-        let port_obj = |me: &Self, h: u32| {
-            me.obj_of(p, t, h)
-                .filter(|&o| matches!(me.objs.get(o).map(|x| &x.kind), Some(Kind::Port { .. })))
-        };
-        if file == INVALID_HANDLE_VALUE {
-            if existing != 0 {
-                return fail(self, k, ERROR_INVALID_PARAMETER);
-            }
-            let o = self.objs.create(
+        let new_port = |me: &mut Self| {
+            let o = me.objs.create(
                 None,
                 Kind::Port {
                     queue: Default::default(),
                 },
             );
-            return Ok(R::Val(self.new_handle(p, o)));
+            (o, me.new_handle(p, o))
+        };
+        if file == INVALID_HANDLE_VALUE {
+            if existing != 0 {
+                return fail(self, k, ERROR_INVALID_PARAMETER);
+            }
+            return Ok(R::Val(new_port(self).1));
         }
         let Some(fo) = self.obj_of(p, t, file) else {
             return fail(self, k, ERROR_INVALID_HANDLE);
@@ -93,15 +96,9 @@ impl Win32 {
             return fail(self, k, ERROR_INVALID_PARAMETER);
         }
         let (port, h) = if existing == 0 {
-            let o = self.objs.create(
-                None,
-                Kind::Port {
-                    queue: Default::default(),
-                },
-            );
-            (o, self.new_handle(p, o))
+            new_port(self)
         } else {
-            match port_obj(self, existing) {
+            match self.port_handle(p, t, existing) {
                 Some(o) => (o, existing),
                 None => return fail(self, k, ERROR_INVALID_HANDLE),
             }
@@ -120,17 +117,10 @@ impl Win32 {
         p: ProcId,
         a: &[u32; 12],
     ) -> Ret {
-        let Some(port) = self.obj_of(p, t, a[0]) else {
+        let Some(port) = self.port_handle(p, t, a[0]) else {
             self.set_err(k, t, ERROR_INVALID_HANDLE);
             return Ok(R::Val(0));
         };
-        if !matches!(
-            self.objs.get(port).map(|x| &x.kind),
-            Some(Kind::Port { .. })
-        ) {
-            self.set_err(k, t, ERROR_INVALID_HANDLE);
-            return Ok(R::Val(0));
-        }
         let full = matches!(
             self.objs.get(port).map(|x| &x.kind),
             Some(Kind::Port { queue }) if queue.len() >= MAX_PACKETS
@@ -164,20 +154,15 @@ impl Win32 {
             reply_to: None,
             area_offset: None,
         };
-        match k.transmit(&mut m) {
-            Verdict::Allow => k.trace_queued(&m),
-            Verdict::Deny(_) => {
-                self.set_err(k, t, crate::api::ERROR_ACCESS_DENIED);
+        match crate::transmit_queued(k, &mut m, false) {
+            Ok(true) => {}
+            Ok(false) => return Ok(R::Val(1)),
+            Err(e) => {
+                self.set_err(k, t, e);
                 return Ok(R::Val(0));
             }
-            Verdict::Drop(_) | Verdict::Delay(_) => return Ok(R::Val(1)),
         }
-        let w = |i: usize, d: u32| {
-            m.data
-                .get(4 * i..4 * i + 4)
-                .and_then(|b| b.try_into().ok())
-                .map_or(d, u32::from_le_bytes)
-        };
+        let w = |i: usize, d: u32| crate::data_word(&m.data, i, d);
         let pk = Packet {
             bytes: w(0, a[1]),
             key: w(1, a[2]),
@@ -202,10 +187,7 @@ impl Win32 {
     ) -> Ret {
         let (bytes_p, key_p, ov_p, ms) = (a[1], a[2], a[3], a[4]);
         let e = bad_ptr("GetQueuedCompletionStatus");
-        let port = self
-            .obj_of(p, t, a[0])
-            .filter(|&o| matches!(self.objs.get(o).map(|x| &x.kind), Some(Kind::Port { .. })));
-        let Some(port) = port else {
+        let Some(port) = self.port_handle(p, t, a[0]) else {
             self.clear_retry_deadline(t);
             self.set_err(k, t, ERROR_INVALID_HANDLE);
             return Ok(R::Val(0));
@@ -227,11 +209,7 @@ impl Win32 {
             self.set_err(k, t, err);
             return Ok(R::Val(0));
         }
-        let deadline = match ms {
-            0 => Some(k.now_ns()),
-            crate::api::INFINITE => None,
-            _ => Some(self.retry_deadline(k, t, ms)),
-        };
+        let deadline = self.wait_deadline(k, t, ms);
         if deadline.is_some_and(|d| k.now_ns() >= d) {
             self.clear_retry_deadline(t);
             k.mem_of(t).write_u32(ov_p, 0).map_err(&e)?;
@@ -256,10 +234,7 @@ impl Win32 {
     ) -> Ret {
         let (entries, count, removed, ms) = (a[1], a[2], a[3], a[4]);
         let e = bad_ptr("GetQueuedCompletionStatusEx");
-        let port = self
-            .obj_of(p, t, a[0])
-            .filter(|&o| matches!(self.objs.get(o).map(|x| &x.kind), Some(Kind::Port { .. })));
-        let Some(port) = port else {
+        let Some(port) = self.port_handle(p, t, a[0]) else {
             self.clear_retry_deadline(t);
             self.set_err(k, t, ERROR_INVALID_HANDLE);
             return Ok(R::Val(0));
@@ -290,11 +265,7 @@ impl Win32 {
             m.write_u32(removed, taken.len() as u32).map_err(&e)?;
             return Ok(R::Val(1));
         }
-        let deadline = match ms {
-            0 => Some(k.now_ns()),
-            crate::api::INFINITE => None,
-            _ => Some(self.retry_deadline(k, t, ms)),
-        };
+        let deadline = self.wait_deadline(k, t, ms);
         if deadline.is_some_and(|d| k.now_ns() >= d) {
             self.clear_retry_deadline(t);
             k.mem_of(t).write_u32(removed, 0).map_err(&e)?;

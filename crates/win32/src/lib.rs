@@ -452,26 +452,7 @@ impl Win32 {
                     continue;
                 }
                 let (t, objs, all, input) = (w.t, w.objs.clone(), w.all, w.input);
-                let got = match input {
-                    None => self.objs.try_wait(t, &objs, all),
-                    // MsgWaitForMultipleObjects(Ex): with MWMO_WAITALL every object and input
-                    // too; otherwise an object (the lowest index first) or input.
-                    Some(iw) => {
-                        let ready = self.input_ready(t, &iw, k.now_ns());
-                        if all {
-                            let every = objs.iter().all(|&o| self.objs.signaled(o, t));
-                            if ready && every {
-                                self.objs.try_wait(t, &objs, true)
-                            } else {
-                                None
-                            }
-                        } else {
-                            self.objs
-                                .try_wait(t, &objs, false)
-                                .or(ready.then_some(iw.result))
-                        }
-                    }
-                };
+                let got = self.try_wait_input(k, t, &objs, all, input.as_ref());
                 if let Some(r) = got {
                     self.waiters.remove(i);
                     k.wake(t, ipcemu_kernel::Wake::Eax(r));
@@ -483,6 +464,35 @@ impl Win32 {
             if !progress {
                 break;
             }
+        }
+    }
+
+    /// Try to satisfy a wait now: on `objs` as `Objects::try_wait`, or, with `iw`
+    /// (`MsgWaitForMultipleObjects`), with queue input too: under `all` every object and
+    /// input, otherwise an object (the lowest index first) or input.
+    pub(crate) fn try_wait_input<M: GuestMemory>(
+        &mut self,
+        k: &Kernel<M>,
+        t: ThreadId,
+        objs: &[ObjId],
+        all: bool,
+        iw: Option<&objects::InputWait>,
+    ) -> Option<u32> {
+        let Some(iw) = iw else {
+            return self.objs.try_wait(t, objs, all);
+        };
+        let ready = self.input_ready(t, iw, k.now_ns());
+        if all {
+            let every = objs.iter().all(|&o| self.objs.signaled(o, t));
+            if ready && every {
+                self.objs.try_wait(t, objs, true)
+            } else {
+                None
+            }
+        } else {
+            self.objs
+                .try_wait(t, objs, false)
+                .or(ready.then_some(iw.result))
         }
     }
 
@@ -593,6 +603,41 @@ impl Win32 {
             }
         }
     }
+}
+
+/// Pass a message the personality then queues for its receiver on the kernel's path:
+/// `Ok(true)`: deliver it (as the hooks left it; a `queued` message gets its `send` record
+/// here); `Ok(false)`: a hook dropped or held it (the sender sees success, nothing arrives);
+/// `Err(ERROR_ACCESS_DENIED)`: a hook denied it. `now`: it cannot be held (a `Delay` counts
+/// as `Allow`).
+pub(crate) fn transmit_queued<M: GuestMemory>(
+    k: &mut Kernel<M>,
+    m: &mut ipcemu_kernel::Message,
+    now: bool,
+) -> Result<bool, u32> {
+    let verdict = if now {
+        k.transmit_now(m)
+    } else {
+        k.transmit(m)
+    };
+    match verdict {
+        ipcemu_kernel::Verdict::Allow => {
+            if m.kind == ipcemu_kernel::MsgKind::Queued {
+                k.trace_queued(m);
+            }
+            Ok(true)
+        }
+        ipcemu_kernel::Verdict::Deny(_) => Err(api::ERROR_ACCESS_DENIED),
+        ipcemu_kernel::Verdict::Drop(_) | ipcemu_kernel::Verdict::Delay(_) => Ok(false),
+    }
+}
+
+/// Word `i` (little-endian) of a message's payload as the hooks left it, or `d` when a hook
+/// made the payload shorter.
+pub(crate) fn data_word(data: &[u8], i: usize, d: u32) -> u32 {
+    data.get(4 * i..4 * i + 4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(d, u32::from_le_bytes)
 }
 
 fn import_label(i: &ipcemu_loader::pe::PeImport) -> String {

@@ -13,14 +13,16 @@ use crate::api::{Ret, ERROR_ACCESS_DENIED, ERROR_INVALID_HANDLE, ERROR_INVALID_P
 use crate::io::{WriteRes, ERROR_INVALID_NAME, ERROR_NOT_ENOUGH_QUOTA, ERROR_SEM_TIMEOUT};
 use crate::objects::{Kind, ObjId};
 use crate::{bad_ptr, Res, Win32, NAME};
-use ipcemu_kernel::{
-    Cpu, Endpoint, GuestMemory, Kernel, Message, MsgKind, ProcId, ThreadId, Verdict,
-};
+use ipcemu_kernel::{Cpu, Endpoint, GuestMemory, Kernel, Message, MsgKind, ProcId, ThreadId};
 use std::collections::{HashMap, VecDeque};
 
 const ERROR_ALREADY_EXISTS: u32 = 183;
 const ERROR_INSUFFICIENT_BUFFER: u32 = 122;
 const MAILSLOT_WAIT_FOREVER: u32 = 0xFFFF_FFFF;
+const _: () = assert!(
+    MAILSLOT_WAIT_FOREVER == crate::api::INFINITE,
+    "read waits share the restart deadline"
+);
 const MAILSLOT_NO_MESSAGE: u32 = 0xFFFF_FFFF;
 /// Messages one mailslot holds at most (a guest cannot grow host memory without bound; a
 /// write past it fails with `ERROR_NOT_ENOUGH_QUOTA`).
@@ -178,10 +180,10 @@ impl Win32 {
             reply_to: None,
             area_offset: None,
         };
-        match k.transmit(&mut m) {
-            Verdict::Allow => k.trace_queued(&m),
-            Verdict::Deny(_) => return Some(WriteRes::Fail(ERROR_ACCESS_DENIED)),
-            Verdict::Drop(_) | Verdict::Delay(_) => return Some(WriteRes::Done(data.len() as u32)),
+        match crate::transmit_queued(k, &mut m, false) {
+            Ok(true) => {}
+            Ok(false) => return Some(WriteRes::Done(data.len() as u32)),
+            Err(e) => return Some(WriteRes::Fail(e)),
         }
         if let Some(ms) = self.mailslots.slots.get_mut(&id) {
             ms.bytes += m.data.len();
@@ -243,11 +245,8 @@ impl Win32 {
         }
         let timeout = ms.timeout;
         let label = ms.name.clone();
-        if timeout == 0 {
-            return Some(fail(self, k, ERROR_SEM_TIMEOUT));
-        }
-        let deadline =
-            (timeout != MAILSLOT_WAIT_FOREVER).then(|| self.retry_deadline(k, t, timeout));
+        // 0 fails at once; MAILSLOT_WAIT_FOREVER is INFINITE.
+        let deadline = self.wait_deadline(k, t, timeout);
         if deadline.is_some_and(|d| k.now_ns() >= d) {
             return Some(fail(self, k, ERROR_SEM_TIMEOUT));
         }

@@ -170,14 +170,10 @@ impl Win32 {
         let op = if read {
             IoOp::Read { buf, n }
         } else {
-            if n as usize > crate::pipes::MAX_WRITE {
+            let Some(data) = crate::io::write_bytes(k, t, buf, n, "WriteFileEx: lpBuffer")? else {
                 self.set_err(k, t, crate::api::ERROR_NOT_ENOUGH_MEMORY);
                 return Ok(R::Val(0));
-            }
-            let mut data = vec![0u8; n as usize];
-            k.mem_of(t)
-                .read(buf, &mut data)
-                .map_err(bad_ptr("WriteFileEx: lpBuffer"))?;
+            };
             IoOp::Write { data }
         };
         self.start_io_with(k, t, p, h, obj, ov, 0, op, Some(routine))

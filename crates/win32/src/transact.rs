@@ -44,6 +44,19 @@ struct Bufs {
     read: u32,
 }
 
+impl Bufs {
+    /// Arguments 1..=5 of both calls.
+    fn of(a: &[u32; 12]) -> Self {
+        Bufs {
+            inp: a[1],
+            inlen: a[2],
+            out: a[3],
+            outsize: a[4],
+            read: a[5],
+        }
+    }
+}
+
 impl Win32 {
     /// `TransactNamedPipe(h, lpInBuffer, nIn, lpOutBuffer, nOut, lpBytesRead, lpOverlapped)`.
     pub(crate) fn transact_named_pipe<M: GuestMemory>(
@@ -54,13 +67,7 @@ impl Win32 {
         cpu: &mut dyn Cpu,
         a: &[u32; 12],
     ) -> Ret {
-        let b = Bufs {
-            inp: a[1],
-            inlen: a[2],
-            out: a[3],
-            outsize: a[4],
-            read: a[5],
-        };
+        let b = Bufs::of(a);
         let Some(o) = self.obj_of(p, t, a[0]) else {
             return self.transact_end(k, t, None, b, Err(ERROR_INVALID_HANDLE));
         };
@@ -76,13 +83,7 @@ impl Win32 {
         cpu: &mut dyn Cpu,
         a: &[u32; 12],
     ) -> Ret {
-        let b = Bufs {
-            inp: a[1],
-            inlen: a[2],
-            out: a[3],
-            outsize: a[4],
-            read: a[5],
-        };
+        let b = Bufs::of(a);
         if let Some(x) = self.transact_state(t).filter(|x| x.owned) {
             return self.transact_on(k, t, p, cpu, x.obj, 0, b, 0, true);
         }
@@ -201,13 +202,10 @@ impl Win32 {
             if unread {
                 return end(self, k, Err(ERROR_PIPE_BUSY));
             }
-            if b.inlen as usize > crate::pipes::MAX_WRITE {
+            let what = "TransactNamedPipe: lpInBuffer";
+            let Some(data) = crate::io::write_bytes(k, t, b.inp, b.inlen, what)? else {
                 return end(self, k, Err(ERROR_NOT_ENOUGH_MEMORY));
-            }
-            let mut data = vec![0u8; b.inlen as usize];
-            k.mem_of(t)
-                .read(b.inp, &mut data)
-                .map_err(bad_ptr("TransactNamedPipe: lpInBuffer"))?;
+            };
             match self.write_obj(k, t, p, o, h, &data) {
                 WriteRes::Done(_) => {}
                 WriteRes::Fail(e) => return end(self, k, Err(e)),

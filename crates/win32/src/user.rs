@@ -251,9 +251,9 @@ pub(crate) enum Cont {
         hwnd: u32,
         msg: u32,
     },
-    /// An APC returned (`apc.rs`): run the next one, or return `ret` (`WAIT_IO_COMPLETION`)
-    /// from the alertable call.
-    Apcs { ret: u32 },
+    /// An APC returned (`apc.rs`): run the next one, or return `WAIT_IO_COMPLETION` from the
+    /// alertable call.
+    Apcs,
     /// `SendMessageTimeoutA` to a window of the caller's own thread: its result goes to
     /// `lpdwResult` (`out`, 0: none) and the call returns TRUE.
     ReturnVia { out: u32 },
@@ -362,13 +362,9 @@ impl Win32 {
                 self.call_guest(k, t, cpu, f, args, frame, Cont::ReturnVia { out: 0 })
                     .map(out)
             }
-            Cont::Apcs { ret: r } => match self.next_apc(t) {
-                Some(apc) => {
-                    let args = [apc.args[0], apc.args[1], apc.args[2], 0];
-                    self.call_guest(k, t, cpu, apc.f, args, frame, Cont::Apcs { ret: r })
-                        .map(out)
-                }
-                None => ret(cpu, r),
+            Cont::Apcs => match self.run_apcs(k, t, cpu, frame) {
+                Some(r) => r.map(out),
+                None => ret(cpu, crate::apc::WAIT_IO_COMPLETION),
             },
             Cont::ReturnVia { out } => {
                 if out != 0 {
@@ -462,11 +458,7 @@ impl Win32 {
         // The answer is given as the window procedure returns: it cannot be held.
         let v = k.transmit_now(&mut m);
         let r = match v {
-            Verdict::Allow => m
-                .data
-                .get(..4)
-                .and_then(|b| b.try_into().ok())
-                .map_or(result, u32::from_le_bytes),
+            Verdict::Allow => crate::data_word(&m.data, 0, result),
             _ => 0,
         };
         if let Some((f, data, hwnd, msg)) = self.user.cb_pending.remove(&id) {
@@ -670,20 +662,15 @@ impl Win32 {
             reply_to: None,
             area_offset: None,
         };
-        match k.transmit(&mut m) {
-            Verdict::Allow => k.trace_queued(&m),
-            Verdict::Deny(_) => {
-                self.set_err(k, t, ERROR_ACCESS_DENIED);
+        match crate::transmit_queued(k, &mut m, false) {
+            Ok(true) => {}
+            Ok(false) => return 1,
+            Err(e) => {
+                self.set_err(k, t, e);
                 return 0;
             }
-            Verdict::Drop(_) | Verdict::Delay(_) => return 1,
         }
-        let w = |i: usize, d: u32| {
-            m.data
-                .get(4 * i..4 * i + 4)
-                .and_then(|b| b.try_into().ok())
-                .map_or(d, u32::from_le_bytes)
-        };
+        let w = |i: usize, d: u32| crate::data_word(&m.data, i, d);
         let msg = Msg {
             hwnd: w(0, hwnd),
             message: w(1, message),
@@ -758,7 +745,7 @@ impl Win32 {
     /// `SetTimer(hWnd, nIDEvent, uElapse, lpTimerFunc)`.
     fn set_timer<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId, a: &[u32; 12]) -> u32 {
         let (hwnd, id, elapse, timer_proc) = (a[0], a[1], a[2], a[3]);
-        if hwnd != 0 && self.user.windows.get(&hwnd).is_none_or(|w| w.thread != t) {
+        if hwnd != 0 && !self.is_own_window(t, hwnd) {
             self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
             return 0;
         }
@@ -849,13 +836,7 @@ impl Win32 {
         if a[0] == HWND_BROADCAST {
             // Every top-level window of the world, oldest first: other threads' get it
             // queued, the caller's own are called one after the other before the call returns.
-            let tops: Vec<(u32, ThreadId)> = self
-                .user
-                .windows
-                .iter()
-                .filter(|(_, w)| w.parent == 0)
-                .map(|(&h, w)| (h, w.thread))
-                .collect();
+            let tops = self.top_level_windows();
             let mut own = Vec::new();
             for (h, to) in tops {
                 if to == t {
@@ -948,18 +929,12 @@ impl Win32 {
             reply_to: None,
             area_offset: None,
         };
-        match k.transmit(&mut m) {
-            Verdict::Allow if kind == MsgKind::Queued => k.trace_queued(&m),
-            Verdict::Allow => {}
-            Verdict::Deny(_) => return Some(ERROR_ACCESS_DENIED),
-            Verdict::Drop(_) | Verdict::Delay(_) => return None,
+        match crate::transmit_queued(k, &mut m, false) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => return Some(e),
         }
-        let word = |i: usize, d: u32| {
-            m.data
-                .get(4 * i..4 * i + 4)
-                .and_then(|b| b.try_into().ok())
-                .map_or(d, u32::from_le_bytes)
-        };
+        let word = |i: usize, d: u32| crate::data_word(&m.data, i, d);
         self.next_wait += 1;
         let id = self.next_wait;
         if let Some(q) = self.user.queues.get_mut(&to) {
@@ -1003,11 +978,9 @@ impl Win32 {
             Some((_, r, c)) => (r, c),
             None => {
                 let mut tops: Vec<u32> = self
-                    .user
-                    .windows
-                    .iter()
-                    .filter(|(_, w)| w.parent == 0)
-                    .map(|(&h, _)| h)
+                    .top_level_windows()
+                    .into_iter()
+                    .map(|(h, _)| h)
                     .collect();
                 tops.reverse();
                 (tops, None)
@@ -1067,45 +1040,28 @@ impl Win32 {
                 Some(w) if w.thread == t => w.wndproc,
                 _ => continue,
             };
-            let cont = Cont::Broadcast {
-                own,
-                m,
-                cb,
-                after: Some(h),
+            // Its procedure, then (after: Some) its callback; without a procedure the callback
+            // gets 0 at once, and without either there is nothing to call.
+            let (f, args, after) = match (wp, cb) {
+                (0, None) => continue,
+                (0, Some((f, data))) => (f, [h, m[0], data, 0], None),
+                (wp, _) => (wp, [h, m[0], m[1], m[2]], Some(h)),
             };
-            if wp == 0 {
-                match cb {
-                    Some((f, data)) => {
-                        let args = [h, m[0], data, 0];
-                        let cont = match cont {
-                            Cont::Broadcast { own, .. } => Cont::Broadcast {
-                                own,
-                                m,
-                                cb,
-                                after: None,
-                            },
-                            c => c,
-                        };
-                        return self.call_guest(k, t, cpu, f, args, frame, cont);
-                    }
-                    None => {
-                        own = match cont {
-                            Cont::Broadcast { own, .. } => own,
-                            _ => Vec::new(),
-                        };
-                        continue;
-                    }
-                }
-            }
-            return self.call_guest(k, t, cpu, wp, [h, m[0], m[1], m[2]], frame, cont);
+            let cont = Cont::Broadcast { own, m, cb, after };
+            return self.call_guest(k, t, cpu, f, args, frame, cont);
         }
         Ok(R::Val(1))
+    }
+
+    /// Whether window `hwnd` exists and belongs to thread `t`.
+    fn is_own_window(&self, t: ThreadId, hwnd: u32) -> bool {
+        self.user.windows.get(&hwnd).is_some_and(|w| w.thread == t)
     }
 
     /// `KillTimer(hWnd, uIDEvent)`.
     fn kill_timer<M: GuestMemory>(&mut self, k: &mut Kernel<M>, t: ThreadId, a: &[u32; 12]) -> u32 {
         let (hwnd, id) = (a[0], a[1]);
-        if hwnd != 0 && self.user.windows.get(&hwnd).is_none_or(|w| w.thread != t) {
+        if hwnd != 0 && !self.is_own_window(t, hwnd) {
             self.set_err(k, t, ERROR_INVALID_WINDOW_HANDLE);
             return 0;
         }
@@ -1346,13 +1302,7 @@ impl Win32 {
             PostMessageA if a[0] == HWND_BROADCAST => {
                 // Every top-level window of the world (not message-only ones, not children),
                 // oldest first, each through the message path.
-                let tops: Vec<(u32, ThreadId)> = self
-                    .user
-                    .windows
-                    .iter()
-                    .filter(|(_, w)| w.parent == 0)
-                    .map(|(&h, w)| (h, w.thread))
-                    .collect();
+                let tops = self.top_level_windows();
                 for (h, to) in tops {
                     self.post(k, t, to, h, a[1], a[2], a[3]);
                 }
@@ -1495,6 +1445,17 @@ impl Win32 {
             },
             _ => R::Val(0),
         })
+    }
+
+    /// The top-level windows of the world (not message-only ones, not children), oldest first,
+    /// with their threads: what `HWND_BROADCAST` reaches.
+    fn top_level_windows(&self) -> Vec<(u32, ThreadId)> {
+        self.user
+            .windows
+            .iter()
+            .filter(|(_, w)| w.parent == 0)
+            .map(|(&h, w)| (h, w.thread))
+            .collect()
     }
 
     /// A window goes (its process's count with it).
