@@ -228,11 +228,11 @@ fn bdfe_time(time: [u8; 4], date: [u8; 4]) -> Option<u64> {
         .map(|days| days * 86_400 + h * 3600 + mi * 60 + s)
 }
 
-/// 70.10's new name as a path: a name starting with `/` from the partition's root folder,
-/// another from the folder of `path`; `..` may not climb above the partition (the kernel's
+/// 70.10's new name as a path, for a file whose path has the components `comps` (at least
+/// three: device, partition, name): a name starting with `/` from the partition's root folder,
+/// another from the file's folder; `..` may not climb above the partition (the kernel's
 /// `getFullPath` fails then), and the result must name something inside it. `None`: error 5.
-fn rename_target(path: &str, new: &str) -> Option<String> {
-    let comps = Vfs::components(path).ok()?;
+fn rename_target(comps: &[String], new: &str) -> Option<String> {
     if comps.len() < 3 {
         return None;
     }
@@ -618,11 +618,15 @@ impl Kolibri {
         let Some(vfs) = self.opts.vfs.as_ref() else {
             return Res::code(err::FILE_NOT_FOUND);
         };
+        let comps = match Vfs::components(path) {
+            Ok(c) => c,
+            Err(e) => return Res::fail(&e, false),
+        };
         // Virtual folders (`/`, `/hd0`, `/hd0/1`) cannot be renamed.
-        if Vfs::components(path).is_ok_and(|c| c.len() < 3) {
+        if comps.len() < 3 {
             return Res::code(err::ACCESS_DENIED);
         }
-        let Some(to) = rename_target(path, new) else {
+        let Some(to) = rename_target(&comps, new) else {
             return Res::code(err::FILE_NOT_FOUND);
         };
         match vfs.rename(path, &to) {

@@ -79,8 +79,23 @@ pub(crate) fn write_bytes<M: GuestMemory>(
 }
 
 /// Whether the name is a named pipe's (`\\.\pipe\...`).
-fn is_pipe_name(n: &str) -> bool {
-    n.len() > 9 && n[..9].eq_ignore_ascii_case("\\\\.\\pipe\\")
+pub(crate) fn is_pipe_name(n: &str) -> bool {
+    // `get`: a name whose 9th byte is inside a character is no pipe name (slicing it would
+    // panic on guest data).
+    n.len() > 9
+        && n.get(..9)
+            .is_some_and(|p| p.eq_ignore_ascii_case("\\\\.\\pipe\\"))
+}
+
+impl Win32 {
+    /// The wait for a free instance of a name whose `nTimeOut` is `NMPWAIT_USE_DEFAULT_WAIT`:
+    /// the first instance's default time-out (`DEFAULT_PIPE_WAIT_MS` if none gave one).
+    pub(crate) fn default_pipe_wait(&self, inst: &[u32]) -> u32 {
+        inst.first()
+            .and_then(|i| self.pipes.pipes.get(i))
+            .and_then(|pp| pp.named.as_ref())
+            .map_or(DEFAULT_PIPE_WAIT_MS, |n| n.default_timeout)
+    }
 }
 
 impl Win32 {
@@ -809,11 +824,7 @@ impl Win32 {
             return Ok(R::Val(1));
         }
         let ms = match a[1] {
-            0 => inst
-                .first()
-                .and_then(|i| self.pipes.pipes.get(i))
-                .and_then(|pp| pp.named.as_ref())
-                .map_or(DEFAULT_PIPE_WAIT_MS, |n| n.default_timeout),
+            0 => self.default_pipe_wait(&inst),
             v => v,
         };
         let timeout = (ms != INFINITE).then(|| (self.retry_deadline(k, t, ms), ERROR_SEM_TIMEOUT));
@@ -1221,6 +1232,14 @@ pub(crate) fn split_first(cmd: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pipe_names_never_split_a_character() {
+        assert!(super::is_pipe_name("\\\\.\\PIPE\\x"));
+        assert!(!super::is_pipe_name("\\\\.\\pipe\\"));
+        // The 9th byte inside a character (it used to panic on this guest string).
+        assert!(!super::is_pipe_name("\\\\.\\pipeЖx"));
+    }
 
     #[test]
     fn command_lines() {

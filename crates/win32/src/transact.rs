@@ -6,7 +6,10 @@
 //! `CallNamedPipeA` first connects to a free instance (waiting up to its timeout, as
 //! `WaitNamedPipeA`), then transacts on a client end of its own that it closes at the end.
 
-use crate::api::{Ret, ERROR_ACCESS_DENIED, ERROR_INVALID_HANDLE, ERROR_NOT_ENOUGH_MEMORY, R};
+use crate::api::{
+    Ret, ERROR_ACCESS_DENIED, ERROR_FILE_NOT_FOUND, ERROR_INVALID_HANDLE, ERROR_NOT_ENOUGH_MEMORY,
+    R,
+};
 use crate::io::{
     WriteRes, ERROR_INVALID_NAME, ERROR_MORE_DATA, ERROR_PIPE_BUSY, ERROR_SEM_TIMEOUT,
 };
@@ -16,7 +19,6 @@ use crate::{bad_ptr, Res, Win32};
 use ipcemu_kernel::{Cpu, GuestMemory, Kernel, ProcId, ThreadId};
 
 const ERROR_BAD_PIPE: u32 = 230;
-const ERROR_FILE_NOT_FOUND: u32 = 2;
 /// `CallNamedPipe`'s `nTimeOut` values with a meaning of their own.
 const NMPWAIT_USE_DEFAULT_WAIT: u32 = 0;
 const NMPWAIT_NOWAIT: u32 = 1;
@@ -88,7 +90,7 @@ impl Win32 {
             return self.transact_on(k, t, p, cpu, x.obj, 0, b, 0, true);
         }
         let name = self.sarg(k, t, a[0], "CallNamedPipeA: lpNamedPipeName")?;
-        if !(name.len() > 9 && name[..9].eq_ignore_ascii_case("\\\\.\\pipe\\")) {
+        if !crate::io::is_pipe_name(&name) {
             self.clear_retry_deadline(t);
             return self.transact_end(k, t, None, b, Err(ERROR_INVALID_NAME));
         }
@@ -103,11 +105,7 @@ impl Win32 {
                     self.clear_retry_deadline(t);
                     return self.transact_end(k, t, None, b, Err(ERROR_PIPE_BUSY));
                 }
-                NMPWAIT_USE_DEFAULT_WAIT => inst
-                    .first()
-                    .and_then(|i| self.pipes.pipes.get(i))
-                    .and_then(|pp| pp.named.as_ref())
-                    .map_or(50, |n| n.default_timeout),
+                NMPWAIT_USE_DEFAULT_WAIT => self.default_pipe_wait(&inst),
                 v => v,
             };
             let timeout = (ms != crate::api::INFINITE)
