@@ -29,6 +29,10 @@ fn the_vendored_crate_is_the_patched_one() {
         translate.contains("s->cc_op >= CC_OP_LOGICB && s->cc_op <= CC_OP_LOGICQ"),
         "the inline logic-operation flags (logic-flags-inline patch) are missing"
     );
+    assert!(
+        translate.contains("rot_op = CC_OP_ADCOX_LOGIC;"),
+        "the lazy flags of a rotate after a logic operation (logic-flags-inline patch) are missing"
+    );
     let x86_unicorn =
         std::fs::read_to_string(root.join("vendor/unicorn-engine-sys/qemu/target/i386/unicorn.c"))
             .unwrap();
