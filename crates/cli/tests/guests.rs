@@ -192,6 +192,53 @@ fn guest_fault_is_reported_and_others_go_on() {
 }
 
 #[test]
+fn a_failed_store_is_reported_at_its_instruction() {
+    // Unicorn ran the rest of the block after a failed store (store-fault-precise patch):
+    // the report showed the next instruction and ecx = 0x22222222.
+    let (code, out, err) = run(&["run", &fixture("bad_store")]);
+    assert_eq!(code, 1, "stderr:\n{err}");
+    assert!(out.contains("PASS before fault"), "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
+    assert!(err.contains("guest fault in bad_store[3]"), "{err}");
+    assert!(err.contains("write to unmapped memory"), "{err}");
+    assert!(err.contains("0x7ffffff0"), "{err}");
+    assert!(
+        err.contains("ecx=11111111"),
+        "registers before the store:\n{err}"
+    );
+    assert!(err.contains("> 0000004a  89 0d f0 ff ff 7f"), "{err}");
+}
+
+#[test]
+fn named_shared_memory_between_two_processes() {
+    // 68.22/68.23: shm_host creates "ipcemu.pair", shm_peer opens it in its own process; each
+    // sees the other's stores. Either may start first (the peer waits for the area).
+    for pair in [["shm_host", "shm_peer"], ["shm_peer", "shm_host"]] {
+        let out = run_ok(&pair, &[]);
+        assert_eq!(lines_with(&out, "PASS "), 6, "{out}");
+        assert_eq!(lines_with(&out, "DONE 3 0"), 2, "{out}");
+    }
+}
+
+#[test]
+fn a_read_only_shared_view_faults_on_a_store() {
+    let (code, out, err) = run(&["run", &fixture("shm_ro")]);
+    assert_eq!(code, 1, "stderr:\n{err}");
+    assert!(!out.contains("FAIL"), "{out}");
+    assert_eq!(lines_with(&out, "PASS "), 3, "{out}");
+    let view = out
+        .lines()
+        .find_map(|l| l.strip_prefix("storing to the read-only view at 0x"))
+        .and_then(|h| u32::from_str_radix(h.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("no view address printed:\n{out}"));
+    assert!(err.contains("guest fault in shm_ro[3]"), "{err}");
+    assert!(err.contains("write (protected)"), "{err}");
+    assert!(err.contains(&format!("{:#010x}", view + 8)), "{err}");
+    assert!(err.contains("mov dword [esi+8],1"), "{err}");
+    assert!(err.contains(&format!("esi={view:08x}")), "{err}");
+}
+
+#[test]
 fn deadlock_is_reported() {
     let (code, _out, err) = run(&["run", &fixture("bad_deadlk")]);
     assert_eq!(code, 3, "stderr:\n{err}");

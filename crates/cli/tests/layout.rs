@@ -122,12 +122,12 @@ fn missing_functions_fail_as_the_kernel_does_and_are_named_once() {
     let (code, out, err) = run(&["run", "fixtures/kolibri/missing_fn.kex"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
-        out.contains("PASS 68.22 returns 0 (no named memory)"),
+        out.contains("PASS 68.16 returns 0 (no driver service)"),
         "{out}"
     );
     assert!(out.contains("DONE 4 0"), "{out}");
     assert_eq!(
-        err.matches("function 68.22, which ipcemu does not have")
+        err.matches("function 68.16, which ipcemu does not have")
             .count(),
         1,
         "{err}"
@@ -145,7 +145,7 @@ fn missing_functions_fail_as_the_kernel_does_and_are_named_once() {
     assert!(!out.contains("PASS"), "{out}");
     assert!(err.contains("guest fault in missing_fn[3]"), "{err}");
     assert!(
-        err.contains("unsupported KolibriOS function 68.22"),
+        err.contains("unsupported KolibriOS function 68.16"),
         "{err}"
     );
 }

@@ -67,6 +67,12 @@ pub trait GuestMemory {
     fn unmap(&mut self, _base: u32) -> bool {
         false
     }
+    /// Make the guest's own stores to the region that starts at `base` fault (a read-only
+    /// view of shared memory); the kernel's writes through this trait still succeed. Returns
+    /// `false` when no region starts there or this memory kind cannot protect.
+    fn protect_read_only(&mut self, _base: u32) -> bool {
+        false
+    }
     /// Fill `[addr, addr+len)` with zeros.
     fn zero(&mut self, addr: u32, len: u32) -> Result<(), MemFault> {
         let chunk = [0u8; 4096];

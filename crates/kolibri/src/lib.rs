@@ -15,6 +15,7 @@ pub mod gui;
 mod heap;
 pub mod input;
 mod ipc;
+mod shmem;
 mod system;
 
 pub use fs::{err as fs_err, ExecContext};
@@ -216,6 +217,14 @@ fn strace_call<M: GuestMemory>(mem: &M, cpu: &dyn Cpu) -> String {
             12 => format!("68.12 heap_alloc({ecx})"),
             13 => format!("68.13 heap_free({ecx:#x})"),
             20 => format!("68.20 heap_realloc({ecx}, {edx:#x})"),
+            22 => format!(
+                "68.22 shm_open({:?}, {edx}, {esi:#x})",
+                mem.read_cstr(ecx, 32).unwrap_or_default()
+            ),
+            23 => format!(
+                "68.23 shm_close({:?})",
+                mem.read_cstr(ecx, 32).unwrap_or_default()
+            ),
             19 | 27 | 28 => format!(
                 "68.{ebx} {}({:?})",
                 if ebx == 19 {
@@ -253,6 +262,8 @@ pub struct Kolibri {
     files: fs::Files,
     /// The mouse: screen x, y and buttons held (`input.rs`).
     mouse: [u32; 3],
+    /// Named shared memory areas and their views (68.22, 68.23; `shmem.rs`).
+    shm: shmem::Shmem,
 }
 
 impl Kolibri {
@@ -268,6 +279,7 @@ impl Kolibri {
             missing_seen: HashSet::new(),
             files: fs::Files::default(),
             mouse: [0; 3],
+            shm: shmem::Shmem::default(),
         }
     }
 
@@ -639,6 +651,8 @@ impl Kolibri {
                         set(cpu, v)
                     }
                     19 => self.load_library(k, t, cpu),
+                    22 => self.shm_open(k, t, cpu),
+                    23 => self.shm_close(k, t, cpu),
                     27 => self.load_file(k, t, cpu, None),
                     28 => {
                         let enc = cpu.get(Reg::Edx);
@@ -786,9 +800,11 @@ impl<M: GuestMemory> Personality<M> for Kolibri {
         if let Some(th) = self.threads.get_mut(t.0) {
             *th = None;
         }
+        self.shm.thread_ended(t);
         let p = k.threads[t].proc;
         if k.procs[p].live_threads == 0 {
             self.heaps.remove(&p);
+            self.shm.proc_ended(p);
             self.files_proc_ended(p);
         }
     }

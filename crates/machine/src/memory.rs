@@ -6,7 +6,7 @@ use ipcemu_kernel::{GuestMemory, MemFault};
 use std::ptr::NonNull;
 use std::rc::Rc;
 use unicorn_engine::unicorn_const::Prot;
-use unicorn_engine::{uc_engine, uc_error, uc_mem_map_ptr, uc_mem_unmap};
+use unicorn_engine::{uc_engine, uc_error, uc_mem_map_ptr, uc_mem_protect, uc_mem_unmap};
 
 /// A page-aligned, zero-filled host allocation: anonymous memory reserved, not committed
 /// (`MAP_NORESERVE`), so a guest that declares 2 GiB costs only the pages it touches.
@@ -260,6 +260,27 @@ impl ProcMemory {
         Some(r.ram)
     }
 
+    /// Let the guest read and execute, but not write, the region that starts at `base`.
+    /// Host-only memory (no Unicorn instance) has no protection: `false`.
+    pub fn protect_read_only(&mut self, base: u32) -> bool {
+        let Some(r) = self.regions.iter().find(|r| r.base == base) else {
+            return false;
+        };
+        if self.uc.is_null() {
+            return false;
+        }
+        // SAFETY: the handle is alive (see `attached`); the range is one of our regions.
+        let err = unsafe {
+            uc_mem_protect(
+                self.uc,
+                base as u64,
+                r.len as u64,
+                (Prot::READ | Prot::EXEC).0 as _,
+            )
+        };
+        err == uc_error::OK
+    }
+
     fn check_budget(&self, size: u32) -> Result<(), String> {
         let Some(b) = &self.budget else {
             return Ok(());
@@ -374,6 +395,10 @@ impl GuestMemory for ProcMemory {
 
     fn unmap(&mut self, base: u32) -> bool {
         ProcMemory::unmap(self, base).is_some()
+    }
+
+    fn protect_read_only(&mut self, base: u32) -> bool {
+        ProcMemory::protect_read_only(self, base)
     }
 }
 

@@ -79,6 +79,8 @@ kinds! {
     W32View = "w32_view",
     /// A KolibriOS file operation (70.x, 80.x, 68.27/68.28).
     File = "file",
+    /// A KolibriOS named shared memory area opened or closed (68.22, 68.23).
+    Shm = "shm",
 }
 
 impl std::fmt::Display for Kind {

@@ -220,6 +220,14 @@ pub fn line(r: &Record, width: usize) -> String {
                 _ => String::new(),
             }
         ),
+        Kind::Shm => format!(
+            "shm {} \"{}\" view {:#x} ({} B) = {}",
+            r.op.as_deref().unwrap_or("?"),
+            r.object.as_deref().unwrap_or(""),
+            r.addr.unwrap_or(0),
+            r.size.unwrap_or(0),
+            r.result.unwrap_or(0),
+        ),
         Kind::W32View => format!(
             "view of {} at {:#x}: {}",
             r.object.as_deref().unwrap_or(""),
