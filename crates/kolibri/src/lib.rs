@@ -19,7 +19,7 @@ mod shmem;
 mod system;
 
 pub use fs::{err as fs_err, ExecContext};
-pub use heap::Heap;
+pub use heap::{Heap, Resized};
 pub use ipc::{SendError, SendResult};
 pub use system::{is_system, FIRST_SLOT, IDLE_PID, INFO_SIZE, OS_PID};
 
@@ -493,6 +493,54 @@ impl Kolibri {
         }
     }
 
+    /// Function 68.20: resize the block at `addr` to `size` bytes; the new address or 0 (see
+    /// [`Heap::realloc`]). `addr` 0 allocates, as 68.12. Freed and dropped pages are zeroed, so
+    /// they read as zero when allocated again; a moved block's bytes are copied.
+    pub fn heap_realloc<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        p: ProcId,
+        size: u32,
+        addr: u32,
+    ) -> u32 {
+        if addr == 0 {
+            return self.heap_alloc(k, p, size);
+        }
+        let mem = &mut k.procs[p].mem;
+        match self.heap_mut(p).map(|h| h.realloc(addr, size)) {
+            None | Some(Resized::Refused | Resized::NoRoom) => 0,
+            Some(Resized::Freed(old)) => {
+                let _ = mem.zero(addr, old);
+                0
+            }
+            Some(Resized::InPlace { old, new }) => {
+                if new < old {
+                    let _ = mem.zero(addr + new, old - new);
+                }
+                addr
+            }
+            Some(Resized::Moved { to, old, .. }) => {
+                let mut buf = vec![0u8; 64 << 10];
+                let mut done = 0;
+                while done < old {
+                    let n = (old - done).min(buf.len() as u32);
+                    let chunk = &mut buf[..n as usize];
+                    if mem.read(addr + done, chunk).is_err() || mem.write(to + done, chunk).is_err()
+                    {
+                        break;
+                    }
+                    done += n;
+                }
+                let _ = mem.zero(addr, old);
+                to
+            }
+        }
+    }
+
+    fn heap_mut(&mut self, p: ProcId) -> Option<&mut Heap> {
+        self.heaps.get_mut(&p)
+    }
+
     // ----- thread information -----------------------------------------------------------------
 
     /// Slot for a PID (function 18.21): 0 when there is none.
@@ -648,6 +696,11 @@ impl Kolibri {
                     }
                     13 => {
                         let v = self.heap_free(k, p, ecx) as u32;
+                        set(cpu, v)
+                    }
+                    20 => {
+                        let edx = cpu.get(Reg::Edx);
+                        let v = self.heap_realloc(k, p, ecx, edx);
                         set(cpu, v)
                     }
                     19 => self.load_library(k, t, cpu),
