@@ -221,6 +221,16 @@ fn named_shared_memory_between_two_processes() {
 }
 
 #[test]
+fn the_clipboard_carries_data_between_processes() {
+    // Function 54: clip_put writes a slot and ends; clip_get waits for it, reads and drops it.
+    for pair in [["clip_put", "clip_get"], ["clip_get", "clip_put"]] {
+        let out = run_ok(&pair, &[]);
+        assert_eq!(lines_with(&out, "PASS "), 5, "{out}");
+        assert!(out.contains("PASS clip_get reads clip_put's text"), "{out}");
+    }
+}
+
+#[test]
 fn a_read_only_shared_view_faults_on_a_store() {
     let (code, out, err) = run(&["run", &fixture("shm_ro")]);
     assert_eq!(code, 1, "stderr:\n{err}");

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+mod clipboard;
 mod compat;
 mod font;
 mod fs;
@@ -264,6 +265,8 @@ pub struct Kolibri {
     mouse: [u32; 3],
     /// Named shared memory areas and their views (68.22, 68.23; `shmem.rs`).
     shm: shmem::Shmem,
+    /// The clipboard's slots (function 54; `clipboard.rs`).
+    clipboard: clipboard::Clipboard,
 }
 
 impl Kolibri {
@@ -280,6 +283,7 @@ impl Kolibri {
             files: fs::Files::default(),
             mouse: [0; 3],
             shm: shmem::Shmem::default(),
+            clipboard: clipboard::Clipboard::default(),
         }
     }
 
@@ -639,6 +643,8 @@ impl Kolibri {
                 let old = self.set_event_mask(t, ebx);
                 set(cpu, old)
             }
+            // 54: the clipboard (clipboard.rs).
+            54 => self.sys_clipboard(k, t, cpu, ebx),
             51 => match ebx {
                 1 => {
                     let p = k.threads[t].proc;
