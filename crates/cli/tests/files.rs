@@ -307,3 +307,12 @@ fn a_program_loads_our_coff_library_with_68_19() {
     assert_eq!(code, 0);
     assert!(out.contains("FAIL 68.19 returns an export table"), "{out}");
 }
+
+#[test]
+fn the_current_folder_is_set_read_and_used() {
+    let (_top, root) = new_root();
+    let (out, trace) = run_guest("fs_cwd", &root, &[]);
+    assert!(out.contains("DONE 24 0"), "{out}");
+    assert_eq!(fs::read(root.join("tmp0/1/rel.txt")).unwrap(), b"relative");
+    assert_eq!(file_ops(&trace), ["70.2 create 0"]);
+}

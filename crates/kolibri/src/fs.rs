@@ -48,8 +48,12 @@ const MAX_ENTRIES: u32 = 4096;
 /// Per-world state of the file functions.
 #[derive(Debug, Default)]
 pub struct Files {
-    /// Current folder of each process (KolibriOS path); default `/sys`.
+    /// Current folder of each process (KolibriOS path) as it started; default `/sys`.
     cwd: HashMap<ProcId, String>,
+    /// A thread's own current folder, once it or the thread that created it set one (30.1,
+    /// 30.4): the kernel keeps one per thread (`APPDATA.cur_dir`), copied from the creating
+    /// thread (`kernel/trunk/core/taskman.inc`).
+    thread_cwd: HashMap<ThreadId, String>,
     /// 70.7 requests waiting for the run loop: request id -> the calling thread and the
     /// program's KolibriOS path.
     execs: HashMap<u64, (ThreadId, String)>,
@@ -177,6 +181,73 @@ fn encode_name(name: &str, enc: u32, room: usize) -> Vec<u8> {
     };
     v.resize(room, 0);
     v
+}
+
+/// The current folder after 30.1/30.4 with `name` (`getFullPath`): an absolute name replaces
+/// it, a relative one is appended after a `/`, an empty one keeps it. Then every `./` is
+/// dropped and every `../` takes the segment before it away (a `.` or `..` at the very end,
+/// with no `/` after it, stays, as in the kernel). `None` when a `../` would climb above the
+/// first segment (the kernel fails there; ipcemu then keeps the folder as it was).
+fn set_folder(cur: &str, name: &str) -> Option<String> {
+    let full = if name.is_empty() {
+        return Some(cur.to_string());
+    } else if name.starts_with('/') {
+        name.to_string()
+    } else {
+        format!("{cur}/{name}")
+    };
+    let parts: Vec<&str> = full.split('/').collect();
+    let last = parts.len() - 1;
+    let mut out: Vec<&str> = Vec::new();
+    for (i, seg) in parts.into_iter().enumerate() {
+        match seg {
+            "." if i < last => {}
+            ".." if i < last => {
+                // out[0] is the empty segment before the leading '/'; the first name after it
+                // (the partition) cannot be climbed out of.
+                if out.len() <= 2 {
+                    return None;
+                }
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    Some(out.join("/"))
+}
+
+/// The current folder as 30.2/30.5 write it into a buffer of `n` bytes in encoding `enc` (2
+/// UTF-16LE, 3 UTF-8, else CP866): (bytes, eax). eax is the bytes written with the terminating
+/// zero, or `n` when the folder was cut to fit (its last unit then zero).
+fn folder_bytes(cur: &str, enc: u32, n: u32) -> (Vec<u8>, u32) {
+    let n = n as usize;
+    if enc == 2 {
+        let units = n / 2;
+        if units == 0 {
+            return (Vec::new(), 0);
+        }
+        let mut v: Vec<u8> = cur
+            .encode_utf16()
+            .chain([0])
+            .take(units)
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let len = v.len();
+        v[len - 2] = 0;
+        v[len - 1] = 0;
+        return (v, len as u32);
+    }
+    if n == 0 {
+        return (Vec::new(), 0);
+    }
+    let mut v: Vec<u8> = if enc == 3 {
+        cur.bytes().chain([0]).take(n).collect()
+    } else {
+        cur.chars().map(cp866_byte).chain([0]).take(n).collect()
+    };
+    let len = v.len();
+    v[len - 1] = 0;
+    (v, len as u32)
 }
 
 /// (year, month, day, hour, minute, second) of a Unix time (UTC).
@@ -357,17 +428,92 @@ impl Kolibri {
         self.files.libs.retain(|(q, _), _| *q != p);
     }
 
-    /// The process's current folder.
-    fn cwd(&self, p: ProcId) -> &str {
-        self.files.cwd.get(&p).map_or("/sys", String::as_str)
+    /// Thread `t`'s current folder (`p` is its process).
+    fn cwd(&self, t: ThreadId, p: ProcId) -> &str {
+        self.files
+            .thread_cwd
+            .get(&t)
+            .or_else(|| self.files.cwd.get(&p))
+            .map_or("/sys", String::as_str)
+    }
+
+    /// A thread ended: its own current folder goes.
+    pub(crate) fn files_thread_ended(&mut self, t: ThreadId) {
+        self.files.thread_cwd.remove(&t);
+    }
+
+    /// Thread `new` was created by `by` (51.1): it starts in its creator's current folder.
+    pub(crate) fn files_thread_created(&mut self, by: ThreadId, new: ThreadId) {
+        if let Some(dir) = self.files.thread_cwd.get(&by).cloned() {
+            self.files.thread_cwd.insert(new, dir);
+        }
+    }
+
+    /// Function 30 (`sys_current_directory`, `kernel/trunk/fs/fs_lfn.inc`): 1 and 4 set the
+    /// process's current folder, 2 and 5 copy it out; 3 (an additional system folder) is
+    /// accepted and does nothing; others return at once. eax is written only by 2 and 5.
+    pub(crate) fn sys_cur_dir<M: GuestMemory>(
+        &mut self,
+        k: &mut Kernel<M>,
+        t: ThreadId,
+        cpu: &mut dyn Cpu,
+        sub: u32,
+    ) -> Outcome {
+        let (ecx, edx, esi) = (cpu.get(Reg::Ecx), cpu.get(Reg::Edx), cpu.get(Reg::Esi));
+        let p = k.threads[t].proc;
+        match sub {
+            1 | 4 => {
+                let mem = &k.procs[p].mem;
+                let name = if sub == 1 || edx == 0 {
+                    read_name70(mem, ecx)
+                } else {
+                    read_name(mem, ecx, if edx == 2 || edx == 3 { edx } else { 1 })
+                };
+                let name = match name {
+                    Ok(n) => n,
+                    Err(fault) => {
+                        return Outcome::fault(GuestFault::BadPointer {
+                            what: format!("function 30.{sub} set current folder: name at {ecx:#x}"),
+                            fault,
+                        })
+                    }
+                };
+                if let Some(dir) = set_folder(self.cwd(t, p), &name) {
+                    self.files.thread_cwd.insert(t, dir);
+                }
+                Outcome::Continue
+            }
+            2 | 5 => {
+                let enc = if sub == 2 { 1 } else { esi };
+                let n = if ecx as u64 + edx as u64 > 0x8000_0000 {
+                    0
+                } else {
+                    edx.min(MAX_PATH)
+                };
+                let (bytes, eax) = folder_bytes(self.cwd(t, p), enc, n);
+                if !bytes.is_empty() {
+                    if let Err(fault) = k.procs[p].mem.write(ecx, &bytes) {
+                        return Outcome::fault(GuestFault::BadPointer {
+                            what: format!(
+                                "function 30.{sub} get current folder: buffer at {ecx:#x}"
+                            ),
+                            fault,
+                        });
+                    }
+                }
+                cpu.set(Reg::Eax, eax);
+                Outcome::Continue
+            }
+            _ => Outcome::Continue,
+        }
     }
 
     /// An absolute KolibriOS path for `name` (relative names are in the current folder).
-    fn absolute(&self, p: ProcId, name: &str) -> String {
+    fn absolute(&self, t: ThreadId, p: ProcId, name: &str) -> String {
         if name.starts_with('/') {
             name.to_string()
         } else {
-            format!("{}/{name}", self.cwd(p).trim_end_matches('/'))
+            format!("{}/{name}", self.cwd(t, p).trim_end_matches('/'))
         }
     }
 
@@ -440,7 +586,7 @@ impl Kolibri {
             Ok(n) => n,
             Err(fault) => return bad(fault),
         };
-        let path = self.absolute(p, &name);
+        let path = self.absolute(t, p, &name);
         let op = op_name(f, sub);
         if sub == 7 {
             return self.exec(k, t, cpu, &op, &path, b);
@@ -666,7 +812,7 @@ impl Kolibri {
                 })
             }
         };
-        let path = self.absolute(p, &name);
+        let path = self.absolute(t, p, &name);
         let data = match self.opts.vfs.as_ref() {
             None => Err(err::FILE_NOT_FOUND),
             Some(v) => v.load(&path, MAX_IO as u64).map_err(|e| {
@@ -726,7 +872,7 @@ impl Kolibri {
                 })
             }
         };
-        let path = self.absolute(p, &name);
+        let path = self.absolute(t, p, &name);
         let key = (
             p,
             ipcemu_vfs::Vfs::components(&path)
@@ -1004,6 +1150,37 @@ mod tests {
         blk.truncate(28);
         let (_, cpu) = call(&mut k, &mut ko, t, 80, &blk);
         assert_eq!(cpu.get(Reg::Eax), 0);
+    }
+
+    #[test]
+    fn current_folder_names_fold_as_the_kernel_does() {
+        assert_eq!(set_folder("/sys", "/rd/1/a").as_deref(), Some("/rd/1/a"));
+        assert_eq!(set_folder("/rd/1", "b/c").as_deref(), Some("/rd/1/b/c"));
+        assert_eq!(set_folder("/rd/1", "").as_deref(), Some("/rd/1"));
+        assert_eq!(
+            set_folder("/rd/1/a", "../b/./c").as_deref(),
+            Some("/rd/1/b/c")
+        );
+        assert_eq!(
+            set_folder("/rd/1/a", "b/..").as_deref(),
+            Some("/rd/1/a/b/.."),
+            "no / after it"
+        );
+        assert_eq!(set_folder("/rd/1", "../x").as_deref(), Some("/rd/x"));
+        assert_eq!(set_folder("/rd/1", "../../x"), None, "above the partition");
+        assert_eq!(set_folder("/rd/1", "/../x"), None);
+    }
+
+    #[test]
+    fn current_folder_bytes_in_each_encoding() {
+        assert_eq!(folder_bytes("/rd/1", 1, 64), (b"/rd/1\0".to_vec(), 6));
+        assert_eq!(folder_bytes("/rd/1", 1, 4), (b"/rd\0".to_vec(), 4), "cut");
+        assert_eq!(folder_bytes("/rd/1", 3, 6), (b"/rd/1\0".to_vec(), 6));
+        assert_eq!(folder_bytes("/rd/1", 1, 0), (Vec::new(), 0));
+        assert_eq!(folder_bytes("/a", 2, 64), (vec![b'/', 0, b'a', 0, 0, 0], 6));
+        assert_eq!(folder_bytes("/a", 2, 4), (vec![b'/', 0, 0, 0], 4), "cut");
+        assert_eq!(folder_bytes("/a", 2, 1), (Vec::new(), 0), "no whole unit");
+        assert_eq!(folder_bytes("/д", 1, 8).0, vec![b'/', 0xa4, 0]);
     }
 
     #[test]

@@ -650,7 +650,10 @@ impl Kolibri {
                     let p = k.threads[t].proc;
                     let (ecx, edx) = (cpu.get(Reg::Ecx), cpu.get(Reg::Edx));
                     match k.spawn_thread(p, ecx, edx) {
-                        Some(nt) => set(cpu, k.threads[nt].pid),
+                        Some(nt) => {
+                            self.files_thread_created(t, nt);
+                            set(cpu, k.threads[nt].pid)
+                        }
                         None => set(cpu, NEG1),
                     }
                 }
@@ -720,6 +723,8 @@ impl Kolibri {
                     _ => self.missing(k, t, cpu, eax, ebx),
                 }
             }
+            // 30: the current folder (fs.rs).
+            30 => self.sys_cur_dir(k, t, cpu, ebx),
             70 => self.sys_file(k, t, cpu, false),
             80 => self.sys_file(k, t, cpu, true),
             _ => self.missing(k, t, cpu, eax, ebx),
@@ -860,6 +865,7 @@ impl<M: GuestMemory> Personality<M> for Kolibri {
             *th = None;
         }
         self.shm.thread_ended(t);
+        self.files_thread_ended(t);
         let p = k.threads[t].proc;
         if k.procs[p].live_threads == 0 {
             self.heaps.remove(&p);
