@@ -643,8 +643,6 @@ impl Kolibri {
                 let old = self.set_event_mask(t, ebx);
                 set(cpu, old)
             }
-            // 54: the clipboard (clipboard.rs).
-            54 => self.sys_clipboard(k, t, cpu, ebx),
             51 => match ebx {
                 1 => {
                     let p = k.threads[t].proc;
@@ -659,6 +657,8 @@ impl Kolibri {
                 }
                 _ => self.missing(k, t, cpu, eax, ebx),
             },
+            // 54: the clipboard (clipboard.rs).
+            54 => self.sys_clipboard(k, t, cpu, ebx),
             60 => match ebx {
                 1 => {
                     self.ipc_set_area(k, t, cpu.get(Reg::Ecx), cpu.get(Reg::Edx));
