@@ -56,6 +56,8 @@ build() {
 count=$((count + 1))
 "$cc" "${COMMON[@]}" tlscb.c -o "$out/tlscb.exe"
 count=$((count + 1))
+"$cc" "${COMMON[@]}" procdet.c -o "$out/procdet.exe"
+count=$((count + 1))
 
 build chan_a chan.c
 build chan_b chan.c

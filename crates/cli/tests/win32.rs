@@ -874,3 +874,27 @@ fn tls_callbacks_run_for_threads() {
         ],
     );
 }
+
+/// DLL_PROCESS_DETACH (default mingw-w64 runtime): when main returns, the thread still waiting
+/// is ended without DLL_THREAD_DETACH, then the TLS callback gets DLL_PROCESS_DETACH once, in
+/// the ending thread, with a non-NULL lpReserved; the exit code is main's.
+#[test]
+fn tls_callbacks_see_the_process_end() {
+    let (code, out, err) = run(&["run", &exe("procdet")]);
+    assert_eq!(
+        code, 1,
+        "a guest exit code other than 0 is status 1\n{out}\n{err}"
+    );
+    assert!(err.contains("procdet[3] exited with code 5"), "{err}");
+    assert!(!out.lines().any(|l| l.starts_with("FAIL")), "{out}");
+    let want = [
+        "PASS procdet main returns with a thread still waiting",
+        "PASS procdet no DLL_PROCESS_DETACH before the end",
+        "PASS procdet DLL_PROCESS_DETACH once",
+        "PASS procdet lpReserved is non-NULL (the process is terminating)",
+        "PASS procdet called in the thread that ended the process",
+        "PASS procdet the waiting thread was ended without DLL_THREAD_DETACH",
+    ];
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, want, "in this order:\n{out}\n{err}");
+}

@@ -19,6 +19,9 @@ use ipcemu_kernel::{
 use std::collections::HashMap;
 
 pub(crate) const INFINITE: u32 = 0xFFFF_FFFF;
+/// `fdwReason` of a TLS callback for an ending process and an ending thread.
+pub(crate) const DLL_PROCESS_DETACH: u32 = 0;
+pub(crate) const DLL_THREAD_DETACH: u32 = 3;
 pub(crate) const INVALID_HANDLE_VALUE: u32 = 0xFFFF_FFFF;
 pub(crate) const CURRENT_PROCESS: u32 = 0xFFFF_FFFF;
 pub(crate) const CURRENT_THREAD: u32 = 0xFFFF_FFFE;
@@ -356,7 +359,10 @@ impl Win32 {
                     R::Val(_) => Outcome::Continue,
                 });
             }
-            STUB_PROCESS_RETURN => return Ok(self.exit_process(k, t, cpu.get(Reg::Eax))),
+            STUB_PROCESS_RETURN => {
+                let code = cpu.get(Reg::Eax);
+                return self.exit_process(k, t, cpu, code);
+            }
             STUB_CHAIN_NEXT => return self.chain_next(k, t, cpu),
             _ => {}
         }
@@ -418,13 +424,15 @@ impl Win32 {
             }
             let mut rest = cbs;
             rest.reverse();
-            return self.detach_next(k, t, cpu, rest, base, code);
+            return self.detach_next(k, t, cpu, rest, base, code, DLL_THREAD_DETACH);
         }
         Ok(R::Out(self.exit_thread(k, t, code)))
     }
 
-    /// The next `DLL_THREAD_DETACH` callback of an ending thread (`rest`, from the end), or
-    /// its end.
+    /// The next `DLL_THREAD_DETACH` (`reason` 3) callback of an ending thread, or
+    /// `DLL_PROCESS_DETACH` (0) callback of an ending process (`rest`, from the end), or the
+    /// end. A process detach passes a non-NULL `lpReserved`, as for process termination.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn detach_next<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
@@ -433,13 +441,21 @@ impl Win32 {
         mut rest: Vec<u32>,
         base: u32,
         code: u32,
+        reason: u32,
     ) -> Ret {
         match rest.pop() {
             Some(cb) => {
                 let frame = (cpu.get(Reg::Esp), STUB_THREAD_RETURN);
-                let cont = crate::user::Cont::Detach { rest, base, code };
-                self.call_guest(k, t, cpu, cb, [base, 3, 0, 0], frame, cont)
+                let reserved = u32::from(reason == DLL_PROCESS_DETACH);
+                let cont = crate::user::Cont::Detach {
+                    rest,
+                    base,
+                    code,
+                    reason,
+                };
+                self.call_guest(k, t, cpu, cb, [base, reason, reserved, 0], frame, cont)
             }
+            None if reason == DLL_PROCESS_DETACH => Ok(R::Out(self.exit_process(k, t, cpu, code)?)),
             None => Ok(R::Out(self.exit_thread(k, t, code))),
         }
     }
@@ -466,18 +482,52 @@ impl Win32 {
         Outcome::Exit
     }
 
+    /// The process ends (`ExitProcess`, or its entry point returned). As Windows does: the
+    /// other threads end first (with the process's exit code, and no `DLL_THREAD_DETACH`),
+    /// then the image's TLS callbacks are called with `DLL_PROCESS_DETACH` in this thread, as
+    /// guest calls; then the end.
     fn exit_process<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
         t: ThreadId,
+        cpu: &mut dyn Cpu,
         code: u32,
-    ) -> Outcome {
+    ) -> Result<Outcome, GuestFault> {
         let p = k.threads[t].proc;
-        if let Some(ps) = self.procs.get_mut(&p) {
-            ps.exit_code = Some(code);
+        let Some(ps) = self.procs.get_mut(&p) else {
+            k.exit_process(p, ExitStatus::Normal(code as i32));
+            return Ok(Outcome::Exit);
+        };
+        ps.exit_code = Some(code);
+        if !ps.detaching && !ps.tls_callbacks.is_empty() {
+            ps.detaching = true;
+            let (mut rest, base) = (ps.tls_callbacks.clone(), ps.image_base);
+            rest.reverse();
+            let others: Vec<ThreadId> = (0..k.threads.len())
+                .map(ThreadId)
+                .filter(|&x| {
+                    x != t
+                        && k.threads[x].proc == p
+                        && k.threads[x].state != ipcemu_kernel::ThreadState::Ended
+                })
+                .collect();
+            for x in others {
+                if let Some(ts) = self.threads.get_mut(&x) {
+                    ts.exit_code = Some(code);
+                    ts.detached = true;
+                }
+                k.exit_thread(x);
+            }
+            if let Some(ts) = self.threads.get_mut(&t) {
+                ts.detached = true;
+            }
+            return match self.detach_next(k, t, cpu, rest, base, code, DLL_PROCESS_DETACH)? {
+                R::Out(o) => Ok(o),
+                R::Val(_) => Ok(Outcome::Continue),
+            };
         }
         k.exit_process(p, ExitStatus::Normal(code as i32));
-        Outcome::Exit
+        Ok(Outcome::Exit)
     }
 
     fn start_chain<M: GuestMemory>(
@@ -522,7 +572,7 @@ impl Win32 {
         match ch {
             Some(Chain {
                 exit: Some(code), ..
-            }) => Ok(self.exit_process(k, t, code)),
+            }) => self.exit_process(k, t, cpu, code),
             Some(c) => {
                 cpu.set(Reg::Eax, c.ret);
                 Ok(Outcome::Continue)
@@ -910,7 +960,7 @@ impl Win32 {
         }
         Ok(match f {
             // ----- process, threads ----------------------------------------------------
-            ExitProcess => R::Out(self.exit_process(k, t, a[0])),
+            ExitProcess => R::Out(self.exit_process(k, t, cpu, a[0])?),
             ExitThread => return self.thread_ends(k, t, p, cpu, a[0]),
             GetCurrentProcessId => R::Val(self.procs.get(&p).map_or(0, |ps| ps.pid)),
             GetCurrentThreadId => R::Val(k.threads[t].pid),
@@ -1651,13 +1701,13 @@ impl Win32 {
             _amsg_exit => {
                 let msg = format!("\nruntime error R60{:02}\n", a[0]);
                 self.output(k, t, 2, msg.as_bytes());
-                R::Out(self.exit_process(k, t, 255))
+                R::Out(self.exit_process(k, t, cpu, 255)?)
             }
             abort => {
                 self.output(k, t, 2, b"\nabnormal program termination\n");
-                R::Out(self.exit_process(k, t, 3))
+                R::Out(self.exit_process(k, t, cpu, 3)?)
             }
-            _exit => R::Out(self.exit_process(k, t, a[0])),
+            _exit => R::Out(self.exit_process(k, t, cpu, a[0])?),
             exit | _cexit => {
                 let fns = std::mem::take(&mut self.ps(p)?.onexit);
                 let fns: Vec<u32> = fns.into_iter().rev().collect();

@@ -190,6 +190,9 @@ pub(crate) struct PState {
     /// but the first), and the start code new threads run them from (`None`: no callbacks).
     pub tls_callbacks: Vec<u32>,
     pub thread_start: Option<u32>,
+    /// Its TLS callbacks are being (or have been) called with `DLL_PROCESS_DETACH`: the
+    /// process is ending.
+    pub detaching: bool,
 }
 
 /// Win32 state of one thread.
@@ -895,6 +898,7 @@ impl<M: GuestMemory> Personality<M> for Win32 {
             tls_callbacks: pe.tls_callbacks.clone(),
             thread_start: None,
             exit_code: None,
+            detaching: false,
         };
         let slot = Self::teb_slot(&mut ps).unwrap_or(0);
         let teb = TEB_BASE + slot * TEB_SLOT;

@@ -227,12 +227,13 @@ pub(crate) enum Cont {
     Destroyed { hwnd: u32, ret: u32 },
     /// A `SendMessageCallbackA` callback returned: the message-loop call starts over.
     Callback,
-    /// A TLS callback called with `DLL_THREAD_DETACH` returned: the next, or the thread ends
-    /// with `code`.
+    /// A TLS callback called with `DLL_THREAD_DETACH` (`reason` 3) or `DLL_PROCESS_DETACH`
+    /// (0) returned: the next, or the thread (or the process) ends with `code`.
     Detach {
         rest: Vec<u32>,
         base: u32,
         code: u32,
+        reason: u32,
     },
     /// A broadcast `SendNotifyMessageA`/`SendMessageCallbackA`: the caller's own windows
     /// still to call (`own`, from the end), the message, wParam, lParam, the callback, and
@@ -333,12 +334,15 @@ impl Win32 {
         match fr.cont {
             Cont::Return => ret(cpu, result),
             Cont::Callback => Ok(Outcome::Continue),
-            Cont::Detach { rest, base, code } => {
-                match self.detach_next(k, t, cpu, rest, base, code)? {
-                    R::Val(v) => ret(cpu, v),
-                    R::Out(o) => Ok(o),
-                }
-            }
+            Cont::Detach {
+                rest,
+                base,
+                code,
+                reason,
+            } => match self.detach_next(k, t, cpu, rest, base, code, reason)? {
+                R::Val(v) => ret(cpu, v),
+                R::Out(o) => Ok(o),
+            },
             Cont::Broadcast { own, m, cb, after } => {
                 let r = match (after, cb) {
                     (Some(h), Some((f, data))) => {
