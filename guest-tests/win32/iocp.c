@@ -16,6 +16,10 @@
  *   4. An operation whose hEvent has its low bit set sets the event but makes no packet.
  *   5. CreateIoCompletionPort on a handle without FILE_FLAG_OVERLAPPED: NULL,
  *      ERROR_INVALID_PARAMETER; GetQueuedCompletionStatus on an event: ERROR_INVALID_HANDLE.
+ *   6. GetQueuedCompletionStatusEx with fAlertable: queued APCs run when no packet is there,
+ *      and the call returns FALSE with WAIT_IO_COMPLETION (0 entries); an APC queued by another
+ *      thread ends a wait on an empty port the same way; a packet comes before the APCs (which
+ *      stay queued); without fAlertable the APCs do not run.
  * Output: PASS lines (see the checks), exit status 0, or 1 after a FAIL line.
  * Written for ipcemu.
  */
@@ -27,7 +31,23 @@
 #define WORKERS 3
 #define BUF 64
 
-static HANDLE work, results;
+static HANDLE work, results, main_thread;
+static volatile LONG apc_sum, apc_calls;
+
+static VOID CALLBACK apc(ULONG_PTR v)
+{
+    apc_sum += (LONG)v;
+    apc_calls++;
+}
+
+/* Queues an APC (value 100) to the main thread after 20 ms. */
+static DWORD WINAPI later_apc(LPVOID arg)
+{
+    (void)arg;
+    Sleep(20);
+    QueueUserAPC(apc, main_thread, 100);
+    return 0;
+}
 static unsigned msgs;
 static volatile LONG client_ok, client_bad, order_bad;
 
@@ -252,5 +272,37 @@ int test_main(unsigned n)
     SetLastError(0);
     check(!GetQueuedCompletionStatus(ev, &bytes, &key, &ov, 0) && GetLastError() == ERROR_INVALID_HANDLE,
           "GetQueuedCompletionStatus on an event: ERROR_INVALID_HANDLE");
+
+    /* 6 */
+    if (!DuplicateHandle(GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &main_thread, 0,
+                         FALSE, DUPLICATE_SAME_ACCESS))
+        fatal("DuplicateHandle", 0);
+    HANDLE q = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
+    QueueUserAPC(apc, main_thread, 1);
+    QueueUserAPC(apc, main_thread, 2);
+    SetLastError(0);
+    check(!GetQueuedCompletionStatusEx(q, ents, 8, &removed, 50, FALSE) && GetLastError() == WAIT_TIMEOUT &&
+              apc_calls == 0,
+          "not alertable: the APCs wait, the call times out");
+    removed = 9;
+    SetLastError(0);
+    ok = GetQueuedCompletionStatusEx(q, ents, 8, &removed, INFINITE, TRUE);
+    check(!ok && GetLastError() == WAIT_IO_COMPLETION && removed == 0 && apc_calls == 2 && apc_sum == 3,
+          "alertable: queued APCs run, FALSE with WAIT_IO_COMPLETION and 0 entries");
+    PostQueuedCompletionStatus(q, 5, 6, NULL);
+    QueueUserAPC(apc, main_thread, 10);
+    ok = GetQueuedCompletionStatusEx(q, ents, 8, &removed, INFINITE, TRUE);
+    check(ok && removed == 1 && ents[0].dwNumberOfBytesTransferred == 5 && apc_calls == 2,
+          "a packet comes before the queued APC");
+    SleepEx(0, TRUE);
+    check(apc_calls == 3 && apc_sum == 13, "which stayed queued");
+    HANDLE h6 = CreateThread(NULL, 0, later_apc, NULL, 0, NULL);
+    t0 = GetTickCount();
+    SetLastError(0);
+    ok = GetQueuedCompletionStatusEx(q, ents, 8, &removed, 1000, TRUE);
+    took = GetTickCount() - t0;
+    check(!ok && GetLastError() == WAIT_IO_COMPLETION && apc_sum == 113 && took >= 20 && took < 1000,
+          "an APC from another thread ends an alertable wait on an empty port");
+    WaitForSingleObject(h6, 10000);
     return rt_failures ? 1 : 0;
 }

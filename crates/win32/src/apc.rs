@@ -74,19 +74,21 @@ impl Win32 {
     }
 
     /// From an alertable call now being handled: run thread `t`'s queued APCs, then return
-    /// `WAIT_IO_COMPLETION` from the call (`after_call`: its esp and the stub's return). `None`
-    /// when nothing is queued (also when the last one returned: `Cont::Apcs`).
+    /// `WAIT_IO_COMPLETION` from the call (`after_call`: its esp and the stub's return; with
+    /// `fail`, FALSE and `WAIT_IO_COMPLETION` as the last error). `None` when nothing is
+    /// queued (also when the last one returned: `Cont::Apcs`).
     pub(crate) fn run_apcs<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
         t: ThreadId,
         cpu: &mut dyn Cpu,
         after_call: (u32, u32),
+        fail: bool,
     ) -> Option<Ret> {
         let apc = self.threads.get_mut(&t)?.apcs.pop_front()?;
         self.clear_retry_deadline(t);
         let args = [apc.args[0], apc.args[1], apc.args[2], 0];
-        Some(self.call_guest(k, t, cpu, apc.f, args, after_call, Cont::Apcs))
+        Some(self.call_guest(k, t, cpu, apc.f, args, after_call, Cont::Apcs { fail }))
     }
 
     /// `SleepEx(dwMilliseconds, bAlertable)`.
@@ -100,7 +102,7 @@ impl Win32 {
         let (ms, alertable) = (a[0], a[1] != 0);
         let after_call = (cpu.get(Reg::Esp), self.at.wrapping_add(2));
         if alertable {
-            if let Some(r) = self.run_apcs(k, t, cpu, after_call) {
+            if let Some(r) = self.run_apcs(k, t, cpu, after_call, false) {
                 return r;
             }
         }

@@ -805,7 +805,7 @@ impl Win32 {
         let is_alertable = alertable.is_some();
         if let Some(cpu) = alertable {
             let after_call = (cpu.get(Reg::Esp), self.at.wrapping_add(2));
-            if let Some(r) = self.run_apcs(k, t, cpu, after_call) {
+            if let Some(r) = self.run_apcs(k, t, cpu, after_call, false) {
                 self.rec(
                     k,
                     t,

@@ -265,6 +265,16 @@ impl Win32 {
             m.write_u32(removed, taken.len() as u32).map_err(&e)?;
             return Ok(R::Val(1));
         }
+        // fAlertable: with no packet, queued APCs run and the call fails with
+        // WAIT_IO_COMPLETION; the wait also ends when an APC comes.
+        let alertable = a[5] != 0;
+        if alertable && self.threads.get(&t).is_some_and(|ts| !ts.apcs.is_empty()) {
+            k.mem_of(t).write_u32(removed, 0).map_err(&e)?;
+            let after_call = (cpu.get(ipcemu_kernel::Reg::Esp), self.at.wrapping_add(2));
+            if let Some(r) = self.run_apcs(k, t, cpu, after_call, true) {
+                return r;
+            }
+        }
         let deadline = self.wait_deadline(k, t, ms);
         if deadline.is_some_and(|d| k.now_ns() >= d) {
             self.clear_retry_deadline(t);
@@ -272,7 +282,24 @@ impl Win32 {
             self.set_err(k, t, WAIT_TIMEOUT);
             return Ok(R::Val(0));
         }
-        let text = "waits for completion packets (GetQueuedCompletionStatusEx)".to_string();
-        Ok(self.block_retry_until(k, t, cpu, Res::Port(port), "w32_iocp", text, deadline))
+        let text = if alertable {
+            "waits for completion packets or an APC (GetQueuedCompletionStatusEx, alertable)"
+        } else {
+            "waits for completion packets (GetQueuedCompletionStatusEx)"
+        };
+        let r = self.block_retry_until(
+            k,
+            t,
+            cpu,
+            Res::Port(port),
+            "w32_iocp",
+            text.into(),
+            deadline,
+        );
+        if alertable {
+            // The same wait ends on an APC for this thread (`queue_apc` wakes `Res::Apc`).
+            self.retry.push((t, self.next_wait, Res::Apc(t)));
+        }
+        Ok(r)
     }
 }

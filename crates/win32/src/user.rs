@@ -253,8 +253,9 @@ pub(crate) enum Cont {
         msg: u32,
     },
     /// An APC returned (`apc.rs`): run the next one, or return `WAIT_IO_COMPLETION` from the
-    /// alertable call.
-    Apcs,
+    /// alertable call (with `fail`: return FALSE with `WAIT_IO_COMPLETION` as the last error,
+    /// as `GetQueuedCompletionStatusEx` does).
+    Apcs { fail: bool },
     /// `SendMessageTimeoutA` to a window of the caller's own thread: its result goes to
     /// `lpdwResult` (`out`, 0: none) and the call returns TRUE.
     ReturnVia { out: u32 },
@@ -366,8 +367,12 @@ impl Win32 {
                 self.call_guest(k, t, cpu, f, args, frame, Cont::ReturnVia { out: 0 })
                     .map(out)
             }
-            Cont::Apcs => match self.run_apcs(k, t, cpu, frame) {
+            Cont::Apcs { fail } => match self.run_apcs(k, t, cpu, frame, fail) {
                 Some(r) => r.map(out),
+                None if fail => {
+                    self.set_err(k, t, crate::apc::WAIT_IO_COMPLETION);
+                    ret(cpu, 0)
+                }
                 None => ret(cpu, crate::apc::WAIT_IO_COMPLETION),
             },
             Cont::ReturnVia { out } => {
