@@ -187,7 +187,9 @@ fn encode_name(name: &str, enc: u32, room: usize) -> Vec<u8> {
 /// it, a relative one is appended after a `/`, an empty one keeps it. Then every `./` is
 /// dropped and every `../` takes the segment before it away (a `.` or `..` at the very end,
 /// with no `/` after it, stays, as in the kernel). `None` when a `../` would climb above the
-/// first segment (the kernel fails there; ipcemu then keeps the folder as it was).
+/// first segment, or when the result does not fit the kernel's buffer (`maxPathLength`: an
+/// encoding byte, at most [`MAX_FOLDER`] bytes and a zero); the kernel fails there, and ipcemu
+/// then keeps the folder as it was.
 fn set_folder(cur: &str, name: &str) -> Option<String> {
     let full = if name.is_empty() {
         return Some(cur.to_string());
@@ -213,8 +215,12 @@ fn set_folder(cur: &str, name: &str) -> Option<String> {
             s => out.push(s),
         }
     }
-    Some(out.join("/"))
+    let dir = out.join("/");
+    (dir.len() <= MAX_FOLDER).then_some(dir)
 }
+
+/// The longest current folder, in bytes (UTF-8, as the kernel keeps it).
+const MAX_FOLDER: usize = MAX_PATH as usize - 2;
 
 /// The current folder as 30.2/30.5 write it into a buffer of `n` bytes in encoding `enc` (2
 /// UTF-16LE, 3 UTF-8, else CP866): (bytes, eax). eax is the bytes written with the terminating
@@ -450,7 +456,7 @@ impl Kolibri {
     }
 
     /// Function 30 (`sys_current_directory`, `kernel/trunk/fs/fs_lfn.inc`): 1 and 4 set the
-    /// process's current folder, 2 and 5 copy it out; 3 (an additional system folder) is
+    /// thread's current folder, 2 and 5 copy it out; 3 (an additional system folder) is
     /// accepted and does nothing; others return at once. eax is written only by 2 and 5.
     pub(crate) fn sys_cur_dir<M: GuestMemory>(
         &mut self,
@@ -1169,6 +1175,14 @@ mod tests {
         assert_eq!(set_folder("/rd/1", "../x").as_deref(), Some("/rd/x"));
         assert_eq!(set_folder("/rd/1", "../../x"), None, "above the partition");
         assert_eq!(set_folder("/rd/1", "/../x"), None);
+        let long = "a".repeat(MAX_FOLDER - 6);
+        let at_most = set_folder("/rd/1", &long).expect("fits: 6 + 4088 bytes");
+        assert_eq!(at_most.len(), MAX_FOLDER);
+        assert_eq!(
+            set_folder(&at_most, "b"),
+            None,
+            "one segment more does not fit"
+        );
     }
 
     #[test]
