@@ -75,6 +75,8 @@ pub(crate) struct Shmem {
     opens: HashMap<ThreadId, Vec<(u64, u32)>>,
     /// Each process's view region (bookkeeping only; views are mapped one by one).
     spaces: HashMap<ProcId, Heap>,
+    /// The limit of all areas was reported (once per world).
+    warned_limit: bool,
 }
 
 impl std::fmt::Debug for Shmem {
@@ -219,10 +221,15 @@ impl Kolibri {
                         return (0, E_NOMEM, 0);
                     };
                     if self.shm.total + pages as u64 > MAX_TOTAL {
-                        tracing::warn!(
-                            "68.22 shm_open: {pages} more bytes would pass the {} MiB of all named areas; E_NOMEM",
-                            MAX_TOTAL >> 20
-                        );
+                        if !self.shm.warned_limit {
+                            self.shm.warned_limit = true;
+                            tracing::warn!(
+                                "{} (PID {}) asked 68.22 for a named memory area of {pages} bytes, which would pass the {} MiB all areas may hold together; it gets E_NOMEM (30), and so will later calls past the limit (not reported again)",
+                                k.procs[p].name,
+                                k.threads[t].pid,
+                                MAX_TOTAL >> 20
+                            );
+                        }
                         return (0, E_NOMEM, 0);
                     }
                     let Some(mem) = k.procs[p].mem.alloc_shared(pages) else {
@@ -282,7 +289,9 @@ impl Kolibri {
         };
         if !owner && access & SHM_WRITE == 0 && !k.procs[p].mem.protect_read_only(base) {
             tracing::warn!(
-                "68.22 shm_open: the read-only view at {base:#x} could not be protected"
+                "{} (PID {}): the read-only view at {base:#x} of a named memory area could not be protected; its stores will not fault",
+                k.procs[p].name,
+                k.threads[t].pid
             );
         }
         self.shm.opens.entry(t).or_default().push((id, base));
