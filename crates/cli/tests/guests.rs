@@ -231,6 +231,28 @@ fn the_clipboard_carries_data_between_processes() {
 }
 
 #[test]
+fn named_shared_memory_is_bounded_per_world() {
+    // Five processes ask for 60 MiB areas at once: four fit in the 256 MiB of all areas, the
+    // fifth gets E_NOMEM (30), and the limit is named once on stderr.
+    let big = fixture("shm_big");
+    let args = ["run", &big, &big, &big, &big, &big];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        lines_with(&out, "shm_big: created a 60 MiB area"),
+        4,
+        "{out}"
+    );
+    assert_eq!(lines_with(&out, "shm_big: E_NOMEM"), 1, "{out}");
+    assert_eq!(
+        err.matches("which would pass the 256 MiB all areas may hold together")
+            .count(),
+        1,
+        "{err}"
+    );
+}
+
+#[test]
 fn a_read_only_shared_view_faults_on_a_store() {
     let (code, out, err) = run(&["run", &fixture("shm_ro")]);
     assert_eq!(code, 1, "stderr:\n{err}");
