@@ -21,6 +21,10 @@
  *   8. SendNotifyMessageA and SendMessageCallbackA to HWND_BROADCAST: M's procedure (and the
  *      callback) run before the call returns, W gets it through its queue, Q not; W's answer
  *      comes back to the callback in the main thread's next PeekMessageA.
+ *  10. SMTO_ABORTIFHUNG (IsHungAppWindow's rule: no look at the queue for 5 s, and not
+ *      waiting for input): W idle in GetMessageA for 6 s is not hung (TRUE, 42); W busy for
+ *      6 s in a window procedure is, after 5 s: FALSE, ERROR_TIMEOUT at once, where
+ *      SMTO_NORMAL waits for its time-out; once W pumps again it answers.
  * Output: PASS lines (see the checks), exit status 0, or 1 after a FAIL line.
  * Written for ipcemu.
  */
@@ -211,6 +215,27 @@ int test_main(unsigned n)
           "SendMessageTimeoutA(HWND_BROADCAST, 100 ms): M at once, W's slow answer given up after 100 ms");
     Sleep(300);
     check_eq(w_bcast, 5, "W still handled it");
+
+    /* 10 */
+    Sleep(6000);
+    check(SendMessageTimeoutA(w_win, WM_FAST, 0, 0, SMTO_ABORTIFHUNG, 1000, &res) && res == 42,
+          "SMTO_ABORTIFHUNG: W waiting in GetMessageA for 6 s is not hung (TRUE, 42)");
+    PostMessageA(w_win, WM_SLOW, 6000, 0);
+    Sleep(5500);
+    t1 = GetTickCount();
+    SetLastError(0);
+    res = 7;
+    ok = SendMessageTimeoutA(w_win, WM_FAST, 0, 0, SMTO_ABORTIFHUNG, 3000, &res);
+    took = GetTickCount() - t1;
+    check(!ok && GetLastError() == ERROR_TIMEOUT && took == 0 && res == 7,
+          "W busy for 5.5 s is hung: FALSE, ERROR_TIMEOUT at once");
+    t1 = GetTickCount();
+    ok = SendMessageTimeoutA(w_win, WM_FAST, 0, 0, SMTO_NORMAL, 100, &res);
+    took = GetTickCount() - t1;
+    check(!ok && took >= 100 && took <= 101, "SMTO_NORMAL waits for its 100 ms time-out instead");
+    Sleep(1000);
+    check(SendMessageTimeoutA(w_win, WM_FAST, 0, 0, SMTO_ABORTIFHUNG, 1000, &res) && res == 42,
+          "once W pumps again it answers");
 
     PostThreadMessageA(tid, WM_QUIT, 0, 0);
     check_eq(WaitForSingleObject(th, 10000), WAIT_OBJECT_0, "the second thread ended");

@@ -540,6 +540,10 @@ fn send_message_timeout_and_broadcast() {
             "PASS sendtimeout SendMessageA(HWND_BROADCAST) returns once both top-level windows handled it",
             "PASS sendtimeout SendMessageTimeoutA(HWND_BROADCAST, 100 ms): M at once, W's slow answer given up after 100 ms",
             "PASS sendtimeout W still handled it",
+            "PASS sendtimeout SMTO_ABORTIFHUNG: W waiting in GetMessageA for 6 s is not hung (TRUE, 42)",
+            "PASS sendtimeout W busy for 5.5 s is hung: FALSE, ERROR_TIMEOUT at once",
+            "PASS sendtimeout SMTO_NORMAL waits for its 100 ms time-out instead",
+            "PASS sendtimeout once W pumps again it answers",
             "PASS sendtimeout the second thread ended",
         ],
     );

@@ -391,7 +391,11 @@ impl Win32 {
             });
         };
         if f.is_user32() {
-            self.user.queues.entry(t).or_default();
+            let now = k.now_ns();
+            self.user
+                .queues
+                .entry(t)
+                .or_insert_with(|| crate::user::Queue::made_at(now));
         }
         match self.call(k, t, p, cpu, f, esp)? {
             R::Val(v) => {
@@ -1195,6 +1199,7 @@ impl Win32 {
             | InSendMessageEx
             | ReplyMessage => return self.user_call(k, t, p, cpu, f, &a),
             MsgWaitForMultipleObjects | MsgWaitForMultipleObjectsEx => {
+                self.looked(k, t);
                 // (nCount, pHandles, fWaitAll, dwMilliseconds, dwWakeMask) and
                 // (nCount, pHandles, dwMilliseconds, dwWakeMask, dwFlags).
                 let (all, ms, mask, available, alert) = if f == MsgWaitForMultipleObjects {

@@ -39,6 +39,11 @@ pub(crate) const QS_SENDMESSAGE: u32 = 0x0040;
 pub(crate) const QS_ALLPOSTMESSAGE: u32 = 0x0100;
 /// `SendMessageTimeout`'s `SMTO_BLOCK`: do not run messages sent to the caller while it waits.
 const SMTO_BLOCK: u32 = 0x0001;
+/// `SendMessageTimeout`'s `SMTO_ABORTIFHUNG`: fail at once when the receiver is hung.
+const SMTO_ABORTIFHUNG: u32 = 0x0002;
+/// A thread that has not looked at its queue for this long, and does not wait for input now,
+/// is hung (`IsHungAppWindow`'s 5 seconds), in guest time.
+const HUNG_NS: u64 = 5_000_000_000;
 /// `USER_TIMER_MINIMUM` and `USER_TIMER_MAXIMUM` (ms): `SetTimer` clamps its period to these.
 const TIMER_MIN_MS: u32 = 0x0A;
 const TIMER_MAX_MS: u32 = 0x7FFF_FFFF;
@@ -112,6 +117,9 @@ pub(crate) struct Queue {
     /// Answers to this thread's `SendMessageCallbackA` messages: the callback and its
     /// `(hwnd, msg, dwData, lResult)`, called by its next message-loop call.
     callbacks: VecDeque<(u32, [u32; 4])>,
+    /// When the thread last looked at its queue (`GetMessageA`, `PeekMessageA`,
+    /// `WaitMessage`, `MsgWaitForMultipleObjects(Ex)`), or made it (guest ns).
+    last_look: u64,
 }
 
 /// A timer (`SetTimer`): `WM_TIMER` is made when the thread looks for a message, finds none
@@ -126,6 +134,14 @@ struct Timer {
 }
 
 impl Queue {
+    /// A new, empty queue made at guest time `now` (not hung for its first 5 s).
+    pub(crate) fn made_at(now: u64) -> Self {
+        Queue {
+            last_look: now,
+            ..Default::default()
+        }
+    }
+
     /// `QS_*` bits of what the queue holds now.
     fn wake_bits(&self, now: u64) -> u32 {
         let mut b = 0;
@@ -1167,7 +1183,9 @@ impl Win32 {
                 }
                 // Looking at the queue makes the input in it old (MsgWaitForMultipleObjects).
                 let unfiltered = a[1] == 0 && a[2] == 0 && a[3] == 0;
+                let now = k.now_ns();
                 if let Some(q) = self.user.queues.get_mut(&t) {
+                    q.last_look = now;
                     q.changed &= !(QS_POSTMESSAGE | QS_SENDMESSAGE | QS_TIMER);
                     if unfiltered {
                         q.changed &= !QS_ALLPOSTMESSAGE;
@@ -1258,6 +1276,7 @@ impl Win32 {
             WaitMessage => {
                 // Messages sent to the thread (and SendMessageCallbackA answers) run; then it
                 // returns once new input is in the queue, or waits for it (a timer wakes it).
+                self.looked(k, t);
                 if let Some(r) = self.handle_sent(k, t, p, cpu)? {
                     return Ok(r);
                 }
@@ -1598,6 +1617,8 @@ impl Win32 {
 
     /// Block the thread in its cross-thread `SendMessageA` until something is sent to it or
     /// its answer comes (both wake its queue); the call then starts over.
+    ///
+    /// (See also [`Self::is_hung`], which `SMTO_ABORTIFHUNG` asks before sending.)
     #[allow(clippy::too_many_arguments)]
     fn wait_send<M: GuestMemory>(
         &mut self,
@@ -1619,6 +1640,31 @@ impl Win32 {
             k.thread_label(to),
         );
         Ok(self.block_retry_until(k, t, cpu, Res::Queue(t), "w32_send", text, deadline))
+    }
+
+    /// Thread `t` looked at its queue now (`MsgWaitForMultipleObjects(Ex)`, `WaitMessage`).
+    pub(crate) fn looked<M: GuestMemory>(&mut self, k: &Kernel<M>, t: ThreadId) {
+        let now = k.now_ns();
+        if let Some(q) = self.user.queues.get_mut(&t) {
+            q.last_look = now;
+        }
+    }
+
+    /// `IsHungAppWindow`'s rule, in guest time: thread `to` has a queue, has not looked at it
+    /// for more than 5 s, and is not waiting for input now (in `GetMessageA`, `WaitMessage` or
+    /// `MsgWaitForMultipleObjects`).
+    fn is_hung<M: GuestMemory>(&self, k: &Kernel<M>, to: ThreadId) -> bool {
+        let Some(q) = self.user.queues.get(&to) else {
+            return false;
+        };
+        if k.now_ns().saturating_sub(q.last_look) <= HUNG_NS {
+            return false;
+        }
+        let in_get = k
+            .blocker_of::<crate::Block>(to)
+            .is_some_and(|b| b.what == "w32_msg");
+        let in_msg_wait = self.waiters.iter().any(|w| w.t == to && w.input.is_some());
+        !(in_get || in_msg_wait)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1678,6 +1724,10 @@ impl Win32 {
         };
         let (to, wp) = (w.thread, w.wndproc);
         let args = [a[0], a[1], a[2], a[3]];
+        if to != t && smto.is_some_and(|s| s.flags & SMTO_ABORTIFHUNG != 0) && self.is_hung(k, to) {
+            self.set_err(k, t, ERROR_TIMEOUT);
+            return Ok(R::Val(0));
+        }
         if to == t {
             // The caller's own window: the window procedure runs now (no time-out applies).
             if wp == 0 {
