@@ -172,6 +172,12 @@ impl Win32 {
         R::Out(Outcome::Block)
     }
 
+    /// The call that thread `t` just blocked (with `block_retry*`) also runs again when `res`
+    /// changes.
+    pub(crate) fn also_retry_on(&mut self, t: ThreadId, res: Res) {
+        self.retry.push((t, self.next_wait, res));
+    }
+
     /// A restarted call's deadline: the one it set the first time, or a new one.
     pub(crate) fn retry_deadline<M: GuestMemory>(
         &mut self,

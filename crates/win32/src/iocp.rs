@@ -298,7 +298,7 @@ impl Win32 {
         );
         if alertable {
             // The same wait ends on an APC for this thread (`queue_apc` wakes `Res::Apc`).
-            self.retry.push((t, self.next_wait, Res::Apc(t)));
+            self.also_retry_on(t, Res::Apc(t));
         }
         Ok(r)
     }
