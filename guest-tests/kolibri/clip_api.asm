@@ -3,7 +3,7 @@
 ; whose first dword is the byte count given (the rest is the caller's bytes after its first
 ; dword) and returns 0; 54.1 returns a heap copy of a slot, or 1 for a slot that does not exist;
 ; 54.3 drops the last slot (1 when there is none); 54.4 finds no lock to reset (1); a buffer
-; reaching kernel space gives -1; another subfunction leaves eax as it was.
+; reaching kernel space gives -1; another subfunction leaves eax as it was; 1 024 slots at most.
 ; Written for ipcemu; no KolibriOS code is included.
 include 'include/test.inc'
 HEADER
@@ -79,6 +79,28 @@ START:
         CHECK_EQ eax, 0, 'the last slot is dropped'
         CLIP    0, 0, 0
         CHECK_EQ eax, 0, 'the clipboard is empty again'
+
+        ; the kernel's limit: 1 024 slots
+        xor     edi, edi
+  .fill:
+        CLIP    2, 4, text
+        test    eax, eax
+        jnz     .full
+        inc     edi
+        cmp     edi, 2000
+        jb      .fill
+  .full:
+        CHECK_EQ edi, 1024, '54.2 takes 1 024 slots'
+        CHECK_EQ eax, 1, 'and then returns 1'
+        xor     edi, edi
+  .drop:
+        CLIP    3, 0, 0
+        test    eax, eax
+        jnz     .dropped
+        inc     edi
+        jmp     .drop
+  .dropped:
+        CHECK_EQ edi, 1024, '54.3 drops them all'
 
         FINISH
 
