@@ -275,18 +275,18 @@ impl Win32 {
         let Some(o) = self.obj_of(p, t, h) else {
             return WriteRes::Fail(ERROR_INVALID_HANDLE);
         };
-        if let Some(r) = self.write_mailslot(k, t, p, o, h, data) {
+        if let Some(r) = self.write_mailslot(k, t, o, h, data) {
             return r;
         }
-        self.write_obj(k, t, p, o, h, data)
+        self.write_obj(k, t, o, h, data)
     }
 
-    /// Write to pipe end `o` (handle `h` of process `p`, which names the sender in traces).
+    /// Write to pipe end `o` (handle `h` of thread `t`'s process, which names the sender in
+    /// traces).
     pub(crate) fn write_obj<M: GuestMemory>(
         &mut self,
         k: &mut Kernel<M>,
         t: ThreadId,
-        p: ProcId,
         o: ObjId,
         h: u32,
         data: &[u8],
@@ -327,12 +327,7 @@ impl Win32 {
             seq: 0,
             personality: NAME,
             kind: MsgKind::Queued,
-            from: Endpoint {
-                proc: Some(p),
-                thread: Some(t),
-                pid: k.threads[t].pid,
-                address: h as u64,
-            },
+            from: crate::endpoint(k, t, h),
             to: Endpoint {
                 proc: to,
                 thread: None,

@@ -132,13 +132,7 @@ impl Win32 {
         // A posted packet is a message between threads: it passes the kernel's message path
         // (kind `queued`, channel `completion port #N`), where it is traced and a policy or
         // fault-injection hook sees it (its 12 bytes: bytes, key, OVERLAPPED).
-        let th = &k.threads[t];
-        let ep = Endpoint {
-            proc: Some(p),
-            thread: Some(t),
-            pid: th.pid,
-            address: u64::from(a[0]),
-        };
+        let ep = crate::endpoint(k, t, a[0]);
         let mut m = Message {
             seq: 0,
             personality: crate::NAME,

@@ -608,6 +608,22 @@ impl Win32 {
     }
 }
 
+/// Thread `t` as one end of a message on the kernel's path (`address`: the handle or window it
+/// used, 0 none).
+pub(crate) fn endpoint<M: GuestMemory>(
+    k: &Kernel<M>,
+    t: ThreadId,
+    address: u32,
+) -> ipcemu_kernel::Endpoint {
+    let th = &k.threads[t];
+    ipcemu_kernel::Endpoint {
+        proc: Some(th.proc),
+        thread: Some(t),
+        pid: th.pid,
+        address: u64::from(address),
+    }
+}
+
 /// Pass a message the personality then queues for its receiver on the kernel's path:
 /// `Ok(true)`: deliver it (as the hooks left it; a `queued` message gets its `send` record
 /// here); `Ok(false)`: a hook dropped or held it (the sender sees success, nothing arrives);

@@ -135,7 +135,6 @@ impl Win32 {
         &mut self,
         k: &mut Kernel<M>,
         t: ThreadId,
-        p: ProcId,
         o: ObjId,
         h: u32,
         data: &[u8],
@@ -162,12 +161,7 @@ impl Win32 {
             seq: 0,
             personality: NAME,
             kind: MsgKind::Queued,
-            from: Endpoint {
-                proc: Some(p),
-                thread: Some(t),
-                pid: k.threads[t].pid,
-                address: u64::from(h),
-            },
+            from: crate::endpoint(k, t, h),
             to: Endpoint {
                 proc: Some(owner),
                 thread: None,

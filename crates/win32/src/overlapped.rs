@@ -224,7 +224,7 @@ impl Win32 {
         }
         k.mem_of(t).write_u32(ov, STATUS_PENDING).map_err(&e)?;
         k.mem_of(t).write_u32(ov.wrapping_add(4), 0).map_err(&e)?;
-        match self.try_io(k, t, p, h, obj, &op)? {
+        match self.try_io(k, t, h, obj, &op)? {
             IoTry::Done(n, more) => {
                 let status = if more {
                     status_of(ERROR_MORE_DATA)
@@ -291,7 +291,6 @@ impl Win32 {
         &mut self,
         k: &mut Kernel<M>,
         t: ThreadId,
-        p: ProcId,
         h: u32,
         obj: ObjId,
         op: &IoOp,
@@ -299,7 +298,7 @@ impl Win32 {
         Ok(match op {
             IoOp::Read { buf, n } => self.try_read(k, t, obj, *buf, *n)?,
             // The pipe end, not the handle: another handle of it may be all that is left.
-            IoOp::Write { data } => match self.write_obj(k, t, p, obj, h, data) {
+            IoOp::Write { data } => match self.write_obj(k, t, obj, h, data) {
                 crate::io::WriteRes::Done(n) => IoTry::Done(n, false),
                 crate::io::WriteRes::Fail(e) => IoTry::Fail(e),
                 crate::io::WriteRes::Wait(id) => IoTry::Wait(id),
@@ -391,7 +390,7 @@ impl Win32 {
                 // Taken out while it is tried (the try may wake others; nothing it does
                 // touches this list, but an index kept across it would be fragile).
                 let mut x = self.io.remove(i);
-                let got = self.try_io(k, x.t, x.p, x.h, x.obj, &x.op);
+                let got = self.try_io(k, x.t, x.h, x.obj, &x.op);
                 let (status, n) = match got {
                     Ok(IoTry::Wait(pipe)) => {
                         x.pipe = pipe;

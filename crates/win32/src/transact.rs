@@ -204,7 +204,7 @@ impl Win32 {
             let Some(data) = crate::io::write_bytes(k, t, b.inp, b.inlen, what)? else {
                 return end(self, k, Err(ERROR_NOT_ENOUGH_MEMORY));
             };
-            match self.write_obj(k, t, p, o, h, &data) {
+            match self.write_obj(k, t, o, h, &data) {
                 WriteRes::Done(_) => {}
                 WriteRes::Fail(e) => return end(self, k, Err(e)),
                 WriteRes::Wait(id) => {

@@ -12,10 +12,9 @@
 use crate::api::{Ret, ERROR_ACCESS_DENIED, ERROR_INVALID_PARAMETER, R};
 use crate::io::ERROR_NOT_ENOUGH_QUOTA;
 use crate::objects::InputWait;
-use crate::{bad_ptr, Frame, Res, Win32, NAME, STUB_CALLBACK};
+use crate::{bad_ptr, endpoint, Frame, Res, Win32, NAME, STUB_CALLBACK};
 use ipcemu_kernel::{
-    Cpu, Endpoint, GuestFault, GuestMemory, Kernel, Message, MsgKind, Outcome, ProcId, Reg,
-    ThreadId, Verdict,
+    Cpu, GuestFault, GuestMemory, Kernel, Message, MsgKind, Outcome, ProcId, Reg, ThreadId, Verdict,
 };
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -1828,16 +1827,6 @@ fn out(r: R) -> Outcome {
     match r {
         R::Out(o) => o,
         R::Val(_) => Outcome::Continue,
-    }
-}
-
-fn endpoint<M: GuestMemory>(k: &Kernel<M>, t: ThreadId, address: u32) -> Endpoint {
-    let th = &k.threads[t];
-    Endpoint {
-        proc: Some(th.proc),
-        thread: Some(t),
-        pid: th.pid,
-        address: address as u64,
     }
 }
 
