@@ -88,6 +88,16 @@ pub(crate) fn is_pipe_name(n: &str) -> bool {
 }
 
 impl Win32 {
+    /// The name of pipe `id` (empty for an anonymous pipe).
+    fn pipe_name(&self, id: u32) -> String {
+        self.pipes
+            .pipes
+            .get(&id)
+            .and_then(|pp| pp.named.as_ref())
+            .map(|n| n.name.clone())
+            .unwrap_or_default()
+    }
+
     /// The wait for a free instance of a name whose `nTimeOut` is `NMPWAIT_USE_DEFAULT_WAIT`:
     /// the first instance's default time-out (`DEFAULT_PIPE_WAIT_MS` if none gave one).
     pub(crate) fn default_pipe_wait(&self, inst: &[u32]) -> u32 {
@@ -662,13 +672,7 @@ impl Win32 {
             self.set_err(k, t, ERROR_INVALID_HANDLE);
             return Ok(R::Val(0));
         };
-        let name = self
-            .pipes
-            .pipes
-            .get(&id)
-            .and_then(|pp| pp.named.as_ref())
-            .map(|n| n.name.clone())
-            .unwrap_or_default();
+        let name = self.pipe_name(id);
         if a[1] != 0 && self.is_overlapped(o) {
             let r = self.start_io(k, t, p, a[0], o, a[1], 0, IoOp::Connect)?;
             if let R::Val(v) = r {
@@ -734,13 +738,7 @@ impl Win32 {
             self.set_err(k, t, ERROR_INVALID_HANDLE);
             return Ok(R::Val(0));
         };
-        let name = self
-            .pipes
-            .pipes
-            .get(&id)
-            .and_then(|pp| pp.named.as_ref())
-            .map(|n| n.name.clone())
-            .unwrap_or_default();
+        let name = self.pipe_name(id);
         if let Some(c) = self.pipes.drop_client(id, true) {
             if let Some(Kind::PipeEnd { pipe, .. }) = self.objs.get_mut(c).map(|x| &mut x.kind) {
                 *pipe = None;

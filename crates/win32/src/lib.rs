@@ -577,6 +577,11 @@ impl Win32 {
         }
     }
 
+    /// Thread `t` waits in `MsgWaitForMultipleObjects(Ex)` (an object waiter with input).
+    pub(crate) fn in_msg_wait(&self, t: ThreadId) -> bool {
+        self.waiters.iter().any(|w| w.t == t && w.input.is_some())
+    }
+
     /// Wake the threads whose restartable call waits for `res` (they run the call again).
     pub(crate) fn wake_res<M: GuestMemory>(&mut self, k: &mut Kernel<M>, res: &Res) {
         let mut i = 0;
@@ -601,7 +606,7 @@ impl Win32 {
         }
         // A thread in MsgWaitForMultipleObjects waits for its queue as an object waiter.
         if let Res::Queue(q) = res {
-            if self.waiters.iter().any(|w| w.t == *q && w.input.is_some()) {
+            if self.in_msg_wait(*q) {
                 self.pump(k);
             }
         }

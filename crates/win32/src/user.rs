@@ -1219,7 +1219,6 @@ impl Win32 {
                     Self::write_msg(k, t, a[0], &m)?;
                     return Ok(R::Val(u32::from(peek)));
                 }
-                let now = k.now_ns();
                 if let Some(m) = self.take_timer(t, a, remove, now) {
                     Self::write_msg(k, t, a[0], &m)?;
                     return Ok(R::Val(1));
@@ -1662,7 +1661,7 @@ impl Win32 {
         let in_get = k
             .blocker_of::<crate::Block>(to)
             .is_some_and(|b| b.what == "w32_msg");
-        let in_msg_wait = self.waiters.iter().any(|w| w.t == to && w.input.is_some());
+        let in_msg_wait = self.in_msg_wait(to);
         !(in_get || in_msg_wait)
     }
 
