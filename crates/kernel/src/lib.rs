@@ -565,15 +565,19 @@ impl<M: GuestMemory> Kernel<M> {
         tracing::debug!(pid = self.threads[t].pid, slot = slot.0, "thread ended");
     }
 
+    /// The threads of process `p` that have not ended, in creation order.
+    pub fn threads_alive_in(&self, p: ProcId) -> impl Iterator<Item = ThreadId> + '_ {
+        (0..self.threads.len()).map(ThreadId).filter(move |&t| {
+            self.threads[t].proc == p && self.threads[t].state != ThreadState::Ended
+        })
+    }
+
     /// End a whole process with a status (fault, kill, exit of the process).
     pub fn exit_process(&mut self, p: ProcId, status: ExitStatus) {
         if self.procs[p].exit.is_none() {
             self.procs[p].exit = Some(status);
         }
-        let ts: Vec<ThreadId> = (0..self.threads.len())
-            .map(ThreadId)
-            .filter(|&t| self.threads[t].proc == p && self.threads[t].state != ThreadState::Ended)
-            .collect();
+        let ts: Vec<ThreadId> = self.threads_alive_in(p).collect();
         for t in ts {
             self.exit_thread(t);
         }

@@ -15,7 +15,7 @@
 //! one), or to its first live thread when none has: the "active window" of a headless world.
 
 use crate::{EventWait, Kolibri};
-use ipcemu_kernel::{GuestMemory, Kernel, ProcId, ThreadId, ThreadState, Wake};
+use ipcemu_kernel::{GuestMemory, Kernel, ProcId, ThreadId, Wake};
 
 /// Keys the kernel's buffer holds (`KEY_BUFF`, 120 bytes).
 pub const KEY_BUFFER: usize = 120;
@@ -95,11 +95,8 @@ impl Kolibri {
     /// The thread of process `p` that gets its input: the lowest live thread with a window,
     /// else the first live thread.
     pub fn input_thread<M: GuestMemory>(&self, k: &Kernel<M>, p: ProcId) -> Option<ThreadId> {
-        let live = (0..k.threads.len())
-            .map(ThreadId)
-            .filter(|&t| k.threads[t].proc == p && k.threads[t].state != ThreadState::Ended);
         let mut first = None;
-        for t in live {
+        for t in k.threads_alive_in(p) {
             first.get_or_insert(t);
             if self.thread_ref(t).is_some_and(|th| th.win.is_some()) {
                 return Some(t);

@@ -507,14 +507,7 @@ impl Win32 {
             ps.detaching = true;
             let (mut rest, base) = (ps.tls_callbacks.clone(), ps.image_base);
             rest.reverse();
-            let others: Vec<ThreadId> = (0..k.threads.len())
-                .map(ThreadId)
-                .filter(|&x| {
-                    x != t
-                        && k.threads[x].proc == p
-                        && k.threads[x].state != ipcemu_kernel::ThreadState::Ended
-                })
-                .collect();
+            let others: Vec<ThreadId> = k.threads_alive_in(p).filter(|&x| x != t).collect();
             for x in others {
                 if let Some(ts) = self.threads.get_mut(&x) {
                     ts.exit_code = Some(code);
